@@ -1,0 +1,23 @@
+"""Project-wide test configuration: hypothesis profiles and run summaries."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import settings
+
+from tests.unit.access_model import STATE_MACHINE_RUNS
+
+settings.register_profile("ci", max_examples=300, deadline=None, print_blob=True)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how much the access state machine covered (for the issue notes)."""
+    if STATE_MACHINE_RUNS["examples"]:
+        terminalreporter.write_line(
+            f"access state machine: {STATE_MACHINE_RUNS['examples']} examples, "
+            f"{STATE_MACHINE_RUNS['steps']} checked steps"
+        )

@@ -1,0 +1,129 @@
+"""The shape rules: a pure domain, nothing optional loaded at import, one error root."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import portal_access
+import portal_access.domain.errors as errors_module
+from portal_access.domain.errors import PortalAccessError
+
+SRC = Path(portal_access.__file__).parent
+ALLOWED_THIRD_PARTY = {"attrs", "cattrs", "typing_extensions"}
+# Standard-library modules that do I/O, read the clock, make randomness or run code.
+FORBIDDEN_STDLIB = {
+    "os",
+    "io",
+    "sys",
+    "socket",
+    "subprocess",
+    "sqlite3",
+    "urllib",
+    "http",
+    "ssl",
+    "shutil",
+    "pathlib",
+    "tempfile",
+    "time",
+    "random",
+    "secrets",
+    "uuid",
+    "logging",
+    "threading",
+    "asyncio",
+    "multiprocessing",
+    "smtplib",
+    "email",
+    "importlib",
+    "pickle",
+    "shelve",
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_domain_imports_only_the_standard_library_attrs_cattrs_and_itself():
+    """DESIGN.md: the domain stays pure: no I/O, no clock, no randomness, no SDK, no adapters."""
+    for path in sorted((SRC / "domain").glob("*.py")):
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if name.startswith("portal_access."):
+                assert name.startswith("portal_access.domain"), f"{path.name} imports {name}"
+                continue
+            assert top not in FORBIDDEN_STDLIB, f"{path.name} imports {name}"
+            assert (
+                top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY or top == "__future__"
+            ), f"{path.name} imports {name}"
+
+
+def test_domain_never_reads_the_clock():
+    """DESIGN.md: time comes in as an argument; no now() or today() inside the domain."""
+    for path in sorted((SRC / "domain").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for call in (".now(", ".today(", ".utcnow(", "time.time("):
+            assert call not in text, f"{path.name} calls {call}"
+
+
+def test_importing_the_package_loads_no_optional_dependency():
+    """DESIGN.md: import portal_access loads no vendor SDK, SQLAlchemy, Flask, Django or hypothesis."""
+    code = (
+        "import sys, portal_access\n"
+        "bad = [m for m in ('stripe', 'square', 'paypalserversdk', 'sqlalchemy', 'psycopg', "
+        "'flask', 'django', 'hypothesis', 'alembic', 'jinja2') if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_every_error_has_the_one_root():
+    """DESIGN.md: one exception hierarchy rooted at PortalAccessError, drawn in its docstring."""
+    classes = [
+        obj
+        for _name, obj in inspect.getmembers(errors_module, inspect.isclass)
+        if obj.__module__ == errors_module.__name__
+    ]
+    assert len(classes) >= 20
+    doc = errors_module.__doc__ or ""
+    for cls in classes:
+        assert issubclass(cls, PortalAccessError)
+        assert cls.__name__ in doc, f"{cls.__name__} missing from the tree in errors.py"
+    assert set(errors_module.__all__) == {cls.__name__ for cls in classes}
+
+
+def test_no_module_is_named_like_a_junk_drawer():
+    """STYLE.md: no utils, helpers, manager, common or misc modules."""
+    for module in pkgutil.walk_packages([str(SRC)], "portal_access."):
+        leaf = module.name.rsplit(".", 1)[-1]
+        assert leaf not in {"utils", "helpers", "manager", "common", "misc"}, module.name
+
+
+def test_every_public_module_declares_all():
+    """STYLE.md: explicit __all__ in every public module."""
+    for path in sorted(SRC.rglob("*.py")):
+        if path.name.startswith("_") and path.name != "__init__.py":
+            continue
+        if path.name == "__main__.py":
+            continue
+        assert "__all__" in path.read_text(encoding="utf-8"), path
+
+
+def test_package_ships_py_typed():
+    """CI: the package is typed (PEP 561)."""
+    assert (SRC / "py.typed").exists()
