@@ -38,7 +38,13 @@ from portal_access.domain.errors import ValidationError
 from portal_access.domain.payments import AchPolicy
 from portal_access.domain.requirement import RequiredPayment, Settlement
 from portal_access.domain.site_access import SiteAccess, resolve_sites
-from portal_access.domain.validation import ensure_aware, identifier, instance_of, optional
+from portal_access.domain.validation import (
+    ensure_aware,
+    identifier,
+    instance_of,
+    optional,
+    tuple_of,
+)
 
 __all__ = [
     "AccessDecision",
@@ -117,13 +123,6 @@ class PortalPolicy:
     )
 
 
-def _sites(_instance: object, attribute: attrs.Attribute[tuple[Site, ...]], value: object) -> None:
-    if not isinstance(value, tuple):
-        raise ValidationError("must be a tuple of sites", field=attribute.name)
-    for site in value:
-        instance_of(Site)(_instance, attribute, site)
-
-
 @attrs.frozen
 class AccessState:
     """Everything :func:`decide` needs about one contact, in one value.
@@ -151,7 +150,7 @@ class AccessState:
     role: ContactRole = attrs.field(validator=instance_of(ContactRole))
     registered: bool = attrs.field(validator=instance_of(bool))
     account_class: AccountClass = attrs.field(validator=instance_of(AccountClass))
-    sites: tuple[Site, ...] = attrs.field(default=(), validator=_sites)
+    sites: tuple[Site, ...] = attrs.field(default=(), validator=tuple_of(Site))
     scope: SiteScope = attrs.field(factory=SiteScope.all_sites, validator=instance_of(SiteScope))
     portal: ContactPortalSettings = attrs.field(
         factory=ContactPortalSettings, validator=instance_of(ContactPortalSettings)

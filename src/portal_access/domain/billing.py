@@ -28,6 +28,7 @@ from portal_access.domain.validation import (
     instance_of,
     non_blank,
     optional,
+    tuple_of,
 )
 
 __all__ = [
@@ -178,15 +179,6 @@ class InvoicePurpose(enum.Enum):
     STANDARD = "standard"
 
 
-def _lines(
-    _instance: object, attribute: attrs.Attribute[tuple[InvoiceLine, ...]], value: object
-) -> None:
-    if not isinstance(value, tuple) or not value:
-        raise ValidationError("must be a non-empty tuple of lines", field=attribute.name)
-    for line in value:
-        instance_of(InvoiceLine)(_instance, attribute, line)
-
-
 @attrs.frozen
 class Invoice:
     """An invoice of an account, optionally addressed to one contact.
@@ -209,7 +201,9 @@ class Invoice:
     account_id: str = attrs.field(validator=identifier)
     title: str = attrs.field(validator=non_blank)
     currency: str = attrs.field(converter=currency_code)
-    lines: tuple[InvoiceLine, ...] = attrs.field(converter=tuple, validator=_lines)
+    lines: tuple[InvoiceLine, ...] = attrs.field(
+        converter=tuple, validator=tuple_of(InvoiceLine, non_empty=True)
+    )
     issued_on: date = attrs.field(validator=calendar_date)
     due_on: date = attrs.field(validator=calendar_date)
     contact_id: str | None = attrs.field(default=None, validator=optional(identifier))

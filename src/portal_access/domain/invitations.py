@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
 
 import attrs
 
@@ -35,7 +34,7 @@ from portal_access.domain.errors import (
     ValidationError,
 )
 from portal_access.domain.recipients import parse_recipients
-from portal_access.domain.validation import identifier, instance_of, non_blank
+from portal_access.domain.validation import identifier, instance_of, non_blank, tuple_of
 
 __all__ = [
     "InvitationSource",
@@ -190,21 +189,6 @@ def auto_invite_on_creation(contact: Contact, account: Account) -> bool:
     )
 
 
-def _addresses(*, required: bool) -> Any:
-    def check(_instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, tuple):
-            raise ValidationError(
-                "must be a tuple of EmailAddress", field=attribute.name, value=value
-            )
-        for item in value:
-            if not isinstance(item, EmailAddress):
-                raise ValidationError("must be an EmailAddress", field=attribute.name, value=item)
-        if required and not value:
-            raise ValidationError("needs at least one recipient", field=attribute.name)
-
-    return check
-
-
 @attrs.frozen
 class InvoiceEmail:
     """An invoice email as staff send it, with the "Invite recipients" checkbox (seed 002).
@@ -220,9 +204,9 @@ class InvoiceEmail:
             :class:`EmailAddress`.
     """
 
-    to: tuple[EmailAddress, ...] = attrs.field(validator=_addresses(required=True))
-    cc: tuple[EmailAddress, ...] = attrs.field(default=(), validator=_addresses(required=False))
-    bcc: tuple[EmailAddress, ...] = attrs.field(default=(), validator=_addresses(required=False))
+    to: tuple[EmailAddress, ...] = attrs.field(validator=tuple_of(EmailAddress, non_empty=True))
+    cc: tuple[EmailAddress, ...] = attrs.field(default=(), validator=tuple_of(EmailAddress))
+    bcc: tuple[EmailAddress, ...] = attrs.field(default=(), validator=tuple_of(EmailAddress))
     invite_recipients: bool = attrs.field(default=False, validator=instance_of(bool))
 
     @classmethod

@@ -25,7 +25,7 @@ from portal_access.domain.errors import ValidationError
 from portal_access.domain.money import Money
 from portal_access.domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
 from portal_access.domain.subscriptions import SubscriptionSnapshot
-from portal_access.domain.validation import identifier, instance_of, optional
+from portal_access.domain.validation import identifier, instance_of, optional, tuple_of
 
 __all__ = ["RequiredPayment", "Settlement"]
 
@@ -41,15 +41,6 @@ class Settlement(enum.Enum):
     WAIVED = "waived"  # staff cancelled the required payment (invoice void)
     REFUNDED = "refunded"  # what paid it was refunded in full
     DISPUTED = "disputed"  # what paid it is disputed (chargeback)
-
-
-def _payments(
-    _instance: object, attribute: attrs.Attribute[tuple[PaymentSnapshot, ...]], value: object
-) -> None:
-    if not isinstance(value, tuple):
-        raise ValidationError("must be a tuple of payment snapshots", field=attribute.name)
-    for item in value:
-        instance_of(PaymentSnapshot)(_instance, attribute, item)
 
 
 @attrs.frozen
@@ -72,7 +63,9 @@ class RequiredPayment:
     gateway: str = attrs.field(validator=identifier)
     plan_id: str | None = attrs.field(default=None, validator=optional(identifier))
     waived: bool = attrs.field(default=False, validator=instance_of(bool))
-    payments: tuple[PaymentSnapshot, ...] = attrs.field(default=(), validator=_payments)
+    payments: tuple[PaymentSnapshot, ...] = attrs.field(
+        default=(), validator=tuple_of(PaymentSnapshot)
+    )
     subscription: SubscriptionSnapshot | None = attrs.field(
         default=None, validator=optional(instance_of(SubscriptionSnapshot))
     )

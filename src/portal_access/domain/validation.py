@@ -27,6 +27,7 @@ __all__ = [
     "instance_of",
     "non_blank",
     "optional",
+    "tuple_of",
 ]
 
 
@@ -76,6 +77,20 @@ def calendar_date(_instance: Any, attribute: attrs.Attribute[Any], value: object
     """Require a ``date`` that is not a ``datetime`` (a day, not an instant)."""
     if not isinstance(value, date) or isinstance(value, datetime):
         raise ValidationError("must be a date (not a datetime)", field=attribute.name, value=value)
+
+
+def tuple_of(kind: type, *, non_empty: bool = False) -> Any:
+    """Require a ``tuple`` whose items are all ``kind`` (and at least one, if ``non_empty``)."""
+
+    def check(_instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, tuple) or (non_empty and not value):
+            many = "a non-empty tuple" if non_empty else "a tuple"
+            raise ValidationError(f"must be {many} of {kind.__name__}", field=attribute.name)
+        for item in value:
+            if not isinstance(item, kind):
+                raise ValidationError(f"must hold only {kind.__name__}", field=attribute.name)
+
+    return check
 
 
 def instance_of(*types: type) -> Any:
