@@ -180,8 +180,9 @@ class LoginRepository(Protocol):
         ``version`` bumped.
 
         Raises:
-            ConflictError: inserting a second login with the same email (any case).
-            StaleStateError: the stored version is not ``expected_version``.
+            ConflictError: another contact's login has this email (any case).
+            StaleStateError: the stored version is not ``expected_version`` (or a row
+                exists when inserting).
         """
 
 
@@ -205,7 +206,10 @@ class InvoiceRepository(Protocol):
         """
 
     def next_number(self) -> str:
-        """A new invoice number, unique and increasing ("1001", "1002", ...)."""
+        """A new invoice number, unique and increasing ("1001", "1002", ...).
+
+        It is taken inside the unit of work: a rollback hands the number out again (so
+        SQL stores keep a counter row, not a database sequence)."""
 
 
 class PaymentRepository(Protocol):
@@ -288,26 +292,46 @@ class CheckoutRepository(Protocol):
     """Hosted checkout pages by idempotency key and by session."""
 
     def with_key(self, idempotency_key: str) -> CheckoutRecord | None:
-        """The page opened under this key, or ``None``."""
+        """The page opened under this key, or ``None``. A blank key matches nothing;
+        should two pages share a key, the first in ``(gateway, session_id)`` order wins."""
 
     def save(self, record: CheckoutRecord) -> None:
         """Insert or replace under ``(session.gateway, session.session_id)``."""
+
+    def for_invoice(self, invoice_id: str) -> Sequence[CheckoutRecord]:
+        """Pages opened for the invoice, in ``(gateway, session_id)`` order."""
 
 
 class OutboxRepository(Protocol):
     """Events waiting for delivery to the mailer and the host's subscribers."""
 
     def add(self, message: OutboxMessage) -> None:
-        """Append a message (its id is new)."""
+        """Append a message.
+
+        Raises:
+            ConflictError: a message with this id exists.
+        """
+
+    def get(self, message_id: str) -> OutboxMessage | None:
+        """The message, delivered or not, or ``None``."""
 
     def pending(self, limit: int) -> Sequence[OutboxMessage]:
         """Up to ``limit`` undelivered messages, oldest first (then by id)."""
 
     def mark_delivered(self, message_id: str) -> None:
-        """Mark delivered and clear the payload of emails (they hold single-use links)."""
+        """Mark delivered and clear the payload of emails (they hold single-use links):
+        an ``email.requested`` message's payload becomes ``{"cleared": True}``.
+
+        Raises:
+            NotFoundError: no message has this id.
+        """
 
     def mark_failed(self, message_id: str) -> None:
-        """Count one failed delivery attempt; the message stays pending."""
+        """Count one failed delivery attempt; the message stays pending.
+
+        Raises:
+            NotFoundError: no message has this id.
+        """
 
 
 class IdempotencyRepository(Protocol):
@@ -353,6 +377,7 @@ class Store(Protocol):
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """Begin a unit of work; leaving the block commits, an exception rolls back.
+        Units of work do not nest.
 
         Raises:
             StaleStateError: the commit lost a race the caller may retry.
@@ -360,8 +385,9 @@ class Store(Protocol):
         """
 
     def read_access_state(self, contact_id: str) -> AccessState | None:
-        """The contact's access state outside any unit of work: the hot path of
-        ``check_access``. One indexed read; an implementation may cache by version."""
+        """The contact's committed access state, read outside any unit of work: the hot
+        path of ``check_access``. One indexed read; an implementation may cache by
+        version. It sees only committed state."""
 
 
 # -- the outside world --------------------------------------------------------------------

@@ -1,0 +1,192 @@
+"""The memory store against the storage contract, plus what only the memory store offers."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal_access.domain.errors import StorageError
+from portal_access.ports import Store, UnitOfWork
+from portal_access.storage.memory import MemoryStore
+from portal_access.testing.faults import FailingStore
+from portal_access.testing.storage_contract import StorageContract, values
+from portal_access.testing.storage_contract.transactions import (
+    roll_back,
+    write_to_every_repository,
+)
+
+
+class TestMemoryStore(StorageContract):
+    """The memory store keeps the storage contract."""
+
+    @pytest.fixture
+    def store(self) -> MemoryStore:
+        return MemoryStore()
+
+
+def _use_case(uow: UnitOfWork) -> None:
+    """A unit of work that reads and writes several tables, like a use case does."""
+    contact = uow.contacts.get("c-1")
+    assert contact is not None
+    number = uow.invoices.next_number()
+    uow.invoices.save(values.invoice("inv-2", number=number))
+    state = uow.access.get("c-1")
+    assert state is not None
+    uow.access.save(state, expected_version=state.version)
+    uow.tokens.mark_used(values.token().digest, values.NOW)
+    uow.outbox.add(values.message("m-2", topic="email.requested"))
+    uow.outbox.mark_delivered("m-1")
+    uow.gateway_events.record("stripe", "evt_2", "applied", values.NOW)
+    uow.idempotency.put("key-2", "{}")
+
+
+def _run(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        _use_case(uow)
+
+
+@pytest.fixture
+def seeded() -> MemoryStore:
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        write_to_every_repository(uow)
+    return store
+
+
+def test_snapshot_unchanged_by_a_rolled_back_unit_of_work(seeded: MemoryStore):
+    """A rolled-back unit of work that wrote to every table leaves snapshot() equal."""
+    before = seeded.snapshot()
+
+    def change(uow: UnitOfWork) -> None:
+        uow.offers.save(values.offer(name="Changed"))
+        _use_case(uow)
+
+    roll_back(seeded, change)
+    assert seeded.snapshot() == before
+
+
+def test_rolled_back_writes_to_every_table_leave_an_empty_store_empty():
+    """write_to_every_repository rolled back leaves every table, the counter too, empty."""
+    store = MemoryStore()
+    before = store.snapshot()
+    roll_back(store, write_to_every_repository)
+    assert store.snapshot() == before
+    assert all(table == {} for table in before.values())
+
+
+def test_failure_injected_at_each_write_leaves_the_store_as_it_was(seeded: MemoryStore):
+    """A StorageError injected at each write of a multi-table unit of work changes nothing."""
+    before = seeded.snapshot()
+    counting = FailingStore(seeded, fail_on_write=0)
+    roll_back(counting, _use_case)
+    assert counting.writes == 8
+    for write in range(1, counting.writes + 1):
+        failing = FailingStore(seeded, fail_on_write=write)
+        with pytest.raises(StorageError, match="injected failure"):
+            _run(failing)
+        assert failing.writes == write
+        assert seeded.snapshot() == before, f"write {write} left a change"
+    with seeded.unit_of_work() as uow:
+        _use_case(uow)
+    assert seeded.snapshot() != before
+
+
+def test_failing_store_fails_only_the_chosen_write():
+    """FailingStore fails the Nth write only; reads and read_access_state pass through."""
+    store = MemoryStore()
+    failing = FailingStore(store, fail_on_write=2)
+    with failing.unit_of_work() as uow:
+        uow.access.save(values.access_state(), expected_version=None)
+        assert uow.access.get("c-1") is not None
+    with pytest.raises(StorageError), failing.unit_of_work() as uow:
+        uow.offers.save(values.offer())
+    with failing.unit_of_work() as uow:
+        uow.offers.save(values.offer())
+    assert failing.writes == 3
+    assert failing.read_access_state("c-1") == store.read_access_state("c-1")
+    assert store.snapshot()["offers"] == {"o-1": values.offer()}
+
+
+def test_failing_store_refuses_a_negative_write_number():
+    """FailingStore(fail_on_write=-1) is a ValidationError."""
+    with pytest.raises(ValueError, match="fail_on_write"):
+        FailingStore(MemoryStore(), fail_on_write=-1)
+
+
+def test_repository_after_commit_raises():
+    """A repository kept after its unit of work committed raises StorageError on use."""
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        kept = uow
+    with pytest.raises(StorageError, match="unit of work has ended"):
+        kept.offers.save(values.offer())
+    with pytest.raises(StorageError, match="unit of work has ended"):
+        kept.offers.get("o-1")
+    assert store.snapshot()["offers"] == {}
+
+
+def test_repository_after_rollback_raises():
+    """A repository kept after its unit of work rolled back raises StorageError on use."""
+    store = MemoryStore()
+    kept = roll_back(store, lambda uow: uow)
+    with pytest.raises(StorageError, match="unit of work has ended"):
+        kept.invoices.next_number()
+    with pytest.raises(StorageError, match="unit of work has ended"):
+        kept.access.get("c-1")
+    assert store.snapshot()["counters"] == {}
+
+
+def test_nested_unit_of_work_in_one_thread_raises():
+    """Opening a unit of work inside another one in the same thread raises StorageError."""
+    store = MemoryStore()
+
+    def nest() -> None:
+        with store.unit_of_work() as outer:
+            outer.offers.save(values.offer())
+            with store.unit_of_work():
+                pass
+
+    with pytest.raises(StorageError, match="already open"):
+        nest()
+    with store.unit_of_work() as uow:
+        assert uow.offers.get("o-1") is None
+        uow.offers.save(values.offer())
+    assert store.snapshot()["offers"] == {"o-1": values.offer()}
+
+
+def test_delivered_email_payload_is_cleared():
+    """mark_delivered replaces an email's payload with {"cleared": True} and keeps others."""
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        uow.outbox.add(values.message("m-1", topic="email.requested", payload={"text": "link"}))
+        uow.outbox.add(values.message("m-2"))
+    with store.unit_of_work() as uow:
+        uow.outbox.mark_delivered("m-1")
+        uow.outbox.mark_delivered("m-2")
+    outbox = store.snapshot()["outbox"]
+    assert outbox["m-1"].payload == {"cleared": True}
+    assert outbox["m-2"].payload == values.message("m-2").payload
+    assert outbox["m-2"].delivered
+
+
+def test_outbox_payload_cannot_be_changed_in_place():
+    """Mutating a payload after add or after pending does not change the stored message."""
+    store = MemoryStore()
+    payload = {"contact_id": "c-1"}
+    with store.unit_of_work() as uow:
+        uow.outbox.add(values.message(payload=payload))
+        payload["contact_id"] = "c-2"
+        uow.outbox.pending(1)[0].payload["contact_id"] = "c-3"
+    with store.unit_of_work() as uow:
+        assert uow.outbox.pending(1)[0].payload == {"contact_id": "c-1"}
+
+
+def test_snapshot_is_a_deep_copy():
+    """Changing a snapshot changes neither the store nor a later snapshot."""
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        uow.outbox.add(values.message())
+    snapshot = store.snapshot()
+    snapshot["outbox"]["m-1"].payload["contact_id"] = "c-9"
+    snapshot["offers"]["o-9"] = values.offer("o-9")
+    assert store.snapshot()["outbox"]["m-1"].payload["contact_id"] == "c-1"
+    assert store.snapshot()["offers"] == {}
