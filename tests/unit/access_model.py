@@ -83,7 +83,11 @@ def expected_access(
     if subscription is not None:
         if subscription["status"] in ("past_due", "unpaid"):
             failed_at = subscription["failed_at"]
-            if failed_at is not None and now < failed_at + policy.renewal_grace:
+            if (
+                policy.renewal_grace
+                and failed_at is not None
+                and now < failed_at + policy.renewal_grace
+            ):
                 return AccessLevel.FULL, AccessReason.RENEWAL_GRACE
             return AccessLevel.RESUBSCRIBE_ONLY, AccessReason.RENEWAL_FAILED
         if subscription["status"] == "canceled":

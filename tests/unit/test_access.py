@@ -184,6 +184,14 @@ def test_grace_period_keeps_access_until_it_ends():
     assert decide(state(requirement=tied), policy(), NOW).level is AccessLevel.RESUBSCRIBE_ONLY
 
 
+def test_without_grace_a_future_failure_time_still_restricts():
+    """DESIGN.md: the default grace is none, even when the vendor's renewal time is ahead of our clock."""
+    ahead = NOW + timedelta(days=2)
+    tied = attrs.evolve(paid_state().requirement, plan_id="p-1")  # type: ignore[misc]
+    tied = tied.observe_subscription(subscription(SubscriptionStatus.PAST_DUE, failed_at=ahead))
+    assert decide(state(requirement=tied), policy(), NOW).level is AccessLevel.RESUBSCRIBE_ONLY
+
+
 @pytest.mark.parametrize(
     ("status", "flag", "reason"),
     [

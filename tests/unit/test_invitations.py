@@ -73,6 +73,7 @@ def test_invitation_sources_have_lowercase_string_values() -> None:
         "invoice_email",
         "contact_created",
         "kickoff_form",
+        "self_registration",
     }
 
 

@@ -267,10 +267,11 @@ def decide(state: AccessState, policy: PortalPolicy, now: datetime) -> AccessDec
     if subscription is not None and requirement.plan_id is not None:
         if subscription.in_arrears:
             failed_at = subscription.renewal_failed_at
-            if failed_at is not None and now < failed_at + policy.renewal_grace:
+            grace = policy.renewal_grace
+            if grace and failed_at is not None and now < failed_at + grace:
                 return attrs.evolve(
                     _full(state, policy, AccessReason.RENEWAL_GRACE),
-                    valid_until=failed_at + policy.renewal_grace,
+                    valid_until=failed_at + grace,
                 )
             return _resubscribe(requirement, AccessReason.RENEWAL_FAILED)
         if subscription.ended:

@@ -7,7 +7,7 @@ summing the open balances of the invoices whose due date is that far behind.
 
 >>> from portal_access.domain.billing import InvoiceLine
 >>> invoice = Invoice(id="i-1", number="1001", account_id="a-1", title="May",
-...                   currency="USD", lines=[InvoiceLine("Service", Money(7500, "USD"))],
+...                   currency="USD", lines=(InvoiceLine("Service", Money(7500, "USD")),),
 ...                   issued_on=date(2026, 5, 1), due_on=date(2026, 5, 31))
 >>> buckets = age_invoices([invoice], as_of=date(2026, 7, 10), currency="USD")
 >>> buckets.days_31_60, buckets.total

@@ -201,9 +201,7 @@ class Invoice:
     account_id: str = attrs.field(validator=identifier)
     title: str = attrs.field(validator=non_blank)
     currency: str = attrs.field(converter=currency_code)
-    lines: tuple[InvoiceLine, ...] = attrs.field(
-        converter=tuple, validator=tuple_of(InvoiceLine, non_empty=True)
-    )
+    lines: tuple[InvoiceLine, ...] = attrs.field(validator=tuple_of(InvoiceLine, non_empty=True))
     issued_on: date = attrs.field(validator=calendar_date)
     due_on: date = attrs.field(validator=calendar_date)
     contact_id: str | None = attrs.field(default=None, validator=optional(identifier))

@@ -31,7 +31,16 @@ from portal_access.domain.validation import (
     tuple_of,
 )
 
-__all__ = ["GatewayEvent", "RenewalInvoiceReport", "SubscriptionReport", "renewal_invoice_id"]
+#: The prefix of :func:`renewal_invoice_id` ids (never drawn by the id port).
+RENEWAL_PREFIX = "rnw_"
+
+__all__ = [
+    "RENEWAL_PREFIX",
+    "GatewayEvent",
+    "RenewalInvoiceReport",
+    "SubscriptionReport",
+    "renewal_invoice_id",
+]
 
 
 def renewal_invoice_id(gateway: str, vendor_invoice_id: str) -> str:
@@ -43,7 +52,7 @@ def renewal_invoice_id(gateway: str, vendor_invoice_id: str) -> str:
     >>> renewal_invoice_id("stripe", "in_123")
     'rnw_stripe_in_123'
     """
-    return f"rnw_{gateway}_{vendor_invoice_id}"
+    return f"{RENEWAL_PREFIX}{gateway}_{vendor_invoice_id}"
 
 
 @attrs.frozen

@@ -54,6 +54,7 @@ class InvitationSource(enum.Enum):
     INVOICE_EMAIL = "invoice_email"  # "Invite recipients to Client Portal" (seed 002)
     CONTACT_CREATED = "contact_created"  # auto-invite on contact creation (seed 001)
     KICKOFF_FORM = "kickoff_form"  # "Send Portal Access Invitation Immediately" (seed 000)
+    SELF_REGISTRATION = "self_registration"  # invoice-verified self-registration (seed 001)
 
 
 class StaffPermission(enum.Enum):

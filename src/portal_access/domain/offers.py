@@ -134,6 +134,8 @@ class Offer:
         onboarding_flow: the host's onboarding flow key, started only once the required
             invoice is paid or waived; ``None`` for none.
         active: inactive offers accept no new submissions.
+        account_class_id: the class of the account a submission creates when it names
+            no existing account; ``None`` means every submission must name one.
 
     Raises:
         ConfigurationError: paid access on an offer whose role is not Client.
@@ -150,6 +152,7 @@ class Offer:
     )
     onboarding_flow: str | None = attrs.field(default=None, validator=optional(non_blank))
     active: bool = attrs.field(default=True, validator=instance_of(bool))
+    account_class_id: str | None = attrs.field(default=None, validator=optional(identifier))
 
     def __attrs_post_init__(self) -> None:
         if self.paid_access is not None and self.role is not ContactRole.CLIENT:

@@ -27,7 +27,10 @@ from portal_access.domain.payments import PaymentMethodKind, PaymentSnapshot, Pa
 from portal_access.domain.subscriptions import SubscriptionSnapshot
 from portal_access.domain.validation import identifier, instance_of, optional, tuple_of
 
-__all__ = ["RequiredPayment", "Settlement"]
+__all__ = ["RECEIVED", "RequiredPayment", "Settlement"]
+
+#: Statuses of a payment whose money arrived (a refund or dispute comes after success).
+RECEIVED = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED})
 
 
 class Settlement(enum.Enum):
@@ -129,6 +132,15 @@ class RequiredPayment:
         return Settlement.OPEN
 
     @property
+    def received(self) -> Money:
+        """What the payer paid at some point: succeeded payments, and refunded or
+        disputed ones (only a payment that succeeded can be refunded or disputed)."""
+        amounts = (p.amount for p in self.payments if p.status in RECEIVED)
+        return Money.total(amounts, self.amount_due.currency)
+
+    @property
     def settled(self) -> bool:
-        """Paid in full or waived: the moment onboarding may start (seed 000)."""
-        return self.settlement in (Settlement.PAID, Settlement.WAIVED)
+        """Paid in full at some point, or waived: the moment onboarding may start
+        (seed 000). A later refund does not undo that it was paid, so the answer is the
+        same whether the refund's report arrives before or after the payment's."""
+        return self.waived or self.received >= self.amount_due

@@ -145,7 +145,7 @@ def matches_invoice(
     >>> account = Account(id="a-1", number="49418", name="Gym",
     ...                   account_class=AccountClass(id="k", name="K"))
     >>> invoice = Invoice(id="i-1", number="1001", account_id="a-1", title="May",
-    ...                   currency="USD", lines=[InvoiceLine("Service", Money(100, "USD"))],
+    ...                   currency="USD", lines=(InvoiceLine("Service", Money(100, "USD")),),
     ...                   issued_on=date(2026, 5, 1), due_on=date(2026, 5, 31))
     >>> ann = Contact(id="c-1", account_id="a-1", first_name="Ann", last_name="Lee",
     ...               email=EmailAddress.parse("ann@example.com"))
