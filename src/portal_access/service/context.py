@@ -1,0 +1,175 @@
+"""What every use case works with: the ports, the policy, and a unit-of-work runner.
+
+:func:`run` is the one way a use case touches the store: it opens a unit of work,
+retries the whole use case when the store reports a lost race (row versions), writes
+events to the outbox inside the same transaction, and delivers the outbox after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+from urllib.parse import quote
+
+import attrs
+
+from portal_access.domain.access import PortalPolicy
+from portal_access.domain.email_address import EmailAddress
+from portal_access.domain.errors import ConfigurationError, StaleStateError
+from portal_access.domain.events import DomainEvent, OutboxMessage
+from portal_access.domain.serialization import unstructure
+from portal_access.ports import (
+    Clock,
+    Mailer,
+    PasswordHasher,
+    PaymentGateway,
+    RateLimiter,
+    Store,
+    TokenSource,
+    UnitOfWork,
+)
+from portal_access.service.emails import EmailTemplates
+
+__all__ = ["PortalLinks", "ServiceContext", "Subscriber", "Work", "run"]
+
+T = TypeVar("T")
+Subscriber = Callable[[OutboxMessage], object]
+log = logging.getLogger("portal_access")
+
+#: How often a use case is retried after losing a race on a row version.
+MAX_ATTEMPTS = 8
+
+
+@attrs.frozen
+class PortalLinks:
+    """Where single-use links point. Each path gets ``?token=...`` appended.
+
+    Args:
+        base_url: the portal's root (seed 001 "Customer portal URL").
+        invitation: accept an invitation / set the first password (GET shows a confirm form).
+        set_password: set a password from "send portal instructions" (seed 003).
+        reset_password: choose a new password ("Having trouble?").
+        resubscribe: the re-subscribe page (seed 000).
+    """
+
+    base_url: str = "https://portal.invalid"
+    invitation: str = "/portal/invitation"
+    set_password: str = "/portal/set-password"  # noqa: S105 - a path
+    reset_password: str = "/portal/reset-password"  # noqa: S105 - a path
+    resubscribe: str = "/portal/resubscribe"
+
+    def link(self, path: str, token: str) -> str:
+        """The absolute URL of ``path`` carrying ``token``."""
+        return f"{self.base_url.rstrip('/')}{path}?token={quote(token, safe='')}"
+
+
+@attrs.define
+class ServiceContext:
+    """The ports and settings a :class:`~portal_access.PortalAccess` was built from."""
+
+    store: Store
+    gateways: Mapping[str, PaymentGateway]
+    mailer: Mailer
+    clock: Clock
+    ids: TokenSource
+    hasher: PasswordHasher
+    limiter: RateLimiter
+    policy: PortalPolicy
+    templates: EmailTemplates
+    links: PortalLinks
+    business_name: str
+    subscribers: list[tuple[str | None, Subscriber]] = attrs.field(factory=list)
+
+    def gateway(self, name: str) -> PaymentGateway:
+        """The configured gateway called ``name``.
+
+        Raises:
+            ConfigurationError: no such gateway was given to the portal.
+        """
+        try:
+            return self.gateways[name]
+        except KeyError:
+            raise ConfigurationError(
+                f"no gateway {name!r} configured; have {sorted(self.gateways)}",
+                field="gateway",
+                value=name,
+            ) from None
+
+
+@attrs.define
+class Work:
+    """A unit of work plus the events the use case emits into it."""
+
+    uow: UnitOfWork
+    context: ServiceContext
+
+    def emit(self, event: DomainEvent) -> None:
+        """Write ``event`` to the outbox, in this unit of work."""
+        self.uow.outbox.add(
+            OutboxMessage(
+                id=self.context.ids.new_id("ev_"),
+                occurred_at=self.context.clock.now(),
+                topic=event.topic,
+                payload=unstructure(event),
+            )
+        )
+
+
+def run(context: ServiceContext, use_case: Callable[[Work], T]) -> T:
+    """Run ``use_case`` in one unit of work, retrying lost races, then deliver the outbox.
+
+    A failure leaves the store as it was: the unit of work rolls back, events included.
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with context.store.unit_of_work() as uow:
+                result = use_case(Work(uow, context))
+            break
+        except StaleStateError:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            log.info("portal_access: lost a race (attempt %d); retrying", attempt)
+    try:
+        deliver_outbox(context)
+    except Exception:  # committed is committed: delivery is retried by deliver_outbox()
+        log.exception("portal_access: outbox delivery failed after commit; will retry")
+    return result
+
+
+def deliver_outbox(context: ServiceContext, *, batch: int = 100) -> int:
+    """Deliver pending outbox messages to the mailer and subscribers; return how many.
+
+    Delivery is at least once: a message whose delivery raised stays pending (its
+    attempt count grows) and is tried again on the next call.
+    """
+    delivered = 0
+    with context.store.unit_of_work() as uow:
+        pending = list(uow.outbox.pending(batch))
+    for message in pending:
+        try:
+            _deliver(context, message)
+        except Exception:  # a host subscriber or mailer failed: keep it for a retry
+            log.exception("portal_access: delivering %s %s failed", message.topic, message.id)
+            with context.store.unit_of_work() as uow:
+                uow.outbox.mark_failed(message.id)
+            continue
+        with context.store.unit_of_work() as uow:
+            uow.outbox.mark_delivered(message.id)
+        delivered += 1
+    return delivered
+
+
+def _deliver(context: ServiceContext, message: OutboxMessage) -> None:
+    if message.topic == "email.requested":
+        payload = message.payload
+        context.mailer.send(
+            message_id=message.id,
+            to=[EmailAddress.parse(address) for address in payload["to"]],
+            subject=payload["subject"],
+            text=payload["text"],
+            html=payload["html"],
+        )
+    for wanted, subscriber in context.subscribers:
+        if wanted is None or wanted == message.topic:
+            subscriber(message)

@@ -1,0 +1,142 @@
+"""A portal on the memory store and the sandbox gateway, with a manual clock."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import attrs
+
+from portal_access import (
+    Account,
+    AccountClass,
+    AchPolicy,
+    Charge,
+    Money,
+    Plan,
+    PortalPolicy,
+    StaffMember,
+    StaffPermission,
+    SystemPortalOptions,
+)
+from portal_access.gateways.sandbox import SandboxGateway
+from portal_access.service.clock import ManualClock
+from portal_access.service.mail import MemoryMailer
+from portal_access.service.passwords import ScryptPasswordHasher
+from portal_access.service.portal import PortalAccess
+from portal_access.service.randomness import SequentialIds
+from portal_access.service.rate_limit import MemoryRateLimiter
+from portal_access.service.signup import KickoffForm
+from portal_access.storage.memory import MemoryStore
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SECRET = "whsec_sandbox_test"
+SUCCESS = "https://portal.example/paid"
+CANCEL = "https://portal.example/pay"
+PASSWORD = "correct horse battery staple"
+ADMIN = StaffMember(id="staff-1", name="Admin", permissions=frozenset(StaffPermission))
+CLERK = StaffMember(id="staff-2", name="Clerk", permissions=frozenset())
+MONTHLY = Plan(id="plan-monthly", name="Portal monthly", amount=Money(4900, "USD"))
+SETUP_FEE = Charge("Setup fee", Money(25000, "USD"))
+CLASS = AccountClass(id="residential", name="Residential")
+
+
+@attrs.define
+class Harness:
+    """Everything a service test touches."""
+
+    clock: ManualClock
+    store: MemoryStore
+    sandbox: SandboxGateway
+    mailer: MemoryMailer
+    portal: PortalAccess
+    events: list = attrs.field(factory=list)
+    invitation: str = ""
+    contact_id: str = ""
+
+    def deliver(self, *, duplicate: int = 1, seed: int | None = None) -> None:
+        """Deliver the sandbox's queued webhooks to the portal."""
+        rng = random.Random(seed) if seed is not None else None
+        self.sandbox.deliver(self.webhook, duplicate=duplicate, rng=rng)
+
+    def webhook(self, headers, body):
+        """The host's webhook endpoint for the sandbox."""
+        return self.portal.handle_webhook("sandbox", headers, body)
+
+    def link(self, address: str, kind_path: str) -> str:
+        """The token of the newest link to ``kind_path`` mailed to ``address``."""
+        for message in reversed(self.mailer.to(address)):
+            for word in message.text.split():
+                if kind_path in word and "token=" in word:
+                    return word.split("token=", 1)[1].rstrip(".")
+        raise AssertionError(f"no {kind_path} link mailed to {address}")
+
+    def topics(self, topic: str) -> list:
+        return [message for message in self.events if message.topic == topic]
+
+    def advance(self, **delta: float) -> None:
+        self.clock.advance(timedelta(**delta))
+
+
+def build(
+    *,
+    ach: AchPolicy = AchPolicy.GRANT_ON_CLEARING,
+    system: SystemPortalOptions | None = None,
+    store: MemoryStore | None = None,
+    limit: int = 10,
+    **policy: object,
+) -> Harness:
+    clock = ManualClock(START)
+    store = store or MemoryStore()
+    sandbox = SandboxGateway(webhook_secret=SECRET, clock=clock)
+    mailer = MemoryMailer()
+    portal = PortalAccess(
+        store=store,
+        gateways=[sandbox],
+        mailer=mailer,
+        clock=clock,
+        ids=SequentialIds(),
+        hasher=ScryptPasswordHasher(n=16),
+        limiter=MemoryRateLimiter(limit=limit),
+        policy=PortalPolicy(ach=ach, system=system or SystemPortalOptions(), **policy),  # type: ignore[arg-type]
+        business_name="Acme Services",
+    )
+    harness = Harness(clock, store, sandbox, mailer, portal)
+    portal.subscribe(harness.events.append)
+    portal.save_account_class(CLASS)
+    return harness
+
+
+def paid_offer(harness: Harness, *, plan: Plan | None = MONTHLY, one_time=SETUP_FEE, **kw: object):
+    return harness.portal.create_offer(
+        "Client onboarding",
+        gateway="sandbox",
+        currency="USD",
+        invoice_title='Welcome, {{ contact.first_name | default:"there" }}',
+        one_time=one_time,
+        plan=plan,
+        onboarding_flow="welcome-flow",
+        account_class_id=CLASS.id,
+        offer_id="offer-1",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def sign_up(harness: Harness, email: str = "ann@example.com", first_name: str = "Ann"):
+    signup = harness.portal.submit_kickoff_form(
+        "offer-1", KickoffForm(first_name=first_name, last_name="Lee", email=email)
+    )
+    harness.contact_id = harness.contact_id or signup.contact_id
+    return signup
+
+
+def register(harness: Harness, email: str = "ann@example.com") -> str:
+    token = harness.link(email, "/portal/invitation")
+    return harness.portal.accept_invitation(token, PASSWORD)
+
+
+def account(account_id: str = "acc-1", **changes: object) -> Account:
+    return attrs.evolve(
+        Account(id=account_id, number="49418", name="Renovation Gym", account_class=CLASS),
+        **changes,
+    )
