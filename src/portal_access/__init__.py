@@ -40,6 +40,7 @@ from portal_access.domain.billing import (
     Plan,
 )
 from portal_access.domain.capabilities import Capability
+from portal_access.domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access.domain.contacts import Contact, ContactPortalSettings, ContactRole, SiteScope
 from portal_access.domain.email_address import EmailAddress
 from portal_access.domain.errors import (
@@ -70,12 +71,34 @@ from portal_access.domain.errors import (
     ValidationError,
     WebhookVerificationError,
 )
+from portal_access.domain.events import (
+    AccessChanged,
+    ContactCreated,
+    ContactRegistered,
+    DomainEvent,
+    EmailRequested,
+    InvitationSent,
+    InvoiceCreated,
+    InvoicePaid,
+    InvoiceVoided,
+    OnboardingDue,
+    OutboxMessage,
+    PaymentRecorded,
+    SubscriptionChanged,
+    WebhookProcessed,
+)
+from portal_access.domain.gateway_events import (
+    GatewayEvent,
+    RenewalInvoiceReport,
+    SubscriptionReport,
+)
 from portal_access.domain.invitations import (
     InvitationSource,
     InvoiceEmail,
     StaffMember,
     StaffPermission,
 )
+from portal_access.domain.logins import PortalLogin
 from portal_access.domain.money import Money
 from portal_access.domain.offers import InviteTiming, Offer, PaidAccess
 from portal_access.domain.payments import (
@@ -95,11 +118,27 @@ from portal_access.domain.self_registration import SelfRegistrationRequest
 from portal_access.domain.site_access import SiteAccess
 from portal_access.domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 from portal_access.domain.tokens import TokenPurpose
+from portal_access.service.clock import ManualClock, SystemClock
+from portal_access.service.context import PortalLinks
+from portal_access.service.emails import EmailTemplate, EmailTemplates
+from portal_access.service.invitations import InvitationView
+from portal_access.service.logins import LoginResult
+from portal_access.service.mail import ConsoleMailer, MemoryMailer, SmtpMailer
+from portal_access.service.passwords import ScryptPasswordHasher
+from portal_access.service.portal import PortalAccess
+from portal_access.service.quick_pay import QuickPayResult
+from portal_access.service.randomness import SecretsTokenSource
+from portal_access.service.rate_limit import MemoryRateLimiter
+from portal_access.service.reconcile import ReconcileReport
+from portal_access.service.signup import KickoffForm, Signup
+from portal_access.service.summary import AccountSummary
+from portal_access.service.webhooks import WebhookResult
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "STANDARD_PLACEHOLDERS",
+    "AccessChanged",
     "AccessDecision",
     "AccessDeniedError",
     "AccessLevel",
@@ -107,6 +146,7 @@ __all__ = [
     "AccessState",
     "Account",
     "AccountClass",
+    "AccountSummary",
     "AchPolicy",
     "AgingBucket",
     "AgingBuckets",
@@ -114,14 +154,25 @@ __all__ = [
     "BillingInterval",
     "Capability",
     "Charge",
+    "CheckoutPurpose",
+    "CheckoutRequest",
+    "CheckoutSession",
     "ConfigurationError",
     "ConflictError",
+    "ConsoleMailer",
     "Contact",
+    "ContactCreated",
     "ContactPortalSettings",
+    "ContactRegistered",
     "ContactRole",
     "CurrencyMismatchError",
+    "DomainEvent",
     "EmailAddress",
+    "EmailRequested",
+    "EmailTemplate",
+    "EmailTemplates",
     "GatewayError",
+    "GatewayEvent",
     "GatewayRejectedError",
     "GatewayUnavailableError",
     "HeaderInjectionError",
@@ -130,41 +181,67 @@ __all__ = [
     "InvalidEmailError",
     "InvalidMoneyError",
     "InvalidTokenError",
+    "InvitationSent",
     "InvitationSource",
+    "InvitationView",
     "InviteTiming",
     "Invoice",
+    "InvoiceCreated",
     "InvoiceEmail",
     "InvoiceLine",
+    "InvoicePaid",
     "InvoicePurpose",
     "InvoiceStatus",
+    "InvoiceVoided",
+    "KickoffForm",
     "LineKind",
+    "LoginResult",
+    "ManualClock",
+    "MemoryMailer",
+    "MemoryRateLimiter",
     "Money",
     "NotFoundError",
     "Offer",
+    "OnboardingDue",
+    "OutboxMessage",
     "PaidAccess",
     "PasswordChangeRequiredError",
     "PaymentDeclinedError",
     "PaymentMethodKind",
+    "PaymentRecorded",
     "PaymentSnapshot",
     "PaymentStatus",
     "PlaceholderTemplate",
     "Plan",
+    "PortalAccess",
     "PortalAccessError",
+    "PortalLinks",
+    "PortalLogin",
     "PortalPolicy",
+    "QuickPayResult",
     "RateLimitedError",
+    "ReconcileReport",
+    "RenewalInvoiceReport",
     "RequiredPayment",
     "SchemaVersionError",
+    "ScryptPasswordHasher",
+    "SecretsTokenSource",
     "SelfRegistrationRequest",
     "Settlement",
+    "Signup",
     "Site",
     "SiteAccess",
     "SiteScope",
+    "SmtpMailer",
     "StaffMember",
     "StaffPermission",
     "StaleStateError",
     "StorageError",
+    "SubscriptionChanged",
+    "SubscriptionReport",
     "SubscriptionSnapshot",
     "SubscriptionStatus",
+    "SystemClock",
     "SystemPortalOptions",
     "TemplateError",
     "TemplateOutput",
@@ -173,6 +250,8 @@ __all__ = [
     "TokenPurpose",
     "UnknownCurrencyError",
     "ValidationError",
+    "WebhookProcessed",
+    "WebhookResult",
     "WebhookVerificationError",
     "age_invoices",
     "decide",

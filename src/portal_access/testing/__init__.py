@@ -1,7 +1,46 @@
-"""What users import in *their* tests: hypothesis strategies and (later) contract suites.
+"""What users import in *their* tests: the sandbox gateway, contract suites, strategies.
 
-Nothing here is imported by ``import portal_access``; it needs ``hypothesis``
-(``pip install "portal-access[testing]"``).
+Nothing here is imported by ``import portal_access``. The names load lazily, each with
+what it needs (``pip install "portal-access[testing]"`` brings pytest and hypothesis):
+
+- :class:`SandboxGateway`: the in-process payment vendor (no dependency).
+- :class:`StorageContract`: subclass it with a ``store`` fixture to test your store.
+- :class:`GatewayContract`: subclass it with ``gateway`` and ``webhooks`` fixtures.
+- :class:`FailingStore`: fail the Nth write, for atomicity tests.
+- :class:`SandboxWebhooks`: signed sandbox webhooks for the gateway contract.
+- :mod:`portal_access.testing.strategies`: hypothesis strategies for every value.
+
+>>> from portal_access.testing import SandboxGateway
+>>> SandboxGateway.__name__
+'SandboxGateway'
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__all__ = [
+    "FailingStore",
+    "GatewayContract",
+    "SandboxGateway",
+    "SandboxWebhooks",
+    "StorageContract",
+]
+
+_WHERE = {
+    "FailingStore": "portal_access.testing.faults",
+    "GatewayContract": "portal_access.testing.gateway_contract",
+    "SandboxGateway": "portal_access.gateways.sandbox",
+    "SandboxWebhooks": "portal_access.testing.sandbox",
+    "StorageContract": "portal_access.testing.storage_contract",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``name`` from its module on first use."""
+    try:
+        module = _WHERE[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return getattr(import_module(module), name)
