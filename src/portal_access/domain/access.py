@@ -236,6 +236,10 @@ def decide(state: AccessState, policy: PortalPolicy, now: datetime) -> AccessDec
     Raises:
         ValidationError: ``now`` is naive.
     """
+    if not isinstance(state, AccessState):
+        raise ValidationError("must be an AccessState", field="state", value=state)
+    if not isinstance(policy, PortalPolicy):
+        raise ValidationError("must be a PortalPolicy", field="policy", value=policy)
     ensure_aware(now, field="now")
     if not (state.portal.enabled and state.account_class.portal_enabled):
         return AccessDecision(AccessLevel.NONE, AccessReason.PORTAL_DISABLED)

@@ -151,7 +151,7 @@ class Money:
         exponent = currency_exponent(currency)
         try:
             value = Decimal(major)
-        except InvalidOperation:
+        except (InvalidOperation, TypeError, ValueError):
             raise InvalidMoneyError("not a decimal number", field="amount", value=major) from None
         if not value.is_finite():
             raise InvalidMoneyError("not a finite number", field="amount", value=major)

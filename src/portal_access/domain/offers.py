@@ -47,7 +47,7 @@ class InviteTiming(enum.Enum):
 
 
 def _gateway(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if value not in GATEWAY_NAMES:
+    if not isinstance(value, str) or value not in GATEWAY_NAMES:
         raise ConfigurationError(
             f"unknown gateway; known: {sorted(GATEWAY_NAMES)}", field=attribute.name, value=value
         )

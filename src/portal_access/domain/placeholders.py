@@ -133,6 +133,8 @@ class PlaceholderTemplate:
         title 6 1 7
         unknown placeholder 'offer.title'; did you mean 'offer.name'? (line 1, column 7)
         """
+        if not isinstance(source, str):
+            raise TemplateError("a template must be text", field=field)
         if output is TemplateOutput.SUBJECT:
             first_line = source.splitlines()[0] if source else ""
             if first_line != source:

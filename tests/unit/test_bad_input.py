@@ -1,0 +1,141 @@
+"""Bad input is always a PortalAccessError naming the field, never a bare built-in error.
+
+The issue's "Bad input" section: every public constructor and function validates.
+"""
+
+from __future__ import annotations
+
+import inspect
+from datetime import UTC, datetime
+
+import attrs
+import pytest
+
+import portal_access as pa
+from portal_access import PortalAccessError
+
+GARBAGE = [None, 1.5, "", "   ", -1, True, object(), [], {"a": 1}, b"bytes", "x" * 300]
+
+
+def _valid_examples() -> dict[type, object]:
+    klass = pa.AccountClass(id="k", name="K")
+    money = pa.Money(100, "USD")
+    plan = pa.Plan(id="p", name="P", amount=money)
+    return {
+        pa.Money: money,
+        pa.EmailAddress: pa.EmailAddress.parse("a@example.com"),
+        pa.AccountClass: klass,
+        pa.Account: pa.Account(id="a", number="1", name="A", account_class=klass),
+        pa.Site: pa.Site(id="s", account_id="a", name="S"),
+        pa.SiteScope: pa.SiteScope.only("s"),
+        pa.ContactPortalSettings: pa.ContactPortalSettings(),
+        pa.Contact: pa.Contact(id="c", account_id="a", first_name="C"),
+        pa.Plan: plan,
+        pa.Charge: pa.Charge("Fee", money),
+        pa.BillingInterval: pa.BillingInterval(),
+        pa.InvoiceLine: pa.InvoiceLine("L", money),
+        pa.PaidAccess: pa.PaidAccess(
+            gateway="stripe", currency="USD", invoice_title="T", plan=plan
+        ),
+        pa.Offer: pa.Offer(id="o", name="O"),
+        pa.PaymentSnapshot: pa.PaymentSnapshot(
+            payment_id="p",
+            invoice_id="i",
+            method=pa.PaymentMethodKind.CARD,
+            status=pa.PaymentStatus.SUCCEEDED,
+            amount=money,
+            version=1,
+        ),
+        pa.SubscriptionSnapshot: pa.SubscriptionSnapshot(
+            subscription_id="s", plan_id="p", status=pa.SubscriptionStatus.ACTIVE, version=1
+        ),
+        pa.RequiredPayment: pa.RequiredPayment(invoice_id="i", amount_due=money, gateway="stripe"),
+        pa.PortalPolicy: pa.PortalPolicy(),
+        pa.SystemPortalOptions: pa.SystemPortalOptions(),
+        pa.StaffMember: pa.StaffMember(id="st", name="S", permissions=frozenset()),
+        pa.KickoffForm: pa.KickoffForm(first_name="A", email="a@example.com"),
+        pa.CheckoutSession: pa.CheckoutSession(
+            gateway="g", session_id="s", url="https://x.example"
+        ),
+        pa.PortalLogin: pa.PortalLogin(
+            contact_id="c", email=pa.EmailAddress.parse("a@example.com")
+        ),
+    }
+
+
+CASES = [
+    (cls, field.name, value)
+    for cls, example in _valid_examples().items()
+    for field in attrs.fields(cls)
+    if field.init
+    for value in GARBAGE
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "field", "value"), CASES, ids=lambda v: getattr(v, "__name__", repr(v)[:20])
+)
+def test_garbage_in_any_field_is_a_typed_error_or_accepted(cls, field, value):
+    """DESIGN.md: bad input gets a clear typed error (rooted at PortalAccessError), never a bare ValueError/TypeError/AttributeError."""
+    example = _valid_examples()[cls]
+    try:
+        attrs.evolve(example, **{field: value})
+    except PortalAccessError:
+        pass
+
+
+@pytest.mark.parametrize("value", GARBAGE)
+def test_functions_refuse_garbage_with_typed_errors(value):
+    """DESIGN.md: public functions validate their input too."""
+    calls = [
+        lambda: pa.Money.parse(value, "USD"),
+        lambda: pa.Money(1, "USD") + pa.Money(1, value),
+        lambda: pa.EmailAddress.parse(value),
+        lambda: pa.parse_recipients(value),
+        lambda: pa.decide(value, pa.PortalPolicy(), datetime(2026, 1, 1, tzinfo=UTC)),
+        lambda: pa.PlaceholderTemplate.compile(value),
+        lambda: pa.SelfRegistrationRequest.from_form(value, value, value, value),
+    ]
+    for call in calls:
+        try:
+            call()
+        except PortalAccessError:
+            pass
+
+
+def test_every_exported_value_class_is_covered():
+    """DESIGN.md: every public value with validation is in the garbage test above."""
+    covered = set(_valid_examples())
+    skipped = {
+        pa.AccessState,
+        pa.AccessDecision,
+        pa.SiteAccess,
+        pa.Invoice,
+        pa.CheckoutRequest,
+        pa.GatewayEvent,
+        pa.SubscriptionReport,
+        pa.RenewalInvoiceReport,
+        pa.OutboxMessage,
+        pa.InvoiceEmail,
+        pa.SelfRegistrationRequest,
+        pa.AgingBuckets,
+        pa.PlaceholderTemplate,
+        pa.EmailTemplate,
+        pa.EmailTemplates,
+        pa.PortalLinks,
+        pa.Signup,
+        pa.LoginResult,
+        pa.InvitationView,
+        pa.QuickPayResult,
+        pa.AccountSummary,
+        pa.ReconcileReport,
+        pa.WebhookResult,
+    }
+    values = {
+        obj
+        for name in pa.__all__
+        if inspect.isclass(obj := getattr(pa, name))
+        and attrs.has(obj)
+        and not issubclass(obj, pa.DomainEvent)
+    }
+    assert values - covered - skipped == set()
