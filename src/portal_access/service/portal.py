@@ -133,6 +133,7 @@ class PortalAccess:
             links=links or PortalLinks(base_url=policy.system.portal_url),
             business_name=business_name,
         )
+        self._decisions = access_checks.DecisionCache()
 
     @property
     def policy(self) -> PortalPolicy:
@@ -361,8 +362,9 @@ class PortalAccess:
     # -- access and payment ----------------------------------------------------------------
 
     def check_access(self, contact_id: str) -> AccessDecision:
-        """The hot path: one read and :func:`~portal_access.decide`."""
-        return access_checks.check_access(self._context, contact_id)
+        """The hot path: one read and :func:`~portal_access.decide` (cached per state
+        version until the decision's ``valid_until``)."""
+        return access_checks.check_access(self._context, contact_id, self._decisions)
 
     def start_checkout(
         self, contact_id: str, *, success_url: str, cancel_url: str
