@@ -141,23 +141,29 @@ def deliver_outbox(context: ServiceContext, *, batch: int = 100) -> int:
     """Deliver pending outbox messages to the mailer and subscribers; return how many.
 
     Delivery is at least once: a message whose delivery raised stays pending (its
-    attempt count grows) and is tried again on the next call.
+    attempt count grows) and is tried again on the next call. Outcomes are written back
+    in one unit of work per batch.
     """
-    delivered = 0
     with context.store.unit_of_work() as uow:
         pending = list(uow.outbox.pending(batch))
+    if not pending:
+        return 0
+    delivered: list[str] = []
+    failed: list[str] = []
     for message in pending:
         try:
             _deliver(context, message)
         except Exception:  # a host subscriber or mailer failed: keep it for a retry
             log.exception("portal_access: delivering %s %s failed", message.topic, message.id)
-            with context.store.unit_of_work() as uow:
-                uow.outbox.mark_failed(message.id)
-            continue
-        with context.store.unit_of_work() as uow:
-            uow.outbox.mark_delivered(message.id)
-        delivered += 1
-    return delivered
+            failed.append(message.id)
+        else:
+            delivered.append(message.id)
+    with context.store.unit_of_work() as uow:
+        for message_id in delivered:
+            uow.outbox.mark_delivered(message_id)
+        for message_id in failed:
+            uow.outbox.mark_failed(message_id)
+    return len(delivered)
 
 
 def _deliver(context: ServiceContext, message: OutboxMessage) -> None:
