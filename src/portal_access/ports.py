@@ -423,10 +423,17 @@ class PaymentGateway(Protocol):
         Raises:
             WebhookVerificationError: bad or missing signature, stale timestamp, or a
                 body that is not the vendor's JSON.
+            GatewayError: the adapter had to look an object up at the vendor (e.g. a
+                refund's charge without our metadata) and could not; answer 5xx so the
+                vendor retries.
         """
 
     def list_events(self, *, since: datetime) -> Iterator[GatewayEvent]:
-        """Events the vendor recorded since ``since``, oldest first (for reconcile)."""
+        """Events the vendor recorded since ``since``, oldest first (for reconcile).
+
+        Raises:
+            GatewayError: the vendor could not be asked (reconcile can be run again).
+        """
 
     def refund(self, payment_id: str, *, amount: Money | None, idempotency_key: str) -> None:
         """Refund a payment, in full when ``amount`` is ``None``. The new state arrives
@@ -437,7 +444,11 @@ class PaymentGateway(Protocol):
 
     def expire_checkout(self, session_id: str) -> None:
         """Close a hosted page that must no longer take payment (e.g. after a waiver).
-        Closing one already closed or completed is not an error."""
+        Closing one already closed or completed is not an error.
+
+        Raises:
+            GatewayRejectedError: the vendor knows no such page.
+        """
 
 
 class Mailer(Protocol):

@@ -1,0 +1,18 @@
+"""The Stripe gateway, on Stripe's official SDK (``pip install "portal-access[stripe]"``).
+
+Same shape as every gateway: ``gateway.py`` (the
+:class:`~portal_access.ports.PaymentGateway` methods), ``webhooks.py`` (the
+``Stripe-Signature`` scheme), ``mapping.py`` (Stripe objects -> snapshots), plus
+``errors.py`` (the SDK's errors -> ours). See ``docs/gateways/stripe.md``.
+"""
+
+try:
+    import stripe as _stripe  # noqa: F401 - fail here, with the fix, when it is missing
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        'the Stripe gateway needs the stripe SDK: pip install "portal-access[stripe]"'
+    ) from exc
+
+from portal_access.gateways.stripe.gateway import StripeGateway
+
+__all__ = ["StripeGateway"]

@@ -1,0 +1,230 @@
+"""Seed 000's ACH story end to end: PortalAccess, StripeGateway, the real SDK, a fake
+Stripe API on 127.0.0.1, and Stripe-signed webhooks."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import pytest
+
+from portal_access import AccessLevel, AccessReason, AchPolicy, InvoiceStatus, PortalPolicy
+from portal_access.commands.reconcile import main as reconcile_main
+from portal_access.domain.subscriptions import SubscriptionStatus
+from portal_access.gateways.stripe import StripeGateway
+from portal_access.service.clock import ManualClock
+from portal_access.service.mail import MemoryMailer
+from portal_access.service.passwords import ScryptPasswordHasher
+from portal_access.service.portal import PortalAccess
+from portal_access.service.randomness import SequentialIds
+from portal_access.storage.memory import MemoryStore
+from portal_access.testing.stripe import StripeWebhooks, subscription_object
+from portal_access.testing.stripe_api import FakeStripeApi
+from tests.service.harness import (
+    CANCEL,
+    CLASS,
+    MONTHLY,
+    SETUP_FEE,
+    START,
+    SUCCESS,
+    Harness,
+    register,
+    sign_up,
+)
+
+SECRET = "whsec_e2e"
+Delivery = tuple[dict[str, str], bytes]
+CURRENT: dict[str, PortalAccess] = {}  # what the reconcile command's --app finds
+
+
+def current_portal() -> PortalAccess:
+    """The --app target of the command test."""
+    return CURRENT["portal"]
+
+
+@attrs.define
+class Story:
+    """A portal on Stripe (fake API) and the Stripe-side actions of seed 000's payer."""
+
+    harness: Harness
+    api: FakeStripeApi
+    webhooks: StripeWebhooks
+    contact_id: str = ""
+    ids: Iterator[int] = attrs.field(factory=lambda: itertools.count(1))
+
+    @property
+    def portal(self) -> PortalAccess:
+        return self.harness.portal
+
+    def emit(self, event_type: str, obj: dict[str, Any]) -> Delivery:
+        return self.webhooks.event(event_type, dict(obj), event_id=f"evt_e2e_{next(self.ids):03d}")
+
+    def deliver(self, deliveries: list[Delivery]) -> list[str]:
+        """Hand each delivery to the host's endpoint, signed anew (Stripe signs each attempt)."""
+        return [
+            self.portal.handle_webhook("stripe", self.webhooks.sign(body), body).outcome
+            for _headers, body in deliveries
+        ]
+
+    def level(self) -> tuple[AccessLevel, AccessReason]:
+        decision = self.portal.check_access(self.contact_id)
+        return decision.level, decision.reason
+
+    def pay_by_bank(self) -> tuple[dict[str, Any], list[Delivery]]:
+        """The payer completes the hosted page with ACH: the first invoice starts processing."""
+        page = self.portal.start_checkout(self.contact_id, success_url=SUCCESS, cancel_url=CANCEL)
+        session = self.api.objects[page.session_id]
+        meta = session["subscription_data"]["metadata"]
+        now = int(self.harness.clock.now().timestamp())
+        sub_id, invoice_id = self.api.new_id("sub"), self.api.new_id("in")
+        subscription = self.api.add(subscription_object(
+            subscription_id=sub_id, status=SubscriptionStatus.INCOMPLETE, created=now,
+            metadata=meta, customer=session["customer"]))  # fmt: skip
+        self.api.add({"id": invoice_id, "object": "invoice", "status": "open", "created": now,
+                      "billing_reason": "subscription_create", "total": session["amount_total"],
+                      "currency": session["currency"], "customer": session["customer"],
+                      "due_date": None, "payment_settings": {"payment_method_types": None},
+                      "parent": {"type": "subscription_details", "quote_details": None,
+                                 "subscription_details": {"subscription": sub_id, "metadata": meta}}})  # fmt: skip
+        session.update(
+            status="complete", payment_status="unpaid", subscription=sub_id, invoice=invoice_id
+        )
+        return session, [
+            self.emit("customer.subscription.created", subscription),
+            self.emit("checkout.session.completed", session),
+        ]
+
+    def bank_settles(self, session: dict[str, Any], *, cleared: bool) -> list[Delivery]:
+        """Days later the bank clears (or returns) the debit."""
+        self.harness.advance(days=4)
+        invoice = self.api.objects[session["invoice"]]
+        subscription = self.api.objects[session["subscription"]]
+        if not cleared:
+            return [self.emit("invoice.payment_failed", {**invoice, "attempted": True}),
+                    self.emit("checkout.session.async_payment_failed", session)]  # fmt: skip
+        invoice["status"], session["payment_status"], subscription["status"] = (
+            "paid",
+            "paid",
+            "active",
+        )
+        return [
+            self.emit("invoice.paid", invoice),
+            self.emit("checkout.session.async_payment_succeeded", session),
+            self.emit("customer.subscription.updated", subscription),
+        ]
+
+
+@pytest.fixture
+def api() -> Iterator[FakeStripeApi]:
+    clock = ManualClock(START)
+    with FakeStripeApi(now=lambda: clock.now().timestamp()) as fake:
+        fake.clock = clock  # type: ignore[attr-defined]
+        yield fake
+
+
+def story(api: FakeStripeApi, ach: AchPolicy) -> Story:
+    clock: ManualClock = api.clock  # type: ignore[attr-defined]
+    gateway = StripeGateway(api_key="sk_test_e2e", webhook_secret=SECRET, clock=clock,
+                            api_base=api.url, max_network_retries=0)  # fmt: skip
+    store, mailer = MemoryStore(), MemoryMailer()
+    portal = PortalAccess(store=store, gateways=[gateway], mailer=mailer, clock=clock,
+                          ids=SequentialIds(), hasher=ScryptPasswordHasher(n=16),
+                          policy=PortalPolicy(ach=ach))  # fmt: skip
+    harness = Harness(clock, store, gateway, mailer, portal)  # type: ignore[arg-type]
+    portal.subscribe(harness.events.append)
+    portal.save_account_class(CLASS)
+    portal.create_offer("Client onboarding", gateway="stripe", currency="USD", one_time=SETUP_FEE,
+                        plan=MONTHLY, onboarding_flow="welcome-flow", account_class_id=CLASS.id,
+                        offer_id="offer-1")  # fmt: skip
+    sign_up(harness)
+    result = Story(harness, api, StripeWebhooks(secret=SECRET, clock=clock, api=api))
+    result.contact_id = register(harness)
+    return result
+
+
+WHILE_PROCESSING = {
+    AchPolicy.GRANT_ON_INITIATION: (AccessLevel.FULL, AccessReason.ACH_PROCESSING),
+    AchPolicy.GRANT_ON_CLEARING: (AccessLevel.PAY_INVOICE_ONLY, AccessReason.PAYMENT_PROCESSING),
+}
+
+
+@pytest.mark.parametrize("policy", list(AchPolicy))
+def test_ach_processing_then_cleared(api, policy):
+    """Seed 000_07c53b15302458c1.txt: ACH grants on initiation or on clearing, per the setting."""
+    s = story(api, policy)
+    session, started = s.pay_by_bank()
+    assert s.deliver(started) == ["applied", "applied"]
+    assert s.level() == WHILE_PROCESSING[policy]
+    assert s.harness.topics("onboarding.due") == []  # onboarding waits for the money
+    s.deliver(s.bank_settles(session, cleared=True))
+    assert s.level() == (AccessLevel.FULL, AccessReason.PAID)
+    assert len(s.harness.topics("onboarding.due")) == 1
+    assert len(s.harness.topics("invoice.paid")) == 1
+
+
+@pytest.mark.parametrize("policy", list(AchPolicy))
+def test_ach_processing_then_failed(api, policy):
+    """Seed 000_07c53b15302458c1.txt: a failed ACH payment leaves pay-invoice-only and the invoice open."""
+    s = story(api, policy)
+    session, started = s.pay_by_bank()
+    s.deliver(started)
+    s.deliver(s.bank_settles(session, cleared=False))
+    assert s.level() == (AccessLevel.PAY_INVOICE_ONLY, AccessReason.PAYMENT_FAILED)
+    invoice_id = s.portal.check_access(s.contact_id).required_invoice_id
+    with s.harness.store.unit_of_work() as uow:
+        assert uow.invoices.get(invoice_id).status is InvoiceStatus.OPEN  # type: ignore[union-attr]
+    assert s.harness.topics("onboarding.due") == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_duplicated_and_reordered_deliveries_onboard_once(api, seed):
+    """DESIGN.md: every delivery twice, shuffled: the same end state, one onboarding event."""
+    s = story(api, AchPolicy.GRANT_ON_CLEARING)
+    session, started = s.pay_by_bank()
+    deliveries = (started + s.bank_settles(session, cleared=True)) * 2
+    random.Random(seed).shuffle(deliveries)
+    outcomes = s.deliver(deliveries)
+    assert outcomes.count("duplicate") == len(deliveries) // 2
+    assert s.level() == (AccessLevel.FULL, AccessReason.PAID)
+    assert len(s.harness.topics("onboarding.due")) == 1
+
+
+def test_reconcile_repairs_missed_webhooks(api, capsys):
+    """Missed settlement webhooks are repaired from /v1/events by the reconcile command."""
+    s = story(api, AchPolicy.GRANT_ON_CLEARING)
+    session, started = s.pay_by_bank()
+    s.deliver(started)
+    s.bank_settles(session, cleared=True)  # Stripe sent them; the host never got them
+    assert s.level()[0] is AccessLevel.PAY_INVOICE_ONLY
+    CURRENT["portal"] = s.portal
+    since = START.isoformat().replace("+00:00", "Z")
+    argv = ["--gateway", "stripe", "--since", since, "--app", f"{__name__}:current_portal"]
+    assert reconcile_main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "] 5 events" in err
+    assert "seen:       5" in out
+    assert "repaired:   2" in out  # invoice.paid, customer.subscription.updated
+    assert "duplicates: 2" in out
+    assert "1 x stale snapshot of payment in_test_0001" in out  # the session said it too
+    assert s.level() == (AccessLevel.FULL, AccessReason.PAID)
+    assert len(s.harness.topics("onboarding.due")) == 1
+    assert reconcile_main(argv) == 0  # a second run repairs nothing
+    assert "repaired:   0" in capsys.readouterr().out
+
+
+def test_reconcile_command_refuses_bad_arguments(capsys):
+    """A naive --since or a wrong --app is exit status 2 with the reason."""
+    assert (
+        reconcile_main(["--gateway", "stripe", "--since", "2026-01-01T00:00:00", "--app", "x:y"])
+        == 2
+    )
+    assert "no UTC offset" in capsys.readouterr().err
+    assert (
+        reconcile_main(
+            ["--gateway", "stripe", "--since", "2026-01-01Z", "--app", "portal_access:__name__"]
+        )
+        == 2
+    )
