@@ -203,6 +203,8 @@ class InvoiceRepository(Protocol):
 
         Raises:
             ConflictError: another invoice already has this number.
+            StaleStateError: ``get`` in this unit of work found no such invoice and a
+                concurrent unit of work has created it since.
         """
 
     def next_number(self) -> str:
@@ -219,7 +221,15 @@ class PaymentRepository(Protocol):
         """The record, or ``None``."""
 
     def save(self, record: PaymentRecord) -> None:
-        """Insert or replace the record under ``(gateway, payment_id)``."""
+        """Insert or replace the record under ``(gateway, payment_id)``.
+
+        ``get`` may lock the row until the unit of work ends.
+
+        Raises:
+            StaleStateError: ``get`` in this unit of work found no such row and a
+                concurrent unit of work has created it since (so an older snapshot never
+                replaces a newer one).
+        """
 
     def for_account(self, account_id: str) -> Sequence[PaymentRecord]:
         """Payments of the account, in ``(gateway, payment_id)`` order."""
@@ -232,7 +242,15 @@ class SubscriptionRepository(Protocol):
         """The newest report kept, or ``None``."""
 
     def save(self, report: SubscriptionReport) -> None:
-        """Insert or replace under ``(gateway, subscription_id)``."""
+        """Insert or replace under ``(gateway, subscription_id)``.
+
+        ``get`` may lock the row until the unit of work ends.
+
+        Raises:
+            StaleStateError: ``get`` in this unit of work found no such row and a
+                concurrent unit of work has created it since (so an older snapshot never
+                replaces a newer one).
+        """
 
     def for_contact(self, contact_id: str) -> Sequence[SubscriptionReport]:
         """The contact's subscriptions, in ``(gateway, subscription_id)`` order."""
@@ -344,7 +362,9 @@ class IdempotencyRepository(Protocol):
         """Store the result under ``key``.
 
         Raises:
-            ConflictError: the key is taken.
+            ConflictError: the key is taken (a :class:`StaleStateError` when a concurrent
+                unit of work stored it after this one's ``get`` found nothing: running
+                the use case again returns that result).
         """
 
 
@@ -381,7 +401,8 @@ class Store(Protocol):
 
         Raises:
             StaleStateError: the commit lost a race the caller may retry.
-            StorageError: the store failed.
+            StorageError: the store failed, or a statement failed and the block carried
+                on (nothing is committed).
         """
 
     def read_access_state(self, contact_id: str) -> AccessState | None:

@@ -33,7 +33,7 @@ def _in_order(text: str) -> None:
         position = found
 
 
-@pytest.mark.parametrize("store", ["memory"])
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
 def test_demo_tells_the_whole_story(store):
     """Seed 000_07c53b15302458c1.txt: offer, form, invitation, registration, ACH under both policies, renewal failure, re-subscribe, waiver, site scope."""
     out = io.StringIO()

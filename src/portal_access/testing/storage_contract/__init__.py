@@ -32,19 +32,25 @@ from portal_access.testing.storage_contract.access import AccessContract
 from portal_access.testing.storage_contract.billing import BillingContract
 from portal_access.testing.storage_contract.catalog import CatalogContract
 from portal_access.testing.storage_contract.messages import MessageContract
+from portal_access.testing.storage_contract.races import RaceContract
 from portal_access.testing.storage_contract.transactions import TransactionContract
 
 __all__ = ["StorageContract"]
 
 
 class StorageContract(
-    TransactionContract, CatalogContract, AccessContract, BillingContract, MessageContract
+    TransactionContract,
+    CatalogContract,
+    AccessContract,
+    BillingContract,
+    MessageContract,
+    RaceContract,
 ):
     """Every documented behaviour of :class:`~portal_access.ports.Store` and its
     repositories; subclass it with a ``store`` fixture returning a new, empty store.
 
     The parts can also be inherited one by one: :class:`TransactionContract` (commit,
     rollback, isolation, ``read_access_state``, concurrent updates),
-    :class:`CatalogContract`, :class:`AccessContract`, :class:`BillingContract` and
-    :class:`MessageContract`.
+    :class:`CatalogContract`, :class:`AccessContract`, :class:`BillingContract`,
+    :class:`MessageContract` and :class:`RaceContract` (two workers on the same rows).
     """

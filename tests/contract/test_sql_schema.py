@@ -1,0 +1,234 @@
+"""The SQL store's schema: revisions it refuses, migrations from the first schema to
+head on both databases, ``python -m portal_access db``, the URLs it accepts, and the
+optional dependencies it names when they are missing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from portal_access.domain.errors import ConfigurationError, SchemaVersionError
+from portal_access.domain.serialization import to_json
+from portal_access.storage.sql import SqlStore, cli, current_revision, schema, upgrade
+from portal_access.storage.sql.engine import make_engine
+from portal_access.storage.sql.migrations import migrate
+from portal_access.storage.sql.urls import database_url
+from portal_access.testing.storage_contract import values
+from tests.sql_databases import POSTGRES_MARKS, empty_database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=POSTGRES_MARKS)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of a new, empty database: a SQLite file, or a PostgreSQL schema."""
+    with empty_database(request.param, tmp_path) as found:
+        yield found
+
+
+def _open(store: SqlStore) -> None:
+    with store.unit_of_work():
+        pass
+
+
+def _migrate_to(url: str, revision: str) -> None:
+    engine = make_engine(database_url(url))
+    try:
+        migrate(engine, revision)
+    finally:
+        engine.dispose()
+
+
+def _execute(url: str, sql: str, **params: object) -> None:
+    engine = sa.create_engine(database_url(url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(sql), params)
+    finally:
+        engine.dispose()
+
+
+def test_empty_database_is_refused_with_the_command_to_run(url: str):
+    """A store on a database without the schema says so, and how to create it."""
+    with SqlStore(url) as store:
+        with pytest.raises(SchemaVersionError, match="no portal-access schema") as raised:
+            _open(store)
+        assert "python -m portal_access db upgrade --url" in str(raised.value)
+        with pytest.raises(SchemaVersionError):
+            store.read_access_state("c-1")
+    assert current_revision(url) is None
+
+
+def test_older_schema_is_refused(url: str):
+    """A store on a database at the first revision refuses it, naming both revisions."""
+    _migrate_to(url, "0001")
+    with SqlStore(url) as store:
+        with pytest.raises(SchemaVersionError, match="revision 0001, older than the revision 0002"):
+            store.read_access_state("c-1")
+        with pytest.raises(SchemaVersionError, match="db upgrade --url"):
+            _open(store)
+
+
+def test_newer_schema_is_refused(url: str):
+    """A store on a database a newer library upgraded refuses it, and so does upgrade()."""
+    upgrade(url)
+    _execute(url, "UPDATE alembic_version SET version_num = '0099'")
+    with SqlStore(url) as store, pytest.raises(SchemaVersionError, match="revision 0099, newer"):
+        _open(store)
+    with pytest.raises(SchemaVersionError, match="newer portal-access"):
+        upgrade(url)
+    assert cli.main(["db", "current", "--url", url]) == 1
+
+
+def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
+    """Rows written at revision 0001 are all there at head, and the new lookups find them."""
+    _migrate_to(url, "0001")
+    _execute(
+        url,
+        "INSERT INTO checkouts (gateway, session_id, idempotency_key, doc) VALUES "
+        "(:gateway, :session, :key, :doc)",
+        gateway="stripe",
+        session="cs_1",
+        key=values.checkout().idempotency_key,
+        doc=to_json(values.checkout()),
+    )
+    state = values.access_state(version=3)
+    _execute(
+        url,
+        "INSERT INTO access_states (contact_id, account_id, version, doc) "
+        "VALUES ('c-1', 'a-1', 3, :doc)",
+        doc=to_json(state),
+    )
+    _execute(url, "UPDATE counters SET value = 1041 WHERE name = 'invoice_number'")
+    assert current_revision(url) == "0001"
+    assert upgrade(url) == "0002"
+    with SqlStore(url) as store:
+        with store.unit_of_work() as uow:
+            assert list(uow.checkouts.for_invoice("inv-1")) == [values.checkout()]
+            assert uow.checkouts.with_key(values.checkout().idempotency_key) == values.checkout()
+            assert uow.invoices.next_number() == "1042"
+        assert store.read_access_state("c-1") == state
+    engine = sa.create_engine(database_url(url))
+    try:
+        indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("checkouts")}
+    finally:
+        engine.dispose()
+    assert {"ix_checkouts_key", "ix_checkouts_invoice"} <= indexes
+    assert upgrade(url) == "0002"  # again: nothing to do
+
+
+def test_migrations_make_the_tables_the_code_uses(url: str):
+    """The newest revision creates exactly schema.py's tables, columns and indexes."""
+    upgrade(url)
+    engine = sa.create_engine(database_url(url))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, schema.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
+
+
+def test_stores_created_at_once_upgrade_one_after_another(url: str):
+    """Several stores with create=True starting together all succeed (web workers at boot)."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def boot() -> None:
+        try:
+            start.wait(timeout=30)
+            with SqlStore(url, create=True) as store:
+                assert store.revision == "0002"
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=boot) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert current_revision(url) == "0002"
+
+
+def test_cli_upgrades_and_reports_the_revision(url: str, capsys: pytest.CaptureFixture[str]):
+    """`db current` exits 1 on an empty database; `db upgrade` creates it; then 0."""
+    assert cli.main(["db", "current", "--url", url]) == 1
+    assert "no schema (empty database)" in capsys.readouterr().out
+    assert cli.main(["db", "upgrade", "--url", url]) == 0
+    assert "schema revision 0002 (head)" in capsys.readouterr().out
+    assert cli.main(["current", "--url", url]) == 0
+
+
+def test_cli_refuses_a_database_it_does_not_support(capsys: pytest.CaptureFixture[str]):
+    """`db upgrade` with a MySQL URL exits 1 with a message; a missing --url exits 2."""
+    assert cli.main(["db", "upgrade", "--url", "mysql://db/portal"]) == 1
+    assert "only SQLite" in capsys.readouterr().err
+    assert cli.main(["db", "upgrade"]) == 2
+
+
+# -- URLs and optional dependencies ------------------------------------------------------------
+
+
+def test_urls_name_sqlite_files_and_postgresql_through_psycopg():
+    """A bare path is SQLite; postgres:// and postgresql:// use psycopg 3."""
+    assert database_url("data/portal.db").render_as_string() == "sqlite:///data/portal.db"
+    assert database_url(Path("/tmp/p.db")).render_as_string() == "sqlite:////tmp/p.db"
+    assert database_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    assert database_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite://",
+        "sqlite:///:memory:",
+        "mysql://u@h/db",
+        "postgresql+psycopg2://u@h/db",
+        "https://h/db",
+    ],
+)
+def test_urls_the_store_cannot_serve_are_refused(url: str):
+    """In-memory SQLite (one per connection), other databases and drivers: refused."""
+    with pytest.raises(ConfigurationError):
+        SqlStore(url)
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def test_importing_the_storage_package_loads_no_sqlalchemy():
+    """STYLE.md: import portal_access.storage loads no optional dependency."""
+    result = _python(
+        "import sys, portal_access.storage, portal_access.storage.memory\n"
+        "print([m for m in ('sqlalchemy', 'alembic', 'psycopg') if m in sys.modules])"
+    )
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_missing_sqlalchemy_says_what_to_install():
+    """Without SQLAlchemy, importing the SQL store names the extra to install."""
+    result = _python(
+        "import sys; sys.modules['sqlalchemy'] = None\nimport portal_access.storage.sql"
+    )
+    assert 'pip install "portal-access[sql]"' in result.stderr
+
+
+def test_missing_psycopg_says_what_to_install():
+    """Without psycopg, a PostgreSQL store names the extra to install."""
+    result = _python(
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from portal_access.storage.sql import SqlStore\n"
+        "SqlStore('postgresql://u@localhost/db')"
+    )
+    assert 'pip install "portal-access[postgres]"' in result.stderr

@@ -1,0 +1,91 @@
+"""A webhook worker process for the SQL concurrency test: its own store and portal (as
+each web worker of a host has), fed signed sandbox deliveries, every exception recorded.
+
+It lives outside the test module so that ``multiprocessing``'s spawn start method
+imports only this small module in each child.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections import Counter, deque
+from typing import Any
+
+from portal_access import PortalPolicy
+from portal_access.gateways.sandbox import SandboxGateway
+from portal_access.service.clock import ManualClock
+from portal_access.service.portal import PortalAccess
+from portal_access.storage.sql import SqlStore
+
+__all__ = ["WorkerReport", "handle_deliveries"]
+
+_MAX_RETRIES = 1_000
+_RETRY_PAUSE = 0.01  # seconds, when little but deferred deliveries is left
+
+#: (worker index, exceptions as tracebacks, outcome counts, retries after lost races, seconds)
+WorkerReport = tuple[int, list[str], dict[str, int], int, float]
+
+
+class _RetryCounter(logging.Handler):
+    """Counts the service's "lost a race ... retrying" log lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.retries = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "lost a race" in record.getMessage():
+            self.retries += 1
+
+
+def handle_deliveries(
+    index: int,
+    url: str,
+    deliveries: list[tuple[dict[str, str], bytes]],
+    settings: dict[str, Any],
+    start: Any,
+    results: Any,
+) -> None:
+    """Wait for every worker, hand each delivery to ``handle_webhook``, report back."""
+    counter = _RetryCounter()
+    logger = logging.getLogger("portal_access")
+    logger.addHandler(counter)
+    logger.setLevel(logging.INFO)
+    logging.getLogger("portal_access.webhooks").setLevel(logging.WARNING)
+    errors: list[str] = []
+    outcomes: Counter[str] = Counter()
+    elapsed = 0.0
+    try:
+        clock = ManualClock(settings["now"])
+        store = SqlStore(url)
+        portal = PortalAccess(
+            store=store,
+            gateways=[SandboxGateway(webhook_secret=settings["secret"], clock=clock)],
+            clock=clock,
+            policy=PortalPolicy(),
+        )
+        start.wait(timeout=120)
+        began = time.perf_counter()
+        waiting = deque((headers, body, 0) for headers, body in deliveries)
+        while waiting:
+            headers, body, deferred = waiting.popleft()
+            try:
+                result = portal.handle_webhook("sandbox", headers, body)
+            except Exception:  # recorded: the test asserts there are none
+                errors.append(traceback.format_exc())
+                continue
+            outcomes[result.outcome.split(":")[0]] += 1
+            if result.retry_later:  # as a vendor does: send it again later
+                if deferred >= _MAX_RETRIES:
+                    errors.append(f"still deferred after {deferred} retries: {result}")
+                    continue
+                time.sleep(_RETRY_PAUSE if len(waiting) < 8 else 0)
+                waiting.append((headers, body, deferred + 1))
+        elapsed = time.perf_counter() - began
+        store.close()
+    except Exception:  # setting up failed: report it rather than hang the others
+        start.abort()
+        errors.append(traceback.format_exc())
+    results.put((index, errors, dict(outcomes), counter.retries, elapsed))
