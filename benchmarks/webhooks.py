@@ -1,0 +1,129 @@
+"""What verifying and committing one Stripe webhook costs, against the bare minimum.
+
+Run: ``.venv/bin/python benchmarks/webhooks.py [--events N] [--store sql|memory]``.
+
+- **ours**: ``PortalAccess.handle_webhook("stripe", headers, body)``: the
+  ``Stripe-Signature`` check (through the SDK), parsing and mapping, the unit of work
+  that records the event id, merges the payment snapshot into the contact's access
+  state and writes the outbox, committed to SQLite (``SqlStore(path, create=True)``).
+- **bare**: the SDK's ``stripe.Webhook.construct_event`` plus one ``INSERT`` of the
+  event in a ``sqlite3`` transaction on a file.
+
+Both run in one process, on the same signed bodies (a ``payment_intent.processing`` of
+one payment with a newer ``created`` each time, so every delivery is applied, none is a
+duplicate). Prints the time per webhook of each and the ratio (goal: at most 1.5x).
+With ``--store memory`` ours runs on ``MemoryStore`` (no disk), for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import stripe
+
+from portal_access import AccountClass, AchPolicy, Charge, Money, PaymentMethodKind, PortalPolicy
+from portal_access.gateways.stripe import StripeGateway
+from portal_access.gateways.stripe.webhooks import signature_header
+from portal_access.service.passwords import ScryptPasswordHasher
+from portal_access.service.portal import PortalAccess
+from portal_access.service.signup import KickoffForm
+from portal_access.storage.memory import MemoryStore
+from portal_access.testing.stripe import payment_intent_object
+
+SECRET = "whsec_bench"
+
+
+def make_store(kind: str, directory: Path) -> object:
+    if kind == "memory":
+        return MemoryStore()
+    from portal_access.storage.sql import SqlStore  # noqa: PLC0415 - only when asked for
+
+    return SqlStore(directory / "portal.db", create=True)
+
+
+def portal_with_a_client(store: object) -> tuple[PortalAccess, str]:
+    # the API is never called: every event carries our metadata
+    gateway = StripeGateway(api_key="sk_test_bench", webhook_secret=SECRET,
+                            api_base="http://127.0.0.1:9")  # fmt: skip
+    portal = PortalAccess(store=store, gateways=[gateway], hasher=ScryptPasswordHasher(n=16),  # type: ignore[arg-type]
+                          policy=PortalPolicy(ach=AchPolicy.GRANT_ON_CLEARING))  # fmt: skip
+    portal.save_account_class(AccountClass(id="retail", name="Retail"))
+    setup_fee = Charge("Setup fee", Money(25000, "USD"))
+    portal.create_offer("Onboarding", gateway="stripe", currency="USD", one_time=setup_fee,
+                        account_class_id="retail", offer_id="offer-1")  # fmt: skip
+    signup = portal.submit_kickoff_form(
+        "offer-1", KickoffForm(first_name="Ann", last_name="Lee", email="ann@example.com")
+    )
+    assert signup.invoice_id is not None
+    return portal, signup.invoice_id
+
+
+def deliveries(invoice_id: str, count: int) -> list[tuple[dict[str, str], bytes]]:
+    now, signed = int(time.time()), []
+    for n in range(count):
+        intent = payment_intent_object(
+            intent_id="pi_bench", amount=Money(25000, "USD"), status="processing",
+            method=PaymentMethodKind.BANK_ACCOUNT,
+            metadata={"invoice_id": invoice_id, "contact_id": "c"},
+        )  # fmt: skip
+        event = {"id": f"evt_bench_{n:06d}", "object": "event", "created": now - count + n,
+                 "type": "payment_intent.processing", "api_version": stripe.api_version,
+                 "data": {"object": intent}, "livemode": False}  # fmt: skip
+        body = json.dumps(event).encode()
+        signed.append(
+            ({"Stripe-Signature": signature_header(body, secrets=[SECRET], timestamp=now)}, body)
+        )
+    return signed
+
+
+def run_ours(portal: PortalAccess, batch: list[tuple[dict[str, str], bytes]]) -> float:
+    start = time.perf_counter()
+    for headers, body in batch:
+        result = portal.handle_webhook("stripe", headers, body)
+        assert result.outcome == "applied", result
+    return (time.perf_counter() - start) / len(batch)
+
+
+def run_bare(path: Path, batch: list[tuple[dict[str, str], bytes]]) -> float:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, type TEXT, body TEXT)"
+    )
+    start = time.perf_counter()
+    for headers, body in batch:
+        event = stripe.Webhook.construct_event(body, headers["Stripe-Signature"], SECRET)
+        connection.execute("BEGIN")
+        connection.execute(
+            "INSERT INTO events VALUES (?, ?, ?)", (event.id, event.type, body.decode())
+        )
+        connection.execute("COMMIT")
+    elapsed = (time.perf_counter() - start) / len(batch)
+    connection.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--store", choices=["sql", "memory"], default="sql")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        portal, invoice_id = portal_with_a_client(make_store(args.store, directory))
+        batch = deliveries(invoice_id, args.events * 2)
+        run_ours(portal, batch[:50])  # warm up imports and caches
+        ours = run_ours(portal, batch[50 : 50 + args.events])
+        bare = run_bare(directory / "bare.db", batch[: args.events])
+    store = "SqlStore on SQLite (file)" if args.store == "sql" else "MemoryStore"
+    print(f"ours ({store}): {ours * 1e6:8.1f} us per webhook")
+    print(f"bare (construct_event + INSERT in sqlite3):  {bare * 1e6:8.1f} us per webhook")
+    print(f"ratio: {ours / bare:.2f}x (goal <= 1.5x), {args.events} events each")
+
+
+if __name__ == "__main__":
+    main()
