@@ -486,6 +486,14 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Pa
         assert connection.connection.dbapi_connection.in_transaction
 
 
+def test_sqlite_commits_are_synced_to_disk(tmp_path: Path):
+    """A committed unit of work survives a power loss, not only a crash of the process:
+    SQLite runs with synchronous=FULL (2) whatever its build's default."""
+    with SqlStore(sqlite_url(tmp_path), create=True) as store, store.unit_of_work() as uow:
+        synchronous = uow.connection.exec_driver_sql("PRAGMA synchronous").scalar()  # type: ignore[attr-defined]
+        assert synchronous == 2
+
+
 def test_sqlite_every_lookup_uses_a_key_or_an_index(tmp_path: Path):
     """DESIGN.md: indexes for every lookup a request makes. Every statement the
     repositories run is planned as an index search, never a scan of a whole table."""

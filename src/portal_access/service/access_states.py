@@ -34,16 +34,24 @@ def create_access(work: Work, state: AccessState) -> AccessState:
 
 
 def change_access(
-    work: Work, contact_id: str, change: Callable[[AccessState], AccessState]
+    work: Work,
+    contact_id: str,
+    change: Callable[[AccessState], AccessState],
+    *,
+    current: AccessState | None = None,
 ) -> AccessState:
     """Apply ``change`` to the contact's state, save it (row-versioned), and emit
     ``AccessChanged`` when the decision moved and ``OnboardingDue`` when it became due.
+
+    ``current`` is the state as this unit of work read it, if it did (saves reading it
+    again; the row version still guards the save).
 
     Raises:
         NotFoundError: no such contact.
         StaleStateError: another worker changed the row first (the runner retries).
     """
-    before = require_access_state(work, contact_id)
+    assert current is None or current.contact_id == contact_id
+    before = current if current is not None else require_access_state(work, contact_id)
     after = _start_onboarding_if_due(work, change(before))
     if after == before:
         return before

@@ -8,7 +8,7 @@ events to the outbox inside the same transaction, and delivers the outbox after 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -16,8 +16,8 @@ import attrs
 
 from portal_access.domain.access import PortalPolicy
 from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.errors import ConfigurationError, StaleStateError
-from portal_access.domain.events import DomainEvent, OutboxMessage
+from portal_access.domain.errors import ConfigurationError, StaleStateError, StorageError
+from portal_access.domain.events import DomainEvent, EmailRequested, OutboxMessage
 from portal_access.domain.serialization import unstructure
 from portal_access.ports import (
     Clock,
@@ -39,6 +39,8 @@ log = logging.getLogger("portal_access")
 
 #: How often a use case is retried after losing a race on a row version.
 MAX_ATTEMPTS = 8
+#: How many pending outbox messages one delivery takes.
+DELIVERY_BATCH = 100
 
 
 @attrs.frozen
@@ -81,6 +83,13 @@ class ServiceContext:
     business_name: str
     subscribers: list[tuple[str | None, Subscriber]] = attrs.field(factory=list)
 
+    def receives(self, topic: str) -> bool:
+        """Whether delivering a ``topic`` message calls anyone: the mailer for emails,
+        and every subscriber of the topic or of all topics."""
+        return topic == EmailRequested.topic or any(
+            wanted is None or wanted == topic for wanted, _ in self.subscribers
+        )
+
     def gateway(self, name: str) -> PaymentGateway:
         """The configured gateway called ``name``.
 
@@ -105,13 +114,19 @@ class Work:
     context: ServiceContext
 
     def emit(self, event: DomainEvent) -> None:
-        """Write ``event`` to the outbox, in this unit of work."""
+        """Write ``event`` to the outbox, in this unit of work.
+
+        An event nobody receives (not an email, and no subscriber of its topic) is
+        written as delivered: delivering it after commit would call no one and then
+        only mark it so, in one more transaction.
+        """
         self.uow.outbox.add(
             OutboxMessage(
                 id=self.context.ids.new_id("ev_"),
                 occurred_at=self.context.clock.now(),
                 topic=event.topic,
                 payload=unstructure(event),
+                delivered=not self.context.receives(event.topic),
             )
         )
 
@@ -119,25 +134,33 @@ class Work:
 def run(context: ServiceContext, use_case: Callable[[Work], T]) -> T:
     """Run ``use_case`` in one unit of work, retrying lost races, then deliver the outbox.
 
+    The unit of work ends by reading what the outbox holds for delivery (the use case's
+    events and any left by an earlier failure), so delivering after commit needs no
+    second read; only the outcomes are written, in one more unit of work.
+
     A failure leaves the store as it was: the unit of work rolls back, events included.
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with context.store.unit_of_work() as uow:
                 result = use_case(Work(uow, context))
+                pending = _pending(uow)
             break
         except StaleStateError:
             if attempt == MAX_ATTEMPTS:
                 raise
             log.info("portal_access: lost a race (attempt %d); retrying", attempt)
     try:
-        deliver_outbox(context)
+        if pending is None:
+            deliver_outbox(context)
+        else:
+            _deliver_all(context, pending)
     except Exception:  # committed is committed: delivery is retried by deliver_outbox()
         log.exception("portal_access: outbox delivery failed after commit; will retry")
     return result
 
 
-def deliver_outbox(context: ServiceContext, *, batch: int = 100) -> int:
+def deliver_outbox(context: ServiceContext, *, batch: int = DELIVERY_BATCH) -> int:
     """Deliver pending outbox messages to the mailer and subscribers; return how many.
 
     Delivery is at least once: a message whose delivery raised stays pending (its
@@ -146,6 +169,21 @@ def deliver_outbox(context: ServiceContext, *, batch: int = 100) -> int:
     """
     with context.store.unit_of_work() as uow:
         pending = list(uow.outbox.pending(batch))
+    return _deliver_all(context, pending)
+
+
+def _pending(uow: UnitOfWork) -> list[OutboxMessage] | None:
+    """The messages to deliver once ``uow`` commits; ``None`` when a stored message cannot
+    be read (delivery after commit then reads, and reports, on its own)."""
+    try:
+        return list(uow.outbox.pending(DELIVERY_BATCH))
+    except StorageError:
+        return None
+
+
+def _deliver_all(context: ServiceContext, pending: Sequence[OutboxMessage]) -> int:
+    """Deliver ``pending`` (committed messages), then record every outcome in one unit of
+    work; how many were delivered."""
     if not pending:
         return 0
     delivered: list[str] = []
@@ -167,7 +205,7 @@ def deliver_outbox(context: ServiceContext, *, batch: int = 100) -> int:
 
 
 def _deliver(context: ServiceContext, message: OutboxMessage) -> None:
-    if message.topic == "email.requested":
+    if message.topic == EmailRequested.topic:
         payload = message.payload
         context.mailer.send(
             message_id=message.id,

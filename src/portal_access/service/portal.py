@@ -506,7 +506,8 @@ class PortalAccess:
         self, callback: Callable[[OutboxMessage], object], *, topic: str | None = None
     ) -> None:
         """Call ``callback`` after commit for every event (or every ``topic`` event), at
-        least once each; deduplicate on ``message.id``."""
+        least once each; deduplicate on ``message.id``. Subscribe before the use cases
+        run: an event emitted while nobody received its topic is stored as delivered."""
         self._context.subscribers.append((topic, callback))
 
     def deliver_outbox(self) -> int:

@@ -201,7 +201,7 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
     state = uow.access.get(invoice.contact_id) if invoice.contact_id else None
     requirement = state.requirement if state is not None else None
     if state is not None and requirement is not None and requirement.invoice_id == invoice.id:
-        updated = change_access(work, state.contact_id, _observing(snapshot))
+        updated = change_access(work, state.contact_id, _observing(snapshot), current=state)
         assert updated.requirement is not None
         if updated.requirement.received >= updated.requirement.amount_due:
             _mark_paid(work, invoice, _paid_total(work, invoice))
@@ -264,7 +264,7 @@ def _apply_subscription(work: Work, report: SubscriptionReport) -> str:
     )
     requirement = state.requirement
     if requirement is not None and requirement.plan_id == snapshot.plan_id:
-        change_access(work, report.contact_id, _observing(snapshot))
+        change_access(work, report.contact_id, _observing(snapshot), current=state)
     return APPLIED
 
 

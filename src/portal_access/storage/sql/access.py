@@ -26,14 +26,64 @@ from portal_access.domain.logins import PortalLogin
 from portal_access.domain.serialization import to_json
 from portal_access.domain.tokens import TokenRecord
 from portal_access.storage.sql import schema
+from portal_access.storage.sql.statements import Statement, indexed_columns, insert_new, same
 from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction, load
 
 __all__ = ["SqlAccessStateRepository", "SqlLoginRepository", "SqlTokenRepository"]
 
 
+class _Versioned:
+    """The statements that write a row-versioned table (its key is one column).
+
+    An update first tries to leave the indexed columns alone (``keeping``: SQLite
+    rewrites the index entries of every column an ``UPDATE`` sets, changed or not), and
+    sets every column (``replacing``) only when that changed no row.
+    """
+
+    def __init__(self, table: sa.Table) -> None:
+        (key,) = table.primary_key
+        self.key = key.name
+        self.insert = insert_new(table)
+        current = (key == sa.bindparam("key"), table.c.version == sa.bindparam("expected"))
+        indexed = indexed_columns(table)
+        columns = [c.name for c in table.columns if c is not key]
+        self.keeping = Statement(
+            sa.update(table)
+            .where(*current, *(same(table.c[c], sa.bindparam(c)) for c in indexed))
+            .values({c: sa.bindparam(c) for c in columns if c not in indexed})
+        )
+        self.replacing = Statement(
+            sa.update(table).where(*current).values({c: sa.bindparam(c) for c in columns})
+        )
+        self.version = Statement(sa.select(table.c.version).where(key == sa.bindparam("key")))
+        self.doc = Statement(sa.select(table.c.doc).where(key == sa.bindparam("key")))
+
+
+_LOGINS = _Versioned(schema.logins)
+_LOGIN_WITH_EMAIL = Statement(
+    sa.select(schema.logins.c.contact_id, schema.logins.c.doc).where(
+        schema.logins.c.email_key == sa.bindparam("email_key")
+    )
+)
+_ACCESS_STATES = _Versioned(schema.access_states)
+_CONTACT_IDS_OF_ACCOUNT = Statement(
+    sa.select(schema.access_states.c.contact_id)
+    .where(schema.access_states.c.account_id == sa.bindparam("account_id"))
+    .order_by(schema.access_states.c.contact_id)
+)
+_TOKENS = schema.tokens
+_TOKEN = Statement(sa.select(_TOKENS.c.doc).where(_TOKENS.c.digest == sa.bindparam("key")))
+_ADD_TOKEN = insert_new(_TOKENS)
+_USE_TOKEN = Statement(
+    sa.update(_TOKENS)
+    .where(_TOKENS.c.digest == sa.bindparam("key"), _TOKENS.c.used_at.is_(None))
+    .values(used_at=sa.bindparam("used_at"), doc=sa.bindparam("doc"))
+)
+
+
 def _save_versioned(
     tx: SqlTransaction,
-    table: sa.Table,
+    table: _Versioned,
     values: dict[str, object],
     *,
     kind: str,
@@ -44,22 +94,17 @@ def _save_versioned(
     Raises:
         StaleStateError: the stored version is not ``expected``.
     """
-    key_column = table.c[table.primary_key.columns.keys()[0]]
-    key = values[key_column.name]
+    key = values[table.key]
     version = 1 if expected is None else expected + 1
     row = {**values, "version": version}
     if expected is None:
-        changed = tx.insert_new(table, row)
+        changed = tx.count(table.insert, row) == 1
     else:
-        update = (
-            sa.update(table)
-            .where(key_column == key, table.c.version == expected)
-            .values({name: value for name, value in row.items() if name != key_column.name})
-        )
-        changed = tx.execute(update).rowcount == 1
+        values = {**row, "key": key, "expected": expected}
+        changed = tx.count(table.keeping, values) == 1 or tx.count(table.replacing, values) == 1
     if not changed:
-        stored = tx.first(sa.select(table.c.version).where(key_column == key))
-        found = "no row" if stored is None else f"version {stored.version}"
+        stored = tx.first(table.version, {"key": key})
+        found = "no row" if stored is None else f"version {stored[0]}"
         wanted = "no row" if expected is None else f"version {expected}"
         raise StaleStateError(f"{kind} {key!r}: expected {wanted}, found {found}")
     return version
@@ -70,17 +115,13 @@ class SqlLoginRepository(SqlRepository):
 
     def get(self, contact_id: str) -> PortalLogin | None:
         """The contact's login, or ``None``."""
-        table = schema.logins
-        row = self._tx.first(sa.select(table.c.doc).where(table.c.contact_id == contact_id))
-        return None if row is None else load(row.doc, PortalLogin, contact_id)
+        row = self._tx.first(_LOGINS.doc, {"key": contact_id})
+        return None if row is None else load(row[0], PortalLogin, contact_id)
 
     def with_email(self, email: EmailAddress) -> PortalLogin | None:
         """The login whose email equals ``email`` case-insensitively, or ``None``."""
-        table = schema.logins
-        row = self._tx.first(
-            sa.select(table.c.contact_id, table.c.doc).where(table.c.email_key == email.key)
-        )
-        return None if row is None else load(row.doc, PortalLogin, row.contact_id)
+        row = self._tx.first(_LOGIN_WITH_EMAIL, {"email_key": email.key})
+        return None if row is None else load(row[1], PortalLogin, row[0])
 
     def save(self, login: PortalLogin, *, expected_version: int | None) -> PortalLogin:
         """Insert (``expected_version=None``) or update; return it with ``version`` bumped.
@@ -99,7 +140,7 @@ class SqlLoginRepository(SqlRepository):
             "email_key": login.email.key,
             "doc": to_json(saved),
         }
-        _save_versioned(self._tx, schema.logins, values, kind="login", expected=expected_version)
+        _save_versioned(self._tx, _LOGINS, values, kind="login", expected=expected_version)
         return saved
 
 
@@ -108,9 +149,8 @@ class SqlAccessStateRepository(SqlRepository):
 
     def get(self, contact_id: str) -> AccessState | None:
         """The state, or ``None``."""
-        table = schema.access_states
-        row = self._tx.first(sa.select(table.c.doc).where(table.c.contact_id == contact_id))
-        return None if row is None else load(row.doc, AccessState, contact_id)
+        row = self._tx.first(_ACCESS_STATES.doc, {"key": contact_id})
+        return None if row is None else load(row[0], AccessState, contact_id)
 
     def save(self, state: AccessState, *, expected_version: int | None) -> AccessState:
         """Insert (``expected_version=None``) or update; return it with ``version`` bumped.
@@ -127,19 +167,14 @@ class SqlAccessStateRepository(SqlRepository):
             "doc": to_json(saved),
         }
         _save_versioned(
-            self._tx, schema.access_states, values, kind="access state", expected=expected_version
+            self._tx, _ACCESS_STATES, values, kind="access state", expected=expected_version
         )
         return saved
 
     def contact_ids_for_account(self, account_id: str) -> Sequence[str]:
         """Contacts of the account that have an access state, in id order."""
-        table = schema.access_states
-        rows = self._tx.all(
-            sa.select(table.c.contact_id)
-            .where(table.c.account_id == account_id)
-            .order_by(table.c.contact_id)
-        )
-        return tuple(row.contact_id for row in rows)
+        rows = self._tx.all(_CONTACT_IDS_OF_ACCOUNT, {"account_id": account_id})
+        return tuple(contact_id for (contact_id,) in rows)
 
 
 class SqlTokenRepository(SqlRepository):
@@ -147,9 +182,8 @@ class SqlTokenRepository(SqlRepository):
 
     def get(self, digest: str) -> TokenRecord | None:
         """The record, or ``None``."""
-        table = schema.tokens
-        row = self._tx.first(sa.select(table.c.doc).where(table.c.digest == digest))
-        return None if row is None else load(row.doc, TokenRecord, digest[:8])
+        row = self._tx.first(_TOKEN, {"key": digest})
+        return None if row is None else load(row[0], TokenRecord, digest[:8])
 
     def add(self, record: TokenRecord) -> None:
         """Insert a new record.
@@ -158,7 +192,7 @@ class SqlTokenRepository(SqlRepository):
             ConflictError: a record with this digest exists.
         """
         values = {"digest": record.digest, "used_at": record.used_at, "doc": to_json(record)}
-        if not self._tx.insert_new(schema.tokens, values):
+        if self._tx.count(_ADD_TOKEN, values) != 1:
             raise ConflictError("a token with this digest exists")
 
     def mark_used(self, digest: str, used_at: datetime) -> bool:
@@ -171,10 +205,5 @@ class SqlTokenRepository(SqlRepository):
         if record is None or record.used_at is not None:
             return False
         used = attrs.evolve(record, used_at=used_at)
-        table = schema.tokens
-        update = (
-            sa.update(table)
-            .where(table.c.digest == digest, table.c.used_at.is_(None))
-            .values(used_at=used_at, doc=to_json(used))
-        )
-        return self._tx.execute(update).rowcount == 1
+        values = {"key": digest, "used_at": used_at, "doc": to_json(used)}
+        return self._tx.count(_USE_TOKEN, values) == 1

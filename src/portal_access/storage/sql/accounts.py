@@ -1,12 +1,13 @@
 """SQL repositories for offers, plans, account classes, accounts, sites and contacts.
 
 Saves are upserts under the primary key ("insert or replace", as the ports say): these
-rows are written by staff actions and kickoff forms, where the last save wins.
+rows are written by staff actions and kickoff forms, where the last save wins. Every
+statement is built once, here (:mod:`~portal_access.storage.sql.statements`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from portal_access.domain.email_address import EmailAddress
 from portal_access.domain.offers import Offer
 from portal_access.domain.serialization import to_json
 from portal_access.storage.sql import schema
+from portal_access.storage.sql.statements import Statement, Upsert
 from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction, load
 
 __all__ = [
@@ -31,10 +33,59 @@ __all__ = [
 
 T = TypeVar("T")
 
+_BY_ID = {
+    table.name: Statement(sa.select(table.c.doc).where(table.c.id == sa.bindparam("id")))
+    for table in (
+        schema.offers,
+        schema.plans,
+        schema.account_classes,
+        schema.accounts,
+        schema.contacts,
+    )
+}
+_UPSERT = {
+    table.name: Upsert(table)
+    for table in (
+        schema.offers,
+        schema.plans,
+        schema.account_classes,
+        schema.accounts,
+        schema.sites,
+        schema.contacts,
+    )
+}
+_ACCOUNTS = schema.accounts
+_ACCOUNT_IDS_IN_CLASS = Statement(
+    sa.select(_ACCOUNTS.c.id)
+    .where(_ACCOUNTS.c.class_id == sa.bindparam("class_id"))
+    .order_by(_ACCOUNTS.c.id)
+)
+_SITES = schema.sites
+_SITES_OF_ACCOUNT = Statement(
+    sa.select(_SITES.c.id, _SITES.c.doc)
+    .where(_SITES.c.account_id == sa.bindparam("account_id"))
+    .order_by(_SITES.c.id)
+)
+_CONTACTS = schema.contacts
+_CONTACTS_WITH_EMAIL = Statement(
+    sa.select(_CONTACTS.c.id, _CONTACTS.c.doc)
+    .where(_CONTACTS.c.email_key == sa.bindparam("email_key"))
+    .order_by(_CONTACTS.c.id)
+)
+_CONTACTS_OF_ACCOUNT = Statement(
+    sa.select(_CONTACTS.c.id, _CONTACTS.c.doc)
+    .where(_CONTACTS.c.account_id == sa.bindparam("account_id"))
+    .order_by(_CONTACTS.c.id)
+)
+
 
 def _get(tx: SqlTransaction, table: sa.Table, key: str, cls: type[T]) -> T | None:
-    row = tx.first(sa.select(table.c.doc).where(table.c.id == key))
-    return None if row is None else load(row.doc, cls, key)
+    row = tx.first(_BY_ID[table.name], {"id": key})
+    return None if row is None else load(row[0], cls, key)
+
+
+def _save(tx: SqlTransaction, table: sa.Table, values: Mapping[str, object]) -> None:
+    tx.upsert(_UPSERT[table.name], values)
 
 
 class SqlOfferRepository(SqlRepository):
@@ -46,7 +97,7 @@ class SqlOfferRepository(SqlRepository):
 
     def save(self, offer: Offer) -> None:
         """Insert or replace the offer under its id."""
-        self._tx.upsert(schema.offers, {"id": offer.id, "doc": to_json(offer)})
+        _save(self._tx, schema.offers, {"id": offer.id, "doc": to_json(offer)})
 
 
 class SqlPlanRepository(SqlRepository):
@@ -58,7 +109,7 @@ class SqlPlanRepository(SqlRepository):
 
     def save(self, plan: Plan) -> None:
         """Insert or replace the plan under its id."""
-        self._tx.upsert(schema.plans, {"id": plan.id, "doc": to_json(plan)})
+        _save(self._tx, schema.plans, {"id": plan.id, "doc": to_json(plan)})
 
 
 class SqlAccountClassRepository(SqlRepository):
@@ -71,7 +122,7 @@ class SqlAccountClassRepository(SqlRepository):
     def save(self, account_class: AccountClass) -> None:
         """Insert or replace the class under its id."""
         values = {"id": account_class.id, "doc": to_json(account_class)}
-        self._tx.upsert(schema.account_classes, values)
+        _save(self._tx, schema.account_classes, values)
 
 
 class SqlAccountRepository(SqlRepository):
@@ -84,15 +135,12 @@ class SqlAccountRepository(SqlRepository):
     def save(self, account: Account) -> None:
         """Insert or replace the account under its id."""
         values = {"id": account.id, "class_id": account.account_class.id, "doc": to_json(account)}
-        self._tx.upsert(schema.accounts, values)
+        _save(self._tx, schema.accounts, values)
 
     def ids_in_class(self, class_id: str) -> tuple[str, ...]:
         """Ids of the accounts whose class is ``class_id``, in id order."""
-        table = schema.accounts
-        rows = self._tx.all(
-            sa.select(table.c.id).where(table.c.class_id == class_id).order_by(table.c.id)
-        )
-        return tuple(row.id for row in rows)
+        rows = self._tx.all(_ACCOUNT_IDS_IN_CLASS, {"class_id": class_id})
+        return tuple(account_id for (account_id,) in rows)
 
 
 class SqlSiteRepository(SqlRepository):
@@ -100,18 +148,13 @@ class SqlSiteRepository(SqlRepository):
 
     def for_account(self, account_id: str) -> tuple[Site, ...]:
         """Every site of the account, active or not, in id order."""
-        table = schema.sites
-        rows = self._tx.all(
-            sa.select(table.c.id, table.c.doc)
-            .where(table.c.account_id == account_id)
-            .order_by(table.c.id)
-        )
-        return tuple(load(row.doc, Site, row.id) for row in rows)
+        rows = self._tx.all(_SITES_OF_ACCOUNT, {"account_id": account_id})
+        return tuple(load(doc, Site, site_id) for site_id, doc in rows)
 
     def save(self, site: Site) -> None:
         """Insert or replace the site under its id."""
         values = {"id": site.id, "account_id": site.account_id, "doc": to_json(site)}
-        self._tx.upsert(schema.sites, values)
+        _save(self._tx, schema.sites, values)
 
 
 class SqlContactRepository(SqlRepository):
@@ -129,19 +172,16 @@ class SqlContactRepository(SqlRepository):
             "email_key": None if contact.email is None else contact.email.key,
             "doc": to_json(contact),
         }
-        self._tx.upsert(schema.contacts, values)
+        _save(self._tx, schema.contacts, values)
 
     def with_email(self, email: EmailAddress) -> Sequence[Contact]:
         """Contacts whose email equals ``email`` case-insensitively, in id order."""
-        return self._where(schema.contacts.c.email_key == email.key)
+        return self._where(_CONTACTS_WITH_EMAIL, {"email_key": email.key})
 
     def for_account(self, account_id: str) -> Sequence[Contact]:
         """Contacts of the account, in id order."""
-        return self._where(schema.contacts.c.account_id == account_id)
+        return self._where(_CONTACTS_OF_ACCOUNT, {"account_id": account_id})
 
-    def _where(self, condition: sa.ColumnElement[bool]) -> tuple[Contact, ...]:
-        table = schema.contacts
-        rows = self._tx.all(
-            sa.select(table.c.id, table.c.doc).where(condition).order_by(table.c.id)
-        )
-        return tuple(load(row.doc, Contact, row.id) for row in rows)
+    def _where(self, statement: Statement, values: dict[str, str]) -> tuple[Contact, ...]:
+        rows = self._tx.all(statement, values)
+        return tuple(load(doc, Contact, contact_id) for contact_id, doc in rows)

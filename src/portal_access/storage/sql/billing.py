@@ -31,6 +31,7 @@ from portal_access.domain.gateway_events import SubscriptionReport
 from portal_access.domain.serialization import to_json
 from portal_access.ports import CheckoutRecord, PaymentRecord
 from portal_access.storage.sql import schema
+from portal_access.storage.sql.statements import Statement, Upsert, insert_new, key_condition
 from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction, load
 
 __all__ = [
@@ -41,61 +42,117 @@ __all__ = [
 ]
 
 
+class _Keyed:
+    """The statements that read (locked) and write one table by primary key."""
+
+    def __init__(self, table: sa.Table) -> None:
+        self.name = table.name
+        self.key = tuple(column.name for column in table.primary_key)
+        self.locked = Statement(
+            sa.select(table.c.doc).where(key_condition(table)).with_for_update()
+        )
+        self.upsert = Upsert(table)
+        self.insert = insert_new(table)
+
+
+_INVOICES, _PAYMENTS, _SUBSCRIPTIONS = (
+    _Keyed(schema.invoices),
+    _Keyed(schema.payments),
+    _Keyed(schema.subscriptions),
+)
+_I, _P, _S, _C = schema.invoices, schema.payments, schema.subscriptions, schema.checkouts
+_INVOICE_WITH_NUMBER = Statement(
+    sa.select(_I.c.id, _I.c.doc).where(_I.c.number_key == sa.bindparam("number_key"))
+)
+_INVOICES_OF_ACCOUNT = Statement(
+    sa.select(_I.c.id, _I.c.doc)
+    .where(_I.c.account_id == sa.bindparam("account_id"))
+    .order_by(_I.c.issued_on, _I.c.id)
+)
+_COUNTER = schema.counters
+_NEXT = (
+    sa.update(_COUNTER)
+    .where(_COUNTER.c.name == schema.INVOICE_NUMBER_COUNTER)
+    .values(value=_COUNTER.c.value + 1)
+)
+_NEXT_NUMBER_RETURNING = Statement(_NEXT.returning(_COUNTER.c.value))
+_NEXT_NUMBER = Statement(_NEXT)
+_LAST_NUMBER = Statement(
+    sa.select(_COUNTER.c.value).where(_COUNTER.c.name == schema.INVOICE_NUMBER_COUNTER)
+)
+_PAYMENTS_OF_ACCOUNT = Statement(
+    sa.select(_P.c.payment_id, _P.c.doc)
+    .where(_P.c.account_id == sa.bindparam("account_id"))
+    .order_by(_P.c.gateway, _P.c.payment_id)
+)
+_SUBSCRIPTIONS_OF_CONTACT = Statement(
+    sa.select(_S.c.subscription_id, _S.c.doc)
+    .where(_S.c.contact_id == sa.bindparam("contact_id"))
+    .order_by(_S.c.gateway, _S.c.subscription_id)
+)
+_CHECKOUT_WITH_KEY = Statement(
+    sa.select(_C.c.session_id, _C.c.doc)
+    .where(_C.c.idempotency_key == sa.bindparam("idempotency_key"))
+    .order_by(_C.c.gateway, _C.c.session_id)
+    .limit(1)
+)
+_CHECKOUTS_OF_INVOICE = Statement(
+    sa.select(_C.c.session_id, _C.c.doc)
+    .where(_C.c.invoice_id == sa.bindparam("invoice_id"))
+    .order_by(_C.c.gateway, _C.c.session_id)
+)
+_SAVE_CHECKOUT = Upsert(_C)
+
+
 class _LockingRepository(SqlRepository):
     """Reads lock their row; a save of a row read as missing must insert it."""
+
+    _table: _Keyed
 
     def __init__(self, tx: SqlTransaction) -> None:
         super().__init__(tx)
         self._missing: set[object] = set()
 
-    def _locked(self, table: sa.Table, key: tuple[str, ...]) -> str | None:
+    def _locked(self, key: tuple[str, ...]) -> str | None:
         """The ``doc`` of the row with primary key ``key``, locked; ``None`` if missing."""
-        columns = list(table.primary_key.columns)
-        query = sa.select(table.c.doc).where(*(c == v for c, v in zip(columns, key, strict=True)))
-        row = self._tx.first(query.with_for_update())
+        row = self._tx.first(self._table.locked, dict(zip(self._table.key, key, strict=True)))
         if row is None:
             self._missing.add(key)
             return None
         self._missing.discard(key)
-        doc: str = row.doc
+        doc: str = row[0]
         return doc
 
-    def _write(self, table: sa.Table, key: tuple[str, ...], values: dict[str, Any]) -> None:
+    def _write(self, key: tuple[str, ...], values: dict[str, Any]) -> None:
         if key not in self._missing:
-            self._tx.upsert(table, values)
-        elif self._tx.insert_new(table, values):
+            self._tx.upsert(self._table.upsert, values)
+        elif self._tx.count(self._table.insert, values) == 1:
             self._missing.discard(key)
         else:
             raise StaleStateError(
-                f"{table.name} {key!r} was created by a concurrent unit of work; retry"
+                f"{self._table.name} {key!r} was created by a concurrent unit of work; retry"
             )
 
 
 class SqlInvoiceRepository(_LockingRepository):
     """Invoices by id, number and account (:class:`portal_access.ports.InvoiceRepository`)."""
 
+    _table = _INVOICES
+
     def get(self, invoice_id: str) -> Invoice | None:
         """The invoice (locked until the unit of work ends), or ``None``."""
-        doc = self._locked(schema.invoices, (invoice_id,))
+        doc = self._locked((invoice_id,))
         return None if doc is None else load(doc, Invoice, invoice_id)
 
     def with_number(self, number: str) -> Invoice | None:
         """The invoice with this number (exact match after trimming), or ``None``."""
-        table = schema.invoices
-        row = self._tx.first(
-            sa.select(table.c.id, table.c.doc).where(table.c.number_key == number.strip())
-        )
-        return None if row is None else load(row.doc, Invoice, row.id)
+        row = self._tx.first(_INVOICE_WITH_NUMBER, {"number_key": number.strip()})
+        return None if row is None else load(row[1], Invoice, row[0])
 
     def for_account(self, account_id: str) -> tuple[Invoice, ...]:
         """Invoices of the account, oldest issue date first, then by id."""
-        table = schema.invoices
-        rows = self._tx.all(
-            sa.select(table.c.id, table.c.doc)
-            .where(table.c.account_id == account_id)
-            .order_by(table.c.issued_on, table.c.id)
-        )
-        return tuple(load(row.doc, Invoice, row.id) for row in rows)
+        rows = self._tx.all(_INVOICES_OF_ACCOUNT, {"account_id": account_id})
+        return tuple(load(doc, Invoice, invoice_id) for invoice_id, doc in rows)
 
     def save(self, invoice: Invoice) -> None:
         """Insert or replace the invoice under its id.
@@ -116,37 +173,31 @@ class SqlInvoiceRepository(_LockingRepository):
             "issued_on": invoice.issued_on,
             "doc": to_json(invoice),
         }
-        self._write(schema.invoices, (invoice.id,), values)
+        self._write((invoice.id,), values)
 
     def next_number(self) -> str:
         """A new invoice number, unique and increasing ("1001", "1002", ...)."""
-        table = schema.counters
-        update = (
-            sa.update(table)
-            .where(table.c.name == schema.INVOICE_NUMBER_COUNTER)
-            .values(value=table.c.value + 1)
-        )
-        if self._tx.connection.dialect.update_returning:
-            row = self._tx.first(update.returning(table.c.value))
+        if self._tx.dialect.update_returning:
+            row = self._tx.first(_NEXT_NUMBER_RETURNING)
         else:  # SQLite before 3.35: the write lock is ours, so read it back
-            self._tx.execute(update)
-            row = self._tx.first(
-                sa.select(table.c.value).where(table.c.name == schema.INVOICE_NUMBER_COUNTER)
-            )
+            self._tx.count(_NEXT_NUMBER)
+            row = self._tx.first(_LAST_NUMBER)
         if row is None:
             raise StorageError(
                 "the invoice-number counter row is missing; run `python -m portal_access "
                 "db upgrade` on this database"
             )
-        return str(row.value)
+        return str(row[0])
 
 
 class SqlPaymentRepository(_LockingRepository):
     """Payments by ``(gateway, payment_id)`` (:class:`portal_access.ports.PaymentRepository`)."""
 
+    _table = _PAYMENTS
+
     def get(self, gateway: str, payment_id: str) -> PaymentRecord | None:
         """The record (locked until the unit of work ends), or ``None``."""
-        doc = self._locked(schema.payments, (gateway, payment_id))
+        doc = self._locked((gateway, payment_id))
         return None if doc is None else load(doc, PaymentRecord, (gateway, payment_id))
 
     def save(self, record: PaymentRecord) -> None:
@@ -163,26 +214,23 @@ class SqlPaymentRepository(_LockingRepository):
             "account_id": record.account_id,
             "doc": to_json(record),
         }
-        self._write(schema.payments, key, values)
+        self._write(key, values)
 
     def for_account(self, account_id: str) -> tuple[PaymentRecord, ...]:
         """Payments of the account, in ``(gateway, payment_id)`` order."""
-        table = schema.payments
-        rows = self._tx.all(
-            sa.select(table.c.payment_id, table.c.doc)
-            .where(table.c.account_id == account_id)
-            .order_by(table.c.gateway, table.c.payment_id)
-        )
-        return tuple(load(row.doc, PaymentRecord, row.payment_id) for row in rows)
+        rows = self._tx.all(_PAYMENTS_OF_ACCOUNT, {"account_id": account_id})
+        return tuple(load(doc, PaymentRecord, payment_id) for payment_id, doc in rows)
 
 
 class SqlSubscriptionRepository(_LockingRepository):
     """Subscriptions by ``(gateway, subscription_id)``
     (:class:`portal_access.ports.SubscriptionRepository`)."""
 
+    _table = _SUBSCRIPTIONS
+
     def get(self, gateway: str, subscription_id: str) -> SubscriptionReport | None:
         """The newest report kept (locked until the unit of work ends), or ``None``."""
-        doc = self._locked(schema.subscriptions, (gateway, subscription_id))
+        doc = self._locked((gateway, subscription_id))
         return None if doc is None else load(doc, SubscriptionReport, subscription_id)
 
     def save(self, report: SubscriptionReport) -> None:
@@ -199,17 +247,12 @@ class SqlSubscriptionRepository(_LockingRepository):
             "contact_id": report.contact_id,
             "doc": to_json(report),
         }
-        self._write(schema.subscriptions, key, values)
+        self._write(key, values)
 
     def for_contact(self, contact_id: str) -> tuple[SubscriptionReport, ...]:
         """The contact's subscriptions, in ``(gateway, subscription_id)`` order."""
-        table = schema.subscriptions
-        rows = self._tx.all(
-            sa.select(table.c.subscription_id, table.c.doc)
-            .where(table.c.contact_id == contact_id)
-            .order_by(table.c.gateway, table.c.subscription_id)
-        )
-        return tuple(load(row.doc, SubscriptionReport, row.subscription_id) for row in rows)
+        rows = self._tx.all(_SUBSCRIPTIONS_OF_CONTACT, {"contact_id": contact_id})
+        return tuple(load(doc, SubscriptionReport, key) for key, doc in rows)
 
 
 class SqlCheckoutRepository(SqlRepository):
@@ -220,7 +263,7 @@ class SqlCheckoutRepository(SqlRepository):
         two pages share a key, the first in ``(gateway, session_id)`` order is returned."""
         if not idempotency_key.strip():
             return None
-        found = self._where(schema.checkouts.c.idempotency_key == idempotency_key, limit=1)
+        found = self._where(_CHECKOUT_WITH_KEY, {"idempotency_key": idempotency_key})
         return found[0] if found else None
 
     def save(self, record: CheckoutRecord) -> None:
@@ -232,20 +275,12 @@ class SqlCheckoutRepository(SqlRepository):
             "invoice_id": record.invoice_id,
             "doc": to_json(record),
         }
-        self._tx.upsert(schema.checkouts, values)
+        self._tx.upsert(_SAVE_CHECKOUT, values)
 
     def for_invoice(self, invoice_id: str) -> Sequence[CheckoutRecord]:
         """Pages opened for the invoice, in ``(gateway, session_id)`` order."""
-        return self._where(schema.checkouts.c.invoice_id == invoice_id)
+        return self._where(_CHECKOUTS_OF_INVOICE, {"invoice_id": invoice_id})
 
-    def _where(
-        self, condition: sa.ColumnElement[bool], *, limit: int | None = None
-    ) -> tuple[CheckoutRecord, ...]:
-        table = schema.checkouts
-        query = (
-            sa.select(table.c.session_id, table.c.doc)
-            .where(condition)
-            .order_by(table.c.gateway, table.c.session_id)
-            .limit(limit)
-        )
-        return tuple(load(row.doc, CheckoutRecord, row.session_id) for row in self._tx.all(query))
+    def _where(self, statement: Statement, values: dict[str, str]) -> tuple[CheckoutRecord, ...]:
+        rows = self._tx.all(statement, values)
+        return tuple(load(doc, CheckoutRecord, session_id) for session_id, doc in rows)

@@ -7,7 +7,8 @@ the first's commit) and its unit of work is retried, then sees a duplicate.
 
 An outbox message's ``delivered`` flag and ``attempts`` count live in their own columns
 (the document holds the rest), so two workers delivering at once never lose a count:
-``attempts = attempts + 1`` is one statement.
+``attempts = attempts + 1`` is one statement. Marking a message delivered is one
+``UPDATE`` too, except for an email, whose document is rewritten without its payload.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from portal_access.domain.events import EmailRequested, OutboxMessage
 from portal_access.domain.serialization import to_json
 from portal_access.domain.validation import ensure_aware
 from portal_access.storage.sql import schema
+from portal_access.storage.sql.statements import Statement, insert_new, key_condition
 from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction, load
 
 __all__ = [
@@ -34,6 +36,40 @@ __all__ = [
 
 #: What a delivered email's payload becomes (its body held single-use links).
 CLEARED_PAYLOAD = {"cleared": True}
+
+_EVENTS, _OUTBOX, _IDEMPOTENCY = schema.gateway_events, schema.outbox, schema.idempotency
+_RECORD_EVENT = insert_new(_EVENTS)
+_EVENT_OUTCOME = Statement(sa.select(_EVENTS.c.outcome).where(key_condition(_EVENTS)))
+_ADD_MESSAGE = insert_new(_OUTBOX)
+_MESSAGES = sa.select(_OUTBOX.c.id, _OUTBOX.c.delivered, _OUTBOX.c.attempts, _OUTBOX.c.doc)
+_MESSAGE = Statement(_MESSAGES.where(_OUTBOX.c.id == sa.bindparam("id")))
+_PENDING = Statement(
+    _MESSAGES.where(_OUTBOX.c.delivered == sa.false())
+    .order_by(_OUTBOX.c.occurred_at, _OUTBOX.c.id)
+    .limit(sa.bindparam("limit"))
+)
+_DELIVERED_NOT_EMAIL = Statement(
+    sa.update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == sa.bindparam("key"),
+        _OUTBOX.c.topic != sa.bindparam("email_topic", EmailRequested.topic),
+    )
+    .values(delivered=sa.true())
+)
+_DELIVERED_EMAIL = Statement(
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id == sa.bindparam("key"))
+    .values(delivered=sa.true(), doc=sa.bindparam("doc"))
+)
+_FAILED = Statement(
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id == sa.bindparam("key"))
+    .values(attempts=_OUTBOX.c.attempts + 1)
+)
+_RESULT = Statement(
+    sa.select(_IDEMPOTENCY.c.result).where(_IDEMPOTENCY.c.key == sa.bindparam("key"))
+)
+_PUT_RESULT = insert_new(_IDEMPOTENCY)
 
 
 class SqlGatewayEventRepository(SqlRepository):
@@ -47,17 +83,12 @@ class SqlGatewayEventRepository(SqlRepository):
         """
         ensure_aware(at, field="at")
         values = {"gateway": gateway, "event_id": event_id, "outcome": outcome, "processed_at": at}
-        return self._tx.insert_new(schema.gateway_events, values)
+        return self._tx.count(_RECORD_EVENT, values) == 1
 
     def outcome(self, gateway: str, event_id: str) -> str | None:
         """The recorded outcome, or ``None`` when never processed."""
-        table = schema.gateway_events
-        row = self._tx.first(
-            sa.select(table.c.outcome).where(
-                table.c.gateway == gateway, table.c.event_id == event_id
-            )
-        )
-        return None if row is None else str(row.outcome)
+        row = self._tx.first(_EVENT_OUTCOME, {"gateway": gateway, "event_id": event_id})
+        return None if row is None else str(row[0])
 
 
 class SqlOutboxRepository(SqlRepository):
@@ -77,17 +108,17 @@ class SqlOutboxRepository(SqlRepository):
             "attempts": message.attempts,
             "doc": to_json(message),
         }
-        if not self._tx.insert_new(schema.outbox, values):
+        if self._tx.count(_ADD_MESSAGE, values) != 1:
             raise ConflictError(f"outbox message {message.id!r} exists")
 
     def get(self, message_id: str) -> OutboxMessage | None:
         """The message, delivered or not, or ``None``."""
-        found = self._select(schema.outbox.c.id == message_id)
+        found = self._select(_MESSAGE, {"id": message_id})
         return found[0] if found else None
 
     def pending(self, limit: int) -> Sequence[OutboxMessage]:
         """Up to ``limit`` undelivered messages, oldest first (then by id)."""
-        return self._select(schema.outbox.c.delivered == sa.false(), limit=max(limit, 0))
+        return self._select(_PENDING, {"limit": max(limit, 0)})
 
     def mark_delivered(self, message_id: str) -> None:
         """Mark delivered and clear the payload of emails (they hold single-use links).
@@ -95,14 +126,14 @@ class SqlOutboxRepository(SqlRepository):
         Raises:
             NotFoundError: no message has this id.
         """
+        if self._tx.count(_DELIVERED_NOT_EMAIL, {"key": message_id}) == 1:
+            return
         message = self.get(message_id)
         if message is None:
             raise NotFoundError("outbox message", message_id)
-        changes: dict[str, object] = {"delivered": True}
-        if message.topic == EmailRequested.topic:
-            changes["doc"] = to_json(attrs.evolve(message, payload=dict(CLEARED_PAYLOAD)))
-        table = schema.outbox
-        self._tx.execute(sa.update(table).where(table.c.id == message_id).values(changes))
+        assert message.topic == EmailRequested.topic
+        cleared = to_json(attrs.evolve(message, payload=dict(CLEARED_PAYLOAD)))
+        self._tx.count(_DELIVERED_EMAIL, {"key": message_id, "doc": cleared})
 
     def mark_failed(self, message_id: str) -> None:
         """Count one failed delivery attempt; the message stays pending.
@@ -110,30 +141,17 @@ class SqlOutboxRepository(SqlRepository):
         Raises:
             NotFoundError: no message has this id.
         """
-        table = schema.outbox
-        update = (
-            sa.update(table).where(table.c.id == message_id).values(attempts=table.c.attempts + 1)
-        )
-        if self._tx.execute(update).rowcount != 1:
+        if self._tx.count(_FAILED, {"key": message_id}) != 1:
             raise NotFoundError("outbox message", message_id)
 
-    def _select(
-        self, condition: sa.ColumnElement[bool], *, limit: int | None = None
-    ) -> tuple[OutboxMessage, ...]:
-        table = schema.outbox
-        query = (
-            sa.select(table.c.id, table.c.delivered, table.c.attempts, table.c.doc)
-            .where(condition)
-            .order_by(table.c.occurred_at, table.c.id)
-            .limit(limit)
-        )
+    def _select(self, statement: Statement, values: dict[str, object]) -> tuple[OutboxMessage, ...]:
         return tuple(
             attrs.evolve(
-                load(row.doc, OutboxMessage, row.id),
-                delivered=bool(row.delivered),
-                attempts=int(row.attempts),
+                load(doc, OutboxMessage, message_id),
+                delivered=bool(delivered),
+                attempts=int(attempts),
             )
-            for row in self._tx.all(query)
+            for message_id, delivered, attempts, doc in self._tx.all(statement, values)
         )
 
 
@@ -146,12 +164,11 @@ class SqlIdempotencyRepository(SqlRepository):
 
     def get(self, key: str) -> str | None:
         """The stored result (JSON text), or ``None``."""
-        table = schema.idempotency
-        row = self._tx.first(sa.select(table.c.result).where(table.c.key == key))
+        row = self._tx.first(_RESULT, {"key": key})
         if row is None:
             self._seen_missing.add(key)
             return None
-        return str(row.result)
+        return str(row[0])
 
     def put(self, key: str, result: str) -> None:
         """Store the result under ``key``.
@@ -162,7 +179,7 @@ class SqlIdempotencyRepository(SqlRepository):
                 return it (a :class:`~portal_access.ConflictError` too).
             ConflictError: the key is taken.
         """
-        if self._tx.insert_new(schema.idempotency, {"key": key, "result": result}):
+        if self._tx.count(_PUT_RESULT, {"key": key, "result": result}) == 1:
             return
         if key in self._seen_missing:
             raise StaleStateError(f"idempotency key {key!r} was taken by a concurrent request")

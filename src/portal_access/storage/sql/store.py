@@ -195,10 +195,10 @@ class SqlStore:
             try:
                 yield tx
             except BaseException:
-                tx.open = False
+                tx.close()
                 _roll_back(connection)
                 raise
-            tx.open = False
+            tx.close()
             if tx.failed:
                 _roll_back(connection)
                 raise StorageError(

@@ -80,6 +80,17 @@ class AccessContract:
             assert uow.logins.with_email(values.email("ANN@EXAMPLE.COM")) == saved
             assert uow.logins.with_email(values.email("bob@example.com")) is None
 
+    def test_logins_with_email_follows_an_email_change(self, store: Store) -> None:
+        """A login saved with a new email is found by the new one and not the old one."""
+        with store.unit_of_work() as uow:
+            uow.logins.save(values.login(address="ann@example.com"), expected_version=None)
+        with store.unit_of_work() as uow:
+            moved = uow.logins.save(values.login(address="ann@new.example"), expected_version=1)
+        with store.unit_of_work() as uow:
+            assert uow.logins.with_email(values.email("ann@example.com")) is None
+            assert uow.logins.with_email(values.email("ann@new.example")) == moved
+            assert uow.logins.get("c-1") == moved
+
     def test_access_get_unknown_is_none(self, store: Store) -> None:
         """access.get of a contact without a state is None."""
         with store.unit_of_work() as uow:
@@ -133,6 +144,30 @@ class AccessContract:
         with store.unit_of_work() as uow:
             assert list(uow.access.contact_ids_for_account("a-1")) == ["c-a", "c-b", "c-c"]
             assert list(uow.access.contact_ids_for_account("a-none")) == []
+
+    def test_access_contact_ids_for_account_follow_an_account_change(self, store: Store) -> None:
+        """A state saved with another account is listed under the new account only."""
+        with store.unit_of_work() as uow:
+            uow.access.save(values.access_state("c-1", account_id="a-1"), expected_version=None)
+        moved = values.access_state("c-1", account_id="a-2")
+        with store.unit_of_work() as uow:
+            saved = uow.access.save(moved, expected_version=1)
+        with store.unit_of_work() as uow:
+            assert list(uow.access.contact_ids_for_account("a-1")) == []
+            assert list(uow.access.contact_ids_for_account("a-2")) == ["c-1"]
+            assert uow.access.get("c-1") == saved == attrs.evolve(moved, version=2)
+
+    def test_access_stale_version_with_another_account_raises(self, store: Store) -> None:
+        """access.save of a stale version raises StaleStateError, whether or not the
+        account changed, and leaves the stored state as it was."""
+        with store.unit_of_work() as uow:
+            uow.access.save(values.access_state("c-1"), expected_version=None)
+        for account_id in ("a-1", "a-2"):
+            moved = values.access_state("c-1", account_id=account_id, registered=False)
+            with pytest.raises(StaleStateError), store.unit_of_work() as uow:
+                uow.access.save(moved, expected_version=5)
+        with store.unit_of_work() as uow:
+            assert uow.access.get("c-1") == values.access_state("c-1", version=1)
 
     def test_tokens_add_then_get(self, store: Store) -> None:
         """tokens.add stores the record under its digest; get of another digest is None."""

@@ -67,6 +67,20 @@ class BillingContract:
             assert [i.id for i in uow.invoices.for_account("a-1")] == ["inv-c", "inv-a", "inv-b"]
             assert list(uow.invoices.for_account("a-none")) == []
 
+    def test_invoices_follow_a_number_and_account_change(self, store: Store) -> None:
+        """An invoice saved again with another number and account is found by the new
+        number, under the new account, and not by the old ones."""
+        moved = attrs.evolve(values.invoice(number="1001"), number="2001", account_id="a-2")
+        with store.unit_of_work() as uow:
+            uow.invoices.save(values.invoice(number="1001"))
+        with store.unit_of_work() as uow:
+            uow.invoices.save(moved)
+        with store.unit_of_work() as uow:
+            assert uow.invoices.with_number("1001") is None
+            assert uow.invoices.with_number("2001") == moved
+            assert list(uow.invoices.for_account("a-1")) == []
+            assert list(uow.invoices.for_account("a-2")) == [moved]
+
     def test_invoices_next_number_increases_from_1001(self, store: Store) -> None:
         """invoices.next_number gives "1001", "1002", "1003" across committed units of work."""
         numbers = []
@@ -125,6 +139,18 @@ class BillingContract:
             ]
             assert keys == [("square", "pi_z"), ("stripe", "pi_a"), ("stripe", "pi_b")]
 
+    def test_payments_for_account_follow_an_account_change(self, store: Store) -> None:
+        """A payment saved again under another account is listed under the new one only."""
+        with store.unit_of_work() as uow:
+            uow.payments.save(values.payment(account_id="a-1"))
+        with store.unit_of_work() as uow:
+            uow.payments.save(values.payment(account_id="a-2", version=2))
+        with store.unit_of_work() as uow:
+            assert list(uow.payments.for_account("a-1")) == []
+            assert list(uow.payments.for_account("a-2")) == [
+                values.payment("pi_1", account_id="a-2", version=2)
+            ]
+
     def test_subscriptions_get_unknown_is_none(self, store: Store) -> None:
         """subscriptions.get of an unknown (gateway, subscription_id) is None."""
         with store.unit_of_work() as uow:
@@ -165,6 +191,18 @@ class BillingContract:
             ]
             assert keys == [("paypal", "sub_z"), ("stripe", "sub_a"), ("stripe", "sub_b")]
             assert list(uow.subscriptions.for_contact("c-none")) == []
+
+    def test_subscriptions_for_contact_follow_a_contact_change(self, store: Store) -> None:
+        """A subscription saved again for another contact is listed under the new one only."""
+        with store.unit_of_work() as uow:
+            uow.subscriptions.save(values.subscription(contact_id="c-1"))
+        with store.unit_of_work() as uow:
+            uow.subscriptions.save(values.subscription(contact_id="c-2", version=2))
+        with store.unit_of_work() as uow:
+            assert list(uow.subscriptions.for_contact("c-1")) == []
+            assert list(uow.subscriptions.for_contact("c-2")) == [
+                values.subscription(contact_id="c-2", version=2)
+            ]
 
     def test_checkouts_with_key(self, store: Store) -> None:
         """checkouts.with_key finds the page opened under the key, and None for another key."""

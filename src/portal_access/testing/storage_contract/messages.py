@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta, timezone
 
+import attrs
 import pytest
 
 from portal_access.domain.errors import ConflictError
@@ -79,6 +80,16 @@ class MessageContract:
             uow.outbox.add(added)
         with store.unit_of_work() as uow:
             assert list(uow.outbox.pending(10)) == [added]
+
+    def test_outbox_added_delivered_is_never_pending(self, store: Store) -> None:
+        """outbox.add of a message already delivered keeps it, but never as pending."""
+        delivered = attrs.evolve(values.message("m-1"), delivered=True)
+        with store.unit_of_work() as uow:
+            uow.outbox.add(delivered)
+            uow.outbox.add(values.message("m-2"))
+        with store.unit_of_work() as uow:
+            assert [m.id for m in uow.outbox.pending(10)] == ["m-2"]
+            assert uow.outbox.get("m-1") == delivered
 
     def test_outbox_mark_delivered_leaves_pending(self, store: Store) -> None:
         """outbox.mark_delivered takes the message out of pending, email or not."""

@@ -1,0 +1,92 @@
+"""The SQL store's write path on SQLite and PostgreSQL: repository statements run on the
+driver's cursor, yet whoever watches statements (``echo``, SQL logging, a
+``before_cursor_execute`` listener) sees every one of them; and a damaged outbox
+message never fails a use case that committed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from portal_access import Contact, EmailAddress
+from portal_access.storage.sql import SqlStore
+from portal_access.testing.storage_contract import values
+from tests.service.harness import account, build
+from tests.sql_databases import POSTGRES_MARKS, empty_database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=POSTGRES_MARKS)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of a new, empty database: a SQLite file, or a PostgreSQL schema."""
+    with empty_database(request.param, tmp_path) as found:
+        yield found
+
+
+def _use(store: SqlStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.access.save(values.access_state("c-1"), expected_version=None)
+        uow.outbox.add(values.message("m-1"))
+    with store.unit_of_work() as uow:
+        state = uow.access.get("c-1")
+        assert state is not None
+        uow.access.save(values.access_state("c-1", account_id="a-2"), expected_version=1)
+        uow.outbox.mark_delivered("m-1")
+
+
+def test_echo_logs_every_repository_statement(url: str, caplog: pytest.LogCaptureFixture):
+    """SqlStore(echo=True) logs each statement the repositories run."""
+    with (
+        caplog.at_level(logging.INFO, logger="sqlalchemy.engine"),
+        SqlStore(url, create=True, echo=True) as store,
+    ):
+        _use(store)
+    logged = caplog.text
+    for fragment in ("INSERT INTO access_states", "SELECT access_states.doc", "UPDATE outbox"):
+        assert fragment in logged, fragment
+
+
+def test_a_cursor_listener_sees_every_repository_statement(url: str):
+    """A before_cursor_execute listener sees the statements of later units of work, with
+    their parameters, as it would for any SQLAlchemy statement."""
+    seen: list[tuple[str, Any]] = []
+    with SqlStore(url, create=True) as store:
+        with store.unit_of_work() as uow:  # before anyone listens
+            uow.offers.save(values.offer())
+        sa.event.listen(
+            store._engine,
+            "before_cursor_execute",
+            lambda _c, _cur, sql, params, _ctx, _many: seen.append((sql, params)),
+        )
+        _use(store)
+    for start in ("INSERT INTO access_states", "INSERT INTO outbox", "UPDATE access_states"):
+        assert any(sql.startswith(start) and params for sql, params in seen), start
+    assert any(sql.startswith("UPDATE outbox") for sql, _ in seen)
+    assert not any("offers" in sql for sql, _ in seen)
+
+
+def test_a_damaged_outbox_message_never_fails_a_committed_use_case(
+    url: str, caplog: pytest.LogCaptureFixture
+):
+    """A pending message that cannot be read is reported after commit; the use case's
+    changes are committed and it returns as usual."""
+    with SqlStore(url, create=True) as store:
+        harness = build(store=store)  # type: ignore[arg-type]
+        harness.portal.save_account(account())
+        with store.unit_of_work() as uow:
+            uow.outbox.add(values.message("m-bad"))
+            uow.connection.exec_driver_sql(  # type: ignore[attr-defined]
+                "UPDATE outbox SET doc = 'not json' WHERE id = 'm-bad'"
+            )
+        contact = Contact(
+            id="c-bo", account_id="acc-1", first_name="Bo", email=EmailAddress.parse("bo@x.example")
+        )
+        with caplog.at_level(logging.ERROR, logger="portal_access"):
+            harness.portal.create_contact(contact)
+        assert "outbox delivery failed after commit" in caplog.text
+        with store.unit_of_work() as uow:
+            assert uow.contacts.get("c-bo") == contact

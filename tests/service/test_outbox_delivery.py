@@ -1,0 +1,103 @@
+"""Outbox delivery after commit: what it costs in units of work, and what it leaves in
+the outbox. DESIGN.md: each use case is one unit of work and writes its events to the
+outbox; they are delivered after commit, at least once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from portal_access import Contact, EmailAddress
+from portal_access.domain.access import AccessState
+from portal_access.domain.events import OutboxMessage
+from portal_access.gateways.sandbox import SandboxGateway
+from portal_access.ports import UnitOfWork
+from portal_access.service.clock import ManualClock
+from portal_access.service.passwords import ScryptPasswordHasher
+from portal_access.service.portal import PortalAccess
+from portal_access.service.randomness import SequentialIds
+from portal_access.storage.memory import MemoryStore
+from tests.service.harness import CLASS, SECRET, START, account
+
+
+class CountingStore:
+    """A memory store that counts the units of work it hands out."""
+
+    def __init__(self) -> None:
+        self.store = MemoryStore()
+        self.units = 0
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        self.units += 1
+        with self.store.unit_of_work() as uow:
+            yield uow
+
+    def read_access_state(self, contact_id: str) -> AccessState | None:
+        return self.store.read_access_state(contact_id)
+
+
+def portal_on(store: CountingStore) -> PortalAccess:
+    clock = ManualClock(START)
+    portal = PortalAccess(
+        store=store,
+        gateways=[SandboxGateway(webhook_secret=SECRET, clock=clock)],
+        clock=clock,
+        ids=SequentialIds(),
+        hasher=ScryptPasswordHasher(n=16),
+    )
+    portal.save_account_class(CLASS)
+    portal.save_account(account())
+    return portal
+
+
+def bo() -> Contact:
+    return Contact(
+        id="c-bo", account_id="acc-1", first_name="Bo", email=EmailAddress.parse("bo@example.com")
+    )
+
+
+def outbox(store: CountingStore) -> list[OutboxMessage]:
+    return list(store.store.snapshot()["outbox"].values())  # type: ignore[arg-type]
+
+
+def test_an_event_nobody_receives_is_stored_delivered_in_the_use_cases_unit_of_work():
+    """Without a subscriber of its topic, an event is written as delivered: the use case
+    is its one unit of work, and nothing stays pending."""
+    store = CountingStore()
+    portal = portal_on(store)
+    store.units = 0
+    portal.create_contact(bo())
+    assert store.units == 1
+    (created,) = [m for m in outbox(store) if m.topic == "contact.created"]
+    assert created.delivered
+    with store.unit_of_work() as uow:
+        assert list(uow.outbox.pending(10)) == []
+
+
+def test_an_event_with_a_subscriber_is_delivered_after_commit_then_marked():
+    """A subscribed event reaches its subscriber after commit; marking it delivered is
+    the only other unit of work (what to deliver was read in the use case's own)."""
+    store = CountingStore()
+    portal = portal_on(store)
+    seen: list[str] = []
+    portal.subscribe(lambda message: seen.append(message.topic), topic="contact.created")
+    store.units = 0
+    portal.create_contact(bo())
+    assert seen == ["contact.created"]
+    assert store.units == 2
+    assert all(message.delivered for message in outbox(store))
+
+
+def test_a_subscriber_of_another_topic_leaves_the_event_to_nobody():
+    """A subscriber of another topic neither receives the event nor keeps it pending."""
+    store = CountingStore()
+    portal = portal_on(store)
+    seen: list[str] = []
+    portal.subscribe(lambda message: seen.append(message.topic), topic="invoice.paid")
+    store.units = 0
+    portal.create_contact(bo())
+    assert seen == []
+    assert store.units == 1
+    with store.unit_of_work() as uow:
+        assert list(uow.outbox.pending(10)) == []
