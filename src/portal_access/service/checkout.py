@@ -23,6 +23,7 @@ from portal_access.service.lookups import require_contact, require_invoice
 
 __all__ = [
     "open_checkout",
+    "payment_methods_for",
     "prepare_required_checkout",
     "prepare_setup_checkout",
     "record_checkout",
@@ -75,6 +76,13 @@ def record_checkout(
     return session
 
 
+def payment_methods_for(currency: str) -> frozenset[PaymentMethodKind]:
+    """Card always; a US bank account (ACH) too when the invoice is in US dollars."""
+    if currency == "USD":  # ACH is a US bank rail
+        return frozenset({PaymentMethodKind.CARD, PaymentMethodKind.BANK_ACCOUNT})
+    return frozenset({PaymentMethodKind.CARD})
+
+
 def reuse_open_session(work: Work, key: str) -> CheckoutSession | None:
     """The page recorded under ``key`` when it has not expired."""
     existing = work.uow.checkouts.with_key(key)
@@ -114,9 +122,6 @@ def prepare_required_checkout(
             raise ConfigurationError(
                 "the offer's plan no longer exists", field="plan_id", value=requirement.plan_id
             )
-    methods = {PaymentMethodKind.CARD}
-    if invoice.currency == "USD":
-        methods.add(PaymentMethodKind.BANK_ACCOUNT)  # ACH is a US bank rail
     return CheckoutRequest(
         purpose=CheckoutPurpose.REQUIRED_PAYMENT,
         currency=invoice.currency,
@@ -131,7 +136,7 @@ def prepare_required_checkout(
         # the subscription charges its own first period (seed 000: both on the first invoice)
         lines=tuple(line for line in invoice.lines if line.kind is not LineKind.SUBSCRIPTION),
         plan=plan,
-        payment_methods=frozenset(methods),
+        payment_methods=payment_methods_for(invoice.currency),
         save_payment_method=contact.portal.can_save_payment_method,
     )
 

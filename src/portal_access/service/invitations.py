@@ -27,7 +27,7 @@ from portal_access.domain.tokens import TokenPurpose, TokenRecord, check_token, 
 from portal_access.service.access_states import change_access
 from portal_access.service.context import Work
 from portal_access.service.lookups import require_account, require_contact
-from portal_access.service.mailings import issue_link, send_email, template_values
+from portal_access.service.mailings import mail_link
 
 __all__ = [
     "InvitationView",
@@ -78,6 +78,14 @@ def _enable_portal(work: Work, contact: Contact) -> Contact:
     return contact
 
 
+def _login_ready(work: Work, contact: Contact, account: Account) -> tuple[Contact, EmailAddress]:
+    """Check the contact may be invited, turn its portal user on and make its login."""
+    email = ensure_invitable(contact, account, saved=True)
+    contact = _enable_portal(work, contact)
+    ensure_login(work, contact, email)
+    return contact, email
+
+
 def invite(work: Work, contact: Contact, account: Account, *, source: InvitationSource) -> None:
     """Invite ``contact``: turn its portal user on, make its login, mail the link.
 
@@ -85,25 +93,15 @@ def invite(work: Work, contact: Contact, account: Account, *, source: Invitation
         ConflictError: the class has the portal off, or the email is someone else's login.
         InvalidEmailError: the contact has no email (seed 001).
     """
-    email = ensure_invitable(contact, account, saved=True)
-    contact = _enable_portal(work, contact)
-    ensure_login(work, contact, email)
-    url, expires = issue_link(
-        work, contact.id, TokenPurpose.INVITATION, work.context.links.invitation
-    )
-    send_email(
+    contact, email = _login_ready(work, contact, account)
+    expires = mail_link(
         work,
-        kind="invitation",
+        contact,
+        account,
+        to=email,
+        purpose=TokenPurpose.INVITATION,
+        path=work.context.links.invitation,
         template=work.context.templates.invitation,
-        to=(email,),
-        values=template_values(
-            work,
-            contact,
-            account,
-            link__url=url,
-            link__expires=expires.strftime("%Y-%m-%d %H:%M %Z"),
-        ),
-        contact_id=contact.id,
     )
     work.emit(
         InvitationSent(
@@ -119,27 +117,17 @@ def send_password_link(work: Work, contact_id: str, *, purpose: TokenPurpose) ->
     """Mail a set-password (seed 003 portal instructions) or reset link to the contact."""
     contact = require_contact(work, contact_id)
     account = require_account(work, contact.account_id)
-    email = ensure_invitable(contact, account, saved=True)
-    contact = _enable_portal(work, contact)
-    ensure_login(work, contact, email)
-    links = work.context.links
-    path = links.reset_password if purpose is TokenPurpose.RESET_PASSWORD else links.set_password
-    url, expires = issue_link(work, contact.id, purpose, path)
-    templates = work.context.templates
-    template = (
-        templates.password_reset
-        if purpose is TokenPurpose.RESET_PASSWORD
-        else templates.portal_instructions
-    )
-    send_email(
+    contact, email = _login_ready(work, contact, account)
+    links, templates = work.context.links, work.context.templates
+    reset = purpose is TokenPurpose.RESET_PASSWORD
+    mail_link(
         work,
-        kind=purpose.value,
-        template=template,
-        to=(email,),
-        values=template_values(
-            work, contact, account, link__url=url, link__expires=expires.isoformat()
-        ),
-        contact_id=contact.id,
+        contact,
+        account,
+        to=email,
+        purpose=purpose,
+        path=links.reset_password if reset else links.set_password,
+        template=templates.password_reset if reset else templates.portal_instructions,
     )
 
 

@@ -12,7 +12,10 @@ from portal_access.domain.tokens import MIN_TOKEN_BYTES, TokenPurpose, issue_tok
 from portal_access.service.context import Work
 from portal_access.service.emails import EmailTemplate
 
-__all__ = ["issue_link", "send_email", "template_values"]
+__all__ = ["LINK_EXPIRY", "issue_link", "mail_link", "send_email", "template_values"]
+
+#: How a link's expiry reads in an email.
+LINK_EXPIRY = "%Y-%m-%d %H:%M %Z"
 
 
 def template_values(
@@ -73,3 +76,29 @@ def send_email(
             contact_id=contact_id,
         )
     )
+
+
+def mail_link(
+    work: Work,
+    contact: Contact,
+    account: Account,
+    *,
+    to: EmailAddress,
+    purpose: TokenPurpose,
+    path: str,
+    template: EmailTemplate,
+) -> datetime:
+    """Issue a single-use link for ``contact`` and mail it with ``template``; return
+    when it expires. The email's kind is the link's purpose."""
+    url, expires = issue_link(work, contact.id, purpose, path)
+    send_email(
+        work,
+        kind=purpose.value,
+        template=template,
+        to=(to,),
+        values=template_values(
+            work, contact, account, link__url=url, link__expires=expires.strftime(LINK_EXPIRY)
+        ),
+        contact_id=contact.id,
+    )
+    return expires

@@ -18,8 +18,7 @@ import attrs
 from portal_access.domain.billing import InvoiceLine, InvoiceStatus
 from portal_access.domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access.domain.errors import AccessDeniedError
-from portal_access.domain.payments import PaymentMethodKind
-from portal_access.service.checkout import reuse_open_session
+from portal_access.service.checkout import payment_methods_for, reuse_open_session
 from portal_access.service.context import Work
 
 __all__ = ["QuickPayResult", "prepare_quick_pay"]
@@ -72,9 +71,6 @@ def prepare_quick_pay(
     reused = reuse_open_session(work, key)
     if reused is not None:
         return reused
-    methods = {PaymentMethodKind.CARD}
-    if invoice.currency == "USD":
-        methods.add(PaymentMethodKind.BANK_ACCOUNT)
     return CheckoutRequest(
         purpose=CheckoutPurpose.QUICK_PAY,
         currency=invoice.currency,
@@ -84,5 +80,5 @@ def prepare_quick_pay(
         invoice_id=invoice.id,
         invoice_number=invoice.number,
         lines=(InvoiceLine(f"Invoice {invoice.number}", balance),),
-        payment_methods=frozenset(methods),
+        payment_methods=payment_methods_for(invoice.currency),
     )

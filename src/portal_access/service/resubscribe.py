@@ -18,7 +18,7 @@ from portal_access.service.access_states import require_access_state
 from portal_access.service.context import Work
 from portal_access.service.invitations import consume_token, look_up_token
 from portal_access.service.lookups import require_account, require_contact
-from portal_access.service.mailings import issue_link, send_email, template_values
+from portal_access.service.mailings import mail_link
 
 __all__ = ["finish_resubscribe", "prepare_resubscribe", "send_resubscribe_link_if_due"]
 
@@ -37,18 +37,14 @@ def send_resubscribe_link_if_due(work: Work, contact_id: str) -> bool:
     account = require_account(work, contact.account_id)
     if contact.email is None:
         return False
-    url, expires = issue_link(
-        work, contact.id, TokenPurpose.RESUBSCRIBE, work.context.links.resubscribe
-    )
-    send_email(
+    mail_link(
         work,
-        kind="resubscribe",
+        contact,
+        account,
+        to=contact.email,
+        purpose=TokenPurpose.RESUBSCRIBE,
+        path=work.context.links.resubscribe,
         template=work.context.templates.resubscribe,
-        to=(contact.email,),
-        values=template_values(
-            work, contact, account, link__url=url, link__expires=expires.isoformat()
-        ),
-        contact_id=contact.id,
     )
     return True
 
