@@ -274,3 +274,17 @@ def test_bad_signature_is_refused_before_anything_is_stored():
         harness.portal.handle_webhook("stripe", headers, body)
     assert caught.value.reason == "gateway"
     assert harness.store.snapshot() == before
+
+
+def test_cancel_survives_a_gateway_that_cannot_close_the_page(monkeypatch):
+    """Seed 000_07c53b15302458c1.txt: the waiver stands even if the vendor cannot close the page."""
+    harness = build()
+    contact_id = registered_client(harness)
+    harness.portal.start_checkout(contact_id, success_url=SUCCESS, cancel_url=CANCEL)
+
+    def refuse(session_id):
+        raise GatewayRejectedError("no such page", gateway="sandbox")
+
+    monkeypatch.setattr(harness.sandbox, "expire_checkout", refuse)
+    harness.portal.cancel_required_payment(contact_id, staff=ADMIN)
+    assert level(harness, contact_id) == (AccessLevel.FULL, AccessReason.PAYMENT_WAIVED)

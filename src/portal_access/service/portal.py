@@ -8,6 +8,7 @@ wires them to the ports.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
@@ -20,7 +21,7 @@ from portal_access.domain.billing import Charge, Invoice, Plan
 from portal_access.domain.checkout import CheckoutRequest, CheckoutSession
 from portal_access.domain.contacts import Contact, ContactRole
 from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.errors import ConfigurationError
+from portal_access.domain.errors import ConfigurationError, GatewayError
 from portal_access.domain.events import OutboxMessage
 from portal_access.domain.invitations import InvoiceEmail, StaffMember
 from portal_access.domain.offers import InviteTiming, Offer, PaidAccess
@@ -68,6 +69,8 @@ from portal_access.service.randomness import SecretsTokenSource
 from portal_access.service.rate_limit import MemoryRateLimiter
 
 __all__ = ["PortalAccess"]
+
+log = logging.getLogger("portal_access")
 
 _PASSWORD_LINKS = (TokenPurpose.SET_PASSWORD, TokenPurpose.RESET_PASSWORD)
 
@@ -450,7 +453,15 @@ class PortalAccess:
             return [record.session for record in work.uow.checkouts.for_invoice(invoice_id)]
 
         for session in run(self._context, sessions):
-            self._context.gateway(session.gateway).expire_checkout(session.session_id)
+            try:
+                self._context.gateway(session.gateway).expire_checkout(session.session_id)
+            except GatewayError:  # the waiver is committed; a late payment is flagged
+                log.warning(
+                    "could not close checkout %s of void invoice %s",
+                    session.session_id,
+                    invoice_id,
+                    exc_info=True,
+                )
 
     def self_register(self, invoice_number: str, code: str, contact_name: str, email: str) -> None:
         """Seed 001: invoice-verified self-registration; same answer whatever matched."""
