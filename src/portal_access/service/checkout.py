@@ -14,12 +14,12 @@ from portal_access.domain.access import AccessLevel, decide
 from portal_access.domain.billing import LineKind
 from portal_access.domain.capabilities import Capability
 from portal_access.domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
-from portal_access.domain.errors import AccessDeniedError, ConfigurationError, ConflictError
+from portal_access.domain.errors import AccessDeniedError, ConflictError
 from portal_access.domain.payments import PaymentMethodKind
 from portal_access.ports import CheckoutRecord
 from portal_access.service.access_states import require_access_state
 from portal_access.service.context import ServiceContext, Work, run
-from portal_access.service.lookups import require_contact, require_invoice
+from portal_access.service.lookups import require_contact, require_invoice, require_plan
 
 __all__ = [
     "open_checkout",
@@ -115,13 +115,7 @@ def prepare_required_checkout(
     reused = reuse_open_session(work, key)
     if reused is not None:
         return reused
-    plan = None
-    if requirement.plan_id is not None:
-        plan = work.uow.plans.get(requirement.plan_id)
-        if plan is None:
-            raise ConfigurationError(
-                "the offer's plan no longer exists", field="plan_id", value=requirement.plan_id
-            )
+    plan = require_plan(work, requirement.plan_id) if requirement.plan_id else None
     return CheckoutRequest(
         purpose=CheckoutPurpose.REQUIRED_PAYMENT,
         currency=invoice.currency,

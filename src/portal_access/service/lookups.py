@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from portal_access.domain.accounts import Account
-from portal_access.domain.billing import Invoice
+from portal_access.domain.billing import Invoice, Plan
 from portal_access.domain.contacts import Contact
-from portal_access.domain.errors import NotFoundError
+from portal_access.domain.errors import ConfigurationError, NotFoundError
 from portal_access.domain.offers import Offer
 from portal_access.service.context import Work
 
-__all__ = ["require_account", "require_contact", "require_invoice", "require_offer"]
+__all__ = [
+    "require_account",
+    "require_contact",
+    "require_invoice",
+    "require_offer",
+    "require_plan",
+]
 
 
 def require_account(work: Work, account_id: str) -> Account:
@@ -42,3 +48,14 @@ def require_offer(work: Work, offer_id: str) -> Offer:
     if offer is None:
         raise NotFoundError("offer", offer_id)
     return offer
+
+
+def require_plan(work: Work, plan_id: str) -> Plan:
+    """The plan a requirement names; its absence is a configuration mistake (a plan an
+    offer used was removed), so :class:`ConfigurationError`, not not-found."""
+    plan = work.uow.plans.get(plan_id)
+    if plan is None:
+        raise ConfigurationError(
+            "the offer's plan no longer exists", field="plan_id", value=plan_id
+        )
+    return plan

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from portal_access.domain.access import AccessLevel, decide
 from portal_access.domain.checkout import CheckoutPurpose, CheckoutRequest
-from portal_access.domain.errors import ConfigurationError, ConflictError
+from portal_access.domain.errors import ConflictError
 from portal_access.domain.payments import PaymentMethodKind
 from portal_access.domain.tokens import TokenPurpose, token_digest
 from portal_access.service.access_states import require_access_state
 from portal_access.service.context import Work
 from portal_access.service.invitations import consume_token, look_up_token
-from portal_access.service.lookups import require_account, require_contact
+from portal_access.service.lookups import require_account, require_contact, require_plan
 from portal_access.service.mailings import mail_link
 
 __all__ = ["finish_resubscribe", "prepare_resubscribe", "send_resubscribe_link_if_due"]
@@ -75,9 +75,7 @@ def prepare_resubscribe(
     requirement = state.effective_requirement
     assert requirement is not None
     assert requirement.plan_id is not None
-    plan = work.uow.plans.get(requirement.plan_id)
-    if plan is None:
-        raise ConfigurationError("the plan no longer exists", field="plan_id")
+    plan = require_plan(work, requirement.plan_id)
     contact = require_contact(work, record.contact_id)
     subscription = requirement.subscription
     return CheckoutRequest(
