@@ -1,7 +1,8 @@
 """The SQL store's write path on SQLite and PostgreSQL: repository statements run on the
 driver's cursor, yet whoever watches statements (``echo``, SQL logging, a
-``before_cursor_execute`` listener) sees every one of them; and a damaged outbox
-message never fails a use case that committed."""
+``before_cursor_execute`` listener) sees every one of them; a damaged outbox message
+never fails a use case that committed; and the store's cache of decoded documents never
+hides a row that changed behind its back."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from portal_access import Contact, EmailAddress
+from portal_access import Contact, EmailAddress, StorageError
+from portal_access.domain.serialization import to_json
 from portal_access.storage.sql import SqlStore
 from portal_access.testing.storage_contract import values
 from tests.service.harness import account, build
@@ -90,3 +92,28 @@ def test_a_damaged_outbox_message_never_fails_a_committed_use_case(
         assert "outbox delivery failed after commit" in caplog.text
         with store.unit_of_work() as uow:
             assert uow.contacts.get("c-bo") == contact
+
+
+def test_a_row_changed_behind_the_stores_back_is_read_as_it_now_is(url: str):
+    """Another writer's change (here a bare UPDATE of the document) is what the next unit
+    of work reads, and a damaged document fails even after its old text was cached."""
+    with SqlStore(url, create=True) as store:
+        with store.unit_of_work() as uow:
+            uow.access.save(values.access_state("c-1"), expected_version=None)
+        with store.unit_of_work() as uow:
+            assert uow.access.get("c-1") is not None  # the document's value is cached now
+        changed = values.access_state("c-1", registered=False, version=1)
+        with store.unit_of_work() as uow:
+            uow.connection.exec_driver_sql(  # type: ignore[attr-defined]
+                "UPDATE access_states SET doc = ? WHERE contact_id = 'c-1'"
+                if store.url.startswith("sqlite")
+                else "UPDATE access_states SET doc = %s WHERE contact_id = 'c-1'",
+                (to_json(changed),),
+            )
+        with store.unit_of_work() as uow:
+            assert uow.access.get("c-1") == changed
+            uow.connection.exec_driver_sql(  # type: ignore[attr-defined]
+                "UPDATE access_states SET doc = '{}' WHERE contact_id = 'c-1'"
+            )
+        with store.unit_of_work() as uow, pytest.raises(StorageError, match="c-1"):
+            uow.access.get("c-1")

@@ -23,11 +23,10 @@ from portal_access.domain.access import AccessState
 from portal_access.domain.email_address import EmailAddress
 from portal_access.domain.errors import ConflictError, StaleStateError
 from portal_access.domain.logins import PortalLogin
-from portal_access.domain.serialization import to_json
 from portal_access.domain.tokens import TokenRecord
 from portal_access.storage.sql import schema
 from portal_access.storage.sql.statements import Statement, indexed_columns, insert_new, same
-from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction, load
+from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction
 
 __all__ = ["SqlAccessStateRepository", "SqlLoginRepository", "SqlTokenRepository"]
 
@@ -116,12 +115,12 @@ class SqlLoginRepository(SqlRepository):
     def get(self, contact_id: str) -> PortalLogin | None:
         """The contact's login, or ``None``."""
         row = self._tx.first(_LOGINS.doc, {"key": contact_id})
-        return None if row is None else load(row[0], PortalLogin, contact_id)
+        return None if row is None else self._tx.decode(row[0], PortalLogin, contact_id)
 
     def with_email(self, email: EmailAddress) -> PortalLogin | None:
         """The login whose email equals ``email`` case-insensitively, or ``None``."""
         row = self._tx.first(_LOGIN_WITH_EMAIL, {"email_key": email.key})
-        return None if row is None else load(row[1], PortalLogin, row[0])
+        return None if row is None else self._tx.decode(row[1], PortalLogin, row[0])
 
     def save(self, login: PortalLogin, *, expected_version: int | None) -> PortalLogin:
         """Insert (``expected_version=None``) or update; return it with ``version`` bumped.
@@ -138,7 +137,7 @@ class SqlLoginRepository(SqlRepository):
         values: dict[str, object] = {
             "contact_id": login.contact_id,
             "email_key": login.email.key,
-            "doc": to_json(saved),
+            "doc": self._tx.encode(saved),
         }
         _save_versioned(self._tx, _LOGINS, values, kind="login", expected=expected_version)
         return saved
@@ -150,7 +149,7 @@ class SqlAccessStateRepository(SqlRepository):
     def get(self, contact_id: str) -> AccessState | None:
         """The state, or ``None``."""
         row = self._tx.first(_ACCESS_STATES.doc, {"key": contact_id})
-        return None if row is None else load(row[0], AccessState, contact_id)
+        return None if row is None else self._tx.decode(row[0], AccessState, contact_id)
 
     def save(self, state: AccessState, *, expected_version: int | None) -> AccessState:
         """Insert (``expected_version=None``) or update; return it with ``version`` bumped.
@@ -164,7 +163,7 @@ class SqlAccessStateRepository(SqlRepository):
         values: dict[str, object] = {
             "contact_id": state.contact_id,
             "account_id": state.account_id,
-            "doc": to_json(saved),
+            "doc": self._tx.encode(saved),
         }
         _save_versioned(
             self._tx, _ACCESS_STATES, values, kind="access state", expected=expected_version
@@ -183,7 +182,7 @@ class SqlTokenRepository(SqlRepository):
     def get(self, digest: str) -> TokenRecord | None:
         """The record, or ``None``."""
         row = self._tx.first(_TOKEN, {"key": digest})
-        return None if row is None else load(row[0], TokenRecord, digest[:8])
+        return None if row is None else self._tx.decode(row[0], TokenRecord, digest[:8])
 
     def add(self, record: TokenRecord) -> None:
         """Insert a new record.
@@ -191,7 +190,11 @@ class SqlTokenRepository(SqlRepository):
         Raises:
             ConflictError: a record with this digest exists.
         """
-        values = {"digest": record.digest, "used_at": record.used_at, "doc": to_json(record)}
+        values = {
+            "digest": record.digest,
+            "used_at": record.used_at,
+            "doc": self._tx.encode(record),
+        }
         if self._tx.count(_ADD_TOKEN, values) != 1:
             raise ConflictError("a token with this digest exists")
 
@@ -205,5 +208,5 @@ class SqlTokenRepository(SqlRepository):
         if record is None or record.used_at is not None:
             return False
         used = attrs.evolve(record, used_at=used_at)
-        values = {"key": digest, "used_at": used_at, "doc": to_json(used)}
+        values = {"key": digest, "used_at": used_at, "doc": self._tx.encode(used)}
         return self._tx.count(_USE_TOKEN, values) == 1

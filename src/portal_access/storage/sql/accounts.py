@@ -17,10 +17,9 @@ from portal_access.domain.billing import Plan
 from portal_access.domain.contacts import Contact
 from portal_access.domain.email_address import EmailAddress
 from portal_access.domain.offers import Offer
-from portal_access.domain.serialization import to_json
 from portal_access.storage.sql import schema
 from portal_access.storage.sql.statements import Statement, Upsert
-from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction, load
+from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction
 
 __all__ = [
     "SqlAccountClassRepository",
@@ -81,7 +80,7 @@ _CONTACTS_OF_ACCOUNT = Statement(
 
 def _get(tx: SqlTransaction, table: sa.Table, key: str, cls: type[T]) -> T | None:
     row = tx.first(_BY_ID[table.name], {"id": key})
-    return None if row is None else load(row[0], cls, key)
+    return None if row is None else tx.decode(row[0], cls, key)
 
 
 def _save(tx: SqlTransaction, table: sa.Table, values: Mapping[str, object]) -> None:
@@ -97,7 +96,7 @@ class SqlOfferRepository(SqlRepository):
 
     def save(self, offer: Offer) -> None:
         """Insert or replace the offer under its id."""
-        _save(self._tx, schema.offers, {"id": offer.id, "doc": to_json(offer)})
+        _save(self._tx, schema.offers, {"id": offer.id, "doc": self._tx.encode(offer)})
 
 
 class SqlPlanRepository(SqlRepository):
@@ -109,7 +108,7 @@ class SqlPlanRepository(SqlRepository):
 
     def save(self, plan: Plan) -> None:
         """Insert or replace the plan under its id."""
-        _save(self._tx, schema.plans, {"id": plan.id, "doc": to_json(plan)})
+        _save(self._tx, schema.plans, {"id": plan.id, "doc": self._tx.encode(plan)})
 
 
 class SqlAccountClassRepository(SqlRepository):
@@ -121,7 +120,7 @@ class SqlAccountClassRepository(SqlRepository):
 
     def save(self, account_class: AccountClass) -> None:
         """Insert or replace the class under its id."""
-        values = {"id": account_class.id, "doc": to_json(account_class)}
+        values = {"id": account_class.id, "doc": self._tx.encode(account_class)}
         _save(self._tx, schema.account_classes, values)
 
 
@@ -134,7 +133,11 @@ class SqlAccountRepository(SqlRepository):
 
     def save(self, account: Account) -> None:
         """Insert or replace the account under its id."""
-        values = {"id": account.id, "class_id": account.account_class.id, "doc": to_json(account)}
+        values = {
+            "id": account.id,
+            "class_id": account.account_class.id,
+            "doc": self._tx.encode(account),
+        }
         _save(self._tx, schema.accounts, values)
 
     def ids_in_class(self, class_id: str) -> tuple[str, ...]:
@@ -149,11 +152,11 @@ class SqlSiteRepository(SqlRepository):
     def for_account(self, account_id: str) -> tuple[Site, ...]:
         """Every site of the account, active or not, in id order."""
         rows = self._tx.all(_SITES_OF_ACCOUNT, {"account_id": account_id})
-        return tuple(load(doc, Site, site_id) for site_id, doc in rows)
+        return tuple(self._tx.decode(doc, Site, site_id) for site_id, doc in rows)
 
     def save(self, site: Site) -> None:
         """Insert or replace the site under its id."""
-        values = {"id": site.id, "account_id": site.account_id, "doc": to_json(site)}
+        values = {"id": site.id, "account_id": site.account_id, "doc": self._tx.encode(site)}
         _save(self._tx, schema.sites, values)
 
 
@@ -170,7 +173,7 @@ class SqlContactRepository(SqlRepository):
             "id": contact.id,
             "account_id": contact.account_id,
             "email_key": None if contact.email is None else contact.email.key,
-            "doc": to_json(contact),
+            "doc": self._tx.encode(contact),
         }
         _save(self._tx, schema.contacts, values)
 
@@ -184,4 +187,4 @@ class SqlContactRepository(SqlRepository):
 
     def _where(self, statement: Statement, values: dict[str, str]) -> tuple[Contact, ...]:
         rows = self._tx.all(statement, values)
-        return tuple(load(doc, Contact, contact_id) for contact_id, doc in rows)
+        return tuple(self._tx.decode(doc, Contact, contact_id) for contact_id, doc in rows)

@@ -28,11 +28,10 @@ import sqlalchemy as sa
 from portal_access.domain.billing import Invoice
 from portal_access.domain.errors import ConflictError, StaleStateError, StorageError
 from portal_access.domain.gateway_events import SubscriptionReport
-from portal_access.domain.serialization import to_json
 from portal_access.ports import CheckoutRecord, PaymentRecord
 from portal_access.storage.sql import schema
 from portal_access.storage.sql.statements import Statement, Upsert, insert_new, key_condition
-from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction, load
+from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction
 
 __all__ = [
     "SqlCheckoutRepository",
@@ -142,17 +141,17 @@ class SqlInvoiceRepository(_LockingRepository):
     def get(self, invoice_id: str) -> Invoice | None:
         """The invoice (locked until the unit of work ends), or ``None``."""
         doc = self._locked((invoice_id,))
-        return None if doc is None else load(doc, Invoice, invoice_id)
+        return None if doc is None else self._tx.decode(doc, Invoice, invoice_id)
 
     def with_number(self, number: str) -> Invoice | None:
         """The invoice with this number (exact match after trimming), or ``None``."""
         row = self._tx.first(_INVOICE_WITH_NUMBER, {"number_key": number.strip()})
-        return None if row is None else load(row[1], Invoice, row[0])
+        return None if row is None else self._tx.decode(row[1], Invoice, row[0])
 
     def for_account(self, account_id: str) -> tuple[Invoice, ...]:
         """Invoices of the account, oldest issue date first, then by id."""
         rows = self._tx.all(_INVOICES_OF_ACCOUNT, {"account_id": account_id})
-        return tuple(load(doc, Invoice, invoice_id) for invoice_id, doc in rows)
+        return tuple(self._tx.decode(doc, Invoice, invoice_id) for invoice_id, doc in rows)
 
     def save(self, invoice: Invoice) -> None:
         """Insert or replace the invoice under its id.
@@ -171,7 +170,7 @@ class SqlInvoiceRepository(_LockingRepository):
             "number_key": number,
             "account_id": invoice.account_id,
             "issued_on": invoice.issued_on,
-            "doc": to_json(invoice),
+            "doc": self._tx.encode(invoice),
         }
         self._write((invoice.id,), values)
 
@@ -198,7 +197,7 @@ class SqlPaymentRepository(_LockingRepository):
     def get(self, gateway: str, payment_id: str) -> PaymentRecord | None:
         """The record (locked until the unit of work ends), or ``None``."""
         doc = self._locked((gateway, payment_id))
-        return None if doc is None else load(doc, PaymentRecord, (gateway, payment_id))
+        return None if doc is None else self._tx.decode(doc, PaymentRecord, (gateway, payment_id))
 
     def save(self, record: PaymentRecord) -> None:
         """Insert or replace the record under ``(gateway, payment_id)``.
@@ -212,14 +211,14 @@ class SqlPaymentRepository(_LockingRepository):
             "gateway": key[0],
             "payment_id": key[1],
             "account_id": record.account_id,
-            "doc": to_json(record),
+            "doc": self._tx.encode(record),
         }
         self._write(key, values)
 
     def for_account(self, account_id: str) -> tuple[PaymentRecord, ...]:
         """Payments of the account, in ``(gateway, payment_id)`` order."""
         rows = self._tx.all(_PAYMENTS_OF_ACCOUNT, {"account_id": account_id})
-        return tuple(load(doc, PaymentRecord, payment_id) for payment_id, doc in rows)
+        return tuple(self._tx.decode(doc, PaymentRecord, payment_id) for payment_id, doc in rows)
 
 
 class SqlSubscriptionRepository(_LockingRepository):
@@ -231,7 +230,7 @@ class SqlSubscriptionRepository(_LockingRepository):
     def get(self, gateway: str, subscription_id: str) -> SubscriptionReport | None:
         """The newest report kept (locked until the unit of work ends), or ``None``."""
         doc = self._locked((gateway, subscription_id))
-        return None if doc is None else load(doc, SubscriptionReport, subscription_id)
+        return None if doc is None else self._tx.decode(doc, SubscriptionReport, subscription_id)
 
     def save(self, report: SubscriptionReport) -> None:
         """Insert or replace under ``(gateway, subscription_id)``.
@@ -245,14 +244,14 @@ class SqlSubscriptionRepository(_LockingRepository):
             "gateway": key[0],
             "subscription_id": key[1],
             "contact_id": report.contact_id,
-            "doc": to_json(report),
+            "doc": self._tx.encode(report),
         }
         self._write(key, values)
 
     def for_contact(self, contact_id: str) -> tuple[SubscriptionReport, ...]:
         """The contact's subscriptions, in ``(gateway, subscription_id)`` order."""
         rows = self._tx.all(_SUBSCRIPTIONS_OF_CONTACT, {"contact_id": contact_id})
-        return tuple(load(doc, SubscriptionReport, key) for key, doc in rows)
+        return tuple(self._tx.decode(doc, SubscriptionReport, key) for key, doc in rows)
 
 
 class SqlCheckoutRepository(SqlRepository):
@@ -273,7 +272,7 @@ class SqlCheckoutRepository(SqlRepository):
             "session_id": record.session.session_id,
             "idempotency_key": record.idempotency_key,
             "invoice_id": record.invoice_id,
-            "doc": to_json(record),
+            "doc": self._tx.encode(record),
         }
         self._tx.upsert(_SAVE_CHECKOUT, values)
 
@@ -283,4 +282,4 @@ class SqlCheckoutRepository(SqlRepository):
 
     def _where(self, statement: Statement, values: dict[str, str]) -> tuple[CheckoutRecord, ...]:
         rows = self._tx.all(statement, values)
-        return tuple(load(doc, CheckoutRecord, session_id) for session_id, doc in rows)
+        return tuple(self._tx.decode(doc, CheckoutRecord, session_id) for session_id, doc in rows)

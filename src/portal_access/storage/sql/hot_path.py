@@ -27,9 +27,9 @@ from sqlalchemy.engine import URL
 
 from portal_access.domain.access import AccessState
 from portal_access.domain.errors import StorageError
+from portal_access.storage.documents import load
 from portal_access.storage.sql import schema
 from portal_access.storage.sql.engine import BUSY_TIMEOUT_SECONDS
-from portal_access.storage.sql.transaction import load
 from portal_access.storage.sql.urls import psycopg_conninfo, safe_url, sqlite_path
 
 __all__ = ["DEFAULT_CACHE_SIZE", "SQLITE_PAGE_CACHE_KIB", "AccessStateReader", "Row"]

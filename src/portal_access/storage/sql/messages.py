@@ -23,9 +23,10 @@ from portal_access.domain.errors import ConflictError, NotFoundError, StaleState
 from portal_access.domain.events import EmailRequested, OutboxMessage
 from portal_access.domain.serialization import to_json
 from portal_access.domain.validation import ensure_aware
+from portal_access.storage.documents import load
 from portal_access.storage.sql import schema
 from portal_access.storage.sql.statements import Statement, insert_new, key_condition
-from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction, load
+from portal_access.storage.sql.transaction import SqlRepository, SqlTransaction
 
 __all__ = [
     "CLEARED_PAYLOAD",
@@ -92,7 +93,11 @@ class SqlGatewayEventRepository(SqlRepository):
 
 
 class SqlOutboxRepository(SqlRepository):
-    """Messages waiting for delivery (:class:`portal_access.ports.OutboxRepository`)."""
+    """Messages waiting for delivery (:class:`portal_access.ports.OutboxRepository`).
+
+    A message's payload is a ``dict`` (mutable), so messages are encoded and decoded
+    without the store's :class:`~portal_access.storage.documents.DocumentCache`.
+    """
 
     def add(self, message: OutboxMessage) -> None:
         """Append a message.

@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from portal_access.domain.access import AccessState
 from portal_access.domain.errors import StorageError
 from portal_access.ports import UnitOfWork
+from portal_access.storage.documents import DocumentCache
 from portal_access.storage.sql.engine import READ_ONLY, make_engine
 from portal_access.storage.sql.errors import translate
 from portal_access.storage.sql.hot_path import DEFAULT_CACHE_SIZE, AccessStateReader
@@ -100,6 +101,7 @@ class SqlStore:
         self._url = absolute(database_url(url))
         self._engine = make_engine(self._url, echo=echo)
         self._reader = AccessStateReader(self._url, cache_size=access_cache_size)
+        self._documents = DocumentCache()
         self._local = threading.local()
         self._checked = threading.Lock()
         self._revision: str | None = None
@@ -153,6 +155,7 @@ class SqlStore:
     def close(self) -> None:
         """Close every connection (the store reconnects if used again)."""
         self._reader.close()
+        self._documents.clear()
         self._engine.dispose()
 
     def __enter__(self) -> SqlStore:
@@ -190,7 +193,7 @@ class SqlStore:
         except DBAPIError as exc:
             connection.close()
             raise translate(exc) from exc
-        tx = SqlTransaction(connection)
+        tx = SqlTransaction(connection, self._documents)
         try:
             try:
                 yield tx

@@ -19,12 +19,12 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
-from portal_access.domain.errors import PortalAccessError, StorageError
-from portal_access.domain.serialization import from_json
+from portal_access.domain.errors import StorageError
+from portal_access.storage.documents import DocumentCache
 from portal_access.storage.sql.errors import translate
 from portal_access.storage.sql.statements import Statement, Upsert
 
-__all__ = ["SqlRepository", "SqlTransaction", "load"]
+__all__ = ["SqlRepository", "SqlTransaction"]
 
 T = TypeVar("T")
 
@@ -32,18 +32,6 @@ _NO_VALUES: Mapping[str, Any] = types.MappingProxyType({})
 _FIRST, _ALL, _COUNT = range(3)
 #: SQLAlchemy keeps the row count of a driver-level statement only when asked.
 _KEEP_ROWCOUNT: Mapping[str, Any] = types.MappingProxyType({"preserve_rowcount": True})
-
-
-def load(doc: str, cls: type[T], key: object) -> T:
-    """Decode a stored JSON document into a ``cls``.
-
-    Raises:
-        StorageError: the document is not a valid ``cls`` (the row was damaged).
-    """
-    try:
-        return from_json(doc, cls)
-    except (PortalAccessError, ValueError, TypeError, KeyError) as exc:
-        raise StorageError(f"stored {cls.__name__} {key!r} cannot be read: {exc}") from exc
 
 
 class SqlTransaction:
@@ -58,12 +46,18 @@ class SqlTransaction:
     (:mod:`~portal_access.storage.sql.errors`) and a lost connection is invalidated, so
     the pool never hands it out again. :meth:`execute` runs any Core statement.
 
+    Repositories encode and decode their documents through :meth:`encode` and
+    :meth:`decode`, which remember recent documents in the store's
+    :class:`~portal_access.storage.documents.DocumentCache`.
+
     Args:
         connection: a connection with a transaction begun.
+        documents: the store's cache of decoded documents.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, documents: DocumentCache) -> None:
         self.connection = connection
+        self.documents = documents
         self.dialect = connection.dialect
         self.postgres = self.dialect.name == "postgresql"
         self.open = True
@@ -125,6 +119,19 @@ class SqlTransaction:
         entries alone when the indexed columns did not change."""
         if statement.keeping is None or self.count(statement.keeping, values) != 1:
             self.count(statement.replacing, values)
+
+    def encode(self, value: object) -> str:
+        """``value`` as the JSON document to store (a frozen value: see
+        :class:`~portal_access.storage.documents.DocumentCache`)."""
+        return self.documents.encode(value)
+
+    def decode(self, doc: str, cls: type[T], key: object) -> T:
+        """The ``cls`` a stored document holds (``key`` names the row in errors).
+
+        Raises:
+            StorageError: the document is not a valid ``cls`` (the row was damaged).
+        """
+        return self.documents.decode(doc, cls, key)
 
     def close(self) -> None:
         """End: later statements raise :class:`~portal_access.StorageError`."""
