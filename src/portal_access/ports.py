@@ -324,8 +324,7 @@ class OutboxRepository(Protocol):
     """Events waiting for delivery to the mailer and the host's subscribers."""
 
     def add(self, message: OutboxMessage) -> None:
-        """Append a message. One added as ``delivered`` (an event nobody receives) is
-        kept, and never pending.
+        """Append a message. One added as ``delivered`` is kept, and never pending.
 
         Raises:
             ConflictError: a message with this id exists.

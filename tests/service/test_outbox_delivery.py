@@ -17,7 +17,7 @@ from portal_access.service.passwords import ScryptPasswordHasher
 from portal_access.service.portal import PortalAccess
 from portal_access.service.randomness import SequentialIds
 from portal_access.storage.memory import MemoryStore
-from tests.service.harness import CLASS, SECRET, START, account
+from tests.service.harness import ADMIN, CLASS, SECRET, START, account
 
 
 class CountingStore:
@@ -61,18 +61,27 @@ def outbox(store: CountingStore) -> list[OutboxMessage]:
     return list(store.store.snapshot()["outbox"].values())  # type: ignore[arg-type]
 
 
-def test_an_event_nobody_receives_is_stored_delivered_in_the_use_cases_unit_of_work():
-    """Without a subscriber of its topic, an event is written as delivered: the use case
-    is its one unit of work, and nothing stays pending."""
+def test_an_event_nobody_receives_is_not_written():
+    """Without a subscriber of its topic, an event is not written to the outbox: the use
+    case is its one unit of work, and nothing is pending."""
     store = CountingStore()
     portal = portal_on(store)
     store.units = 0
     portal.create_contact(bo())
     assert store.units == 1
-    (created,) = [m for m in outbox(store) if m.topic == "contact.created"]
-    assert created.delivered
+    assert [m for m in outbox(store) if m.topic == "contact.created"] == []
     with store.unit_of_work() as uow:
         assert list(uow.outbox.pending(10)) == []
+
+
+def test_an_email_is_written_with_no_subscriber_at_all():
+    """An email always has a recipient (the mailer), so it is written and delivered."""
+    store = CountingStore()
+    portal = portal_on(store)
+    portal.create_contact(bo())
+    portal.invite_contact("c-bo", staff=ADMIN)
+    (email,) = [m for m in outbox(store) if m.topic == "email.requested"]
+    assert email.delivered
 
 
 def test_an_event_with_a_subscriber_is_delivered_after_commit_then_marked():

@@ -114,19 +114,21 @@ class Work:
     context: ServiceContext
 
     def emit(self, event: DomainEvent) -> None:
-        """Write ``event`` to the outbox, in this unit of work.
+        """Write ``event`` to the outbox, in this unit of work, for delivery after commit.
 
-        An event nobody receives (not an email, and no subscriber of its topic) is
-        written as delivered: delivering it after commit would call no one and then
-        only mark it so, in one more transaction.
+        An event nobody receives (not an email, and no subscriber of its topic or of
+        every topic) is not written: the outbox holds what is to be delivered, and
+        delivering it would call no one. Its facts are in the rows the use case wrote
+        (the payment, the access state, the processed gateway event).
         """
+        if not self.context.receives(event.topic):
+            return
         self.uow.outbox.add(
             OutboxMessage(
                 id=self.context.ids.new_id("ev_"),
                 occurred_at=self.context.clock.now(),
                 topic=event.topic,
                 payload=unstructure(event),
-                delivered=not self.context.receives(event.topic),
             )
         )
 
