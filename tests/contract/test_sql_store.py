@@ -73,6 +73,16 @@ class TestSqliteStore(StorageContract):
             yield store
 
 
+class TestSqliteStoreDecodingEveryRead(StorageContract):
+    """Without its document cache (which hands back the very value a unit of work
+    wrote), the SQL store still keeps the contract: every value read is decoded."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SqlStore]:
+        with SqlStore(sqlite_url(tmp_path), create=True, document_cache_size=0) as store:
+            yield store
+
+
 @requires_postgres
 class TestPostgresStore(StorageContract):
     """The SQL store on PostgreSQL keeps the storage contract."""

@@ -98,3 +98,14 @@ def test_threads_sharing_a_cache_each_get_their_documents_value():
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_a_cache_of_size_zero_decodes_every_read():
+    """``size=0`` remembers nothing: each read is a fresh decode (equal, not the same)."""
+    documents = DocumentCache(size=0)
+    value = Money(100, "USD")
+    doc = documents.encode(value)
+    first = documents.decode(doc, Money, "fee")
+    assert first == value
+    assert first is not value
+    assert documents.decode(doc, Money, "fee") is not first

@@ -9,10 +9,13 @@ wrote). :class:`DocumentCache` remembers the value of each document it encoded o
 decoded, keyed by class and the document's exact text, and hands that value back when
 the same text is read again:
 
-- it can never serve a value other than the one decoding would give: a document that
-  differs by one character (a newer version, another worker's write, a restored backup)
-  is a different key and is decoded afresh; what it stores is the text's value, true
-  whether or not the transaction that wrote it committed;
+- it only ever serves a value equal to what decoding the text gives (the round trip is
+  property-tested for every value class): a document that differs by one character (a
+  newer version, another worker's write, a restored backup) is a different key and is
+  decoded afresh; what it stores is the text's value, true whether or not the
+  transaction that wrote it committed. For a text it encoded it serves the very value
+  written, as the memory store does (so a ``datetime`` keeps the time zone object it was
+  written with, where a fresh decode gives the same instant with a fixed offset);
 - sharing a value is safe because every cached class is a frozen attrs class whose
   fields are themselves immutable (tuples, frozensets, other frozen values). A class
   with a mutable field (``OutboxMessage`` carries a ``dict`` payload) must use
@@ -65,11 +68,11 @@ class DocumentCache:
     """Encodes values to documents and decodes documents, remembering both ways.
 
     Args:
-        size: how many documents to remember (at least one).
+        size: how many documents to remember; ``0`` remembers none (every read decodes).
     """
 
     def __init__(self, size: int = DEFAULT_DOCUMENT_CACHE_SIZE) -> None:
-        self._size = max(size, 1)
+        self._size = max(size, 0)
         self._values: dict[tuple[type, str], object] = {}
         self._lock = threading.Lock()
 
@@ -99,6 +102,8 @@ class DocumentCache:
             self._values.clear()
 
     def _remember(self, cls: type, doc: str, value: object) -> None:
+        if not self._size:
+            return
         with self._lock:
             values = self._values
             values[cls, doc] = value

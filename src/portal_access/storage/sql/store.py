@@ -36,7 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from portal_access.domain.access import AccessState
 from portal_access.domain.errors import StorageError
 from portal_access.ports import UnitOfWork
-from portal_access.storage.documents import DocumentCache
+from portal_access.storage.documents import DEFAULT_DOCUMENT_CACHE_SIZE, DocumentCache
 from portal_access.storage.sql.engine import READ_ONLY, make_engine
 from portal_access.storage.sql.errors import translate
 from portal_access.storage.sql.hot_path import DEFAULT_CACHE_SIZE, AccessStateReader
@@ -61,6 +61,8 @@ class SqlStore:
             the schema's revision is checked on first use.
         echo: log every SQL statement (SQLAlchemy's ``echo``).
         access_cache_size: how many decoded access states the hot path keeps.
+        document_cache_size: how many decoded documents units of work keep
+            (:class:`~portal_access.storage.documents.DocumentCache`; ``0``: none).
 
     Raises:
         ConfigurationError: ``url`` is not a SQLite path or PostgreSQL URL.
@@ -97,11 +99,12 @@ class SqlStore:
         create: bool = False,
         echo: bool = False,
         access_cache_size: int = DEFAULT_CACHE_SIZE,
+        document_cache_size: int = DEFAULT_DOCUMENT_CACHE_SIZE,
     ) -> None:
         self._url = absolute(database_url(url))
         self._engine = make_engine(self._url, echo=echo)
         self._reader = AccessStateReader(self._url, cache_size=access_cache_size)
-        self._documents = DocumentCache()
+        self._documents = DocumentCache(document_cache_size)
         self._local = threading.local()
         self._checked = threading.Lock()
         self._revision: str | None = None
