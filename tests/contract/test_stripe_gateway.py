@@ -13,6 +13,7 @@ from portal_access.service.clock import ManualClock
 from portal_access.testing.gateway_contract import GatewayContract
 from portal_access.testing.stripe import StripeWebhooks
 from portal_access.testing.stripe_api import FakeStripeApi
+from tests.stripe_shapes import assert_stripe_shaped
 
 SECRET = "whsec_contract"
 
@@ -30,6 +31,7 @@ class TestStripeGateway(GatewayContract):
     def api(self, clock: ManualClock) -> Iterator[FakeStripeApi]:
         with FakeStripeApi(now=lambda: clock.now().timestamp()) as api:
             yield api
+        assert_stripe_shaped(api)
 
     @pytest.fixture
     def gateway(self, clock: ManualClock, api: FakeStripeApi) -> StripeGateway:

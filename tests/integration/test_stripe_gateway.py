@@ -59,6 +59,7 @@ from portal_access.gateways.stripe.webhooks import signature_header
 from portal_access.service.clock import ManualClock
 from portal_access.testing.stripe import RecordedRequest, StripeWebhooks, subscription_object
 from portal_access.testing.stripe_api import FakeStripeApi
+from tests.stripe_shapes import assert_stripe_shaped
 
 SECRET, OLD_SECRET = "whsec_new", "whsec_old"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -167,6 +168,7 @@ def api(clock: ManualClock) -> Iterator[FakeStripeApi]:
         if request.method == "POST":
             assert request.headers.get("idempotency-key", "").startswith("portal-access:"), request
         assert "x-stripe-client-telemetry" not in request.headers
+    assert_stripe_shaped(fake)
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from tests.service.harness import (
     register,
     sign_up,
 )
+from tests.stripe_shapes import assert_stripe_shaped
 
 SECRET = "whsec_e2e"
 Delivery = tuple[dict[str, str], bytes]
@@ -77,7 +78,8 @@ class Story:
         """The payer completes the hosted page with ACH: the first invoice starts processing."""
         page = self.portal.start_checkout(self.contact_id, success_url=SUCCESS, cancel_url=CANCEL)
         session = self.api.objects[page.session_id]
-        meta = session["subscription_data"]["metadata"]
+        (opened,) = [r for r in self.api.requests if r.path == "/v1/checkout/sessions"]
+        meta = opened.params["subscription_data"]["metadata"]  # Stripe copies it over
         now = int(self.harness.clock.now().timestamp())
         sub_id, invoice_id = self.api.new_id("sub"), self.api.new_id("in")
         subscription = self.api.add(subscription_object(
@@ -123,6 +125,7 @@ def api() -> Iterator[FakeStripeApi]:
     with FakeStripeApi(now=lambda: clock.now().timestamp()) as fake:
         fake.clock = clock  # type: ignore[attr-defined]
         yield fake
+    assert_stripe_shaped(fake)
 
 
 def story(api: FakeStripeApi, ach: AchPolicy) -> Story:

@@ -184,8 +184,7 @@ class FakeStripeApi:
                    "metadata": params.get("metadata", {}), "payment_intent": intent,
                    "subscription": None, "invoice": None, "setup_intent": None,
                    "success_url": params.get("success_url"), "livemode": False,
-                   "cancel_url": params.get("cancel_url"),
-                   "subscription_data": params.get("subscription_data")}  # fmt: skip
+                   "cancel_url": params.get("cancel_url")}  # fmt: skip
         return 200, self.add(session)
 
     def _expire(self, _request: RecordedRequest, session: dict[str, Any]) -> Reply:
