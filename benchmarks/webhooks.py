@@ -29,6 +29,7 @@ ratio of the totals (goal: at most 1.5x) and the spread of the rounds' ratios. W
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sqlite3
 import statistics
@@ -106,10 +107,14 @@ def run_ours(portal: PortalAccess, batch: Batch) -> float:
     return time.perf_counter() - start
 
 
-def bare_side(path: Path, *, same_journal: bool = True) -> Callable[[Batch], float]:
+def bare_side(
+    path: Path, stack: contextlib.ExitStack, *, same_journal: bool = True
+) -> Callable[[Batch], float]:
     """A function timing ``construct_event`` plus one ``INSERT`` per delivery, committed,
-    on a ``sqlite3`` connection to ``path`` opened once."""
-    connection = sqlite3.connect(path, isolation_level=None)
+    on a ``sqlite3`` connection to ``path`` opened once (closed with ``stack``)."""
+    connection = stack.enter_context(
+        contextlib.closing(sqlite3.connect(path, isolation_level=None))
+    )
     if same_journal:  # as SqlStore sets up every SQLite connection
         connection.execute(f"PRAGMA journal_mode={SQLITE_JOURNAL_MODE}")
         connection.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
@@ -140,14 +145,14 @@ def main() -> None:
     args = parser.parse_args()
     per_round = max(args.events // args.rounds, 1)
     warm = 50
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         directory = Path(tmp)
         portal, invoice_id = portal_with_a_client(make_store(args.store, directory))
         if args.subscribe:
             portal.subscribe(lambda message: None)
         batch = deliveries(invoice_id, warm + per_round * args.rounds)
-        bare = bare_side(directory / "bare.db")
-        defaults = bare_side(directory / "defaults.db", same_journal=False)
+        bare = bare_side(directory / "bare.db", stack)
+        defaults = bare_side(directory / "defaults.db", stack, same_journal=False)
         run_ours(portal, batch[:warm])  # warm up imports and caches
         bare(batch[:warm])
         defaults(batch[:warm])

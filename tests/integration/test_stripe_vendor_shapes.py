@@ -17,6 +17,7 @@ from tests.stripe_shapes import (
     assert_stripe_shaped,
     example_has,
     sdk_has,
+    stripe_examples,
     unknown_fields,
     vendor_folder,
 )
@@ -93,8 +94,6 @@ def test_every_field_the_gateway_reads_is_in_stripes_published_example(kind: str
 @needs_vendor_specs
 def test_every_kind_of_object_we_fake_is_one_stripe_publishes():
     """The fake API and webhook factory build only objects Stripe has examples of."""
-    from tests.stripe_shapes import stripe_examples  # noqa: PLC0415 - after the skip
-
     faked = {*READ_PATHS, "refund", "subscription_item", "payment_method"}
     assert faked <= set(stripe_examples())
 

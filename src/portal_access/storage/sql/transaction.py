@@ -57,7 +57,7 @@ class SqlTransaction:
 
     def __init__(self, connection: Connection, documents: DocumentCache) -> None:
         self.connection = connection
-        self.documents = documents
+        self._documents = documents
         self.dialect = connection.dialect
         self.postgres = self.dialect.name == "postgresql"
         self.open = True
@@ -123,7 +123,7 @@ class SqlTransaction:
     def encode(self, value: object) -> str:
         """``value`` as the JSON document to store (a frozen value: see
         :class:`~portal_access.storage.documents.DocumentCache`)."""
-        return self.documents.encode(value)
+        return self._documents.encode(value)
 
     def decode(self, doc: str, cls: type[T], key: object) -> T:
         """The ``cls`` a stored document holds (``key`` names the row in errors).
@@ -131,7 +131,7 @@ class SqlTransaction:
         Raises:
             StorageError: the document is not a valid ``cls`` (the row was damaged).
         """
-        return self.documents.decode(doc, cls, key)
+        return self._documents.decode(doc, cls, key)
 
     def close(self) -> None:
         """End: later statements raise :class:`~portal_access.StorageError`."""
