@@ -47,11 +47,11 @@ from portal_access import (
     SubscriptionSnapshot,
     SubscriptionStatus,
 )
-from portal_access.domain.serialization import to_json
-from portal_access.service.portal import PortalAccess
+from portal_access._domain.serialization import to_json
+from portal_access._portal import PortalAccess
 from portal_access.storage.sql import SqlStore
-from portal_access.storage.sql.hot_path import SQLITE_PAGE_CACHE_KIB
-from portal_access.storage.sql.urls import database_url, psycopg_conninfo
+from portal_access.storage.sql._hot_path import SQLITE_PAGE_CACHE_KIB
+from portal_access.storage.sql._urls import database_url, psycopg_conninfo
 
 SAMPLE = 1_000
 CALLS_PER_BATCH = {"sqlite": 20_000, "postgres": 4_000}

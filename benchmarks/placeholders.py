@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from portal_access.domain.placeholders import (
+from portal_access._domain.placeholders import (
     STANDARD_PLACEHOLDERS,
     PlaceholderTemplate,
     TemplateOutput,

@@ -41,13 +41,13 @@ from pathlib import Path
 import stripe
 
 from portal_access import AccountClass, AchPolicy, Charge, Money, PaymentMethodKind, PortalPolicy
+from portal_access._portal import PortalAccess
+from portal_access._service.signup import KickoffForm
+from portal_access.adapters._passwords import ScryptPasswordHasher
 from portal_access.gateways.stripe import StripeGateway
-from portal_access.gateways.stripe.webhooks import signature_header
-from portal_access.service.passwords import ScryptPasswordHasher
-from portal_access.service.portal import PortalAccess
-from portal_access.service.signup import KickoffForm
+from portal_access.gateways.stripe._webhooks import signature_header
 from portal_access.storage.memory import MemoryStore
-from portal_access.storage.sql.engine import SQLITE_JOURNAL_MODE, SQLITE_SYNCHRONOUS
+from portal_access.storage.sql._engine import SQLITE_JOURNAL_MODE, SQLITE_SYNCHRONOUS
 from portal_access.testing.stripe import payment_intent_object
 
 SECRET = "whsec_bench"

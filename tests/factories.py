@@ -6,18 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from portal_access.domain.access import AccessState, PortalPolicy
-from portal_access.domain.accounts import AccountClass, InactiveSiteVisibility, Site
-from portal_access.domain.contacts import ContactPortalSettings, ContactRole, SiteScope
-from portal_access.domain.money import Money
-from portal_access.domain.payments import (
+from portal_access._domain.access import AccessState, PortalPolicy
+from portal_access._domain.accounts import AccountClass, InactiveSiteVisibility, Site
+from portal_access._domain.contacts import ContactPortalSettings, ContactRole, SiteScope
+from portal_access._domain.money import Money
+from portal_access._domain.payments import (
     AchPolicy,
     PaymentMethodKind,
     PaymentSnapshot,
     PaymentStatus,
 )
-from portal_access.domain.requirement import RequiredPayment
-from portal_access.domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
+from portal_access._domain.requirement import RequiredPayment
+from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DUE = Money(29900, "USD")

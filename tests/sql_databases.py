@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import pytest
 import sqlalchemy as sa
 
-from portal_access.storage.sql import schema
-from portal_access.storage.sql.urls import database_url, psycopg_conninfo
+from portal_access.storage.sql import _schema as schema
+from portal_access.storage.sql._urls import database_url, psycopg_conninfo
 
 __all__ = [
     "POSTGRES_MARKS",

@@ -1,7 +1,7 @@
 """portal-access: sell and police access to a customer portal.
 
 The top level holds the values a host works with and the access decision; the rules
-behind them live in :mod:`portal_access.domain`. Importing this package loads no vendor
+behind them live in :mod:`portal_access._domain`. Importing this package loads no vendor
 SDK, database driver or web framework: adapters load those when they are imported.
 
 >>> import portal_access as pa
@@ -11,7 +11,7 @@ Money(amount=25000, currency='USD')
 
 from __future__ import annotations
 
-from portal_access.domain.access import (
+from portal_access._domain.access import (
     AccessDecision,
     AccessLevel,
     AccessReason,
@@ -20,15 +20,15 @@ from portal_access.domain.access import (
     decide,
     onboarding_due,
 )
-from portal_access.domain.accounts import (
+from portal_access._domain.accounts import (
     Account,
     AccountClass,
     InactiveSiteVisibility,
     Site,
     SystemPortalOptions,
 )
-from portal_access.domain.aging import AgingBucket, AgingBuckets, age_invoices
-from portal_access.domain.billing import (
+from portal_access._domain.aging import AgingBucket, AgingBuckets, age_invoices
+from portal_access._domain.billing import (
     BillingInterval,
     Charge,
     IntervalUnit,
@@ -39,11 +39,11 @@ from portal_access.domain.billing import (
     LineKind,
     Plan,
 )
-from portal_access.domain.capabilities import Capability
-from portal_access.domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
-from portal_access.domain.contacts import Contact, ContactPortalSettings, ContactRole, SiteScope
-from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.errors import (
+from portal_access._domain.capabilities import Capability
+from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
+from portal_access._domain.contacts import Contact, ContactPortalSettings, ContactRole, SiteScope
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.errors import (
     AccessDeniedError,
     AuthenticationError,
     ConfigurationError,
@@ -71,7 +71,7 @@ from portal_access.domain.errors import (
     ValidationError,
     WebhookVerificationError,
 )
-from portal_access.domain.events import (
+from portal_access._domain.events import (
     AccessChanged,
     ContactCreated,
     ContactRegistered,
@@ -87,52 +87,52 @@ from portal_access.domain.events import (
     SubscriptionChanged,
     WebhookProcessed,
 )
-from portal_access.domain.gateway_events import (
+from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
     SubscriptionReport,
 )
-from portal_access.domain.invitations import (
+from portal_access._domain.invitations import (
     InvitationSource,
     InvoiceEmail,
     StaffMember,
     StaffPermission,
 )
-from portal_access.domain.logins import PortalLogin
-from portal_access.domain.money import Money
-from portal_access.domain.offers import InviteTiming, Offer, PaidAccess
-from portal_access.domain.payments import (
+from portal_access._domain.logins import PortalLogin
+from portal_access._domain.money import Money
+from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
+from portal_access._domain.payments import (
     AchPolicy,
     PaymentMethodKind,
     PaymentSnapshot,
     PaymentStatus,
 )
-from portal_access.domain.placeholders import (
+from portal_access._domain.placeholders import (
     STANDARD_PLACEHOLDERS,
     PlaceholderTemplate,
     TemplateOutput,
 )
-from portal_access.domain.recipients import parse_recipients
-from portal_access.domain.requirement import RequiredPayment, Settlement
-from portal_access.domain.self_registration import SelfRegistrationRequest
-from portal_access.domain.site_access import SiteAccess
-from portal_access.domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.domain.tokens import TokenPurpose
-from portal_access.service.clock import ManualClock, SystemClock
-from portal_access.service.context import PortalLinks
-from portal_access.service.emails import EmailTemplate, EmailTemplates
-from portal_access.service.invitations import InvitationView
-from portal_access.service.logins import LoginResult
-from portal_access.service.mail import ConsoleMailer, MemoryMailer, SmtpMailer
-from portal_access.service.passwords import ScryptPasswordHasher
-from portal_access.service.portal import PortalAccess
-from portal_access.service.quick_pay import QuickPayResult
-from portal_access.service.randomness import SecretsTokenSource
-from portal_access.service.rate_limit import MemoryRateLimiter
-from portal_access.service.reconcile import ReconcileReport
-from portal_access.service.signup import KickoffForm, Signup
-from portal_access.service.summary import AccountSummary
-from portal_access.service.webhooks import WebhookResult
+from portal_access._domain.recipients import parse_recipients
+from portal_access._domain.requirement import RequiredPayment, Settlement
+from portal_access._domain.self_registration import SelfRegistrationRequest
+from portal_access._domain.site_access import SiteAccess
+from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
+from portal_access._domain.tokens import TokenPurpose
+from portal_access._portal import PortalAccess
+from portal_access._service.context import PortalLinks
+from portal_access._service.emails import EmailTemplate, EmailTemplates
+from portal_access._service.invitations import InvitationView
+from portal_access._service.logins import LoginResult
+from portal_access._service.quick_pay import QuickPayResult
+from portal_access._service.reconcile import ReconcileReport
+from portal_access._service.signup import KickoffForm, Signup
+from portal_access._service.summary import AccountSummary
+from portal_access._service.webhooks import WebhookResult
+from portal_access.adapters._clock import ManualClock, SystemClock
+from portal_access.adapters._mail import ConsoleMailer, MemoryMailer, SmtpMailer
+from portal_access.adapters._passwords import ScryptPasswordHasher
+from portal_access.adapters._randomness import SecretsTokenSource
+from portal_access.adapters._rate_limit import MemoryRateLimiter
 
 __version__ = "0.1.0.dev0"
 

@@ -14,9 +14,9 @@ from importlib import import_module
 __all__ = ["main"]
 
 COMMANDS = {
-    "demo": "portal_access.demo",
-    "db": "portal_access.storage.sql.cli",
-    "reconcile": "portal_access.commands.reconcile",
+    "demo": "portal_access._demo",
+    "db": "portal_access.storage.sql._cli",
+    "reconcile": "portal_access._commands.reconcile",
 }
 
 

@@ -21,20 +21,20 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from portal_access.domain.access import AccessState
-from portal_access.domain.accounts import Account, AccountClass, Site
-from portal_access.domain.billing import Invoice, Plan
-from portal_access.domain.checkout import CheckoutRequest, CheckoutSession
-from portal_access.domain.contacts import Contact
-from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.events import OutboxMessage
-from portal_access.domain.gateway_events import GatewayEvent, SubscriptionReport
-from portal_access.domain.logins import PortalLogin
-from portal_access.domain.money import Money
-from portal_access.domain.offers import Offer
-from portal_access.domain.payments import PaymentSnapshot
-from portal_access.domain.tokens import TokenRecord
-from portal_access.domain.validation import aware_datetime, identifier, instance_of, optional
+from portal_access._domain.access import AccessState
+from portal_access._domain.accounts import Account, AccountClass, Site
+from portal_access._domain.billing import Invoice, Plan
+from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
+from portal_access._domain.contacts import Contact
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.events import OutboxMessage
+from portal_access._domain.gateway_events import GatewayEvent, SubscriptionReport
+from portal_access._domain.logins import PortalLogin
+from portal_access._domain.money import Money
+from portal_access._domain.offers import Offer
+from portal_access._domain.payments import PaymentSnapshot
+from portal_access._domain.tokens import TokenRecord
+from portal_access._domain.validation import aware_datetime, identifier, instance_of, optional
 
 __all__ = [
     "AccessStateRepository",

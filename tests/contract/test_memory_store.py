@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from portal_access.domain.errors import StorageError
+from portal_access._domain.errors import StorageError
 from portal_access.ports import Store, UnitOfWork
 from portal_access.storage.memory import MemoryStore
-from portal_access.testing.faults import FailingStore
-from portal_access.testing.storage_contract import StorageContract, values
-from portal_access.testing.storage_contract.transactions import (
+from portal_access.testing._faults import FailingStore
+from portal_access.testing._storage_contract import StorageContract, values
+from portal_access.testing._storage_contract.transactions import (
     roll_back,
     write_to_every_repository,
 )

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from portal_access.domain.payments import PaymentMethodKind
+from portal_access._domain.payments import PaymentMethodKind
 from portal_access.gateways.sandbox import SandboxGateway
-from portal_access.testing.gateway_contract import GatewayContract
+from portal_access.testing._gateway_contract import GatewayContract
 from portal_access.testing.sandbox import SandboxWebhooks
 
 SECRET = "whsec_contract"
@@ -52,7 +52,7 @@ def test_the_contract_fixtures_fail_clearly_when_not_overridden(tmp_path: Path):
     """A contract class without its fixtures fails saying which fixture to override."""
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     (tmp_path / "test_bare.py").write_text(
-        "from portal_access.testing.gateway_contract import GatewayContract\n\n\n"
+        "from portal_access.testing._gateway_contract import GatewayContract\n\n\n"
         "class TestBare(GatewayContract):\n"
         "    pass\n",
         encoding="utf-8",

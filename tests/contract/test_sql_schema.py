@@ -15,13 +15,15 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from portal_access.domain.errors import ConfigurationError, SchemaVersionError
-from portal_access.domain.serialization import to_json
-from portal_access.storage.sql import SqlStore, cli, current_revision, schema, upgrade
-from portal_access.storage.sql.engine import make_engine
-from portal_access.storage.sql.migrations import migrate
-from portal_access.storage.sql.urls import database_url
-from portal_access.testing.storage_contract import values
+from portal_access._domain.errors import ConfigurationError, SchemaVersionError
+from portal_access._domain.serialization import to_json
+from portal_access.storage.sql import SqlStore, current_revision, upgrade
+from portal_access.storage.sql import _cli as cli
+from portal_access.storage.sql import _schema as schema
+from portal_access.storage.sql._engine import make_engine
+from portal_access.storage.sql._migrations import migrate
+from portal_access.storage.sql._urls import database_url
+from portal_access.testing._storage_contract import values
 from tests.sql_databases import POSTGRES_MARKS, empty_database
 
 

@@ -21,14 +21,15 @@ import pytest
 import sqlalchemy as sa
 
 from portal_access import PaymentStatus
-from portal_access.domain.access import AccessState
-from portal_access.domain.errors import StaleStateError, StorageError
+from portal_access._domain.access import AccessState
+from portal_access._domain.errors import StaleStateError, StorageError
 from portal_access.ports import Store, UnitOfWork
-from portal_access.storage.sql import SqlStore, schema
-from portal_access.storage.sql.urls import database_url, psycopg_conninfo
-from portal_access.testing.faults import WRITE_METHODS, FailingStore
-from portal_access.testing.storage_contract import StorageContract, values
-from portal_access.testing.storage_contract.transactions import (
+from portal_access.storage.sql import SqlStore
+from portal_access.storage.sql import _schema as schema
+from portal_access.storage.sql._urls import database_url, psycopg_conninfo
+from portal_access.testing._faults import WRITE_METHODS, FailingStore
+from portal_access.testing._storage_contract import StorageContract, values
+from portal_access.testing._storage_contract.transactions import (
     roll_back,
     write_to_every_repository,
 )

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from portal_access.domain.payments import PaymentMethodKind
+from portal_access._domain.payments import PaymentMethodKind
+from portal_access.adapters._clock import ManualClock
 from portal_access.gateways.stripe import StripeGateway
-from portal_access.service.clock import ManualClock
-from portal_access.testing.gateway_contract import GatewayContract
+from portal_access.testing._gateway_contract import GatewayContract
+from portal_access.testing._stripe_api import FakeStripeApi
 from portal_access.testing.stripe import StripeWebhooks
-from portal_access.testing.stripe_api import FakeStripeApi
 from tests.stripe_shapes import assert_stripe_shaped
 
 SECRET = "whsec_contract"

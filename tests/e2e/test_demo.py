@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from portal_access.demo import main
+from portal_access._demo import main
 
 STEPS = [
     "-> access: NONE (not_registered)",

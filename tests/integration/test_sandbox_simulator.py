@@ -10,17 +10,17 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from portal_access.domain.billing import InvoiceLine, InvoiceStatus, LineKind, Plan
-from portal_access.domain.checkout import CheckoutPurpose, CheckoutRequest
-from portal_access.domain.errors import (
+from portal_access._domain.billing import InvoiceLine, InvoiceStatus, LineKind, Plan
+from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
+from portal_access._domain.errors import (
     ConfigurationError,
     GatewayRejectedError,
     WebhookVerificationError,
 )
-from portal_access.domain.gateway_events import GatewayEvent, renewal_invoice_id
-from portal_access.domain.money import Money
-from portal_access.domain.payments import PaymentMethodKind, PaymentStatus
-from portal_access.domain.subscriptions import SubscriptionStatus
+from portal_access._domain.gateway_events import GatewayEvent, renewal_invoice_id
+from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
+from portal_access._domain.subscriptions import SubscriptionStatus
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.ports import PaymentGateway
 from portal_access.testing.sandbox import SandboxWebhooks

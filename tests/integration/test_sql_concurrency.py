@@ -27,7 +27,7 @@ from portal_access import AccessLevel, PaymentMethodKind, PortalPolicy, decide
 from portal_access.ports import Store
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
-from portal_access.storage.sql.urls import database_url
+from portal_access.storage.sql._urls import database_url
 from tests.integration.webhook_workers import WorkerReport, handle_deliveries
 from tests.service.harness import (
     CANCEL,

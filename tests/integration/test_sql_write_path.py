@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal_access import Contact, EmailAddress, StorageError
-from portal_access.domain.serialization import to_json
+from portal_access._domain.serialization import to_json
 from portal_access.storage.sql import SqlStore
-from portal_access.testing.storage_contract import values
+from portal_access.testing._storage_contract import values
 from tests.service.harness import account, build
 from tests.sql_databases import POSTGRES_MARKS, empty_database
 

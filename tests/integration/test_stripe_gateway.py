@@ -49,16 +49,16 @@ from portal_access import (
     Plan,
     WebhookVerificationError,
 )
-from portal_access.domain.billing import InvoiceStatus
-from portal_access.domain.checkout import CheckoutPurpose, CheckoutRequest
-from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.subscriptions import SubscriptionStatus
+from portal_access._domain.billing import InvoiceStatus
+from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.subscriptions import SubscriptionStatus
+from portal_access.adapters._clock import ManualClock
 from portal_access.gateways.stripe import StripeGateway
-from portal_access.gateways.stripe.errors import ERROR_TABLE, gateway_error_class
-from portal_access.gateways.stripe.webhooks import signature_header
-from portal_access.service.clock import ManualClock
+from portal_access.gateways.stripe._errors import ERROR_TABLE, gateway_error_class
+from portal_access.gateways.stripe._webhooks import signature_header
+from portal_access.testing._stripe_api import FakeStripeApi
 from portal_access.testing.stripe import RecordedRequest, StripeWebhooks, subscription_object
-from portal_access.testing.stripe_api import FakeStripeApi
 from tests.stripe_shapes import assert_stripe_shaped
 
 SECRET, OLD_SECRET = "whsec_new", "whsec_old"

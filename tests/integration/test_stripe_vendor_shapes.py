@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from portal_access import Money, PaymentMethodKind, PaymentStatus, SubscriptionStatus
-from portal_access.service.clock import ManualClock
+from portal_access.adapters._clock import ManualClock
+from portal_access.testing._stripe_api import FakeStripeApi
 from portal_access.testing.stripe import StripeWebhooks, payment_intent_object, subscription_object
-from portal_access.testing.stripe_api import FakeStripeApi
 from tests.stripe_shapes import (
     assert_stripe_shaped,
     example_has,

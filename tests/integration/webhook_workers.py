@@ -14,9 +14,9 @@ from collections import Counter, deque
 from typing import Any
 
 from portal_access import PortalPolicy
+from portal_access._portal import PortalAccess
+from portal_access.adapters._clock import ManualClock
 from portal_access.gateways.sandbox import SandboxGateway
-from portal_access.service.clock import ManualClock
-from portal_access.service.portal import PortalAccess
 from portal_access.storage.sql import SqlStore
 
 __all__ = ["WorkerReport", "handle_deliveries"]

@@ -19,14 +19,14 @@ from portal_access import (
     StaffPermission,
     SystemPortalOptions,
 )
+from portal_access._portal import PortalAccess
+from portal_access._service.signup import KickoffForm
+from portal_access.adapters._clock import ManualClock
+from portal_access.adapters._mail import MemoryMailer
+from portal_access.adapters._passwords import ScryptPasswordHasher
+from portal_access.adapters._randomness import SequentialIds
+from portal_access.adapters._rate_limit import MemoryRateLimiter
 from portal_access.gateways.sandbox import SandboxGateway
-from portal_access.service.clock import ManualClock
-from portal_access.service.mail import MemoryMailer
-from portal_access.service.passwords import ScryptPasswordHasher
-from portal_access.service.portal import PortalAccess
-from portal_access.service.randomness import SequentialIds
-from portal_access.service.rate_limit import MemoryRateLimiter
-from portal_access.service.signup import KickoffForm
 from portal_access.storage.memory import MemoryStore
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from portal_access import (
     SystemPortalOptions,
 )
 from portal_access.storage.memory import MemoryStore
-from portal_access.testing.faults import FailingStore
+from portal_access.testing._faults import FailingStore
 from tests.service.harness import (
     ADMIN,
     CANCEL,

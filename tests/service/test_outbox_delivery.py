@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from portal_access import Contact, EmailAddress
-from portal_access.domain.access import AccessState
-from portal_access.domain.events import OutboxMessage
+from portal_access._domain.access import AccessState
+from portal_access._domain.events import OutboxMessage
+from portal_access._portal import PortalAccess
+from portal_access.adapters._clock import ManualClock
+from portal_access.adapters._passwords import ScryptPasswordHasher
+from portal_access.adapters._randomness import SequentialIds
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.ports import UnitOfWork
-from portal_access.service.clock import ManualClock
-from portal_access.service.passwords import ScryptPasswordHasher
-from portal_access.service.portal import PortalAccess
-from portal_access.service.randomness import SequentialIds
 from portal_access.storage.memory import MemoryStore
 from tests.service.harness import ADMIN, CLASS, SECRET, START, account
 

@@ -18,7 +18,7 @@ from portal_access import (
     NotFoundError,
     ValidationError,
 )
-from portal_access.service.signup import KickoffForm
+from portal_access._service.signup import KickoffForm
 from tests.service.harness import (
     CLASS,
     MONTHLY,

@@ -12,17 +12,17 @@ import attrs
 import pytest
 
 from portal_access import AccessLevel, AccessReason, AchPolicy, InvoiceStatus, PortalPolicy
-from portal_access.commands.reconcile import main as reconcile_main
-from portal_access.domain.subscriptions import SubscriptionStatus
+from portal_access._commands.reconcile import main as reconcile_main
+from portal_access._domain.subscriptions import SubscriptionStatus
+from portal_access._portal import PortalAccess
+from portal_access.adapters._clock import ManualClock
+from portal_access.adapters._mail import MemoryMailer
+from portal_access.adapters._passwords import ScryptPasswordHasher
+from portal_access.adapters._randomness import SequentialIds
 from portal_access.gateways.stripe import StripeGateway
-from portal_access.service.clock import ManualClock
-from portal_access.service.mail import MemoryMailer
-from portal_access.service.passwords import ScryptPasswordHasher
-from portal_access.service.portal import PortalAccess
-from portal_access.service.randomness import SequentialIds
 from portal_access.storage.memory import MemoryStore
+from portal_access.testing._stripe_api import FakeStripeApi
 from portal_access.testing.stripe import StripeWebhooks, subscription_object
-from portal_access.testing.stripe_api import FakeStripeApi
 from tests.service.harness import (
     CANCEL,
     CLASS,

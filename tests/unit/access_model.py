@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from portal_access.domain.access import AccessLevel, AccessReason, PortalPolicy
-from portal_access.domain.payments import AchPolicy
+from portal_access._domain.access import AccessLevel, AccessReason, PortalPolicy
+from portal_access._domain.payments import AchPolicy
 
 #: Examples and steps the state machine ran in this process; conftest prints them.
 STATE_MACHINE_RUNS = {"examples": 0, "steps": 0}

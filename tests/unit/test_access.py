@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 import attrs
 import pytest
 
-from portal_access.domain.access import AccessLevel, AccessReason, decide, onboarding_due
-from portal_access.domain.accounts import InactiveSiteVisibility, SystemPortalOptions
-from portal_access.domain.capabilities import Capability
-from portal_access.domain.contacts import ContactPortalSettings, ContactRole, SiteScope
-from portal_access.domain.errors import ValidationError
-from portal_access.domain.money import Money
-from portal_access.domain.payments import AchPolicy, PaymentStatus
-from portal_access.domain.subscriptions import SubscriptionStatus
+from portal_access._domain.access import AccessLevel, AccessReason, decide, onboarding_due
+from portal_access._domain.accounts import InactiveSiteVisibility, SystemPortalOptions
+from portal_access._domain.capabilities import Capability
+from portal_access._domain.contacts import ContactPortalSettings, ContactRole, SiteScope
+from portal_access._domain.errors import ValidationError
+from portal_access._domain.money import Money
+from portal_access._domain.payments import AchPolicy, PaymentStatus
+from portal_access._domain.subscriptions import SubscriptionStatus
 from tests.factories import (
     NOW,
     account_class,

@@ -20,18 +20,18 @@ from hypothesis.stateful import (
     rule,
 )
 
-from portal_access.domain.access import AccessState, PortalPolicy, decide
-from portal_access.domain.accounts import AccountClass
-from portal_access.domain.contacts import ContactRole
-from portal_access.domain.money import Money
-from portal_access.domain.payments import (
+from portal_access._domain.access import AccessState, PortalPolicy, decide
+from portal_access._domain.accounts import AccountClass
+from portal_access._domain.contacts import ContactRole
+from portal_access._domain.money import Money
+from portal_access._domain.payments import (
     AchPolicy,
     PaymentMethodKind,
     PaymentSnapshot,
     PaymentStatus,
 )
-from portal_access.domain.requirement import RequiredPayment
-from portal_access.domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
+from portal_access._domain.requirement import RequiredPayment
+from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 from tests.unit.access_model import STATE_MACHINE_RUNS, expected_access
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

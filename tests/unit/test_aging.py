@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal_access.domain.aging import AgingBucket, AgingBuckets, age_invoices, aging_bucket
-from portal_access.domain.billing import Invoice, InvoiceLine, InvoiceStatus
-from portal_access.domain.errors import (
+from portal_access._domain.aging import AgingBucket, AgingBuckets, age_invoices, aging_bucket
+from portal_access._domain.billing import Invoice, InvoiceLine, InvoiceStatus
+from portal_access._domain.errors import (
     CurrencyMismatchError,
     UnknownCurrencyError,
     ValidationError,
 )
-from portal_access.domain.money import Money
+from portal_access._domain.money import Money
 
 AS_OF = date(2026, 6, 30)
 

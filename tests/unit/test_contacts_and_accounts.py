@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from portal_access.domain.accounts import Account, AccountClass, InactiveSiteVisibility, Site
-from portal_access.domain.contacts import Contact, ContactPortalSettings, ContactRole, SiteScope
-from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.errors import ValidationError
+from portal_access._domain.accounts import Account, AccountClass, InactiveSiteVisibility, Site
+from portal_access._domain.contacts import Contact, ContactPortalSettings, ContactRole, SiteScope
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.errors import ValidationError
 
 
 def test_account_level_and_site_level_scopes():

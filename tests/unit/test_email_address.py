@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.errors import InvalidEmailError
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.errors import InvalidEmailError
 
 
 @pytest.mark.parametrize(

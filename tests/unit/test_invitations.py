@@ -10,16 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal_access.domain.accounts import Account, AccountClass
-from portal_access.domain.contacts import Contact
-from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.errors import (
+from portal_access._domain.accounts import Account, AccountClass
+from portal_access._domain.contacts import Contact
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.errors import (
     AccessDeniedError,
     ConflictError,
     InvalidEmailError,
     ValidationError,
 )
-from portal_access.domain.invitations import (
+from portal_access._domain.invitations import (
     InvitationSource,
     InvoiceEmail,
     StaffMember,

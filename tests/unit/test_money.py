@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from portal_access.domain.errors import (
+from portal_access._domain.errors import (
     CurrencyMismatchError,
     InvalidMoneyError,
     PortalAccessError,
     UnknownCurrencyError,
 )
-from portal_access.domain.money import Money, currency_exponent
+from portal_access._domain.money import Money, currency_exponent
 
 
 @pytest.mark.parametrize(("currency", "exponent"), [("USD", 2), ("JPY", 0), ("KWD", 3), ("CLF", 4)])

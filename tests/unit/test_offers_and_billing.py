@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from portal_access.domain.billing import (
+from portal_access._domain.billing import (
     BillingInterval,
     Charge,
     IntervalUnit,
@@ -17,8 +17,8 @@ from portal_access.domain.billing import (
     first_invoice_lines,
     renewal_invoice_lines,
 )
-from portal_access.domain.contacts import ContactRole
-from portal_access.domain.errors import (
+from portal_access._domain.contacts import ContactRole
+from portal_access._domain.errors import (
     ConfigurationError,
     ConflictError,
     CurrencyMismatchError,
@@ -26,8 +26,8 @@ from portal_access.domain.errors import (
     TemplateError,
     ValidationError,
 )
-from portal_access.domain.money import Money
-from portal_access.domain.offers import InviteTiming, Offer, PaidAccess
+from portal_access._domain.money import Money
+from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
 
 SETUP = Charge("Setup fee", Money(25000, "USD"))
 MONTHLY = Plan(id="p-1", name="Portal monthly", amount=Money(4900, "USD"))

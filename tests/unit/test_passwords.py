@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.errors import ValidationError
-from portal_access.domain.passwords import (
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.errors import ValidationError
+from portal_access._domain.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     check_new_password,

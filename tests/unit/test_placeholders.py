@@ -11,8 +11,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from portal_access.domain.errors import HeaderInjectionError, TemplateError, ValidationError
-from portal_access.domain.placeholders import (
+from portal_access._domain.errors import HeaderInjectionError, TemplateError, ValidationError
+from portal_access._domain.placeholders import (
     STANDARD_PLACEHOLDERS,
     PlaceholderTemplate,
     TemplateOutput,

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal_access.domain.access import AccessLevel, decide
-from portal_access.domain.accounts import InactiveSiteVisibility
-from portal_access.domain.errors import CurrencyMismatchError
-from portal_access.domain.money import Money
-from portal_access.domain.offers import Offer
-from portal_access.domain.payments import PaymentSnapshot
-from portal_access.domain.serialization import from_json, to_json
+from portal_access._domain.access import AccessLevel, decide
+from portal_access._domain.accounts import InactiveSiteVisibility
+from portal_access._domain.errors import CurrencyMismatchError
+from portal_access._domain.money import Money
+from portal_access._domain.offers import Offer
+from portal_access._domain.payments import PaymentSnapshot
+from portal_access._domain.serialization import from_json, to_json
 from portal_access.testing import strategies as pst
 
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.errors import InvalidEmailError, ValidationError
-from portal_access.domain.recipients import (
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.errors import InvalidEmailError, ValidationError
+from portal_access._domain.recipients import (
     format_recipients,
     invoice_email_addresses,
     parse_recipients,

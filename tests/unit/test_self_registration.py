@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal_access.domain.accounts import Account, AccountClass, SystemPortalOptions
-from portal_access.domain.billing import Invoice, InvoiceLine, InvoiceStatus
-from portal_access.domain.contacts import Contact
-from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.errors import InvalidEmailError, ValidationError
-from portal_access.domain.money import Money
-from portal_access.domain.self_registration import (
+from portal_access._domain.accounts import Account, AccountClass, SystemPortalOptions
+from portal_access._domain.billing import Invoice, InvoiceLine, InvoiceStatus
+from portal_access._domain.contacts import Contact
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.errors import InvalidEmailError, ValidationError
+from portal_access._domain.money import Money
+from portal_access._domain.self_registration import (
     SelfRegistrationRequest,
     matches_invoice,
     self_registration_allowed,

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal_access.domain.errors import (
+from portal_access._domain.errors import (
     InvalidTokenError,
     TokenAlreadyUsedError,
     TokenExpiredError,
     ValidationError,
 )
-from portal_access.domain.tokens import (
+from portal_access._domain.tokens import (
     DEFAULT_TOKEN_LIFETIMES,
     MIN_TOKEN_BYTES,
     TokenPurpose,

@@ -29,11 +29,11 @@ __all__ = [
 ]
 
 _WHERE = {
-    "FailingStore": "portal_access.testing.faults",
-    "GatewayContract": "portal_access.testing.gateway_contract",
+    "FailingStore": "portal_access.testing._faults",
+    "GatewayContract": "portal_access.testing._gateway_contract",
     "SandboxGateway": "portal_access.gateways.sandbox",
     "SandboxWebhooks": "portal_access.testing.sandbox",
-    "StorageContract": "portal_access.testing.storage_contract",
+    "StorageContract": "portal_access.testing._storage_contract",
 }
 
 

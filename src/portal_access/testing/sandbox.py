@@ -15,16 +15,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from portal_access.domain.money import Money
-from portal_access.domain.payments import PaymentMethodKind, PaymentStatus
-from portal_access.domain.subscriptions import SubscriptionStatus
-from portal_access.gateways.sandbox.mapping import payment_status_text
-from portal_access.gateways.sandbox.objects import payment_object, subscription_object
-from portal_access.gateways.sandbox.webhooks import event_body, signed_headers
+from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
+from portal_access._domain.subscriptions import SubscriptionStatus
+from portal_access.gateways.sandbox._mapping import payment_status_text
+from portal_access.gateways.sandbox._objects import payment_object, subscription_object
+from portal_access.gateways.sandbox._webhooks import event_body, signed_headers
 from portal_access.ports import Clock
 
 if TYPE_CHECKING:  # the contract module imports pytest; this one does not need it
-    from portal_access.testing.gateway_contract import WebhookFactory
+    from portal_access.testing._gateway_contract import WebhookFactory
 
 __all__ = ["SandboxWebhooks"]
 

@@ -25,33 +25,33 @@ except ImportError as exc:  # pragma: no cover - exercised only without hypothes
         'portal_access.testing needs hypothesis: pip install "portal-access[testing]"'
     ) from exc
 
-from portal_access.domain.access import AccessState, PortalPolicy
-from portal_access.domain.accounts import (
+from portal_access._domain.access import AccessState, PortalPolicy
+from portal_access._domain.accounts import (
     Account,
     AccountClass,
     InactiveSiteVisibility,
     Site,
     SystemPortalOptions,
 )
-from portal_access.domain.billing import BillingInterval, Charge, IntervalUnit, Plan
-from portal_access.domain.contacts import (
+from portal_access._domain.billing import BillingInterval, Charge, IntervalUnit, Plan
+from portal_access._domain.contacts import (
     GATEWAY_NAMES,
     Contact,
     ContactPortalSettings,
     ContactRole,
     SiteScope,
 )
-from portal_access.domain.email_address import EmailAddress
-from portal_access.domain.money import CURRENCY_EXPONENTS, Money
-from portal_access.domain.offers import InviteTiming, Offer, PaidAccess
-from portal_access.domain.payments import (
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.money import CURRENCY_EXPONENTS, Money
+from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
+from portal_access._domain.payments import (
     AchPolicy,
     PaymentMethodKind,
     PaymentSnapshot,
     PaymentStatus,
 )
-from portal_access.domain.requirement import RequiredPayment
-from portal_access.domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
+from portal_access._domain.requirement import RequiredPayment
+from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 
 __all__ = [
     "access_states",

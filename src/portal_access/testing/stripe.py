@@ -2,7 +2,7 @@
 
 Objects are shaped like Stripe's own examples (the fixtures of ``stripe/openapi``) for
 the API version the installed SDK pins, and signed with the real ``Stripe-Signature``
-scheme. Give the factory a :class:`~portal_access.testing.stripe_api.FakeStripeApi` and
+scheme. Give the factory a :class:`~portal_access.testing._stripe_api.FakeStripeApi` and
 every object and event it builds is also kept there, so the gateway can look a charge's
 payment up and reconcile can list the events.
 
@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import stripe
 
-from portal_access.domain.money import Money
-from portal_access.domain.payments import PaymentMethodKind, PaymentStatus
-from portal_access.domain.subscriptions import SubscriptionStatus
-from portal_access.gateways.stripe.webhooks import SIGNATURE_HEADER, signature_header
+from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
+from portal_access._domain.subscriptions import SubscriptionStatus
+from portal_access.gateways.stripe._webhooks import SIGNATURE_HEADER, signature_header
 from portal_access.ports import Clock
 
 if TYPE_CHECKING:  # the contract module imports pytest; this one does not need it
-    from portal_access.testing.gateway_contract import WebhookFactory
-    from portal_access.testing.stripe_api import FakeStripeApi
+    from portal_access.testing._gateway_contract import WebhookFactory
+    from portal_access.testing._stripe_api import FakeStripeApi
 
 __all__ = [
     "METHOD_TYPES",

@@ -5,6 +5,6 @@ It is the template for every real gateway (``gateway.py``, ``webhooks.py``,
 servers, which a real gateway reaches through the vendor's SDK instead.
 """
 
-from portal_access.gateways.sandbox.gateway import SandboxGateway
+from portal_access.gateways.sandbox._gateway import SandboxGateway
 
 __all__ = ["SandboxGateway"]

@@ -13,6 +13,6 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         'the Stripe gateway needs the stripe SDK: pip install "portal-access[stripe]"'
     ) from exc
 
-from portal_access.gateways.stripe.gateway import StripeGateway
+from portal_access.gateways.stripe._gateway import StripeGateway
 
 __all__ = ["StripeGateway"]

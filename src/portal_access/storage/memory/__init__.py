@@ -16,8 +16,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from portal_access.domain.access import AccessState
-from portal_access.domain.errors import StorageError
+from portal_access._domain.access import AccessState
+from portal_access._domain.errors import StorageError
 from portal_access.ports import (
     AccessStateRepository,
     AccountClassRepository,
@@ -37,12 +37,12 @@ from portal_access.ports import (
     TokenRepository,
     UnitOfWork,
 )
-from portal_access.storage.memory.access import (
+from portal_access.storage.memory._access import (
     MemoryAccessStateRepository,
     MemoryLoginRepository,
     MemoryTokenRepository,
 )
-from portal_access.storage.memory.accounts import (
+from portal_access.storage.memory._accounts import (
     MemoryAccountClassRepository,
     MemoryAccountRepository,
     MemoryContactRepository,
@@ -50,18 +50,18 @@ from portal_access.storage.memory.accounts import (
     MemoryPlanRepository,
     MemorySiteRepository,
 )
-from portal_access.storage.memory.billing import (
+from portal_access.storage.memory._billing import (
     MemoryCheckoutRepository,
     MemoryInvoiceRepository,
     MemoryPaymentRepository,
     MemorySubscriptionRepository,
 )
-from portal_access.storage.memory.messages import (
+from portal_access.storage.memory._messages import (
     MemoryGatewayEventRepository,
     MemoryIdempotencyRepository,
     MemoryOutboxRepository,
 )
-from portal_access.storage.memory.tables import Tables, Transaction, empty_tables
+from portal_access.storage.memory._tables import Tables, Transaction, empty_tables
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
@@ -100,7 +100,7 @@ class MemoryStore:
     does opening a unit of work inside another one in the same thread (the inner one
     could not see the outer one's writes).
 
-    >>> from portal_access.domain.accounts import AccountClass
+    >>> from portal_access._domain.accounts import AccountClass
     >>> store = MemoryStore()
     >>> with store.unit_of_work() as uow:
     ...     uow.account_classes.save(AccountClass(id="k-1", name="Commercial"))

@@ -27,8 +27,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
         name=exc.name,
     ) from exc
 
-from portal_access.storage.sql.migrations import current_revision, head_revision, upgrade
-from portal_access.storage.sql.store import SqlStore
-from portal_access.storage.sql.unit_of_work import SqlUnitOfWork
+from portal_access.storage.sql._migrations import current_revision, head_revision, upgrade
+from portal_access.storage.sql._store import SqlStore
+from portal_access.storage.sql._unit_of_work import SqlUnitOfWork
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "current_revision", "head_revision", "upgrade"]

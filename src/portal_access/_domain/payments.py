@@ -1,0 +1,103 @@
+"""Payments as the gateway reports them: method, status, and a version for ordering.
+
+Webhooks arrive duplicated and out of order, so a payment is never changed by an
+event's verb: each report is a *snapshot* of the vendor object with the vendor's
+version (event time or sequence), and the newest snapshot wins. Ties (two reports in
+the same second) go to the later lifecycle stage, so any delivery order converges.
+
+>>> processing = PaymentSnapshot(payment_id="pi_1", invoice_id="inv-1",
+...     method=PaymentMethodKind.BANK_ACCOUNT, status=PaymentStatus.PROCESSING,
+...     amount=Money(29900, "USD"), version=100)
+>>> cleared = attrs.evolve(processing, status=PaymentStatus.SUCCEEDED, version=100)
+>>> cleared.supersedes(processing), processing.supersedes(cleared)
+(True, False)
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from portal_access._domain.money import Money
+from portal_access._domain.validation import identifier, instance_of
+
+__all__ = ["AchPolicy", "PaymentMethodKind", "PaymentSnapshot", "PaymentStatus"]
+
+
+class PaymentMethodKind(enum.Enum):
+    """How a payment is made. ``BANK_ACCOUNT`` is ACH: it clears days later (seed 000)."""
+
+    CARD = "card"
+    BANK_ACCOUNT = "bank_account"
+    WALLET = "wallet"
+    OTHER = "other"
+
+
+class PaymentStatus(enum.Enum):
+    """Where a payment is in its life."""
+
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+
+
+# Lifecycle stage, used only to break ties between snapshots of the same version.
+_STAGE = {
+    PaymentStatus.PROCESSING: 0,
+    PaymentStatus.FAILED: 1,
+    PaymentStatus.SUCCEEDED: 2,
+    PaymentStatus.REFUNDED: 3,
+    PaymentStatus.DISPUTED: 4,
+}
+
+
+class AchPolicy(enum.Enum):
+    """When an ACH payment opens the portal (seed 000, Office > Settings > Paid Portal Access).
+
+    ``GRANT_ON_INITIATION`` grants while the bank payment is processing;
+    ``GRANT_ON_CLEARING`` waits until it clears. Either way a processing payment that
+    then fails takes access back to pay-invoice-only and leaves the invoice open.
+    """
+
+    GRANT_ON_INITIATION = "grant_on_initiation"
+    GRANT_ON_CLEARING = "grant_on_clearing"
+
+
+def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    instance_of(int)(_instance, attribute, value)
+
+
+@attrs.frozen
+class PaymentSnapshot:
+    """One gateway report of a payment against an invoice.
+
+    Args:
+        payment_id: the vendor's payment id (unique per gateway).
+        invoice_id: our invoice the payment is for.
+        method: card, bank account (ACH), wallet...
+        status: processing, succeeded, failed, refunded (in full), disputed.
+        amount: the amount of the payment.
+        version: the vendor's ordering for this object (event time in microseconds, or
+            a sequence number); a higher version is newer.
+        gateway: the gateway that reported it.
+    """
+
+    payment_id: str = attrs.field(validator=identifier)
+    invoice_id: str = attrs.field(validator=identifier)
+    method: PaymentMethodKind = attrs.field(validator=instance_of(PaymentMethodKind))
+    status: PaymentStatus = attrs.field(validator=instance_of(PaymentStatus))
+    amount: Money = attrs.field(validator=instance_of(Money))
+    version: int = attrs.field(validator=_version)
+    gateway: str = attrs.field(default="sandbox", validator=identifier)
+
+    @property
+    def order_key(self) -> tuple[int, int]:
+        """The total order snapshots of one payment are merged by."""
+        return (self.version, _STAGE[self.status])
+
+    def supersedes(self, other: PaymentSnapshot) -> bool:
+        """Whether this snapshot is newer than ``other`` (of the same payment)."""
+        return self.order_key > other.order_key

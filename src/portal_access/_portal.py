@@ -1,0 +1,526 @@
+"""``PortalAccess``: the one object a host builds, with one method per use case.
+
+Each method runs in one unit of work (see :func:`~portal_access._service.context.run`):
+it either commits everything it did, events included, or leaves the store as it was.
+The code of each use case lives in the module named after its family; this class only
+wires them to the ports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from functools import partial
+
+import attrs
+
+from portal_access._domain.access import AccessDecision, PortalPolicy
+from portal_access._domain.accounts import Account, AccountClass, Site
+from portal_access._domain.billing import Charge, Invoice, Plan
+from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
+from portal_access._domain.contacts import Contact, ContactRole
+from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.errors import ConfigurationError, GatewayError
+from portal_access._domain.events import OutboxMessage
+from portal_access._domain.invitations import InvoiceEmail, StaffMember
+from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
+from portal_access._domain.self_registration import SelfRegistrationRequest
+from portal_access._domain.tokens import TokenPurpose
+from portal_access._service import (
+    access_checks,
+    checkout,
+    directory,
+    invitations,
+    invoice_emails,
+    logins,
+    offers,
+    quick_pay,
+    resubscribe,
+    self_registration,
+    signup,
+    staff_invitations,
+    summary,
+    waivers,
+    webhooks,
+)
+from portal_access._service import reconcile as reconciling
+from portal_access._service.context import (
+    PortalLinks,
+    ServiceContext,
+    Work,
+    deliver_outbox,
+    run,
+)
+from portal_access._service.emails import EmailTemplates
+from portal_access.adapters._clock import SystemClock
+from portal_access.adapters._mail import MemoryMailer
+from portal_access.adapters._passwords import ScryptPasswordHasher
+from portal_access.adapters._randomness import SecretsTokenSource
+from portal_access.adapters._rate_limit import MemoryRateLimiter
+from portal_access.ports import (
+    Clock,
+    Mailer,
+    PasswordHasher,
+    PaymentGateway,
+    RateLimiter,
+    Store,
+    TokenSource,
+)
+
+__all__ = ["PortalAccess"]
+
+log = logging.getLogger("portal_access")
+
+_PASSWORD_LINKS = (TokenPurpose.SET_PASSWORD, TokenPurpose.RESET_PASSWORD)
+
+
+class PortalAccess:
+    """Sell and police access to a customer portal.
+
+    Args:
+        store: where state lives (``MemoryStore``, ``SqlStore``, the Django store).
+        gateways: the payment gateways offers may use, by their ``name``.
+        mailer: sends the outbox's emails (default: kept in memory, for development).
+        clock: the time (default: the system clock).
+        ids: token bytes and ids (default: :mod:`secrets`).
+        hasher: password hashing (default: scrypt).
+        limiter: rate limits for anonymous flows (default: 10 per 15 minutes, in memory).
+        policy: ACH rule, grace period, refund/dispute rules, system portal options.
+        templates: the emails.
+        links: where single-use links point (default: under the policy's portal URL).
+        business_name: ``{{ business.name }}`` in emails.
+
+    Raises:
+        ConfigurationError: two gateways with the same name.
+
+    >>> from portal_access.storage.memory import MemoryStore
+    >>> portal = PortalAccess(store=MemoryStore(), gateways=[])
+    >>> portal.policy.ach.value
+    'grant_on_clearing'
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        gateways: Iterable[PaymentGateway],
+        mailer: Mailer | None = None,
+        clock: Clock | None = None,
+        ids: TokenSource | None = None,
+        hasher: PasswordHasher | None = None,
+        limiter: RateLimiter | None = None,
+        policy: PortalPolicy | None = None,
+        templates: EmailTemplates | None = None,
+        links: PortalLinks | None = None,
+        business_name: str = "Customer portal",
+    ) -> None:
+        by_name: dict[str, PaymentGateway] = {}
+        for gateway in gateways:
+            if gateway.name in by_name:
+                raise ConfigurationError("two gateways share a name", field="gateways")
+            by_name[gateway.name] = gateway
+        policy = policy or PortalPolicy()
+        if policy.gateways is None:
+            policy = attrs.evolve(policy, gateways=frozenset(by_name))
+        self._context = ServiceContext(
+            store=store,
+            gateways=by_name,
+            mailer=mailer if mailer is not None else MemoryMailer(),
+            clock=clock or SystemClock(),
+            ids=ids or SecretsTokenSource(),
+            hasher=hasher or ScryptPasswordHasher(),
+            limiter=limiter or MemoryRateLimiter(),
+            policy=policy,
+            templates=templates or EmailTemplates(),
+            links=links or PortalLinks(base_url=policy.system.portal_url),
+            business_name=business_name,
+        )
+        self._decisions = access_checks.DecisionCache()
+
+    @property
+    def policy(self) -> PortalPolicy:
+        """The policy in force."""
+        return self._context.policy
+
+    @property
+    def mailer(self) -> Mailer:
+        """The mailer emails go to."""
+        return self._context.mailer
+
+    # -- configuration (staff screens) ---------------------------------------------------
+
+    def save_account_class(self, account_class: AccountClass) -> AccountClass:
+        """Create or change an account class; its contacts' access follows at once."""
+        return run(
+            self._context, partial(directory.save_account_class, account_class=account_class)
+        )
+
+    def save_account(self, account: Account) -> Account:
+        """Create or change an account."""
+        return run(self._context, partial(directory.save_account, account=account))
+
+    def save_site(self, site: Site) -> Site:
+        """Create or change a site (activate, deactivate)."""
+        return run(self._context, partial(directory.save_site, site=site))
+
+    def create_contact(self, contact: Contact) -> bool:
+        """Save a new contact; returns whether it was auto-invited (seed 001)."""
+        return run(self._context, partial(directory.create_contact, contact=contact))
+
+    def update_contact(self, contact: Contact) -> Contact:
+        """Change a contact's name, email, role, site scope or portal settings."""
+        return run(self._context, partial(directory.update_contact, contact=contact))
+
+    def save_plan(self, plan: Plan) -> Plan:
+        """Create or change a subscription plan."""
+        return run(self._context, partial(offers.save_plan, plan=plan))
+
+    def save_offer(self, offer: Offer) -> Offer:
+        """Create or change an offer (a kickoff form with its paid-access settings)."""
+        return run(self._context, partial(offers.save_offer, offer=offer))
+
+    def create_offer(
+        self,
+        name: str,
+        *,
+        gateway: str | None = None,
+        currency: str | None = None,
+        invoice_title: str = "{{ offer.name }}",
+        one_time: Charge | None = None,
+        plan: Plan | None = None,
+        invite: InviteTiming | str = InviteTiming.IMMEDIATELY,
+        role: ContactRole = ContactRole.CLIENT,
+        onboarding_flow: str | None = None,
+        account_class_id: str | None = None,
+        offer_id: str | None = None,
+    ) -> Offer:
+        """Build and save an offer; paid access when ``one_time`` or ``plan`` is given.
+
+        Raises:
+            ConfigurationError: no gateway or currency for paid access, currencies that
+                disagree, an unconfigured gateway, a non-Client role with payment.
+            TemplateError: the invoice title does not compile.
+        """
+        paid = None
+        if one_time is not None or plan is not None:
+            if gateway is None or currency is None:
+                raise ConfigurationError(
+                    "paid access needs a gateway and a currency", field="gateway"
+                )
+            paid = PaidAccess(
+                gateway=gateway,
+                currency=currency,
+                invoice_title=invoice_title,
+                one_time=one_time,
+                plan=plan,
+            )
+        offer = Offer(
+            id=offer_id or self._context.ids.new_id("o_"),
+            name=name,
+            role=role,
+            paid_access=paid,
+            invite=InviteTiming(invite),
+            onboarding_flow=onboarding_flow,
+            account_class_id=account_class_id,
+        )
+        return self.save_offer(offer)
+
+    def save_invoice(self, invoice: Invoice) -> Invoice:
+        """Record one of the host's own invoices (for summaries, aging, quick pay)."""
+
+        def save(work: Work) -> Invoice:
+            work.uow.invoices.save(invoice)
+            return invoice
+
+        return run(self._context, save)
+
+    # -- signing up and invitations --------------------------------------------------------
+
+    def submit_kickoff_form(
+        self, offer_id: str, form: signup.KickoffForm, *, idempotency_key: str | None = None
+    ) -> signup.Signup:
+        """Seed 000: create the contact, its required invoice and (maybe) the invitation."""
+        return run(
+            self._context,
+            partial(
+                signup.submit_kickoff_form,
+                offer_id=offer_id,
+                form=form,
+                idempotency_key=idempotency_key,
+            ),
+        )
+
+    def invite_contact(self, contact_id: str, *, staff: StaffMember) -> None:
+        """Staff invite a saved contact with an email (seed 001)."""
+        run(
+            self._context,
+            partial(staff_invitations.invite_contact, contact_id=contact_id, staff=staff),
+        )
+
+    def invite_email_address(self, account_id: str, email: str, *, staff: StaffMember) -> str:
+        """Staff invite an address for a client from Settings (seed 002); the contact id."""
+        return run(
+            self._context,
+            partial(
+                staff_invitations.invite_email_address,
+                account_id=account_id,
+                email=email,
+                staff=staff,
+            ),
+        )
+
+    def send_invoice_email(
+        self, invoice_id: str, email: InvoiceEmail, *, staff: StaffMember
+    ) -> tuple[str, ...]:
+        """Email an invoice; invite its To recipients when asked (seed 002)."""
+        return run(
+            self._context,
+            partial(
+                invoice_emails.send_invoice_email, invoice_id=invoice_id, email=email, staff=staff
+            ),
+        )
+
+    def send_statement_email(self, account_id: str, to: Iterable[EmailAddress]) -> None:
+        """Email a statement notice carrying the portal link (seed 003)."""
+        run(
+            self._context,
+            partial(invoice_emails.send_statement_email, account_id=account_id, to=tuple(to)),
+        )
+
+    def send_portal_instructions(self, contact_id: str, *, staff: StaffMember) -> None:
+        """Seed 003: mail the username and a set-password link (never a password)."""
+        run(
+            self._context,
+            partial(staff_invitations.send_portal_instructions, contact_id=contact_id, staff=staff),
+        )
+
+    def set_temporary_password(self, contact_id: str, password: str, *, staff: StaffMember) -> None:
+        """Seed 003: a staff-set password the contact must change at first login."""
+        run(
+            self._context,
+            partial(
+                staff_invitations.set_temporary_password,
+                contact_id=contact_id,
+                password=password,
+                staff=staff,
+            ),
+        )
+
+    def view_invitation(self, token: str) -> invitations.InvitationView:
+        """GET of an invitation link: check it, consume nothing (mail scanners click)."""
+        return run(
+            self._context,
+            partial(invitations.view_link, token=token, purposes=(TokenPurpose.INVITATION,)),
+        )
+
+    def accept_invitation(self, token: str, password: str, *, contact_id: str | None = None) -> str:
+        """POST of an invitation link: set the first password (registration); the
+        contact id. Pass ``contact_id`` when the visitor is known, to refuse others' links."""
+        return run(
+            self._context,
+            partial(
+                invitations.complete_password_link,
+                token=token,
+                password=password,
+                purposes=(TokenPurpose.INVITATION,),
+                contact_id=contact_id,
+            ),
+        )
+
+    def view_password_link(self, token: str) -> invitations.InvitationView:
+        """GET of a set-password or reset link."""
+        return run(
+            self._context, partial(invitations.view_link, token=token, purposes=_PASSWORD_LINKS)
+        )
+
+    def set_password(self, token: str, password: str) -> str:
+        """POST of a set-password or reset link; the contact id."""
+        return run(
+            self._context,
+            partial(
+                invitations.complete_password_link,
+                token=token,
+                password=password,
+                purposes=_PASSWORD_LINKS,
+            ),
+        )
+
+    # -- logging in ------------------------------------------------------------------------
+
+    def log_in(self, email: str, password: str) -> logins.LoginResult:
+        """Check an email and password; see :func:`~portal_access._service.logins.log_in`."""
+        return run(self._context, partial(logins.log_in, email=email, password=password))
+
+    def change_password(self, email: str, current: str, new: str) -> logins.LoginResult:
+        """Replace a password (a temporary one included)."""
+        return run(
+            self._context, partial(logins.change_password, email=email, current=current, new=new)
+        )
+
+    def having_trouble(self, email: str) -> None:
+        """ "Having trouble?": reset link, and re-subscribe link when due (seed 000)."""
+        run(self._context, partial(logins.having_trouble, email=email))
+
+    # -- access and payment ----------------------------------------------------------------
+
+    def check_access(self, contact_id: str) -> AccessDecision:
+        """The hot path: one read and :func:`~portal_access.decide` (cached per state
+        version until the decision's ``valid_until``)."""
+        return access_checks.check_access(self._context, contact_id, self._decisions)
+
+    def start_checkout(
+        self, contact_id: str, *, success_url: str, cancel_url: str
+    ) -> CheckoutSession:
+        """A hosted page that pays the contact's required invoice."""
+        prepare = partial(
+            checkout.prepare_required_checkout,
+            contact_id=contact_id,
+            success_url=success_url,
+            cancel_url=cancel_url,
+        )
+        return checkout.open_checkout(self._context, prepare, self._invoice_gateway)
+
+    def start_payment_method_setup(
+        self, contact_id: str, *, gateway: str, success_url: str, cancel_url: str
+    ) -> CheckoutSession:
+        """A page that saves a payment method, where the contact may (seed 003)."""
+        prepare = partial(
+            checkout.prepare_setup_checkout,
+            contact_id=contact_id,
+            gateway=gateway,
+            success_url=success_url,
+            cancel_url=cancel_url,
+        )
+        return checkout.open_checkout(self._context, prepare, lambda _request: gateway)
+
+    def _invoice_gateway(self, request: CheckoutRequest) -> str:
+        invoice_id = request.invoice_id
+        assert invoice_id is not None
+
+        def gateway_of(work: Work) -> str:
+            invoice = work.uow.invoices.get(invoice_id)
+            if invoice is None or invoice.gateway is None:
+                raise ConfigurationError("the invoice has no gateway", field="gateway")
+            return invoice.gateway
+
+        return run(self._context, gateway_of)
+
+    def handle_webhook(
+        self, gateway: str, headers: Mapping[str, str], body: bytes
+    ) -> webhooks.WebhookResult:
+        """Verify, record once and apply a gateway webhook (any order, any repeat)."""
+        return webhooks.handle_webhook(self._context, gateway, headers, body)
+
+    def view_resubscribe(self, token: str) -> invitations.InvitationView:
+        """GET of a re-subscribe link."""
+        return run(
+            self._context,
+            partial(invitations.view_link, token=token, purposes=(TokenPurpose.RESUBSCRIBE,)),
+        )
+
+    def resubscribe(
+        self, token: str, *, success_url: str, cancel_url: str, contact_id: str | None = None
+    ) -> CheckoutSession:
+        """POST of a re-subscribe link: a page to enter new payment details (seed 000)."""
+        prepare = partial(
+            resubscribe.prepare_resubscribe,
+            token=token,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            contact_id=contact_id,
+        )
+        return checkout.open_checkout(
+            self._context,
+            prepare,
+            self._invoice_gateway,
+            finish=lambda work, request, _session: resubscribe.finish_resubscribe(
+                work, request, token
+            ),
+        )
+
+    def cancel_required_payment(self, contact_id: str, *, staff: StaffMember) -> str:
+        """Seed 000: void the required invoice and grant access; the invoice id."""
+        invoice_id = run(
+            self._context,
+            partial(waivers.cancel_required_payment, contact_id=contact_id, staff=staff),
+        )
+        self._expire_checkouts(invoice_id)
+        return invoice_id
+
+    def _expire_checkouts(self, invoice_id: str) -> None:
+        def sessions(work: Work) -> list[CheckoutSession]:
+            return [record.session for record in work.uow.checkouts.for_invoice(invoice_id)]
+
+        for session in run(self._context, sessions):
+            try:
+                self._context.gateway(session.gateway).expire_checkout(session.session_id)
+            except GatewayError:  # the waiver is committed; a late payment is flagged
+                log.warning(
+                    "could not close checkout %s of void invoice %s",
+                    session.session_id,
+                    invoice_id,
+                    exc_info=True,
+                )
+
+    def self_register(self, invoice_number: str, code: str, contact_name: str, email: str) -> None:
+        """Seed 001: invoice-verified self-registration; same answer whatever matched."""
+        request = SelfRegistrationRequest.from_form(invoice_number, code, contact_name, email)
+        run(self._context, partial(self_registration.self_register, request=request))
+
+    def quick_pay(
+        self,
+        invoice_number: str,
+        code: str,
+        *,
+        success_url: str,
+        cancel_url: str,
+        client_key: str = "",
+    ) -> quick_pay.QuickPayResult:
+        """Seed 001: a guest pays an invoice with its number and quick-pay code."""
+        prepared = run(
+            self._context,
+            partial(
+                quick_pay.prepare_quick_pay,
+                invoice_number=invoice_number,
+                code=code,
+                success_url=success_url,
+                cancel_url=cancel_url,
+                client_key=client_key,
+            ),
+        )
+        if prepared is None or isinstance(prepared, CheckoutSession):
+            return quick_pay.QuickPayResult(checkout=prepared)
+        request: CheckoutRequest = prepared
+        session = checkout.open_checkout(
+            self._context, lambda _work: request, self._invoice_gateway
+        )
+        return quick_pay.QuickPayResult(checkout=session)
+
+    def account_summary(self, contact_id: str) -> summary.AccountSummary:
+        """Balances, aging, invoices, settled and pending payments (seeds 001, 003, 004)."""
+        return run(self._context, partial(summary.account_summary, contact_id=contact_id))
+
+    def reconcile(
+        self,
+        gateway: str,
+        *,
+        since: datetime,
+        progress: Callable[[int, webhooks.WebhookResult], object] | None = None,
+    ) -> reconciling.ReconcileReport:
+        """Replay the gateway's events since ``since`` through the webhook path."""
+        return reconciling.reconcile(self._context, gateway, since=since, progress=progress)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def subscribe(
+        self, callback: Callable[[OutboxMessage], object], *, topic: str | None = None
+    ) -> None:
+        """Call ``callback`` after commit for every event (or every ``topic`` event), at
+        least once each; deduplicate on ``message.id``. Subscribe before the use cases
+        run: an event emitted while nobody received its topic is stored as delivered."""
+        self._context.subscribers.append((topic, callback))
+
+    def deliver_outbox(self) -> int:
+        """Retry delivering events whose earlier delivery failed; how many went out."""
+        return deliver_outbox(self._context)

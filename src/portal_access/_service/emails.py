@@ -1,0 +1,138 @@
+"""The emails portal-access sends, as placeholder templates a host may replace.
+
+Every template is compiled when :class:`EmailTemplates` is built, so a typo in a
+host's template fails at start-up, not in a customer's inbox. Links (``link.url``) are
+single-use set-password, reset or re-subscribe links; no email ever carries a password
+(DESIGN.md; seed 003_11ad6fb0c789d951.txt "Send Portal Instructions").
+
+>>> templates = EmailTemplates()
+>>> message = templates.invitation.render({"contact.first_name": "Ann",
+...     "business.name": "Acme", "link.url": "https://portal.example/i/t0k"})
+>>> message.subject
+'Acme invites you to your customer portal'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from portal_access._domain.placeholders import (
+    STANDARD_PLACEHOLDERS,
+    PlaceholderTemplate,
+    TemplateOutput,
+)
+
+__all__ = ["EMAIL_PLACEHOLDERS", "EmailTemplate", "EmailTemplates", "RenderedEmail"]
+
+#: Names email templates may use: the standard ones plus the link and its expiry.
+EMAIL_PLACEHOLDERS = STANDARD_PLACEHOLDERS | {"link.url", "link.expires"}
+
+
+@attrs.frozen
+class RenderedEmail:
+    """A rendered message: subject line, text part, HTML part."""
+
+    subject: str
+    text: str
+    html: str
+
+
+@attrs.frozen
+class EmailTemplate:
+    """Subject, text and HTML sources, compiled and validated on construction.
+
+    Raises:
+        TemplateError: a malformed tag or an unknown name (see ``EMAIL_PLACEHOLDERS``).
+        HeaderInjectionError: a line break in the subject.
+    """
+
+    subject: str
+    text: str
+    html: str
+    _compiled: tuple[PlaceholderTemplate, ...] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        compiled = (
+            PlaceholderTemplate.compile(
+                self.subject,
+                output=TemplateOutput.SUBJECT,
+                allowed=EMAIL_PLACEHOLDERS,
+                field="subject",
+            ),
+            PlaceholderTemplate.compile(
+                self.text, output=TemplateOutput.TEXT, allowed=EMAIL_PLACEHOLDERS, field="text"
+            ),
+            PlaceholderTemplate.compile(
+                self.html, output=TemplateOutput.HTML, allowed=EMAIL_PLACEHOLDERS, field="html"
+            ),
+        )
+        object.__setattr__(self, "_compiled", compiled)
+
+    def render(self, values: Mapping[str, str | None]) -> RenderedEmail:
+        """Render all three parts with ``values``.
+
+        Raises:
+            HeaderInjectionError: a value would put a line break in the subject.
+        """
+        subject, text, html = (template.render(values) for template in self._compiled)
+        return RenderedEmail(subject, text, html)
+
+
+def _template(subject: str, lines: str) -> EmailTemplate:
+    text = lines.strip() + "\n"
+    paragraphs = "".join(f"<p>{paragraph}</p>" for paragraph in lines.strip().split("\n\n"))
+    html = paragraphs.replace("{{ link.url }}", '<a href="{{ link.url }}">{{ link.url }}</a>')
+    return EmailTemplate(subject=subject, text=text, html=html)
+
+
+_GREETING = 'Hello {{ contact.first_name | default:"there" }},'
+
+
+_INVITATION = _template(
+    "{{ business.name }} invites you to your customer portal",
+    f"{_GREETING}\n\nSet your password to open your portal: {{{{ link.url }}}}\n\n"
+    "The link works once and until {{ link.expires }}.",
+)
+
+_PORTAL_INSTRUCTIONS = _template(
+    "Your {{ business.name }} customer portal",
+    f"{_GREETING}\n\nYour username is {{{{ contact.email }}}}. Choose your password "
+    "here: {{ link.url }}\n\nThe portal is at {{ portal.url }}.",
+)
+
+_PASSWORD_RESET = _template(
+    "Help with your {{ business.name }} portal login",
+    f"{_GREETING}\n\nSomeone (we hope you) asked for help logging in. Choose a new "
+    "password here: {{ link.url }}\n\nIf it was not you, ignore this email.",
+)
+
+_RESUBSCRIBE = _template(
+    "Restore your {{ business.name }} portal access",
+    f"{_GREETING}\n\nYour subscription payment did not go through, so your portal access "
+    "is paused. Re-subscribe with new payment details here: {{ link.url }}",
+)
+
+_INVOICE = _template(
+    "Invoice {{ invoice.number }} from {{ business.name }}",
+    f"{_GREETING}\n\nInvoice {{{{ invoice.number }}}} for {{{{ invoice.total }}}} is due "
+    "{{ invoice.due_date }}. View and pay it in your portal: {{ portal.url }}",
+)
+
+_STATEMENT = _template(
+    "Your statement from {{ business.name }}",
+    f"{_GREETING}\n\nYour statement of open balances is ready in your portal: {{{{ portal.url }}}}",
+)
+
+
+@attrs.frozen
+class EmailTemplates:
+    """Every email the service sends; pass your own to :class:`PortalAccess` to change them."""
+
+    invitation: EmailTemplate = _INVITATION
+    portal_instructions: EmailTemplate = _PORTAL_INSTRUCTIONS
+    password_reset: EmailTemplate = _PASSWORD_RESET
+    resubscribe: EmailTemplate = _RESUBSCRIBE
+    invoice: EmailTemplate = _INVOICE
+    statement: EmailTemplate = _STATEMENT

@@ -1,0 +1,84 @@
+"""Invoice quick pay for guests (seed 001_345994b3bb014aeb.txt: "Enable payment as
+guest", "Invoice Quick Pay").
+
+A guest gives the invoice number and the quick-pay code printed on it. The code is a
+per-invoice secret, so a full match opens the payment page at once; anything else (no
+such invoice, a wrong code, nothing owed) gets one and the same answer, and attempts
+are rate-limited per invoice number and per client. The account number is *not*
+accepted here (unlike self-registration): it is printed on every statement and never
+changes, so it is too weak to open a payment page without a login.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import attrs
+
+from portal_access._domain.billing import InvoiceLine, InvoiceStatus
+from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
+from portal_access._domain.errors import AccessDeniedError
+from portal_access._service.checkout import payment_methods_for, reuse_open_session
+from portal_access._service.context import Work
+
+__all__ = ["QuickPayResult", "prepare_quick_pay"]
+
+
+@attrs.frozen
+class QuickPayResult:
+    """The answer to a quick-pay request: the page to go to, or ``None`` (the same
+    ``None`` whether the invoice is unknown, the code wrong, or nothing is owed)."""
+
+    checkout: CheckoutSession | None
+
+
+def _normalised(code: str) -> bytes:
+    return "".join(code.split()).replace("-", "").upper().encode()
+
+
+def prepare_quick_pay(
+    work: Work,
+    invoice_number: str,
+    code: str,
+    *,
+    success_url: str,
+    cancel_url: str,
+    client_key: str = "",
+) -> CheckoutRequest | CheckoutSession | None:
+    """The checkout request for a matching open invoice, a reusable page, or ``None``.
+
+    Raises:
+        AccessDeniedError: guest payment is switched off (system option).
+        RateLimitedError: too many attempts for this invoice number or client.
+    """
+    context = work.context
+    if not context.policy.system.pay_as_guest:
+        raise AccessDeniedError("payment as guest is not enabled")
+    now = context.clock.now()
+    number = invoice_number.strip()
+    context.limiter.hit(f"quick-pay:invoice:{number.upper()}", now=now)
+    if client_key:
+        context.limiter.hit(f"quick-pay:client:{client_key}", now=now)
+    invoice = work.uow.invoices.with_number(number)
+    expected = _normalised(invoice.quick_pay_code or "") if invoice else b"\0" * 8
+    matched = hmac.compare_digest(_normalised(code), expected) and bool(expected.strip(b"\0"))
+    if invoice is None or not matched or invoice.status is not InvoiceStatus.OPEN:
+        return None
+    balance = invoice.balance
+    if not balance or invoice.gateway is None or invoice.gateway not in context.gateways:
+        return None
+    key = f"quick-pay:{invoice.id}:{balance.amount}:{now.date().isoformat()}"
+    reused = reuse_open_session(work, key)
+    if reused is not None:
+        return reused
+    return CheckoutRequest(
+        purpose=CheckoutPurpose.QUICK_PAY,
+        currency=invoice.currency,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        idempotency_key=key,
+        invoice_id=invoice.id,
+        invoice_number=invoice.number,
+        lines=(InvoiceLine(f"Invoice {invoice.number}", balance),),
+        payment_methods=payment_methods_for(invoice.currency),
+    )

@@ -1,0 +1,103 @@
+"""Re-subscribing after a failed renewal (seed 000_07c53b15302458c1.txt).
+
+"From the login page they should click 'Having Trouble?' and then enter their email
+address. If they have an Inactive Subscription that was associated with Paid Portal
+Access they will see a Re-Subscribe option which will take them to a process to enter
+new payment information." The re-subscribe link is single-use, mailed to the matched
+address, and consumed on POST.
+"""
+
+from __future__ import annotations
+
+from portal_access._domain.access import AccessLevel, decide
+from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
+from portal_access._domain.errors import ConflictError
+from portal_access._domain.payments import PaymentMethodKind
+from portal_access._domain.tokens import TokenPurpose, token_digest
+from portal_access._service.access_states import require_access_state
+from portal_access._service.context import Work
+from portal_access._service.invitations import consume_token, look_up_token
+from portal_access._service.lookups import require_account, require_contact, require_plan
+from portal_access._service.mailings import mail_link
+
+__all__ = ["finish_resubscribe", "prepare_resubscribe", "send_resubscribe_link_if_due"]
+
+
+def _resubscribe_due(work: Work, contact_id: str) -> bool:
+    state = require_access_state(work, contact_id)
+    decision = decide(state, work.context.policy, work.context.clock.now())
+    return decision.level is AccessLevel.RESUBSCRIBE_ONLY
+
+
+def send_resubscribe_link_if_due(work: Work, contact_id: str) -> bool:
+    """Mail a re-subscribe link when the contact is restricted to re-subscribing."""
+    if not _resubscribe_due(work, contact_id):
+        return False
+    contact = require_contact(work, contact_id)
+    account = require_account(work, contact.account_id)
+    if contact.email is None:
+        return False
+    mail_link(
+        work,
+        contact,
+        account,
+        to=contact.email,
+        purpose=TokenPurpose.RESUBSCRIBE,
+        path=work.context.links.resubscribe,
+        template=work.context.templates.resubscribe,
+    )
+    return True
+
+
+def prepare_resubscribe(
+    work: Work,
+    token: str,
+    *,
+    success_url: str,
+    cancel_url: str,
+    contact_id: str | None = None,
+) -> CheckoutRequest:
+    """The checkout that re-subscribes with new payment details (the POST of the link).
+
+    The token is checked here and consumed by :func:`finish_resubscribe`, in the unit
+    of work that records the page: a gateway failure leaves the link usable, and the
+    page's key derives from the token, so a retry or a double click opens one page.
+
+    Raises:
+        InvalidTokenError, TokenExpiredError, TokenAlreadyUsedError: a bad link.
+        ConflictError: the contact is not restricted to re-subscribing (any more).
+    """
+    record = look_up_token(work, token, (TokenPurpose.RESUBSCRIBE,), contact_id=contact_id)
+    key = f"resubscribe:{token_digest(token)}"
+    if not _resubscribe_due(work, record.contact_id):
+        raise ConflictError("there is nothing to re-subscribe to")
+    state = require_access_state(work, record.contact_id)
+    requirement = state.effective_requirement
+    assert requirement is not None
+    assert requirement.plan_id is not None
+    plan = require_plan(work, requirement.plan_id)
+    contact = require_contact(work, record.contact_id)
+    subscription = requirement.subscription
+    return CheckoutRequest(
+        purpose=CheckoutPurpose.RESUBSCRIBE,
+        currency=plan.currency,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        idempotency_key=key,
+        contact_id=contact.id,
+        customer_email=contact.email,
+        customer_name=contact.full_name,
+        invoice_id=requirement.invoice_id,
+        plan=plan,
+        payment_methods=frozenset({PaymentMethodKind.CARD}),
+        replaces_subscription_id=subscription.subscription_id if subscription else None,
+    )
+
+
+def finish_resubscribe(work: Work, request: CheckoutRequest, token: str) -> None:
+    """Consume the link in the unit of work that records its page (a second click that
+    finds the page recorded already consumes nothing)."""
+    if work.uow.checkouts.with_key(request.idempotency_key) is not None:
+        return
+    record = look_up_token(work, token, (TokenPurpose.RESUBSCRIBE,))
+    consume_token(work, record)

@@ -1,0 +1,46 @@
+"""Staff "Cancel Required Payment" (seed 000_07c53b15302458c1.txt).
+
+"The Invoice will be marked as Void and the Client will be given access to the Portal."
+The hosted page opened for the invoice is closed afterwards so it cannot take money for
+a void invoice.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from portal_access._domain.billing import InvoiceStatus
+from portal_access._domain.errors import ConflictError
+from portal_access._domain.events import InvoiceVoided
+from portal_access._domain.invitations import StaffMember, StaffPermission
+from portal_access._service.access_states import change_access, require_access_state
+from portal_access._service.context import Work
+from portal_access._service.lookups import require_invoice
+
+__all__ = ["cancel_required_payment"]
+
+
+def cancel_required_payment(work: Work, contact_id: str, *, staff: StaffMember) -> str:
+    """Void the contact's required invoice and grant access; returns the invoice id.
+
+    Idempotent: cancelling again changes nothing.
+
+    Raises:
+        AccessDeniedError: the staff member lacks ``CANCEL_REQUIRED_PAYMENT``.
+        NotFoundError: no such contact.
+        ConflictError: no required payment, or the invoice is already paid (refund it
+            instead).
+    """
+    staff.require(StaffPermission.CANCEL_REQUIRED_PAYMENT)
+    state = require_access_state(work, contact_id)
+    requirement = state.requirement
+    if requirement is None:
+        raise ConflictError("this contact has no required payment")
+    invoice = require_invoice(work, requirement.invoice_id)
+    if invoice.status is InvoiceStatus.PAID:
+        raise ConflictError(f"invoice {invoice.number} is paid; refund it instead")
+    if invoice.status is InvoiceStatus.OPEN:
+        work.uow.invoices.save(invoice.void())
+        work.emit(InvoiceVoided(invoice_id=invoice.id, contact_id=contact_id, staff_id=staff.id))
+    change_access(work, contact_id, lambda s: attrs.evolve(s, requirement=requirement.waive()))
+    return invoice.id

@@ -1,0 +1,317 @@
+"""Applying gateway events: verified webhooks and reconciled events take one path.
+
+The peers' most reported bugs are duplicate and out-of-order webhooks and the app's
+own create call racing the webhook into two rows. Here:
+
+- the gateway verifies the signature before anything is parsed (a bad one is a
+  :class:`~portal_access.WebhookVerificationError`, logged with the reason);
+- the event id is recorded in the same unit of work as its effects: a failed apply
+  rolls the record back too, so the vendor's retry is processed (dj-stripe #832);
+- every vendor object is upserted under ``(gateway, vendor id)`` and only a newer
+  snapshot replaces the stored one, so duplicates and stale reports change nothing;
+- the object's *state* is applied, never the event's verb.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from portal_access._domain.access import AccessState
+from portal_access._domain.billing import (
+    Invoice,
+    InvoiceLine,
+    InvoicePurpose,
+    InvoiceStatus,
+    LineKind,
+    renewal_invoice_lines,
+)
+from portal_access._domain.errors import StaleStateError, WebhookVerificationError
+from portal_access._domain.events import (
+    InvoicePaid,
+    PaymentRecorded,
+    SubscriptionChanged,
+    WebhookProcessed,
+)
+from portal_access._domain.gateway_events import (
+    RENEWAL_PREFIX,
+    GatewayEvent,
+    RenewalInvoiceReport,
+    SubscriptionReport,
+)
+from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
+from portal_access._domain.requirement import RECEIVED
+from portal_access._domain.subscriptions import SubscriptionSnapshot
+from portal_access._service.access_states import change_access
+from portal_access._service.context import ServiceContext, Work, run
+from portal_access.ports import PaymentRecord
+
+__all__ = ["WebhookResult", "apply_event", "handle_webhook"]
+
+log = logging.getLogger("portal_access.webhooks")
+
+APPLIED = "applied"
+DUPLICATE = "duplicate"
+DEFERRED = "deferred"
+
+
+@attrs.frozen
+class WebhookResult:
+    """What became of one gateway event.
+
+    ``outcome`` is ``"applied"``, ``"duplicate"`` (processed before), or
+    ``"ignored: <why>"`` (verified, recorded, but nothing of ours: an unknown invoice,
+    a stale snapshot, an event type we do not act on).
+    """
+
+    gateway: str
+    event_id: str
+    event_type: str
+    outcome: str
+
+    @property
+    def applied(self) -> bool:
+        """Whether the event changed anything."""
+        return self.outcome == APPLIED
+
+    @property
+    def retry_later(self) -> bool:
+        """The event names an object we have not seen yet (a renewal invoice whose own
+        event is still on its way): nothing was applied or recorded, and the endpoint
+        should answer so that the vendor retries (HTTP 409 or 503)."""
+        return self.outcome.startswith(DEFERRED)
+
+
+class _DeferredError(Exception):
+    """Roll the unit of work back: part of the event must wait for another event."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def handle_webhook(
+    context: ServiceContext, gateway_name: str, headers: Mapping[str, str], body: bytes
+) -> WebhookResult:
+    """Verify, record once, apply. Safe to call with the same delivery any number of
+    times and in any order.
+
+    Raises:
+        WebhookVerificationError: unknown gateway, bad signature, stale timestamp or a
+            malformed body; nothing was parsed or stored.
+    """
+    gateway = context.gateways.get(gateway_name)
+    if gateway is None:
+        log.warning("webhook for unconfigured gateway %r rejected", gateway_name)
+        raise WebhookVerificationError(f"no gateway {gateway_name!r}", reason="gateway")
+    try:
+        event = gateway.parse_webhook(headers, body)
+    except WebhookVerificationError as exc:
+        log.warning("webhook from %s rejected: %s (reason: %s)", gateway_name, exc, exc.reason)
+        raise
+    return apply_or_defer(context, event)
+
+
+def apply_or_defer(context: ServiceContext, event: GatewayEvent) -> WebhookResult:
+    """Apply ``event`` in its own unit of work; an event that must wait for another
+    changes nothing and comes back with ``retry_later``."""
+    try:
+        return run(context, lambda work: apply_event(work, event))
+    except _DeferredError as deferred:
+        log.info("%s event %s deferred: %s", event.gateway, event.event_id, deferred.why)
+        return _result(event, f"{DEFERRED}: {deferred.why}")
+
+
+def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
+    """Apply one verified event in ``work``'s unit of work, exactly once by event id.
+
+    Raises:
+        _DeferredError: a payment names a renewal invoice not seen yet (the unit of work rolls
+            back; see :func:`apply_or_defer`).
+    """
+    events = work.uow.gateway_events
+    if events.outcome(event.gateway, event.event_id) is not None:
+        return _result(event, DUPLICATE)
+    outcomes = [_apply_renewal(work, report) for report in event.renewals]
+    outcomes += [_apply_payment(work, snapshot) for snapshot in event.payments]
+    outcomes += [_apply_subscription(work, report) for report in event.subscriptions]
+    if not outcomes:
+        outcome = f"ignored: {event.event_type} is not acted on"
+    elif APPLIED in outcomes:
+        outcome = APPLIED
+    else:
+        outcome = "ignored: " + "; ".join(sorted(set(outcomes)))
+    if not events.record(event.gateway, event.event_id, outcome, work.context.clock.now()):
+        raise StaleStateError("a concurrent delivery recorded this event first")
+    work.emit(
+        WebhookProcessed(
+            gateway=event.gateway,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            outcome=outcome,
+        )
+    )
+    log.info("%s event %s (%s): %s", event.gateway, event.event_id, event.event_type, outcome)
+    return _result(event, outcome)
+
+
+def _result(event: GatewayEvent, outcome: str) -> WebhookResult:
+    return WebhookResult(event.gateway, event.event_id, event.event_type, outcome)
+
+
+def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
+    uow = work.uow
+    stored = uow.payments.get(snapshot.gateway, snapshot.payment_id)
+    if stored is not None and not snapshot.supersedes(stored.snapshot):
+        return f"stale snapshot of payment {snapshot.payment_id}"
+    invoice = uow.invoices.get(snapshot.invoice_id)
+    if invoice is None:
+        if snapshot.invoice_id.startswith(RENEWAL_PREFIX):
+            raise _DeferredError(f"renewal invoice {snapshot.invoice_id} not seen yet")
+        return f"unknown invoice {snapshot.invoice_id}"
+    if invoice.currency != snapshot.amount.currency:
+        return f"payment {snapshot.payment_id} is not in the invoice's currency"
+    if invoice.status is InvoiceStatus.VOID and snapshot.status is PaymentStatus.SUCCEEDED:
+        log.warning(
+            "payment %s succeeded on void invoice %s: refund it",
+            snapshot.payment_id,
+            invoice.number,
+        )
+    uow.payments.save(
+        PaymentRecord(
+            snapshot=snapshot,
+            account_id=invoice.account_id,
+            contact_id=invoice.contact_id,
+            recorded_at=stored.recorded_at if stored else work.context.clock.now(),
+        )
+    )
+    work.emit(
+        PaymentRecorded(
+            gateway=snapshot.gateway,
+            payment_id=snapshot.payment_id,
+            invoice_id=invoice.id,
+            status=snapshot.status.value,
+            amount=snapshot.amount.amount,
+            currency=snapshot.amount.currency,
+        )
+    )
+    state = uow.access.get(invoice.contact_id) if invoice.contact_id else None
+    requirement = state.requirement if state is not None else None
+    if state is not None and requirement is not None and requirement.invoice_id == invoice.id:
+        updated = change_access(work, state.contact_id, _observing(snapshot), current=state)
+        assert updated.requirement is not None
+        if updated.requirement.received >= updated.requirement.amount_due:
+            _mark_paid(work, invoice, _paid_total(work, invoice))
+    else:
+        total = _paid_total(work, invoice)
+        if total >= invoice.total:
+            _mark_paid(work, invoice, total)
+    return APPLIED
+
+
+def _observing(
+    snapshot: PaymentSnapshot | SubscriptionSnapshot,
+) -> Callable[[AccessState], AccessState]:
+    """The change that merges ``snapshot`` into a state's requirement."""
+
+    def change(state: AccessState) -> AccessState:
+        requirement = state.requirement
+        assert requirement is not None
+        if isinstance(snapshot, PaymentSnapshot):
+            return attrs.evolve(state, requirement=requirement.observe_payment(snapshot))
+        return attrs.evolve(state, requirement=requirement.observe_subscription(snapshot))
+
+    return change
+
+
+def _paid_total(work: Work, invoice: Invoice) -> Money:
+    """What was received against the invoice (refunded and disputed payments included:
+    the books record the payment, and the refund or chargeback after it)."""
+    received = (
+        record.snapshot.amount
+        for record in work.uow.payments.for_account(invoice.account_id)
+        if record.snapshot.invoice_id == invoice.id and record.snapshot.status in RECEIVED
+    )
+    return Money.total(received, invoice.currency)
+
+
+def _mark_paid(work: Work, invoice: Invoice, amount: Money) -> None:
+    if invoice.status is not InvoiceStatus.OPEN:
+        return  # paid already, or void: the books keep what they said
+    work.uow.invoices.save(invoice.mark_paid(amount))
+    work.emit(InvoicePaid(invoice_id=invoice.id, contact_id=invoice.contact_id))
+
+
+def _apply_subscription(work: Work, report: SubscriptionReport) -> str:
+    uow, snapshot = work.uow, report.snapshot
+    stored = uow.subscriptions.get(snapshot.gateway, snapshot.subscription_id)
+    if stored is not None and not snapshot.supersedes(stored.snapshot):
+        return f"stale snapshot of subscription {snapshot.subscription_id}"
+    state = uow.access.get(report.contact_id)
+    if state is None:
+        return f"unknown contact {report.contact_id}"
+    uow.subscriptions.save(report)
+    work.emit(
+        SubscriptionChanged(
+            gateway=snapshot.gateway,
+            subscription_id=snapshot.subscription_id,
+            contact_id=report.contact_id,
+            status=snapshot.status.value,
+        )
+    )
+    requirement = state.requirement
+    if requirement is not None and requirement.plan_id == snapshot.plan_id:
+        change_access(work, report.contact_id, _observing(snapshot), current=state)
+    return APPLIED
+
+
+_STATUS_RANK = {InvoiceStatus.OPEN: 0, InvoiceStatus.PAID: 1, InvoiceStatus.VOID: 1}
+
+
+def _apply_renewal(work: Work, report: RenewalInvoiceReport) -> str:
+    """Upsert the renewal invoice (seed 000: later invoices carry only the subscription)."""
+    uow = work.uow
+    existing = uow.invoices.get(report.invoice_id)
+    if existing is not None:
+        if _STATUS_RANK[report.status] <= _STATUS_RANK[existing.status]:
+            return f"stale snapshot of invoice {report.vendor_invoice_id}"
+        updated = (
+            existing.mark_paid(report.amount)
+            if report.status is InvoiceStatus.PAID
+            else existing.void()
+        )
+        uow.invoices.save(updated)
+        if report.status is InvoiceStatus.PAID:
+            work.emit(InvoicePaid(invoice_id=existing.id, contact_id=existing.contact_id))
+        return APPLIED
+    contact = uow.contacts.get(report.contact_id)
+    if contact is None:
+        return f"unknown contact {report.contact_id}"
+    plan = uow.plans.get(report.plan_id)
+    lines = (
+        renewal_invoice_lines(plan)
+        if plan is not None and plan.amount == report.amount
+        else (InvoiceLine("Subscription renewal", report.amount, LineKind.SUBSCRIPTION),)
+    )
+    invoice = Invoice(
+        id=report.invoice_id,
+        number=uow.invoices.next_number(),
+        account_id=contact.account_id,
+        contact_id=contact.id,
+        title=lines[0].description,
+        currency=report.amount.currency,
+        lines=lines,
+        issued_on=report.issued_on,
+        due_on=max(report.due_on, report.issued_on),
+        purpose=InvoicePurpose.RENEWAL,
+        gateway=report.gateway,
+    )
+    if report.status is InvoiceStatus.PAID:
+        invoice = invoice.mark_paid(report.amount)
+    elif report.status is InvoiceStatus.VOID:
+        invoice = invoice.void()
+    uow.invoices.save(invoice)
+    return APPLIED

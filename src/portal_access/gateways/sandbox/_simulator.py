@@ -1,0 +1,264 @@
+"""What the payer and the vendor do in the sandbox: pay, clear ACH, renew, dispute...
+
+Each action changes the vendor's objects and emits, in order, the events a real vendor
+would (Stripe's test helpers play the same role). Actions on a missing object, or one in
+the wrong state, raise :class:`~portal_access.GatewayRejectedError` as a vendor's API
+would.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from portal_access._domain.billing import InvoiceStatus
+from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
+from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
+from portal_access._domain.subscriptions import SubscriptionStatus
+from portal_access.gateways.sandbox._mapping import method_text
+from portal_access.gateways.sandbox._objects import Invoice, Payment, Session, Subscription
+from portal_access.gateways.sandbox._vendor import SandboxVendor
+
+__all__ = ["SandboxSimulator"]
+
+_ACTIVE, _PAST_DUE = SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE
+
+
+class SandboxSimulator(SandboxVendor):
+    """The sandbox vendor plus the payer's and the vendor's actions."""
+
+    def pay(
+        self,
+        session_id: str,
+        *,
+        method: PaymentMethodKind = PaymentMethodKind.CARD,
+        succeed: bool = True,
+    ) -> str:
+        """The payer pays on the hosted page; returns the payment id.
+
+        A card (or wallet) payment succeeds or fails at once; a bank account (ACH)
+        payment starts ``processing`` (see :meth:`settle_ach`), or fails at once when
+        ``succeed`` is false. A failed payment leaves the page open for another try.
+        The amount is ``request.amount_due_now``; the payment carries the request's
+        ``invoice_id`` and ``contact_id``. With a plan, the subscription starts
+        (``incomplete`` while ACH processes, ``active`` once paid) or, when
+        ``replaces_subscription_id`` names this contact's past-due or unpaid
+        subscription, that one is reactivated. Saving a method charges nothing: it
+        emits ``setup.succeeded`` and returns the setup id.
+
+        Raises:
+            GatewayRejectedError: no such page, or it expired or was already paid, or
+                the page does not offer ``method``.
+        """
+        session = self._payable(session_id)
+        request = session.request
+        if method not in request.payment_methods:
+            raise self._reject(f"{method.value} is not offered on this page", "method")
+        if request.purpose is CheckoutPurpose.SAVE_PAYMENT_METHOD:
+            return self._setup(session, method, succeed=succeed)
+        if not succeed:
+            status = PaymentStatus.FAILED
+        elif method is PaymentMethodKind.BANK_ACCOUNT:
+            status = PaymentStatus.PROCESSING
+        else:
+            status = PaymentStatus.SUCCEEDED
+        payment = Payment(
+            self._ids.new_id("py_sbx_"),
+            contact_id=request.contact_id,
+            invoice_id=request.invoice_id,
+            method=method,
+            status=status,
+            amount=request.amount_due_now,
+            version=0,
+            session_id=session_id,
+        )
+        payment = self._put_payment(payment)
+        if status is not PaymentStatus.FAILED:
+            self._sessions[session_id] = attrs.evolve(session, status="complete")
+            if request.plan is not None:
+                subscription_id = self._subscribe(request, payment)
+                self._payments[payment.id] = attrs.evolve(payment, activates=subscription_id)
+        self._queue.flush()
+        return payment.id
+
+    def settle_ach(self, payment_id: str, *, cleared: bool) -> None:
+        """The bank clears (``succeeded``) or returns (``failed``) a processing payment;
+        a subscription it pays for becomes active when it clears.
+
+        Raises:
+            GatewayRejectedError: no such payment, or it is not processing.
+        """
+        payment = self._payment(payment_id, PaymentStatus.PROCESSING)
+        status = PaymentStatus.SUCCEEDED if cleared else PaymentStatus.FAILED
+        self._put_payment(payment, status=status)
+        if cleared and payment.activates is not None:
+            self._activate(payment.activates)
+        self._queue.flush()
+
+    def renew(self, subscription_id: str, *, succeed: bool) -> str:
+        """The vendor renews a subscription; returns the renewal payment id.
+
+        An active subscription moves to its next period and gets a renewal invoice
+        (``invoice.updated``, open), charged with the subscription's method. Paid: the
+        invoice is paid and the subscription stays active. Failed: the invoice stays
+        open and the subscription goes ``past_due`` with ``renewal_failed_at`` = the
+        period's start. A past-due subscription instead retries its open invoice (a
+        failed retry changes nothing else). Renewal charges settle at once, even ACH.
+
+        Raises:
+            GatewayRejectedError: no such subscription, or not active or past due.
+        """
+        subscription = self._subscription(subscription_id)
+        today = self._now().date()
+        if subscription.status is _ACTIVE:
+            start = subscription.period_end
+            end = subscription.plan.interval.advance(start)
+            subscription = attrs.evolve(subscription, period_start=start, period_end=end)
+            plan = subscription.plan
+            invoice = Invoice(
+                self._ids.new_id("in_sbx_"),
+                subscription_id=subscription.id,
+                contact_id=subscription.contact_id,
+                plan_id=plan.id,
+                amount=plan.amount,
+                status=InvoiceStatus.OPEN,
+                version=0,
+                issued_on=today,
+                due_on=today,
+            )
+            invoice = self._put_invoice(invoice)
+        elif subscription.status is _PAST_DUE and self._open_invoices(subscription_id):
+            invoice = self._open_invoices(subscription_id)[-1]
+        else:
+            raise self._reject(f"subscription is {subscription.status.value}", "renew")
+        payment = Payment(
+            self._ids.new_id("py_sbx_"),
+            contact_id=subscription.contact_id,
+            invoice_id=None,
+            method=subscription.method,
+            status=PaymentStatus.SUCCEEDED if succeed else PaymentStatus.FAILED,
+            amount=invoice.amount,
+            version=0,
+            vendor_invoice_id=invoice.id,
+        )
+        payment = self._put_payment(payment)
+        if succeed:
+            self._put_invoice(invoice, status=InvoiceStatus.PAID)
+            self._put_subscription(subscription, status=_ACTIVE, renewal_failed_at=None)
+        elif subscription.status is _ACTIVE:
+            failed_at = subscription.period_start
+            self._put_subscription(subscription, status=_PAST_DUE, renewal_failed_at=failed_at)
+        self._queue.flush()
+        return payment.id
+
+    def exhaust_retries(self, subscription_id: str, *, unpaid: bool = False) -> None:
+        """The vendor gives up retrying a past-due subscription: ``canceled`` (its open
+        invoice voided) or, with ``unpaid=True``, ``unpaid`` (kept, invoice open). The
+        ``renewal_failed_at`` stays the same.
+
+        Raises:
+            GatewayRejectedError: no such subscription, or it is not past due.
+        """
+        subscription = self._subscription(subscription_id)
+        if subscription.status is not _PAST_DUE:
+            raise self._reject(f"subscription is {subscription.status.value}", "not_past_due")
+        if unpaid:
+            self._put_subscription(subscription, status=SubscriptionStatus.UNPAID)
+        else:
+            self._put_subscription(subscription, status=SubscriptionStatus.CANCELED)
+            self._void_open_invoices(subscription_id)
+        self._queue.flush()
+
+    def dispute(self, payment_id: str) -> None:
+        """The payer's bank disputes a succeeded payment: ``disputed``.
+
+        Raises:
+            GatewayRejectedError: no such payment, or it has not succeeded.
+        """
+        payment = self._payment(payment_id, PaymentStatus.SUCCEEDED)
+        self._put_payment(payment, status=PaymentStatus.DISPUTED, dispute_open=True)
+        self._queue.flush()
+
+    def close_dispute(self, payment_id: str, *, won: bool) -> None:
+        """The dispute ends: won, the payment is ``succeeded`` again; lost, it stays
+        ``disputed``. Either way a ``payment.disputed`` event reports it.
+
+        Raises:
+            GatewayRejectedError: no such payment, or no open dispute.
+        """
+        payment = self._payment(payment_id, PaymentStatus.DISPUTED)
+        if not payment.dispute_open:
+            raise self._reject(f"the dispute of {payment_id} is closed", "dispute_closed")
+        status = PaymentStatus.SUCCEEDED if won else PaymentStatus.DISPUTED
+        self._put_payment(payment, "payment.disputed", status=status, dispute_open=False)
+        self._queue.flush()
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _payable(self, session_id: str) -> Session:
+        session = self._session(session_id)
+        if session.status == "expired" or self._now() >= session.expires_at:
+            raise self._reject(f"checkout session {session_id} expired", "session_expired")
+        if session.status == "complete":
+            raise self._reject(f"checkout session {session_id} is paid", "session_complete")
+        return session
+
+    def _setup(self, session: Session, method: PaymentMethodKind, *, succeed: bool) -> str:
+        setup_id = self._ids.new_id("seti_sbx_")
+        status = "succeeded" if succeed else "failed"
+        if succeed:
+            self._sessions[session.id] = attrs.evolve(session, status="complete")
+        self._emit(
+            f"setup.{status}",
+            {
+                "object": "setup",
+                "id": setup_id,
+                "contact_id": session.request.contact_id,
+                "checkout_session_id": session.id,
+                "method": method_text(method),
+                "status": status,
+                "version": self._next_version(),
+            },
+        )
+        self._queue.flush()
+        return setup_id
+
+    def _subscribe(self, request: CheckoutRequest, payment: Payment) -> str:
+        """The subscription ``payment`` starts or restores (``request.plan`` is set)."""
+        assert request.plan is not None
+        assert request.contact_id is not None  # start_checkout refuses a plan without one
+        old = self._subscriptions.get(request.replaces_subscription_id or "")
+        if old is not None and old.in_arrears and old.contact_id == request.contact_id:
+            self._subscriptions[old.id] = attrs.evolve(old, method=payment.method)
+            if payment.status is PaymentStatus.SUCCEEDED:
+                self._activate(old.id)
+            return old.id
+        now = self._now()
+        version = self._next_version()
+        paid = payment.status is PaymentStatus.SUCCEEDED
+        subscription = Subscription(
+            self._ids.new_id("sub_sbx_"),
+            contact_id=request.contact_id,
+            plan=request.plan,
+            method=payment.method,
+            status=_ACTIVE if paid else SubscriptionStatus.INCOMPLETE,
+            version=version,
+            created=version,
+            period_start=now,
+            period_end=request.plan.interval.advance(now),
+        )
+        self._subscriptions[subscription.id] = subscription
+        self._emit("subscription.updated", subscription.to_json())
+        return subscription.id
+
+    def _activate(self, subscription_id: str) -> None:
+        """Make a subscription active; one in arrears restarts its period now and its
+        open renewal invoice is voided (the re-subscribe payment replaces it)."""
+        subscription = self._subscriptions[subscription_id]
+        if subscription.status is _ACTIVE:
+            return
+        changes: dict[str, object] = {"status": _ACTIVE, "renewal_failed_at": None}
+        if subscription.in_arrears:
+            now = self._now()
+            changes.update(period_start=now, period_end=subscription.plan.interval.advance(now))
+        self._put_subscription(subscription, **changes)
+        self._void_open_invoices(subscription_id)

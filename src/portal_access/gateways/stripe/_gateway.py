@@ -1,0 +1,260 @@
+"""The Stripe gateway: :class:`~portal_access.ports.PaymentGateway` on ``stripe.StripeClient``.
+
+Hosted Checkout pays the required invoice: ``mode=payment`` for one-time lines only,
+``mode=subscription`` for a plan (with the one-time lines on the first invoice only,
+seed 000), ``mode=setup`` to save a payment method. Every POST carries an idempotency
+key derived from ours, so a retry (the SDK's or the host's) never charges, opens or
+creates twice; customers are found by ``metadata['contact_id']`` before one is made.
+
+Re-subscribing never makes a second live subscription: a past-due, unpaid or
+incomplete subscription is paid back on its open invoice's hosted page (with
+``payment_settings.save_default_payment_method=on_subscription``, so the new method
+bills later renewals); a canceled (or missing) one is replaced by a new Checkout
+subscription.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import stripe
+
+from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
+from portal_access._domain.errors import ConfigurationError, GatewayRejectedError
+from portal_access._domain.gateway_events import GatewayEvent
+from portal_access._domain.money import Money
+from portal_access.adapters._clock import SystemClock
+from portal_access.gateways.stripe import _mapping as mapping
+from portal_access.gateways.stripe import _webhooks as webhooks
+from portal_access.gateways.stripe._checkout import (
+    checkout_params,
+    idempotent,
+    pay_back_page,
+    upsert_customer,
+)
+from portal_access.gateways.stripe._errors import translate
+from portal_access.gateways.stripe._objects import PaymentOwner, invoice_owner
+from portal_access.ports import Clock
+
+__all__ = ["StripeGateway"]
+
+log = logging.getLogger("portal_access.gateways.stripe")
+_T = TypeVar("_T")
+
+
+class StripeGateway:
+    """Stripe, through its official SDK.
+
+    Args:
+        client: a ready ``stripe.StripeClient`` (its retries and timeouts are yours).
+        api_key: or a secret key: the client is built here, with telemetry off
+            (``stripe.enable_telemetry``, process-wide), ``timeout`` seconds per request
+            and ``max_network_retries`` (safe: every POST carries an idempotency key).
+        webhook_secret: the endpoint's signing secret, or several while rotating.
+        name: the gateway's name as offers use it.
+        tolerance: how many seconds a signature's timestamp may be from now.
+        clock: the time for that check (default: the system clock).
+        api_base: another API address (a local test server).
+        max_network_retries: see ``api_key``.
+        timeout: see ``api_key``.
+
+    Raises:
+        ConfigurationError: neither or both of ``client`` and ``api_key``; no secret or a
+            blank one; a negative tolerance or retry count; a non-positive timeout.
+
+    No network call happens here:
+
+    >>> gateway = StripeGateway(api_key="sk_test_123", webhook_secret="whsec_123",
+    ...                         api_base="http://127.0.0.1:9")
+    >>> gateway.name
+    'stripe'
+    """
+
+    def __init__(
+        self,
+        *,
+        client: stripe.StripeClient | None = None,
+        api_key: str | None = None,
+        webhook_secret: str | Sequence[str],
+        name: str = "stripe",
+        tolerance: int = 300,
+        clock: Clock | None = None,
+        api_base: str | None = None,
+        max_network_retries: int = 2,
+        timeout: float = 30.0,
+    ) -> None:
+        given: list[object] = (
+            [webhook_secret] if isinstance(webhook_secret, str) else [*webhook_secret]
+        )
+        secrets = [s for s in given if isinstance(s, str) and s.strip()]
+        if not secrets or len(secrets) != len(given):
+            raise ConfigurationError("needs one or more non-blank secrets", field="webhook_secret")
+        if (client is None) == (api_key is None):
+            raise ConfigurationError("give either client or api_key", field="client")
+        if tolerance < 0 or max_network_retries < 0 or timeout <= 0:
+            raise ConfigurationError("must not be negative", field="tolerance")
+        if not name.strip():
+            raise ConfigurationError("must not be blank", field="name")
+        if client is None:
+            assert api_key is not None
+            stripe.enable_telemetry = False  # no telemetry header, no id file written
+            client = stripe.StripeClient(
+                api_key,
+                base_addresses={"api": api_base} if api_base else None,
+                max_network_retries=max_network_retries,
+                http_client=stripe.RequestsClient(timeout=timeout),
+            )
+        self._client, self._secrets, self._name = client, tuple(secrets), name
+        self._tolerance, self._clock = tolerance, clock or SystemClock()
+
+    @property
+    def name(self) -> str:
+        """The gateway's name (``"stripe"`` unless told otherwise)."""
+        return self._name
+
+    @property
+    def client(self) -> stripe.StripeClient:
+        """The SDK client calls go through."""
+        return self._client
+
+    def _call(self, call: Callable[[], _T]) -> _T:
+        try:
+            return call()
+        except stripe.StripeError as exc:
+            raise translate(exc, gateway=self._name) from exc
+
+    # -- checkout ------------------------------------------------------------------------
+
+    def start_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        """Open a hosted page; the same ``idempotency_key`` returns the same page (Stripe
+        replays an idempotent POST for 24 hours).
+
+        Raises:
+            GatewayError: Stripe refused or could not be reached; re-subscribing to a
+                subscription that is active (``code="subscription_active"``).
+        """
+        client, name = self._client, self._name
+        customer = upsert_customer(client, name, request) if request.contact_id else None
+        old = request.replaces_subscription_id
+        if request.purpose is CheckoutPurpose.RESUBSCRIBE and old is not None:
+            page = pay_back_page(client, name, old)
+            if page is not None:
+                return page
+        params: Any = checkout_params(request, customer)
+        options = idempotent("checkout", request.idempotency_key)
+        session = self._call(lambda: client.v1.checkout.sessions.create(params, options))
+        expires = datetime.fromtimestamp(session.expires_at, UTC) if session.expires_at else None
+        assert session.url is not None
+        return CheckoutSession(self._name, session.id, session.url, expires)
+
+    def expire_checkout(self, session_id: str) -> None:
+        """Expire an open Checkout Session; one expired or complete is left as it is. A
+        hosted invoice page (``in_...``, re-subscribe) stays: it is the subscription's debt.
+
+        Raises:
+            GatewayError: Stripe refused (an unknown session) or could not be reached.
+        """
+        if session_id.startswith("in_"):
+            return
+        sessions = self._client.v1.checkout.sessions
+        try:
+            sessions.expire(session_id, options=idempotent("expire", session_id))
+        except stripe.InvalidRequestError as exc:
+            state = self._call(lambda: sessions.retrieve(session_id)).status
+            if state not in ("expired", "complete"):
+                raise translate(exc, gateway=self._name) from exc
+        except stripe.StripeError as exc:
+            raise translate(exc, gateway=self._name) from exc
+
+    # -- webhooks and events -------------------------------------------------------------
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
+        """Verify ``Stripe-Signature`` (see :mod:`~.webhooks`), then normalise the event.
+
+        Raises:
+            WebhookVerificationError: reason ``header``, ``signature``, ``timestamp`` or
+                ``body``; nothing was parsed before the signature matched.
+            GatewayError: a charge or dispute without our metadata could not be looked
+                up (Stripe will retry the delivery).
+        """
+        now = self._clock.now().timestamp()
+        webhooks.verify_signature(
+            headers, body, secrets=self._secrets, now=now, tolerance=self._tolerance
+        )
+        return webhooks.parse_event(self._name, body, resolve=self._resolve)
+
+    def _resolve(self, intent_id: str) -> PaymentOwner | None:
+        """Whose payment an intent is: its metadata, else the invoice it paid."""
+        intent = self._call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
+        invoice_id = intent.metadata.to_dict().get("invoice_id")
+        if isinstance(invoice_id, str) and invoice_id:
+            amount = Money(intent.amount, intent.currency)
+            return PaymentOwner(intent.id, invoice_id, amount)
+        by_intent: Any = {"type": "payment_intent", "payment_intent": intent_id}
+        query: Any = {"payment": by_intent, "expand": ["data.invoice"]}
+        found = self._call(lambda: self._client.v1.invoice_payments.list(query))
+        for payment in found.data:
+            if isinstance(payment.invoice, stripe.Invoice):
+                return invoice_owner(payment.invoice.to_dict(), self._name)
+        return None
+
+    def list_events(self, *, since: datetime) -> Iterator[GatewayEvent]:
+        """Events created at or after ``since`` (Stripe keeps 30 days), oldest first:
+        every page is read (newest first, as Stripe lists), then replayed in reverse.
+
+        Raises:
+            GatewayError: Stripe refused or could not be reached.
+        """
+        params: Any = {"created": {"gte": int(since.timestamp())}, "limit": 100}
+        listed = self._client.v1.events
+        events = self._call(lambda: [e.to_dict() for e in listed.list(params).auto_paging_iter()])
+        for document in reversed(events):
+            yield mapping.event_from_document(self._name, document, resolve=self._resolve)
+
+    # -- money back and endings ----------------------------------------------------------
+
+    def refund(self, payment_id: str, *, amount: Money | None, idempotency_key: str) -> None:
+        """Refund a payment intent (``pi_...``) or the intent that paid an invoice
+        (``in_...``), in full when ``amount`` is ``None``.
+
+        Raises:
+            GatewayError: Stripe refused (unknown payment, too much) or was unreachable.
+        """
+        intent = payment_id
+        if payment_id.startswith("in_"):
+            paid = self._call(
+                lambda: self._client.v1.invoice_payments.list(
+                    {"invoice": payment_id, "status": "paid", "limit": 1}
+                )
+            )
+            found = [p.payment.payment_intent for p in paid.data if p.payment.payment_intent]
+            if not found:
+                raise GatewayRejectedError(
+                    f"invoice {payment_id} has no paid intent", gateway=self._name,
+                    code="no_such_payment")  # fmt: skip
+            paying = found[0]
+            intent = paying if isinstance(paying, str) else paying.id
+        params: Any = {"payment_intent": intent}
+        if amount is not None:
+            params["amount"] = amount.amount
+        options = idempotent("refund", idempotency_key)
+        self._call(lambda: self._client.v1.refunds.create(params, options))
+
+    def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> None:
+        """Cancel now; one already canceled is left as it is.
+
+        Raises:
+            GatewayError: Stripe refused (no such subscription) or was unreachable.
+        """
+        subscriptions = self._client.v1.subscriptions
+        try:
+            subscriptions.cancel(subscription_id, options=idempotent("cancel", idempotency_key))
+        except stripe.InvalidRequestError as exc:
+            state = self._call(lambda: subscriptions.retrieve(subscription_id)).status
+            if state not in ("canceled", "incomplete_expired"):
+                raise translate(exc, gateway=self._name) from exc
+        except stripe.StripeError as exc:
+            raise translate(exc, gateway=self._name) from exc

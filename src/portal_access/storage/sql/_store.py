@@ -1,0 +1,229 @@
+"""The SQL store: :class:`SqlStore`, its transactions and its hot path, on SQLAlchemy Core.
+
+How concurrent workers stay correct (DESIGN.md "Scale": from the database, never from
+process-local locks):
+
+- SQLite serialises writers: every unit of work begins ``IMMEDIATE`` (see
+  :mod:`~portal_access.storage.sql._engine`), so it is serializable, like the memory store.
+- PostgreSQL runs ``READ COMMITTED`` with explicit protection exactly where two workers
+  race: unique keys (processed events, vendor objects, login emails, invoice numbers,
+  idempotency keys, token digests), row versions on logins and access states, ``SELECT
+  ... FOR UPDATE`` on the vendor objects webhooks read then write (payments,
+  subscriptions, invoices), single-use tokens by ``UPDATE ... WHERE used_at IS NULL``,
+  and a counter row for invoice numbers. A lost race raises
+  :class:`~portal_access.StaleStateError` and the service runs the use case again;
+  deadlocks (``40P01``) map to the same error.
+
+  Why not ``SERIALIZABLE``: it would also abort transactions that lost no race that
+  matters (its predicate locks on range reads such as "payments of this account", and
+  two workers marking the same outbox message delivered), and some of those run outside
+  the service's retry loop (outbox delivery, host code), so callers would see errors
+  that READ COMMITTED with explicit locks never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from portal_access._domain.access import AccessState
+from portal_access._domain.errors import StorageError
+from portal_access.ports import UnitOfWork
+from portal_access.storage._documents import DEFAULT_DOCUMENT_CACHE_SIZE, DocumentCache
+from portal_access.storage.sql._engine import READ_ONLY, make_engine
+from portal_access.storage.sql._errors import translate
+from portal_access.storage.sql._hot_path import DEFAULT_CACHE_SIZE, AccessStateReader
+from portal_access.storage.sql._migrations import check_schema, migrate
+from portal_access.storage.sql._transaction import SqlTransaction
+from portal_access.storage.sql._unit_of_work import SqlUnitOfWork
+from portal_access.storage.sql._urls import absolute, database_url, safe_url
+
+__all__ = ["SqlStore"]
+
+log = logging.getLogger("portal_access.storage.sql")
+
+
+class SqlStore:
+    """A :class:`portal_access.ports.Store` in SQLite (one process, the embedded default)
+    or PostgreSQL (several workers or machines).
+
+    Args:
+        url: a file path or ``sqlite:///path`` (SQLite), or ``postgresql://...``
+            (PostgreSQL through psycopg 3; ``?options=-csearch_path%3Dname`` picks a schema).
+        create: create or upgrade the schema now (:func:`~.migrations.upgrade`); otherwise
+            the schema's revision is checked on first use.
+        echo: log every SQL statement (SQLAlchemy's ``echo``).
+        access_cache_size: how many decoded access states the hot path keeps.
+        document_cache_size: how many decoded documents units of work keep
+            (:class:`~portal_access.storage._documents.DocumentCache`; ``0``: none).
+
+    Raises:
+        ConfigurationError: ``url`` is not a SQLite path or PostgreSQL URL.
+        ImportError: PostgreSQL without psycopg 3 (``pip install "portal-access[postgres]"``).
+        SchemaVersionError: on first use, the database is empty, older or newer than
+            this library (the message names the revisions and the command to run).
+
+    Units of work do not nest, and every process makes its own store (connections are
+    not shared across ``fork``). Close the store when done (or use ``with``).
+
+    >>> import tempfile, pathlib
+    >>> from portal_access._domain.accounts import AccountClass
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "portal.db"
+    >>> with SqlStore(path, create=True) as store:
+    ...     with store.unit_of_work() as uow:
+    ...         uow.account_classes.save(AccountClass(id="k-1", name="Commercial"))
+    ...         uow.invoices.next_number()
+    ...     with store.unit_of_work() as uow:
+    ...         uow.account_classes.get("k-1").name, uow.invoices.next_number()
+    '1001'
+    ('Commercial', '1002')
+    >>> empty = SqlStore(pathlib.Path(tempfile.mkdtemp()) / "empty.db")
+    >>> empty.read_access_state("c-1")
+    Traceback (most recent call last):
+    ...
+    portal_access.SchemaVersionError: the database at sqlite:///... has no ...
+    >>> empty.close()
+    """
+
+    def __init__(
+        self,
+        url: str | os.PathLike[str],
+        *,
+        create: bool = False,
+        echo: bool = False,
+        access_cache_size: int = DEFAULT_CACHE_SIZE,
+        document_cache_size: int = DEFAULT_DOCUMENT_CACHE_SIZE,
+    ) -> None:
+        self._url = absolute(database_url(url))
+        self._engine = make_engine(self._url, echo=echo)
+        self._reader = AccessStateReader(self._url, cache_size=access_cache_size)
+        self._documents = DocumentCache(document_cache_size)
+        self._local = threading.local()
+        self._checked = threading.Lock()
+        self._revision: str | None = None
+        if create:
+            self._revision = migrate(self._engine)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return safe_url(self._url)
+
+    @property
+    def revision(self) -> str:
+        """The schema revision, checked on first use (see ``SchemaVersionError``)."""
+        return self._ready()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """Begin a unit of work; leaving the block commits, an exception rolls back.
+
+        Raises:
+            StaleStateError: the commit lost a race the caller may retry.
+            StorageError: the store failed, or a unit of work is already open in this
+                thread, or a statement failed and the block went on (nothing committed).
+            SchemaVersionError: the schema is not the one this library understands.
+        """
+        self._ready()
+        if getattr(self._local, "open", False):
+            raise StorageError(
+                "a unit of work is already open in this thread; finish it before starting another"
+            )
+        self._local.open = True
+        try:
+            with self._transaction() as tx:
+                yield SqlUnitOfWork(tx)
+        finally:
+            self._local.open = False
+
+    def read_access_state(self, contact_id: str) -> AccessState | None:
+        """The contact's committed access state: one primary-key read on the driver's own
+        connection, decoded once per row version.
+
+        Raises:
+            StorageError: the database could not be read.
+            SchemaVersionError: the schema is not the one this library understands.
+        """
+        if self._revision is None:
+            self._ready()
+        return self._reader.read(contact_id)
+
+    def close(self) -> None:
+        """Close every connection (the store reconnects if used again)."""
+        self._reader.close()
+        self._documents.clear()
+        self._engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _ready(self) -> str:
+        if self._revision is not None:
+            return self._revision
+        with self._checked:
+            if self._revision is None:
+                try:
+                    with self._engine.connect() as connection:
+                        connection.execution_options(**{READ_ONLY: True})
+                        self._revision = check_schema(connection)
+                except DBAPIError as exc:
+                    raise translate(exc) from exc
+            return self._revision
+
+    @contextmanager
+    def _transaction(self) -> Iterator[SqlTransaction]:
+        try:
+            connection = self._engine.connect()
+        except DBAPIError as exc:
+            raise translate(exc) from exc
+        try:
+            connection.begin()  # SQLite: BEGIN IMMEDIATE, waiting for the write lock
+        except DBAPIError as exc:
+            connection.close()
+            raise translate(exc) from exc
+        tx = SqlTransaction(connection, self._documents)
+        try:
+            try:
+                yield tx
+            except BaseException:
+                tx.close()
+                _roll_back(connection)
+                raise
+            tx.close()
+            if tx.failed:
+                _roll_back(connection)
+                raise StorageError(
+                    "a statement of this unit of work failed and the block went on; "
+                    "nothing was committed"
+                )
+            try:
+                connection.commit()
+            except DBAPIError as exc:
+                _roll_back(connection)
+                raise translate(exc) from exc
+        finally:
+            connection.close()
+
+
+def _roll_back(connection: Connection) -> None:
+    """Roll back, keeping the error that got us here if the connection is gone too."""
+    try:
+        connection.rollback()
+    except Exception:  # the caller's error matters more
+        log.warning("rollback failed; the connection is discarded", exc_info=True)
+        connection.invalidate()
