@@ -1,0 +1,41 @@
+"""The gateway kit: what every gateway adapter shares, written once.
+
+Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``stripe``,
+``square``, ``paypal``) builds on it, and nothing outside ``gateways`` imports it.
+
+- :mod:`.settings`: :class:`WebhookSettings` (name, secrets, tolerance, clock) validated
+  with one set of messages, and :func:`positive_seconds` for timeouts;
+- :mod:`.signatures`: header lookup in any case, HMAC digests, the ``t=...,v1=...``
+  header form, constant-time comparison against several secrets, and the tolerance
+  check against the injected clock, both ways;
+- :mod:`.documents`: a verified body decoded as JSON, and :class:`Fields`, typed readers
+  of its fields (required, optional, money, moments, status tables) whose every failure
+  is a :class:`~portal_access.WebhookVerificationError` with reason ``"body"`` naming
+  the field's path.
+"""
+
+from portal_access.gateways._kit.documents import Fields, decode_json
+from portal_access.gateways._kit.settings import WebhookSettings, positive_seconds
+from portal_access.gateways._kit.signatures import (
+    TimestampedSignature,
+    any_signature_matches,
+    check_tolerance,
+    find_header,
+    hmac_sha256,
+    parse_timestamped_header,
+    timestamped_header,
+)
+
+__all__ = [
+    "Fields",
+    "TimestampedSignature",
+    "WebhookSettings",
+    "any_signature_matches",
+    "check_tolerance",
+    "decode_json",
+    "find_header",
+    "hmac_sha256",
+    "parse_timestamped_header",
+    "positive_seconds",
+    "timestamped_header",
+]
