@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 
 from portal_access._domain.errors import ConfigurationError, SchemaVersionError
 from portal_access._domain.serialization import to_json
+from portal_access.repositories import read_access_state, unit_of_work
 from portal_access.storage.sql import SqlStore, current_revision, upgrade
 from portal_access.storage.sql import _cli as cli
 from portal_access.storage.sql import _schema as schema
@@ -35,7 +36,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def _open(store: SqlStore) -> None:
-    with store.unit_of_work():
+    with unit_of_work(store):
         pass
 
 
@@ -63,7 +64,7 @@ def test_empty_database_is_refused_with_the_command_to_run(url: str):
             _open(store)
         assert "python -m portal_access db upgrade --url" in str(raised.value)
         with pytest.raises(SchemaVersionError):
-            store.read_access_state("c-1")
+            read_access_state(store, "c-1")
     assert current_revision(url) is None
 
 
@@ -72,7 +73,7 @@ def test_older_schema_is_refused(url: str):
     _migrate_to(url, "0001")
     with SqlStore(url) as store:
         with pytest.raises(SchemaVersionError, match="revision 0001, older than the revision 0002"):
-            store.read_access_state("c-1")
+            read_access_state(store, "c-1")
         with pytest.raises(SchemaVersionError, match="db upgrade --url"):
             _open(store)
 
@@ -111,11 +112,11 @@ def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
     assert current_revision(url) == "0001"
     assert upgrade(url) == "0002"
     with SqlStore(url) as store:
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert list(uow.checkouts.for_invoice("inv-1")) == [values.checkout()]
             assert uow.checkouts.with_key(values.checkout().idempotency_key) == values.checkout()
             assert uow.invoices.next_number() == "1042"
-        assert store.read_access_state("c-1") == state
+        assert read_access_state(store, "c-1") == state
     engine = sa.create_engine(database_url(url))
     try:
         indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("checkouts")}

@@ -17,6 +17,7 @@ from portal_access import (
     StorageError,
     SystemPortalOptions,
 )
+from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.testing._faults import FailingStore
 from tests.service.harness import (
@@ -64,7 +65,7 @@ def paying(h: Harness) -> None:
 def lapsed(h: Harness) -> None:
     paying(h)
     h.deliver()
-    with h.store.unit_of_work() as uow:  # type: ignore[attr-defined]
+    with unit_of_work(h.store) as uow:
         (sub,) = uow.subscriptions.for_contact(h.contact_id)
     h.sandbox.renew(sub.snapshot.subscription_id, succeed=False)
     h.deliver()
@@ -81,7 +82,7 @@ def bo(contact_id: str = "c-bo") -> Contact:
 
 
 def invoice_of(h: Harness):
-    with h.store.unit_of_work() as uow:  # type: ignore[attr-defined]
+    with unit_of_work(h.store) as uow:
         return uow.invoices.with_number("1001")
 
 

@@ -20,6 +20,7 @@ from portal_access.adapters._mail import MemoryMailer
 from portal_access.adapters._passwords import ScryptPasswordHasher
 from portal_access.adapters._randomness import SequentialIds
 from portal_access.gateways.stripe import StripeGateway
+from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.testing._stripe_api import FakeStripeApi
 from portal_access.testing.stripe import StripeWebhooks, subscription_object
@@ -177,7 +178,7 @@ def test_ach_processing_then_failed(api, policy):
     s.deliver(s.bank_settles(session, cleared=False))
     assert s.level() == (AccessLevel.PAY_INVOICE_ONLY, AccessReason.PAYMENT_FAILED)
     invoice_id = s.portal.check_access(s.contact_id).required_invoice_id
-    with s.harness.store.unit_of_work() as uow:
+    with unit_of_work(s.harness.store) as uow:
         assert uow.invoices.get(invoice_id).status is InvoiceStatus.OPEN  # type: ignore[union-attr]
     assert s.harness.topics("onboarding.due") == []
 

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from portal_access._domain.access import AccessDecision, AccessState, decide
 from portal_access._domain.errors import NotFoundError
 from portal_access._service.context import ServiceContext
+from portal_access.repositories import read_access_state
 
 __all__ = ["DecisionCache", "check_access"]
 
@@ -55,7 +56,7 @@ def check_access(
     Raises:
         NotFoundError: no such contact.
     """
-    state = context.store.read_access_state(contact_id)
+    state = read_access_state(context.store, contact_id)
     if state is None:
         raise NotFoundError("contact", contact_id)
     if cache is None:

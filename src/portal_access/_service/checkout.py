@@ -19,7 +19,7 @@ from portal_access._domain.payments import PaymentMethodKind
 from portal_access._service.access_states import require_access_state
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.lookups import require_contact, require_invoice, require_plan
-from portal_access.ports import CheckoutRecord
+from portal_access.repositories import CheckoutRecord
 
 __all__ = [
     "open_checkout",

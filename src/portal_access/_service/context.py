@@ -28,8 +28,8 @@ from portal_access.ports import (
     RateLimiter,
     Store,
     TokenSource,
-    UnitOfWork,
 )
+from portal_access.repositories import UnitOfWork, unit_of_work
 
 __all__ = ["PortalLinks", "ServiceContext", "Subscriber", "Work", "run"]
 
@@ -144,7 +144,7 @@ def run(context: ServiceContext, use_case: Callable[[Work], T]) -> T:
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with context.store.unit_of_work() as uow:
+            with unit_of_work(context.store) as uow:
                 result = use_case(Work(uow, context))
                 pending = _pending(uow)
             break
@@ -169,7 +169,7 @@ def deliver_outbox(context: ServiceContext, *, batch: int = DELIVERY_BATCH) -> i
     attempt count grows) and is tried again on the next call. Outcomes are written back
     in one unit of work per batch.
     """
-    with context.store.unit_of_work() as uow:
+    with unit_of_work(context.store) as uow:
         pending = list(uow.outbox.pending(batch))
     return _deliver_all(context, pending)
 
@@ -198,7 +198,7 @@ def _deliver_all(context: ServiceContext, pending: Sequence[OutboxMessage]) -> i
             failed.append(message.id)
         else:
             delivered.append(message.id)
-    with context.store.unit_of_work() as uow:
+    with unit_of_work(context.store) as uow:
         for message_id in delivered:
             uow.outbox.mark_delivered(message_id)
         for message_id in failed:

@@ -47,7 +47,7 @@ from portal_access._domain.requirement import RECEIVED
 from portal_access._domain.subscriptions import SubscriptionSnapshot
 from portal_access._service.access_states import change_access
 from portal_access._service.context import ServiceContext, Work, run
-from portal_access.ports import PaymentRecord
+from portal_access.repositories import PaymentRecord
 
 __all__ = ["WebhookResult", "apply_event", "handle_webhook"]
 

@@ -29,6 +29,6 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 
 from portal_access.storage.sql._migrations import current_revision, head_revision, upgrade
 from portal_access.storage.sql._store import SqlStore
-from portal_access.storage.sql._unit_of_work import SqlUnitOfWork
+from portal_access.storage.sql._transaction import SqlTransaction
 
-__all__ = ["SqlStore", "SqlUnitOfWork", "current_revision", "head_revision", "upgrade"]
+__all__ = ["SqlStore", "SqlTransaction", "current_revision", "head_revision", "upgrade"]

@@ -1,8 +1,9 @@
 """Domain values as stored JSON documents, and the decoded values of recent documents.
 
-Stores that keep each value as one JSON document (:mod:`portal_access._domain.serialization`)
-read and write it here. Decoding is the expensive half: JSON, then cattrs building every
-nested value with its attrs validators, tens of microseconds for an access state. Yet
+The repositories keep each value as one JSON document
+(:mod:`portal_access._domain.serialization`) and read and write it here. Decoding is
+the expensive half: JSON, then cattrs building every nested value with its attrs
+validators, tens of microseconds for an access state. Yet
 most documents a unit of work reads are ones this process wrote or read moments before
 (a webhook reads the payment and the access state the previous webhook of that payment
 wrote). :class:`DocumentCache` remembers the value of each document it encoded or
@@ -20,7 +21,10 @@ the same text is read again:
   fields are themselves immutable (tuples, frozensets, other frozen values). A class
   with a mutable field (``OutboxMessage`` carries a ``dict`` payload) must use
   :func:`load` and :func:`~portal_access._domain.serialization.to_json` instead;
-- it is bounded (the oldest entries go first) and safe to share between threads.
+- it is bounded (the oldest entries go first) and safe to share between threads;
+- :meth:`DocumentCache.latest` serves the hot path (``check_access``): it keeps the
+  newest document of each row by key, so a read compares the document it got with the
+  one it decoded last (the same text, or a new version to decode) and hashes nothing.
 
 >>> from portal_access._domain.money import Money
 >>> documents = DocumentCache(size=2)
@@ -38,18 +42,22 @@ portal_access.StorageError: stored Money 'fee' cannot be read: ...
 from __future__ import annotations
 
 import threading
+from itertools import islice
 from typing import TypeVar, cast
 
 from portal_access._domain.errors import PortalAccessError, StorageError
 from portal_access._domain.serialization import from_json, to_json
 
-__all__ = ["DEFAULT_DOCUMENT_CACHE_SIZE", "DocumentCache", "load"]
+__all__ = ["DEFAULT_DOCUMENT_CACHE_SIZE", "DEFAULT_ROW_CACHE_SIZE", "DocumentCache", "load"]
 
 T = TypeVar("T")
 
 #: How many decoded documents a store keeps: a few per object a burst of webhooks or
 #: page views touches, a few megabytes at most.
 DEFAULT_DOCUMENT_CACHE_SIZE = 1024
+#: How many rows' newest documents :meth:`DocumentCache.latest` keeps: every contact
+#: browsing the portal now.
+DEFAULT_ROW_CACHE_SIZE = 65_536
 
 
 def load(doc: str, cls: type[T], key: object) -> T:
@@ -69,11 +77,16 @@ class DocumentCache:
 
     Args:
         size: how many documents to remember; ``0`` remembers none (every read decodes).
+        rows: how many rows :meth:`latest` remembers (at least one).
     """
 
-    def __init__(self, size: int = DEFAULT_DOCUMENT_CACHE_SIZE) -> None:
+    def __init__(
+        self, size: int = DEFAULT_DOCUMENT_CACHE_SIZE, *, rows: int = DEFAULT_ROW_CACHE_SIZE
+    ) -> None:
         self._size = max(size, 0)
+        self._rows = max(rows, 1)
         self._values: dict[tuple[type, str], object] = {}
+        self._latest: dict[tuple[type, object], tuple[str, object]] = {}
         self._lock = threading.Lock()
 
     def encode(self, value: object) -> str:
@@ -96,10 +109,37 @@ class DocumentCache:
         self._remember(cls, doc, value)
         return value
 
+    def latest(self, doc: str, cls: type[T], key: object) -> T:
+        """The ``cls`` that ``doc``, the document of row ``key``, holds; decoded only when
+        it differs from the document this row had when last asked.
+
+        >>> from portal_access._domain.money import Money
+        >>> documents = DocumentCache()
+        >>> fee = documents.latest('{"amount":2500,"currency":"USD"}', Money, key="fee")
+        >>> documents.latest('{"amount":2500,"currency":"USD"}', Money, key="fee") is fee
+        True
+
+        Raises:
+            StorageError: the document is not a valid ``cls`` (the row was damaged).
+        """
+        row = (cls, key)
+        found = self._latest.get(row)
+        if found is not None and found[0] == doc:
+            return cast("T", found[1])
+        value = load(doc, cls, key)
+        with self._lock:
+            latest = self._latest
+            if len(latest) >= self._rows and row not in latest:
+                for old in list(islice(latest, max(self._rows // 8, 1))):
+                    del latest[old]
+            latest[row] = (doc, value)
+        return value
+
     def clear(self) -> None:
         """Forget every document."""
         with self._lock:
             self._values.clear()
+            self._latest.clear()
 
     def _remember(self, cls: type, doc: str, value: object) -> None:
         if not self._size:
