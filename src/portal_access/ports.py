@@ -21,7 +21,7 @@ import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
@@ -158,9 +158,10 @@ class Table:
         return lambda row: tuple(row.values[name] for name in names)
 
 
-@attrs.frozen
-class Row:
+class Row(NamedTuple):
     """One row: its columns' values, and its document and version when the table has them.
+
+    (A named tuple rather than an attrs class: the hot path makes one per page view.)
 
     Args:
         values: a value for every column of the table (read-only).

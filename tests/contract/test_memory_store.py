@@ -10,6 +10,7 @@ from portal_access._domain.errors import StorageError
 from portal_access.ports import Store
 from portal_access.repositories import UnitOfWork, read_access_state, unit_of_work
 from portal_access.storage.memory import MemoryStore
+from portal_access.testing import StoreContract
 from portal_access.testing._faults import FailingStore
 from portal_access.testing._storage_contract import StorageContract, values
 from portal_access.testing._storage_contract.transactions import (
@@ -18,8 +19,16 @@ from portal_access.testing._storage_contract.transactions import (
 )
 
 
+class TestMemoryStorePort(StoreContract):
+    """The memory store keeps the store port's contract."""
+
+    @pytest.fixture
+    def store(self) -> MemoryStore:
+        return MemoryStore()
+
+
 class TestMemoryStore(StorageContract):
-    """The memory store keeps the storage contract."""
+    """The library's repositories keep the storage contract on the memory store."""
 
     @pytest.fixture
     def store(self) -> MemoryStore:

@@ -27,6 +27,7 @@ from portal_access.repositories import UnitOfWork, read_access_state, unit_of_wo
 from portal_access.storage.sql import SqlStore
 from portal_access.storage.sql import _schema as schema
 from portal_access.storage.sql._urls import database_url, psycopg_conninfo
+from portal_access.testing import StoreContract
 from portal_access.testing._faults import WRITE_METHODS, FailingStore
 from portal_access.testing._storage_contract import StorageContract, values
 from portal_access.testing._storage_contract.transactions import (
@@ -63,6 +64,25 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def _open(store: SqlStore) -> None:
     with unit_of_work(store):
         pass
+
+
+class TestSqliteStorePort(StoreContract):
+    """The SQL store on a SQLite file keeps the store port's contract."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SqlStore]:
+        with SqlStore(sqlite_url(tmp_path), create=True) as store:
+            yield store
+
+
+@requires_postgres
+class TestPostgresStorePort(StoreContract):
+    """The SQL store on PostgreSQL keeps the store port's contract."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[SqlStore]:
+        with postgres_schema() as url, SqlStore(url, create=True) as store:
+            yield store
 
 
 class TestSqliteStore(StorageContract):

@@ -181,5 +181,7 @@ def read_access_state(store: Store, contact_id: str) -> AccessState | None:
     row = store.read_committed(ACCESS_STATES, (contact_id,))
     if row is None:
         return None
-    assert row.doc is not None
-    return documents_of(store).latest(row.doc, AccessState, contact_id)
+    documents = getattr(store, "documents", None)  # documents_of(store), inlined: hot path
+    if not isinstance(documents, DocumentCache):
+        documents = _SHARED_DOCUMENTS
+    return documents.latest(row.doc or "", AccessState, contact_id)

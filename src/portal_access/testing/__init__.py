@@ -4,7 +4,9 @@ Nothing here is imported by ``import portal_access``. The names load lazily, eac
 what it needs (``pip install "portal-access[testing]"`` brings pytest and hypothesis):
 
 - :class:`SandboxGateway`: the in-process payment vendor (no dependency).
-- :class:`StorageContract`: subclass it with a ``store`` fixture to test your store.
+- :class:`StoreContract`: subclass it with a ``store`` fixture to test your store's
+  eight port methods; :class:`StorageContract` (the same fixture) then tests the
+  library's repositories on your store.
 - :class:`GatewayContract`: subclass it with ``gateway`` and ``webhooks`` fixtures.
 - :class:`FailingStore`: fail the Nth write, for atomicity tests.
 - :class:`SandboxWebhooks`: signed sandbox webhooks for the gateway contract.
@@ -26,6 +28,7 @@ __all__ = [
     "SandboxGateway",
     "SandboxWebhooks",
     "StorageContract",
+    "StoreContract",
 ]
 
 _WHERE = {
@@ -34,6 +37,7 @@ _WHERE = {
     "SandboxGateway": "portal_access.gateways.sandbox",
     "SandboxWebhooks": "portal_access.testing.sandbox",
     "StorageContract": "portal_access.testing._storage_contract",
+    "StoreContract": "portal_access.testing._store_contract",
 }
 
 

@@ -37,8 +37,8 @@ __all__ = ["SQLITE_PAGE_CACHE_KIB", "CommittedReader"]
 #: million contacts costs about what it costs at a thousand (SQLite's default is 2 MiB).
 SQLITE_PAGE_CACHE_KIB = 32_768
 
-#: A table's query on one connection: the driver's SQL and what makes a Row of its row.
-_Query = tuple[Any, Callable[[Sequence[Any]], Row]]
+#: Reads the committed row of a table by key on one connection.
+_Read = Callable[[Table, Key], Row | None]
 
 
 class _ConnectionLostError(StorageError):
@@ -46,39 +46,13 @@ class _ConnectionLostError(StorageError):
 
 
 class _ThreadConnection:
-    """One thread's connection and its reads; closed when the thread's locals go.
+    """One thread's connection and its read; closed when the thread's locals go."""
 
-    Args:
-        connection: the driver's connection.
-        fetch: runs a query (SQL, key) and returns its first row.
-        query: the SQL text of a table's query.
-        dialect: the database's dialect, for the columns' conversions.
-    """
+    __slots__ = ("__weakref__", "connection", "read")
 
-    __slots__ = ("__weakref__", "_dialect", "_queries", "_query", "connection", "fetch")
-
-    def __init__(
-        self,
-        connection: Any,
-        fetch: Callable[[Any, Key], Sequence[Any] | None],
-        query: Callable[[Table], Any],
-        dialect: Dialect,
-    ) -> None:
+    def __init__(self, connection: Any, read: _Read) -> None:
         self.connection = connection
-        self.fetch = fetch
-        self._query = query
-        self._dialect = dialect
-        self._queries: dict[str, _Query] = {}
-
-    def read(self, table: Table, key: Key) -> Row | None:
-        query = self._queries.get(table.name)
-        if query is None:
-            query = self._queries[table.name] = (
-                self._query(table),
-                statements_of(table).reader(self._dialect),
-            )
-        found = self.fetch(query[0], key)
-        return None if found is None else query[1](found)
+        self.read = read
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing is best effort
@@ -88,12 +62,31 @@ class _ThreadConnection:
         self.close()
 
 
-def _select(table: Table, placeholder: str) -> str:
-    """``SELECT columns FROM table WHERE key = ?``, in the order the table's reader reads."""
-    statements = statements_of(table)
-    columns = ", ".join(column.name for column in statements.selected)
-    where = " AND ".join(f"{name} = {placeholder}" for name in table.key)
-    return f"SELECT {columns} FROM {table.name} WHERE {where}"  # noqa: S608 - names from our declarations
+class _Queries(dict[str, tuple[Any, Callable[[Sequence[Any]], Row]]]):
+    """Each table's query on one connection: the driver's SQL and what makes a Row of
+    its result, made on first use.
+
+    Args:
+        dialect: the database's dialect, for the columns' conversions.
+        placeholder: the driver's parameter marker (``?`` or ``%s``).
+    """
+
+    def __init__(self, dialect: Dialect, placeholder: str) -> None:
+        super().__init__()
+        self._dialect = dialect
+        self._placeholder = placeholder
+
+    def of(self, table: Table) -> tuple[Any, Callable[[Sequence[Any]], Row]]:
+        """``SELECT columns FROM table WHERE key = ?`` and its reader."""
+        statements = statements_of(table)
+        columns = ", ".join(column.name for column in statements.selected)
+        where = " AND ".join(f"{name} = {self._placeholder}" for name in table.key)
+        sql = f"SELECT {columns} FROM {table.name} WHERE {where}"  # noqa: S608 - declared names
+        found = self[table.name] = (
+            sql.encode() if self._placeholder == "%s" else sql,
+            statements.reader(self._dialect),
+        )
+        return found
 
 
 class CommittedReader:
@@ -156,19 +149,21 @@ class CommittedReader:
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open {safe_url(self._url)}: {exc}") from exc
         cursor = connection.cursor()
+        queries = _Queries(self._dialect, "?")
 
-        def fetch(query: str, key: Key) -> Sequence[Any] | None:
+        def read(table: Table, key: Key) -> Row | None:
+            sql, row = queries.get(table.name) or queries.of(table)
             try:
-                cursor.execute(query, key)
+                cursor.execute(sql, key)
                 found: Sequence[Any] | None = cursor.fetchone()
             except sqlite3.ProgrammingError as exc:  # closed: open a new one
                 self._lost()
                 raise _ConnectionLostError(f"reading a committed row failed: {exc}") from exc
             except sqlite3.Error as exc:
                 raise StorageError(f"reading a committed row failed: {exc}") from exc
-            return found
+            return None if found is None else row(found)
 
-        return _ThreadConnection(connection, fetch, lambda t: _select(t, "?"), self._dialect)
+        return _ThreadConnection(connection, read)
 
     def _connect_postgres(self) -> _ThreadConnection:
         import psycopg  # noqa: PLC0415 - only for PostgreSQL
@@ -178,18 +173,18 @@ class CommittedReader:
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to {safe_url(self._url)}: {exc}") from exc
         cursor = connection.cursor()
+        queries = _Queries(self._dialect, "%s")
 
-        def fetch(query: bytes, key: Key) -> Sequence[Any] | None:
+        def read(table: Table, key: Key) -> Row | None:
+            sql, row = queries.get(table.name) or queries.of(table)
             try:
-                cursor.execute(query, key, prepare=True)
+                cursor.execute(sql, key, prepare=True)
                 found: Sequence[Any] | None = cursor.fetchone()
             except psycopg.Error as exc:
                 if connection.closed:  # server restart, failover, idle timeout
                     self._lost()
                     raise _ConnectionLostError(f"reading a committed row failed: {exc}") from exc
                 raise StorageError(f"reading a committed row failed: {exc}") from exc
-            return found
+            return None if found is None else row(found)
 
-        return _ThreadConnection(
-            connection, fetch, lambda t: _select(t, "%s").encode(), self._dialect
-        )
+        return _ThreadConnection(connection, read)

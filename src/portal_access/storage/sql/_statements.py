@@ -217,18 +217,22 @@ class TableStatements:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self.selected
         ]
-        names, count, version, doc = self.names, len(self.names), self._version, self._doc
         converting = [(n, p) for n, p in enumerate(processors) if p is not None]
+        names, version, doc = self.names, self._version, self._doc
+        new = tuple.__new__  # a Row without NamedTuple's Python-level __new__: hot path
 
         def read(raw: Sequence[Any]) -> Row:
             if converting:
                 raw = list(raw)
                 for position, process in converting:
                     raw[position] = process(raw[position])
-            return Row(
-                dict(zip(names, raw[:count], strict=True)),
-                None if doc is None else raw[doc],
-                0 if version is None else raw[version],
+            return new(
+                Row,
+                (
+                    dict(zip(names, raw)),  # noqa: B905 - raw has the version and doc too
+                    None if doc is None else raw[doc],
+                    0 if version is None else raw[version],
+                ),
             )
 
         return read
