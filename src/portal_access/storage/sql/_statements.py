@@ -245,16 +245,14 @@ class TableStatements:
             where.append(table.c.version == sa.bindparam("expected"))
         columns = [column.name for column in table.columns if not column.primary_key]
         key = {column.name for column in table.primary_key}
-        indexed = sorted(
-            {column.name for index in table.indexes for column in index.columns}
-            | {
-                column.name
-                for constraint in table.constraints
-                if isinstance(constraint, sa.UniqueConstraint)
-                for column in constraint.columns
-            }
-            - key
-        )
+        covered = {column.name for index in table.indexes for column in index.columns}
+        covered |= {
+            column.name
+            for constraint in table.constraints
+            if isinstance(constraint, sa.UniqueConstraint)
+            for column in constraint.columns
+        }
+        indexed = sorted(covered - key)
         replacing = Statement(
             sa.update(table).where(*where).values({name: sa.bindparam(name) for name in columns})
         )

@@ -107,7 +107,7 @@ def _bump_access_state(store: Store, attempts: int = 1000) -> None:
 
 
 class TransactionContract:
-    """What every store's units of work guarantee (ports: ``Store``, ``UnitOfWork``)."""
+    """What every store's units of work guarantee (``unit_of_work``, ``read_access_state``)."""
 
     def test_commit_keeps_every_write(self, store: Store) -> None:
         """Leaving the block normally commits: a later unit of work reads every write."""
