@@ -19,20 +19,20 @@ from portal_access.testing._storage_contract.transactions import (
 )
 
 
-class TestMemoryStorePort(StoreContract):
+class _OnMemory:
+    """A new memory store for each test."""
+
+    @pytest.fixture
+    def store(self) -> MemoryStore:
+        return MemoryStore()
+
+
+class TestMemoryStorePort(_OnMemory, StoreContract):
     """The memory store keeps the store port's contract."""
 
-    @pytest.fixture
-    def store(self) -> MemoryStore:
-        return MemoryStore()
 
-
-class TestMemoryStore(StorageContract):
+class TestMemoryStore(_OnMemory, StorageContract):
     """The library's repositories keep the storage contract on the memory store."""
-
-    @pytest.fixture
-    def store(self) -> MemoryStore:
-        return MemoryStore()
 
 
 def _use_case(uow: UnitOfWork) -> None:

@@ -66,8 +66,8 @@ def _open(store: SqlStore) -> None:
         pass
 
 
-class TestSqliteStorePort(StoreContract):
-    """The SQL store on a SQLite file keeps the store port's contract."""
+class _OnSqlite:
+    """A new SQL store on a SQLite file for each test."""
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SqlStore]:
@@ -75,9 +75,8 @@ class TestSqliteStorePort(StoreContract):
             yield store
 
 
-@requires_postgres
-class TestPostgresStorePort(StoreContract):
-    """The SQL store on PostgreSQL keeps the store port's contract."""
+class _OnPostgres:
+    """A new SQL store on a PostgreSQL schema of its own for each test."""
 
     @pytest.fixture
     def store(self) -> Iterator[SqlStore]:
@@ -85,13 +84,17 @@ class TestPostgresStorePort(StoreContract):
             yield store
 
 
-class TestSqliteStore(StorageContract):
-    """The SQL store on a SQLite file keeps the storage contract."""
+class TestSqliteStorePort(_OnSqlite, StoreContract):
+    """The SQL store on a SQLite file keeps the store port's contract."""
 
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[SqlStore]:
-        with SqlStore(sqlite_url(tmp_path), create=True) as store:
-            yield store
+
+@requires_postgres
+class TestPostgresStorePort(_OnPostgres, StoreContract):
+    """The SQL store on PostgreSQL keeps the store port's contract."""
+
+
+class TestSqliteStore(_OnSqlite, StorageContract):
+    """The repositories keep the storage contract on the SQL store on a SQLite file."""
 
 
 class TestSqliteStoreDecodingEveryRead(StorageContract):
@@ -105,13 +108,8 @@ class TestSqliteStoreDecodingEveryRead(StorageContract):
 
 
 @requires_postgres
-class TestPostgresStore(StorageContract):
-    """The SQL store on PostgreSQL keeps the storage contract."""
-
-    @pytest.fixture
-    def store(self) -> Iterator[SqlStore]:
-        with postgres_schema() as url, SqlStore(url, create=True) as store:
-            yield store
+class TestPostgresStore(_OnPostgres, StorageContract):
+    """The repositories keep the storage contract on the SQL store on PostgreSQL."""
 
 
 # -- the hot path ------------------------------------------------------------------------------

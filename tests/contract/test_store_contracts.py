@@ -24,20 +24,20 @@ from tests.service.harness import ADMIN, account, build
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class TestMinimalStorePort(StoreContract):
+class _OnDictStore:
+    """A new one-page store for each test."""
+
+    @pytest.fixture
+    def store(self) -> DictStore:
+        return DictStore()
+
+
+class TestMinimalStorePort(_OnDictStore, StoreContract):
     """The one-page example store keeps the store port's contract."""
 
-    @pytest.fixture
-    def store(self) -> DictStore:
-        return DictStore()
 
-
-class TestMinimalStore(StorageContract):
+class TestMinimalStore(_OnDictStore, StorageContract):
     """The library's repositories keep the storage contract on the one-page store."""
-
-    @pytest.fixture
-    def store(self) -> DictStore:
-        return DictStore()
 
 
 class CountedOutbox(OutboxRepository):

@@ -14,7 +14,7 @@ the unit of work: a rollback hands the number out again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from portal_access._domain.billing import Invoice
 from portal_access._domain.errors import ConflictError
@@ -90,11 +90,17 @@ class InvoiceRepository(ById[Invoice]):
 
 
 class VendorObjects(Repository, Generic[V]):
-    """Objects a gateway reports, keyed by ``(gateway, vendor id)``; ``get`` locks the row."""
+    """Objects a gateway reports, keyed by ``(gateway, vendor id)``; ``get`` locks the row.
+
+    A subclass names its table (whose key is ``gateway`` and the snapshot's id field),
+    the class it keeps, and :attr:`owner`: the value's field its lookup index holds.
+    """
 
     lock = Lock.WAIT
     #: The class of the values kept.
     kind: type[V]
+    #: The field of a value that its table's index looks up (the account, the contact).
+    owner: ClassVar[str]
 
     def get(self, gateway: str, vendor_id: str) -> V | None:
         """The newest kept (locked until the unit of work ends), or ``None``."""
@@ -108,26 +114,20 @@ class VendorObjects(Repository, Generic[V]):
                 concurrent unit of work has created it since (so an older snapshot never
                 replaces a newer one).
         """
-        self._put(self._row(value, **self.columns(value)))
-
-    def columns(self, value: V) -> dict[str, Scalar]:
-        """Every column of ``value``'s row."""
-        raise NotImplementedError
+        snapshot: Any = getattr(value, "snapshot")  # noqa: B009 - V is any reported value
+        gateway, vendor_id = self.table.key
+        columns: dict[str, Scalar] = {
+            gateway: snapshot.gateway,
+            vendor_id: getattr(snapshot, vendor_id),
+            self.owner: getattr(value, self.owner),
+        }
+        self._put(self._row(value, **columns))
 
 
 class PaymentRepository(VendorObjects[PaymentRecord]):
-    """Payments keyed by ``(gateway, vendor payment id)``."""
+    """Payments keyed by ``(gateway, vendor payment id)``, found by account."""
 
-    table, kind = PAYMENTS, PaymentRecord
-
-    def columns(self, value: PaymentRecord) -> dict[str, Scalar]:
-        """The payment's key and account."""
-        snapshot = value.snapshot
-        return {
-            "gateway": snapshot.gateway,
-            "payment_id": snapshot.payment_id,
-            "account_id": value.account_id,
-        }
+    table, kind, owner = PAYMENTS, PaymentRecord, "account_id"
 
     def for_account(self, account_id: str) -> tuple[PaymentRecord, ...]:
         """Payments of the account, in ``(gateway, payment_id)`` order."""
@@ -135,18 +135,9 @@ class PaymentRepository(VendorObjects[PaymentRecord]):
 
 
 class SubscriptionRepository(VendorObjects[SubscriptionReport]):
-    """Subscriptions keyed by ``(gateway, vendor subscription id)``."""
+    """Subscriptions keyed by ``(gateway, vendor subscription id)``, found by contact."""
 
-    table, kind = SUBSCRIPTIONS, SubscriptionReport
-
-    def columns(self, value: SubscriptionReport) -> dict[str, Scalar]:
-        """The subscription's key and contact."""
-        snapshot = value.snapshot
-        return {
-            "gateway": snapshot.gateway,
-            "subscription_id": snapshot.subscription_id,
-            "contact_id": value.contact_id,
-        }
+    table, kind, owner = SUBSCRIPTIONS, SubscriptionReport, "contact_id"
 
     def for_contact(self, contact_id: str) -> tuple[SubscriptionReport, ...]:
         """The contact's subscriptions, in ``(gateway, subscription_id)`` order."""

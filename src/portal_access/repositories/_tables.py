@@ -17,41 +17,6 @@ from datetime import date, datetime
 
 from portal_access.ports import Column, Index, Table
 
-__all__ = [
-    "ACCESS_STATES",
-    "ACCESS_STATES_BY_ACCOUNT",
-    "ACCOUNTS",
-    "ACCOUNTS_BY_CLASS",
-    "ACCOUNT_CLASSES",
-    "CHECKOUTS",
-    "CHECKOUTS_BY_INVOICE",
-    "CHECKOUTS_BY_KEY",
-    "CONTACTS",
-    "CONTACTS_BY_ACCOUNT",
-    "CONTACTS_BY_EMAIL",
-    "FIRST_INVOICE_NUMBER",
-    "GATEWAY_EVENTS",
-    "IDEMPOTENCY",
-    "INVOICES",
-    "INVOICES_BY_ACCOUNT",
-    "INVOICES_BY_NUMBER",
-    "INVOICE_NUMBERS",
-    "LOGINS",
-    "LOGINS_BY_EMAIL",
-    "OFFERS",
-    "OUTBOX",
-    "OUTBOX_PENDING",
-    "PAYMENTS",
-    "PAYMENTS_BY_ACCOUNT",
-    "PLANS",
-    "SITES",
-    "SITES_BY_ACCOUNT",
-    "SUBSCRIPTIONS",
-    "SUBSCRIPTIONS_BY_CONTACT",
-    "TABLES",
-    "TOKENS",
-]
-
 #: The counter invoice numbers come from (:meth:`~portal_access.ports.StoreTransaction.next_value`).
 INVOICE_NUMBERS = "invoice_number"
 #: The first invoice number handed out.

@@ -27,6 +27,7 @@ from sqlalchemy.engine import URL, Dialect
 from portal_access._domain.errors import StorageError
 from portal_access.ports import Key, Row, Table
 from portal_access.storage.sql._engine import BUSY_TIMEOUT_SECONDS
+from portal_access.storage.sql._rows import RowReader
 from portal_access.storage.sql._statements import statements_of
 from portal_access.storage.sql._urls import psycopg_conninfo, safe_url, sqlite_path
 
@@ -62,7 +63,7 @@ class _ThreadConnection:
         self.close()
 
 
-class _Queries(dict[str, tuple[Any, Callable[[Sequence[Any]], Row]]]):
+class _Queries(dict[str, tuple[Any, RowReader]]):
     """Each table's query on one connection: the driver's SQL and what makes a Row of
     its result, made on first use.
 
@@ -76,15 +77,15 @@ class _Queries(dict[str, tuple[Any, Callable[[Sequence[Any]], Row]]]):
         self._dialect = dialect
         self._placeholder = placeholder
 
-    def of(self, table: Table) -> tuple[Any, Callable[[Sequence[Any]], Row]]:
+    def of(self, table: Table) -> tuple[Any, RowReader]:
         """``SELECT columns FROM table WHERE key = ?`` and its reader."""
         statements = statements_of(table)
-        columns = ", ".join(column.name for column in statements.selected)
+        columns = ", ".join(column.name for column in statements.committed)
         where = " AND ".join(f"{name} = {self._placeholder}" for name in table.key)
         sql = f"SELECT {columns} FROM {table.name} WHERE {where}"  # noqa: S608 - declared names
         found = self[table.name] = (
             sql.encode() if self._placeholder == "%s" else sql,
-            statements.reader(self._dialect),
+            statements.reader(self._dialect, committed=True),
         )
         return found
 
@@ -161,7 +162,7 @@ class CommittedReader:
                 raise _ConnectionLostError(f"reading a committed row failed: {exc}") from exc
             except sqlite3.Error as exc:
                 raise StorageError(f"reading a committed row failed: {exc}") from exc
-            return None if found is None else row(found)
+            return None if found is None else row(found, key)
 
         return _ThreadConnection(connection, read)
 
@@ -185,6 +186,6 @@ class CommittedReader:
                     self._lost()
                     raise _ConnectionLostError(f"reading a committed row failed: {exc}") from exc
                 raise StorageError(f"reading a committed row failed: {exc}") from exc
-            return None if found is None else row(found)
+            return None if found is None else row(found, key)
 
         return _ThreadConnection(connection, read)
