@@ -127,6 +127,21 @@ class Table:
         document: each row also holds a document (:attr:`Row.doc`, long text).
         versioned: each row also holds a version (:attr:`Row.version`) that
             :meth:`StoreTransaction.update` can require.
+
+    Raises:
+        ValidationError: the key or an index names an unknown column, or a nullable one
+            where it may not.
+
+    >>> by_account = Index("ix_invoices_account", ("account_id",), order=("issued_on",))
+    >>> invoices = Table(
+    ...     "invoices",
+    ...     ("id",),
+    ...     (Column("id", str), Column("account_id", str), Column("issued_on", date)),
+    ...     (by_account,),
+    ... )
+    >>> row = Row({"id": "inv-1", "account_id": "a-1", "issued_on": date(2026, 3, 1)}, "{}")
+    >>> invoices.key_of(row.values), invoices.sort_key(by_account)(row)
+    (('inv-1',), (datetime.date(2026, 3, 1), 'inv-1'))
     """
 
     name: str
