@@ -39,8 +39,9 @@ class DictStore:
             finally:
                 self.busy, tx.ended = False, True
 
-    def read_committed(self, table: Table, key: Key) -> Row | None:
-        return self.rows.get((table.name, key))
+    def read_committed(self, table: Table, key: Key) -> tuple[str | None, int] | None:
+        row = self.rows.get((table.name, key))
+        return None if row is None else (row.doc, row.version)
 
 
 class DictTransaction:

@@ -34,6 +34,7 @@ from portal_access._domain.money import Money
 __all__ = [
     "Clock",
     "Column",
+    "Committed",
     "Index",
     "Key",
     "Lock",
@@ -53,6 +54,8 @@ __all__ = [
 Scalar = str | int | bool | date | datetime | None
 #: A row's key: the values of its table's key columns, in the table's key order.
 Key = tuple[Scalar, ...]
+#: What :meth:`Store.read_committed` returns: a row's document and version.
+Committed = tuple[str | None, int]
 
 _COLUMN_TYPES = (str, int, bool, date, datetime)
 
@@ -275,10 +278,11 @@ class Store(Protocol):
                 committed).
         """
 
-    def read_committed(self, table: Table, key: Key) -> Row | None:
-        """The committed row of ``table`` with this ``key``, or ``None``, read outside any
-        transaction: the hot path of ``check_access``, called on every portal page. It
-        never sees uncommitted writes.
+    def read_committed(self, table: Table, key: Key) -> Committed | None:
+        """``(doc, version)`` of the committed row of ``table`` with this ``key`` (as
+        :attr:`Row.doc` and :attr:`Row.version` say), or ``None``, read outside any
+        transaction: the hot path of ``check_access``, called on every portal page, which
+        needs nothing else of the row. It never sees uncommitted writes.
 
         Raises:
             StorageError: the store failed.

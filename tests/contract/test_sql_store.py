@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from portal_access import PaymentStatus
 from portal_access._domain.errors import StaleStateError, StorageError
-from portal_access.ports import Key, Row, Store, StoreTransaction, Table
+from portal_access.ports import Committed, Key, Store, StoreTransaction, Table
 from portal_access.repositories import UnitOfWork, read_access_state, unit_of_work
 from portal_access.storage.sql import SqlStore
 from portal_access.storage.sql import _schema as schema
@@ -204,7 +204,7 @@ def test_hot_path_reconnects_after_losing_its_connection(url: str):
 
 
 def _drop_hot_path_connection(store: SqlStore) -> None:
-    connection = store._reader._local.connection.connection
+    connection = store._reader.local.connection.connection
     if isinstance(connection, sqlite3.Connection):
         connection.close()
         return
@@ -249,7 +249,7 @@ class _Interrupted:
         with self.store.transaction() as tx:
             yield cast(StoreTransaction, _Hooked(tx, lambda: self._write(tx.connection, watched)))
 
-    def read_committed(self, table: Table, key: Key) -> Row | None:
+    def read_committed(self, table: Table, key: Key) -> Committed | None:
         return self.store.read_committed(table, key)
 
     def _write(self, connection: sa.Connection, watched: bool) -> None:

@@ -33,12 +33,16 @@ class DecisionCache:
 
     def decision(self, context: ServiceContext, state: AccessState) -> AccessDecision:
         """The decision for ``state`` now, from the cache when still valid."""
-        now = context.clock.now()
         entry = self._entries.get(state.contact_id)
         if entry is not None and entry[0] == state.version:
             decision = entry[1]
-            if decision.valid_until is None or now < decision.valid_until:
+            if decision.valid_until is None:  # only a write changes it: no clock to read
                 return decision
+            now = context.clock.now()
+            if now < decision.valid_until:
+                return decision
+        else:
+            now = context.clock.now()
         decision = decide(state, context.policy, now)
         with self._lock:
             self._entries[state.contact_id] = (state.version, decision)

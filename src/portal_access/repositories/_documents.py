@@ -21,10 +21,13 @@ the same text is read again:
   fields are themselves immutable (tuples, frozensets, other frozen values). A class
   with a mutable field (``OutboxMessage`` carries a ``dict`` payload) must use
   :func:`load` and :func:`~portal_access._domain.serialization.to_json` instead;
-- it is bounded (the oldest entries go first) and safe to share between threads;
-- :meth:`DocumentCache.latest` serves the hot path (``check_access``): it keeps the
-  newest document of each row by key, so a read compares the document it got with the
-  one it decoded last (the same text, or a new version to decode) and hashes nothing.
+- it is bounded (the oldest entries go first) and safe to share between threads.
+
+:meth:`DocumentCache.latest` serves the hot path (``check_access``) differently: it keeps
+the value of each row's newest version, by key, so a read that finds the version it
+decoded last skips the decode without even looking at the document. A row version
+names one content only within one store, so that half is per store: each store has
+its own cache (:func:`~portal_access.repositories.documents_of`).
 
 >>> from portal_access._domain.money import Money
 >>> documents = DocumentCache(size=2)
@@ -86,7 +89,7 @@ class DocumentCache:
         self._size = max(size, 0)
         self._rows = max(rows, 1)
         self._values: dict[tuple[type, str], object] = {}
-        self._latest: dict[tuple[type, object], tuple[str, object]] = {}
+        self._latest: dict[object, tuple[int, object]] = {}
         self._lock = threading.Lock()
 
     def encode(self, value: object) -> str:
@@ -109,30 +112,32 @@ class DocumentCache:
         self._remember(cls, doc, value)
         return value
 
-    def latest(self, doc: str, cls: type[T], key: object) -> T:
-        """The ``cls`` that ``doc``, the document of row ``key``, holds; decoded only when
-        it differs from the document this row had when last asked.
+    def latest(self, doc: str, cls: type[T], key: object, version: int) -> T:
+        """The ``cls`` that ``doc``, the document of row ``key`` at ``version``, holds;
+        decoded only when the version is not the one this row had when last asked (one
+        class of rows per cache: the access states).
 
         >>> from portal_access._domain.money import Money
         >>> documents = DocumentCache()
-        >>> fee = documents.latest('{"amount":2500,"currency":"USD"}', Money, key="fee")
-        >>> documents.latest('{"amount":2500,"currency":"USD"}', Money, key="fee") is fee
+        >>> fee = documents.latest('{"amount":2500,"currency":"USD"}', Money, "fee", 1)
+        >>> documents.latest('{"amount":2500,"currency":"USD"}', Money, "fee", 1) is fee
         True
+        >>> documents.latest('{"amount":900,"currency":"USD"}', Money, "fee", 2)
+        Money(amount=900, currency='USD')
 
         Raises:
             StorageError: the document is not a valid ``cls`` (the row was damaged).
         """
-        row = (cls, key)
-        found = self._latest.get(row)
-        if found is not None and found[0] == doc:
-            return found[1]  # type: ignore[return-value] # the value of this very text
+        found = self._latest.get(key)
+        if found is not None and found[0] == version:
+            return found[1]  # type: ignore[return-value] # the value of this version
         value = load(doc, cls, key)
         with self._lock:
             latest = self._latest
-            if len(latest) >= self._rows and row not in latest:
+            if len(latest) >= self._rows and key not in latest:
                 for old in list(islice(latest, max(self._rows // 8, 1))):
                     del latest[old]
-            latest[row] = (doc, value)
+            latest[key] = (version, value)
         return value
 
     def clear(self) -> None:

@@ -11,11 +11,14 @@ A store may define two optional attributes (``docs/stores.md``):
   library's repository (:class:`~portal_access.repositories.OutboxRepository`), used
   instead of it in every unit of work over that store, to serve a method faster;
 - ``documents``: the :class:`~portal_access.repositories.DocumentCache` its units of
-  work share (sized, or turned off); without one, a process-wide cache is used.
+  work and its hot path share (sized, or turned off); without one, the store gets one
+  of the default size on first use.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, cast, overload
@@ -55,8 +58,9 @@ __all__ = ["UnitOfWork", "documents_of", "read_access_state", "unit_of_work"]
 
 R = TypeVar("R", bound=Repository)
 
-#: The cache of stores that bring none of their own.
-_SHARED_DOCUMENTS = DocumentCache()
+#: The caches of stores that bring none of their own, while the store lives.
+_DOCUMENTS: weakref.WeakKeyDictionary[Store, DocumentCache] = weakref.WeakKeyDictionary()
+_DOCUMENTS_LOCK = threading.Lock()
 
 
 class _Repository(Generic[R]):
@@ -139,9 +143,25 @@ class UnitOfWork:
 
 
 def documents_of(store: Store) -> DocumentCache:
-    """The document cache of ``store``: its own ``documents``, or the process-wide one."""
+    """The document cache of ``store``: its own ``documents``, or one made for it on first
+    use (a new one each time for a store that cannot be weakly referenced and hashed).
+
+    Raises:
+        ConfigurationError: the store's ``documents`` is not a :class:`DocumentCache`.
+    """
     found = getattr(store, "documents", None)
-    return found if isinstance(found, DocumentCache) else _SHARED_DOCUMENTS
+    if isinstance(found, DocumentCache):
+        return found
+    if found is not None:
+        raise ConfigurationError("a store's documents must be a DocumentCache", field="documents")
+    try:
+        with _DOCUMENTS_LOCK:
+            made = _DOCUMENTS.get(store)
+            if made is None:
+                made = _DOCUMENTS[store] = DocumentCache()
+    except TypeError:  # unhashable, or no weak references
+        return DocumentCache()
+    return made
 
 
 @contextmanager
@@ -172,16 +192,15 @@ def unit_of_work(store: Store) -> Iterator[UnitOfWork]:
 
 def read_access_state(store: Store, contact_id: str) -> AccessState | None:
     """The contact's committed access state, or ``None``: one read by key
-    (:meth:`~portal_access.ports.Store.read_committed`), decoded only when the row is not
-    the one this process decoded last.
+    (:meth:`~portal_access.ports.Store.read_committed`), decoded only when the row's
+    version is not the one this process decoded last from this store.
 
     Raises:
         StorageError: the store failed, or the row is damaged.
     """
-    row = store.read_committed(ACCESS_STATES, (contact_id,))
-    if row is None:
+    found = store.read_committed(ACCESS_STATES, (contact_id,))
+    if found is None:
         return None
-    documents = getattr(store, "documents", None)  # documents_of(store), inlined: hot path
-    if not isinstance(documents, DocumentCache):
-        documents = _SHARED_DOCUMENTS
-    return documents.latest(row.doc or "", AccessState, contact_id)
+    doc, version = found
+    documents = getattr(store, "documents", None) or documents_of(store)  # hot path
+    return documents.latest(doc or "", AccessState, contact_id, version)

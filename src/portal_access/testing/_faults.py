@@ -25,7 +25,17 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from portal_access._domain.errors import StorageError, ValidationError
-from portal_access.ports import Index, Key, Lock, Row, Scalar, Store, StoreTransaction, Table
+from portal_access.ports import (
+    Committed,
+    Index,
+    Key,
+    Lock,
+    Row,
+    Scalar,
+    Store,
+    StoreTransaction,
+    Table,
+)
 from portal_access.repositories import DocumentCache, documents_of
 
 __all__ = ["WRITE_METHODS", "FailingStore"]
@@ -79,7 +89,7 @@ class FailingStore:
         with self.store.transaction() as transaction:
             yield _FailingTransaction(transaction, self._write)
 
-    def read_committed(self, table: Table, key: Key) -> Row | None:
+    def read_committed(self, table: Table, key: Key) -> Committed | None:
         """The wrapped store's answer (reads never fail)."""
         return self.store.read_committed(table, key)
 

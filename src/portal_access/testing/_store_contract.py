@@ -378,18 +378,25 @@ class StoreContract:
         assert self.stored(store, LOGINS, ("c-1",)) == login("c-1", "ann@example.com")
 
     def test_read_committed_sees_only_committed_rows(self, store: Store) -> None:
-        """read_committed never sees a row before its transaction commits, nor one
-        rolled back; it sees the newest committed row."""
+        """read_committed gives the newest committed row's (doc, version), and never a
+        row before its transaction commits, nor one rolled back."""
         assert store.read_committed(LOGINS, ("c-1",)) is None
         with store.transaction() as tx:
             tx.insert(LOGINS, login("c-1", "ann@example.com"))
             assert store.read_committed(LOGINS, ("c-1",)) is None
-        assert store.read_committed(LOGINS, ("c-1",)) == login("c-1", "ann@example.com")
+        assert store.read_committed(LOGINS, ("c-1",)) == ("v1", 1)
+        with store.transaction() as tx:
+            tx.update(LOGINS, login("c-1", "bob@example.com", 2), expected_version=1)
+        assert store.read_committed(LOGINS, ("c-1",)) == ("v2", 2)
         self.roll_back(
             store,
-            lambda tx: tx.update(LOGINS, login("c-1", "x@example.com", 2), expected_version=1),
+            lambda tx: tx.update(LOGINS, login("c-1", "x@example.com", 3), expected_version=2),
         )
-        assert store.read_committed(LOGINS, ("c-1",)) == login("c-1", "ann@example.com")
+        assert store.read_committed(LOGINS, ("c-1",)) == ("v2", 2)
+        event = Row({**EVENT, "outcome": "applied", "processed_at": NOW})
+        self.committed(store, (OFFERS, offer()), (GATEWAY_EVENTS, event))
+        assert store.read_committed(OFFERS, ("o-1",)) == ("offer one", 0)
+        assert store.read_committed(GATEWAY_EVENTS, ("stripe", "evt_1")) == (None, 0)
 
     def test_a_transaction_ended_cannot_be_used(self, store: Store) -> None:
         """A transaction used after its block ended raises StorageError."""

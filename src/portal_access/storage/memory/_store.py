@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from portal_access._domain.errors import ConflictError, StorageError
-from portal_access.ports import Index, Key, Lock, Row, Scalar, Table
+from portal_access.ports import Committed, Index, Key, Lock, Row, Scalar, Table
 
 __all__ = ["MemoryStore", "MemoryTransaction"]
 
@@ -166,9 +166,10 @@ class MemoryStore:
             finally:
                 self._open = False
 
-    def read_committed(self, table: Table, key: Key) -> Row | None:
-        """The committed row with ``key``, read without waiting for the lock."""
-        return self._tables.get(table.name, {}).get(key)
+    def read_committed(self, table: Table, key: Key) -> Committed | None:
+        """The committed row's ``(doc, version)``, read without waiting for the lock."""
+        row = self._tables.get(table.name, {}).get(key)
+        return None if row is None else (row.doc, row.version)
 
     def snapshot(self) -> dict[str, dict[Key, Row]]:
         """Every committed row, by table name, for equality checks (rows are immutable).

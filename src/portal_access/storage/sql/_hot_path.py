@@ -19,30 +19,29 @@ import contextlib
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import URL, Dialect
 
 from portal_access._domain.errors import StorageError
-from portal_access.ports import Key, Row, Table
+from portal_access.ports import Committed, Key, Table
 from portal_access.storage.sql._engine import BUSY_TIMEOUT_SECONDS
-from portal_access.storage.sql._rows import RowReader
 from portal_access.storage.sql._statements import statements_of
 from portal_access.storage.sql._urls import psycopg_conninfo, safe_url, sqlite_path
 
-__all__ = ["SQLITE_PAGE_CACHE_KIB", "CommittedReader"]
+__all__ = ["SQLITE_PAGE_CACHE_KIB", "CommittedReader", "ConnectionLostError"]
 
 #: The page cache of each SQLite reading connection, in KiB (pages are taken as they are
 #: read): it holds the index and table pages of the contacts browsing now, so a read at a
 #: million contacts costs about what it costs at a thousand (SQLite's default is 2 MiB).
 SQLITE_PAGE_CACHE_KIB = 32_768
 
-#: Reads the committed row of a table by key on one connection.
-_Read = Callable[[Table, Key], Row | None]
+#: Reads a committed row's (doc, version) by key on one connection.
+_Read = Callable[[Table, Key], Committed | None]
 
 
-class _ConnectionLostError(StorageError):
+class ConnectionLostError(StorageError):
     """The server dropped the hot path's connection; a new one may succeed."""
 
 
@@ -63,30 +62,28 @@ class _ThreadConnection:
         self.close()
 
 
-class _Queries(dict[str, tuple[Any, RowReader]]):
-    """Each table's query on one connection: the driver's SQL and what makes a Row of
-    its result, made on first use.
+class _Queries(dict[str, Any]):
+    """Each table's query on one connection, made on first use.
 
     Args:
-        dialect: the database's dialect, for the columns' conversions.
         placeholder: the driver's parameter marker (``?`` or ``%s``).
+        encode: the driver takes the SQL as bytes (psycopg: no decoding per call).
     """
 
-    def __init__(self, dialect: Dialect, placeholder: str) -> None:
+    def __init__(self, placeholder: str, *, encode: bool = False) -> None:
         super().__init__()
-        self._dialect = dialect
         self._placeholder = placeholder
+        self._encode = encode
 
-    def of(self, table: Table) -> tuple[Any, RowReader]:
-        """``SELECT columns FROM table WHERE key = ?`` and its reader."""
-        statements = statements_of(table)
-        columns = ", ".join(column.name for column in statements.committed)
+    def of(self, table: Table) -> Any:
+        """``SELECT doc, version FROM table WHERE key = ?`` (``NULL``, ``0`` for a table
+        without documents or versions)."""
+        statements_of(table)  # fails for a table the schema does not have
+        doc = "doc" if table.document else "NULL"
+        version = "version" if table.versioned else "0"
         where = " AND ".join(f"{name} = {self._placeholder}" for name in table.key)
-        sql = f"SELECT {columns} FROM {table.name} WHERE {where}"  # noqa: S608 - declared names
-        found = self[table.name] = (
-            sql.encode() if self._placeholder == "%s" else sql,
-            statements.reader(self._dialect, committed=True),
-        )
+        sql = f"SELECT {doc}, {version} FROM {table.name} WHERE {where}"  # noqa: S608 - declared names
+        found = self[table.name] = sql.encode() if self._encode else sql
         return found
 
 
@@ -102,20 +99,21 @@ class CommittedReader:
         self._url = url
         self._dialect = dialect
         self._postgres = url.get_backend_name() == "postgresql"
-        self._local = threading.local()
+        #: Per thread: ``connection``, the thread's :class:`_ThreadConnection`, once made.
+        self.local = threading.local()
         self._lock = threading.Lock()
         self._open: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
 
-    def read(self, table: Table, key: Key) -> Row | None:
-        """The committed row of ``table`` with ``key``, or ``None``.
+    def read(self, table: Table, key: Key) -> Committed | None:
+        """The committed row's ``(doc, version)``, or ``None``.
 
         Raises:
             StorageError: the database could not be read.
         """
-        mine: _ThreadConnection | None = getattr(self._local, "connection", None)
+        mine: _ThreadConnection | None = getattr(self.local, "connection", None)
         try:
             return (mine or self._connect()).read(table, key)
-        except _ConnectionLostError:
+        except ConnectionLostError:
             return self._connect().read(table, key)  # once; a second loss goes up
 
     def close(self) -> None:
@@ -123,7 +121,7 @@ class CommittedReader:
         with self._lock:
             connections = list(self._open)
             self._open = weakref.WeakSet()
-            self._local = threading.local()
+            self.local = threading.local()
         for connection in connections:
             connection.close()
 
@@ -131,11 +129,11 @@ class CommittedReader:
         mine = self._connect_postgres() if self._postgres else self._connect_sqlite()
         with self._lock:
             self._open.add(mine)
-            self._local.connection = mine
+            self.local.connection = mine
         return mine
 
     def _lost(self) -> None:
-        self._local.connection = None
+        self.local.connection = None
 
     def _connect_sqlite(self) -> _ThreadConnection:
         try:
@@ -150,19 +148,19 @@ class CommittedReader:
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open {safe_url(self._url)}: {exc}") from exc
         cursor = connection.cursor()
-        queries = _Queries(self._dialect, "?")
+        queries = _Queries("?")
 
-        def read(table: Table, key: Key) -> Row | None:
-            sql, row = queries.get(table.name) or queries.of(table)
+        def read(table: Table, key: Key) -> Committed | None:
+            sql = queries.get(table.name) or queries.of(table)
             try:
                 cursor.execute(sql, key)
-                found: Sequence[Any] | None = cursor.fetchone()
+                found: Committed | None = cursor.fetchone()
             except sqlite3.ProgrammingError as exc:  # closed: open a new one
                 self._lost()
-                raise _ConnectionLostError(f"reading a committed row failed: {exc}") from exc
+                raise ConnectionLostError(f"reading a committed row failed: {exc}") from exc
             except sqlite3.Error as exc:
                 raise StorageError(f"reading a committed row failed: {exc}") from exc
-            return None if found is None else row(found, key)
+            return found
 
         return _ThreadConnection(connection, read)
 
@@ -174,18 +172,18 @@ class CommittedReader:
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to {safe_url(self._url)}: {exc}") from exc
         cursor = connection.cursor()
-        queries = _Queries(self._dialect, "%s")
+        queries = _Queries("%s", encode=True)
 
-        def read(table: Table, key: Key) -> Row | None:
-            sql, row = queries.get(table.name) or queries.of(table)
+        def read(table: Table, key: Key) -> Committed | None:
+            sql = queries.get(table.name) or queries.of(table)
             try:
                 cursor.execute(sql, key, prepare=True)
-                found: Sequence[Any] | None = cursor.fetchone()
+                found: Committed | None = cursor.fetchone()
             except psycopg.Error as exc:
                 if connection.closed:  # server restart, failover, idle timeout
                     self._lost()
-                    raise _ConnectionLostError(f"reading a committed row failed: {exc}") from exc
+                    raise ConnectionLostError(f"reading a committed row failed: {exc}") from exc
                 raise StorageError(f"reading a committed row failed: {exc}") from exc
-            return None if found is None else row(found, key)
+            return found
 
         return _ThreadConnection(connection, read)

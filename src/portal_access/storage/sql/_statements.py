@@ -33,7 +33,7 @@ dates, instants and booleans as text and integers).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,9 +43,8 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from portal_access._domain.errors import StorageError
-from portal_access.ports import Index, Lock, Table
+from portal_access.ports import Index, Lock, Row, Table
 from portal_access.repositories import TABLES
-from portal_access.storage.sql._rows import RowReader, row_reader
 from portal_access.storage.sql._schema import TABLE
 
 __all__ = ["Compiled", "Statement", "TableStatements", "statements_of"]
@@ -170,10 +169,9 @@ class TableStatements:
         self.table = found
         self.names = tuple(column.name for column in table.columns)
         extra = (["version"] if table.versioned else []) + (["doc"] if table.document else [])
-        self.declared = table
         self.selected = [found.c[name] for name in (*self.names, *extra)]
-        #: What :meth:`~portal_access.ports.Store.read_committed` selects: the key is known.
-        self.committed = [c for c in self.selected if not c.primary_key] or self.selected
+        self._version = len(self.names) if table.versioned else None
+        self._doc = len(self.selected) - 1 if table.document else None
         by_key = sa.select(*self.selected).where(_key_condition(found))
         self.get = {lock: Statement(_locked(by_key, lock)) for lock in Lock}
         self._find: dict[tuple[str, Lock, bool], Statement] = {}
@@ -186,7 +184,7 @@ class TableStatements:
         )
         self.delete = Statement(sa.delete(found).where(_key_condition(found)))
         self.update = {versioned: self._updates(versioned) for versioned in (False, True)}
-        self._readers: dict[tuple[str, str, bool], RowReader] = {}
+        self._readers: dict[tuple[str, str], Callable[[Sequence[Any]], Row]] = {}
 
     def find(self, index: Index, lock: Lock, *, limited: bool) -> Statement:
         """The rows ``index`` selects (values bound by column name), at most
@@ -205,26 +203,35 @@ class TableStatements:
             self._find[index.name, lock, limited] = statement
         return statement
 
-    def reader(self, dialect: Dialect, *, committed: bool = False) -> RowReader:
-        """What makes a :class:`~portal_access.ports.Row` of a row of :attr:`selected`
-        (of :attr:`committed` when ``committed``), as ``dialect``'s driver returns it."""
-        key = (dialect.name, dialect.driver, committed)
+    def reader(self, dialect: Dialect) -> Callable[[Sequence[Any]], Row]:
+        """What turns a row of :attr:`selected` as ``dialect``'s driver returns it into a
+        :class:`~portal_access.ports.Row`."""
+        key = (dialect.name, dialect.driver)
         found = self._readers.get(key)
         if found is None:
-            processors = {
-                column.name: processor
-                for column in self.table.columns
-                if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None))
-            }
-            found = self._readers[key] = row_reader(
-                [column.name for column in (self.committed if committed else self.selected)],
-                self.names,
-                self.declared.key,
-                processors,
-                document=self.declared.document,
-                versioned=self.declared.versioned,
-            )
+            found = self._readers[key] = self._make_reader(dialect)
         return found
+
+    def _make_reader(self, dialect: Dialect) -> Callable[[Sequence[Any]], Row]:
+        processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in self.selected
+        ]
+        converting = [(n, p) for n, p in enumerate(processors) if p is not None]
+        names, version, doc = self.names, self._version, self._doc
+
+        def read(raw: Sequence[Any]) -> Row:
+            if converting:
+                raw = list(raw)
+                for position, process in converting:
+                    raw[position] = process(raw[position])
+            return Row(
+                dict(zip(names, raw)),  # noqa: B905 - raw holds the version and doc too
+                None if doc is None else raw[doc],
+                0 if version is None else raw[version],
+            )
+
+        return read
 
     def _updates(self, versioned: bool) -> tuple[Statement | None, Statement]:
         """``(keeping, replacing)``; ``keeping`` is ``None`` when no index covers a column."""

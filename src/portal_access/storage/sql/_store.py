@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from portal_access._domain.errors import StorageError
-from portal_access.ports import Key, Row, Table
+from portal_access.ports import Committed, Key, Table
 from portal_access.repositories import (
     DEFAULT_DOCUMENT_CACHE_SIZE,
     DEFAULT_ROW_CACHE_SIZE,
@@ -41,7 +41,7 @@ from portal_access.repositories import (
 )
 from portal_access.storage.sql._engine import READ_ONLY, make_engine
 from portal_access.storage.sql._errors import translate
-from portal_access.storage.sql._hot_path import CommittedReader
+from portal_access.storage.sql._hot_path import CommittedReader, ConnectionLostError
 from portal_access.storage.sql._migrations import check_schema, migrate
 from portal_access.storage.sql._transaction import SqlTransaction
 from portal_access.storage.sql._urls import absolute, database_url, safe_url
@@ -148,15 +148,23 @@ class SqlStore:
         finally:
             self._local.open = False
 
-    def read_committed(self, table: Table, key: Key) -> Row | None:
-        """The committed row: one primary-key read on the driver's own connection.
+    def read_committed(self, table: Table, key: Key) -> Committed | None:
+        """The committed row's ``(doc, version)``: one primary-key read on the driver's
+        own connection, the value as it comes from the driver.
 
         Raises:
             StorageError: the database could not be read.
             SchemaVersionError: the schema is not the one this library understands.
         """
-        if self._revision is None:
-            self._ready()
+        mine = getattr(self._reader.local, "connection", None)  # the hot path: no more calls
+        if mine is not None:
+            try:
+                found: Committed | None = mine.read(table, key)
+            except ConnectionLostError:
+                pass  # connect again, below
+            else:
+                return found
+        self._ready()
         return self._reader.read(table, key)
 
     def close(self) -> None:

@@ -91,7 +91,7 @@ class SqlTransaction:
         """The row with ``key``, or ``None``; ``Lock.WAIT`` is ``SELECT ... FOR UPDATE``."""
         statements = statements_of(table)
         found = self._run(statements.get[lock], dict(zip(table.key, key, strict=True)), _FIRST)
-        return None if found is None else statements.reader(self.dialect)(found, key)
+        return None if found is None else statements.reader(self.dialect)(found)
 
     def find(
         self,
@@ -108,7 +108,7 @@ class SqlTransaction:
         binds: dict[str, Any] = dict(zip(index.equal, values, strict=True))
         binds["row_limit"] = limit
         read = statements.reader(self.dialect)
-        return [read(found, None) for found in self._run(statement, binds, _ALL)]
+        return [read(found) for found in self._run(statement, binds, _ALL)]
 
     def insert(self, table: Table, row: Row) -> bool:
         """``INSERT ... ON CONFLICT DO NOTHING``; ``False`` when a unique key is taken."""
