@@ -168,7 +168,7 @@ class Table:
 
     def key_of(self, values: Mapping[str, Scalar]) -> Key:
         """The key of a row holding ``values``."""
-        return tuple(values[name] for name in self.key)
+        return tuple(map(values.__getitem__, self.key))
 
     def sort_key(self, index: Index) -> Callable[[Row], tuple[Scalar, ...]]:
         """What orders the rows ``index`` finds: its ``order`` columns, then the key."""

@@ -63,13 +63,14 @@ class Repository:
             self._missing.discard(key)
         return row
 
-    def _decode(self, row: Row, cls: type[V]) -> V:
+    def _decode(self, row: Row, cls: type[V], key: object = None) -> V:
+        """The ``cls`` in ``row``'s document (``key`` names it in errors; else its values)."""
         assert row.doc is not None, self.table.name
-        return self.documents.decode(row.doc, cls, self.table.key_of(row.values))
+        return self.documents.decode(row.doc, cls, row.values if key is None else key)
 
     def _get(self, key: Key, cls: type[V]) -> V | None:
         row = self._read(key)
-        return None if row is None else self._decode(row, cls)
+        return None if row is None else self._decode(row, cls, key)
 
     def _find(self, index: Index, value: Scalar, cls: type[V]) -> tuple[V, ...]:
         rows = self.transaction.find(self.table, index, (value,))

@@ -107,6 +107,7 @@ class Statement:
         )
         self._statement = statement if isinstance(statement, ClauseElement) else None
         self._compiled: dict[tuple[str, str, str], Compiled] = {}
+        self._last: tuple[Dialect, Compiled] | None = None
 
     def compiled(self, dialect: Dialect) -> Compiled:
         """The statement compiled for ``dialect`` (compiled once, then reused).
@@ -114,6 +115,9 @@ class Statement:
         Raises:
             KeyError: the statement has no form for this kind of database.
         """
+        last = self._last
+        if last is not None and last[0] is dialect:  # the usual case: one store, one dialect
+            return last[1]
         key = (dialect.name, dialect.driver, dialect.paramstyle)
         found = self._compiled.get(key)
         if found is None:
@@ -124,6 +128,7 @@ class Statement:
             compiled = statement.compile(dialect=dialect)
             assert isinstance(compiled, SQLCompiler)
             found = self._compiled[key] = Compiled(compiled, dialect)
+        self._last = (dialect, found)
         return found
 
 
@@ -148,8 +153,8 @@ def _locked(select: sa.Select[Any], lock: Lock) -> sa.Select[Any]:
 class TableStatements:
     """Every statement the store port runs on one declared table, built once.
 
-    - ``get``: the row by key, as each :class:`~portal_access.ports.Lock` asks (SQLite
-      ignores ``FOR UPDATE``: its writers are serialised already);
+    - :meth:`get`: the row by key, as each :class:`~portal_access.ports.Lock` asks
+      (SQLite ignores ``FOR UPDATE``: its writers are serialised already);
     - :meth:`find`: the rows an index selects, in index order, made on first use;
     - ``insert``: ``INSERT ... ON CONFLICT DO NOTHING`` (any unique key), so a taken
       key is a row count of 0, never a failed statement;
@@ -173,7 +178,8 @@ class TableStatements:
         self._version = len(self.names) if table.versioned else None
         self._doc = len(self.selected) - 1 if table.document else None
         by_key = sa.select(*self.selected).where(_key_condition(found))
-        self.get = {lock: Statement(_locked(by_key, lock)) for lock in Lock}
+        self._get = {lock: Statement(_locked(by_key, lock)) for lock in Lock}
+        self._get_unlocked = self._get[Lock.NONE]
         self._find: dict[tuple[str, Lock, bool], Statement] = {}
         binds: dict[str, Any] = {c.name: sa.bindparam(c.name) for c in found.columns}
         self.insert = Statement(
@@ -185,6 +191,11 @@ class TableStatements:
         self.delete = Statement(sa.delete(found).where(_key_condition(found)))
         self.update = {versioned: self._updates(versioned) for versioned in (False, True)}
         self._readers: dict[tuple[str, str], Callable[[Sequence[Any]], Row]] = {}
+        self._last_reader: tuple[Dialect, Callable[[Sequence[Any]], Row]] | None = None
+
+    def get(self, lock: Lock) -> Statement:
+        """The row by key (key columns bound by name), locked as ``lock`` says."""
+        return self._get_unlocked if lock is Lock.NONE else self._get[lock]
 
     def find(self, index: Index, lock: Lock, *, limited: bool) -> Statement:
         """The rows ``index`` selects (values bound by column name), at most
@@ -206,10 +217,14 @@ class TableStatements:
     def reader(self, dialect: Dialect) -> Callable[[Sequence[Any]], Row]:
         """What turns a row of :attr:`selected` as ``dialect``'s driver returns it into a
         :class:`~portal_access.ports.Row`."""
+        last = self._last_reader
+        if last is not None and last[0] is dialect:  # the usual case: one store, one dialect
+            return last[1]
         key = (dialect.name, dialect.driver)
         found = self._readers.get(key)
         if found is None:
             found = self._readers[key] = self._make_reader(dialect)
+        self._last_reader = (dialect, found)
         return found
 
     def _make_reader(self, dialect: Dialect) -> Callable[[Sequence[Any]], Row]:
@@ -219,16 +234,17 @@ class TableStatements:
         ]
         converting = [(n, p) for n, p in enumerate(processors) if p is not None]
         names, version, doc = self.names, self._version, self._doc
+        new = tuple.__new__  # a Row without NamedTuple's Python-level __new__
 
         def read(raw: Sequence[Any]) -> Row:
             if converting:
                 raw = list(raw)
                 for position, process in converting:
                     raw[position] = process(raw[position])
-            return Row(
-                dict(zip(names, raw)),  # noqa: B905 - raw holds the version and doc too
-                None if doc is None else raw[doc],
-                0 if version is None else raw[version],
+            values = dict(zip(names, raw))  # noqa: B905 - raw holds the version and doc too
+            return new(
+                Row,
+                (values, None if doc is None else raw[doc], 0 if version is None else raw[version]),
             )
 
         return read

