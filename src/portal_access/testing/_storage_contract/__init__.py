@@ -33,13 +33,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without pytest
     ) from exc
 
 from portal_access.ports import Store
+from portal_access.testing._contracts import missing_fixture
 from portal_access.testing._storage_contract.access import AccessContract
 from portal_access.testing._storage_contract.billing import BillingContract
 from portal_access.testing._storage_contract.catalog import CatalogContract
 from portal_access.testing._storage_contract.messages import MessageContract
 from portal_access.testing._storage_contract.races import RaceContract
 from portal_access.testing._storage_contract.transactions import TransactionContract
-from portal_access.testing._store_contract import missing_fixture
 
 __all__ = ["StorageContract"]
 

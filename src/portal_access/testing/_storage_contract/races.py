@@ -11,9 +11,7 @@ COMMITTED) passes them only with the right locks, keys and single-statement upda
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from functools import partial
 
 import pytest
@@ -22,38 +20,12 @@ from portal_access._domain.errors import StaleStateError
 from portal_access._domain.payments import PaymentStatus
 from portal_access.ports import Store
 from portal_access.repositories import unit_of_work
+from portal_access.testing._contracts import race
 from portal_access.testing._storage_contract import values
 
-__all__ = ["RaceContract", "race"]
+__all__ = ["RaceContract"]
 
 _RACE_WINDOW = 0.005  # seconds between a read and the write that depends on it
-
-
-def race(*actions: Callable[[], None], timeout: float = 120) -> None:
-    """Run ``actions`` in threads that start together; fail with the first error.
-
-    Raises:
-        pytest.fail.Exception: an action raised, or one was still running at ``timeout``.
-    """
-    start = threading.Barrier(len(actions))
-    errors: list[BaseException] = []
-
-    def run(action: Callable[[], None]) -> None:
-        try:
-            start.wait(timeout=30)
-            action()
-        except BaseException as exc:  # reported by the calling thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=timeout)
-    if any(thread.is_alive() for thread in threads):
-        pytest.fail("a racing unit of work hung")
-    if errors:
-        raise errors[0]
 
 
 def _deliver_snapshot(store: Store, payment_id: str, version: int, attempts: int = 100) -> None:

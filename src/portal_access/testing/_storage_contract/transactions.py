@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -13,6 +12,7 @@ import pytest
 from portal_access._domain.errors import StaleStateError
 from portal_access.ports import Store
 from portal_access.repositories import UnitOfWork, read_access_state, unit_of_work
+from portal_access.testing._contracts import race
 from portal_access.testing._storage_contract import values
 
 __all__ = [
@@ -222,24 +222,12 @@ class TransactionContract:
         """Two threads updating one access state 50 times each, retrying stale saves, end at 101."""
         with unit_of_work(store) as uow:
             uow.access.save(values.access_state(), expected_version=None)
-        errors: list[BaseException] = []
-        start = threading.Barrier(_THREADS)
 
         def update_many() -> None:
-            try:
-                start.wait(timeout=30)
-                for _ in range(_UPDATES_PER_THREAD):
-                    _bump_access_state(store)
-            except BaseException as exc:  # reported by the test thread below
-                errors.append(exc)
+            for _ in range(_UPDATES_PER_THREAD):
+                _bump_access_state(store)
 
-        threads = [threading.Thread(target=update_many) for _ in range(_THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not any(thread.is_alive() for thread in threads), "a unit of work hung"
-        assert errors == []
+        race(*[update_many] * _THREADS)
         final = read_access_state(store, "c-1")
         assert final is not None
         assert final.version == 1 + _THREADS * _UPDATES_PER_THREAD
