@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from portal_access._domain.errors import ConflictError
-from portal_access.ports import Row, Store
+from portal_access.ports import Row, Store, StoreTransaction
 from portal_access.repositories import (
     CONTACTS,
     CONTACTS_BY_EMAIL,
@@ -36,6 +39,53 @@ from portal_access.testing._store_contract.rows import (
 )
 
 __all__ = ["TableContract"]
+
+_SCOPES = itertools.count()
+_WRITES = st.tuples(
+    st.sampled_from(["insert", "update", "delete"]),
+    st.text("aB_", min_size=1, max_size=2),
+    st.text("12", min_size=1, max_size=2),
+    st.sampled_from(["a-1", "a-2"]),
+    st.integers(1, 3),
+)
+
+
+#: One write: (verb, id, number, account, day).
+_Write = tuple[str, str, str, str, int]
+#: Invoices by id: (number, account, day).
+_Model = dict[str, tuple[str, str, int]]
+
+
+def _write(tx: StoreTransaction, model: _Model, write: _Write, scope: int) -> None:
+    """Apply one write to the store and to the model (an update keeps the number, so
+    no unique value is ever taken by an update)."""
+    verb, name, number, account, day = write
+    name, number = f"{scope}{name}", f"{scope}{number}"
+    taken = any(held == number for held, _, _ in model.values())
+    if verb == "insert":
+        inserted = tx.insert(INVOICES, invoice(name, number, account=account, day=day))
+        assert inserted is (name not in model and not taken)
+        if inserted:
+            model[name] = (number, account, day)
+    elif verb == "update":
+        kept = model[name][0] if name in model else number
+        updated = tx.update(INVOICES, invoice(name, kept, account=account, day=day))
+        assert updated is (name in model)
+        if updated:
+            model[name] = (kept, account, day)
+    else:
+        assert tx.delete(INVOICES, (name,)) is (model.pop(name, None) is not None)
+
+
+def _agree(tx: StoreTransaction, model: _Model, scope: int) -> None:
+    """Fail unless get and both lookups answer what ``model`` says."""
+    for name, (number, account, day) in model.items():
+        assert tx.get(INVOICES, (name,)) == invoice(name, number, account=account, day=day)
+        assert ids(tx.find(INVOICES, INVOICES_BY_NUMBER, (number,))) == [name]
+    for account in ("a-1", "a-2"):
+        mine = sorted((day, name) for name, (_, held, day) in model.items() if held == account)
+        found = ids(tx.find(INVOICES, INVOICES_BY_ACCOUNT, (account,)))
+        assert [n for n in found if n.startswith(f"{scope}")] == [name for _, name in mine]
 
 
 class TableContract(StoreHelpers):
@@ -233,3 +283,30 @@ class TableContract(StoreHelpers):
             tx.delete(INVOICES, ("inv-2",))
             assert ids(tx.find(INVOICES, INVOICES_BY_ACCOUNT, ("a-1",))) == ["inv-3"]
             assert ids(tx.find(INVOICES, INVOICES_BY_ACCOUNT, ("a-2",))) == ["inv-1"]
+
+    @settings(  # each example scopes its rows; each subclass (store) runs it afresh
+        max_examples=30,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+            HealthCheck.too_slow,
+        ],
+    )
+    @given(writes=st.lists(_WRITES, min_size=1, max_size=12), split=st.integers(0, 12))
+    def test_lookups_agree_with_a_plain_model(
+        self, store: Store, writes: list[_Write], split: int
+    ) -> None:
+        """Any sequence of inserts, updates and deletes of invoices, over two transactions,
+        leaves get and both lookups (by account in date-then-id order; by the unique
+        number) answering what a dict of the surviving rows says, in the transaction that
+        wrote them and after."""
+        scope = next(_SCOPES)  # every example writes rows of its own
+        model: _Model = {}
+        for batch in (writes[:split], writes[split:]):
+            with store.transaction() as tx:
+                for write in batch:
+                    _write(tx, model, write, scope)
+                _agree(tx, model, scope)
+        with store.transaction() as tx:
+            _agree(tx, model, scope)
