@@ -195,6 +195,16 @@ def read_access_state(store: Store, contact_id: str) -> AccessState | None:
     (:meth:`~portal_access.ports.Store.read_committed`), decoded only when the row's
     version is not the one this process decoded last from this store.
 
+    >>> from portal_access import AccessState, AccountClass, ContactRole
+    >>> from portal_access.storage.memory import MemoryStore
+    >>> store = MemoryStore()
+    >>> state = AccessState(contact_id="c-1", account_id="a-1", role=ContactRole.CLIENT,
+    ...                     registered=True, account_class=AccountClass(id="k-1", name="Gym"))
+    >>> with unit_of_work(store) as uow:
+    ...     saved = uow.access.save(state, expected_version=None)
+    >>> read_access_state(store, "c-1") == saved, saved.version, read_access_state(store, "c-2")
+    (True, 1, None)
+
     Raises:
         StorageError: the store failed, or the row is damaged.
     """
