@@ -10,6 +10,7 @@ import attrs
 from portal_access._domain.access import AccessState, decide, onboarding_due
 from portal_access._domain.errors import NotFoundError
 from portal_access._domain.events import AccessChanged, OnboardingDue
+from portal_access._domain.validation import ensure_identifier
 from portal_access._service.context import Work
 
 __all__ = ["change_access", "create_access", "require_access_state"]
@@ -20,8 +21,9 @@ def require_access_state(work: Work, contact_id: str) -> AccessState:
 
     Raises:
         NotFoundError: no such contact.
+        ValidationError: ``contact_id`` is not an id.
     """
-    state = work.uow.access.get(contact_id)
+    state = work.uow.access.get(ensure_identifier(contact_id, field="contact_id"))
     if state is None:
         raise NotFoundError("contact", contact_id)
     return state

@@ -12,7 +12,7 @@ import attrs
 from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.events import InvoiceVoided
-from portal_access._domain.invitations import StaffMember, StaffPermission
+from portal_access._domain.invitations import StaffMember, StaffPermission, authorize
 from portal_access._service.access_states import change_access, require_access_state
 from portal_access._service.context import Work
 from portal_access._service.lookups import require_invoice
@@ -31,7 +31,7 @@ def cancel_required_payment(work: Work, contact_id: str, *, staff: StaffMember) 
         ConflictError: no required payment, or the invoice is already paid (refund it
             instead).
     """
-    staff.require(StaffPermission.CANCEL_REQUIRED_PAYMENT)
+    authorize(staff, StaffPermission.CANCEL_REQUIRED_PAYMENT)
     state = require_access_state(work, contact_id)
     requirement = state.requirement
     if requirement is None:

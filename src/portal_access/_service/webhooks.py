@@ -9,7 +9,9 @@ own create call racing the webhook into two rows. Here:
   rolls the record back too, so the vendor's retry is processed (dj-stripe #832);
 - every vendor object is upserted under ``(gateway, vendor id)`` and only a newer
   snapshot replaces the stored one, so duplicates and stale reports change nothing;
-- the object's *state* is applied, never the event's verb.
+- the object's *state* is applied, never the event's verb;
+- a report applies only to invoices, subscriptions and contacts of the gateway that
+  signed it (:mod:`~portal_access._service.webhook_trust`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ from portal_access._domain.billing import (
     LineKind,
     renewal_invoice_lines,
 )
-from portal_access._domain.errors import StaleStateError, WebhookVerificationError
+from portal_access._domain.errors import (
+    StaleStateError,
+    ValidationError,
+    WebhookVerificationError,
+)
 from portal_access._domain.events import (
     InvoicePaid,
     PaymentRecorded,
@@ -47,6 +53,7 @@ from portal_access._domain.requirement import RECEIVED
 from portal_access._domain.subscriptions import SubscriptionSnapshot
 from portal_access._service.access_states import change_access
 from portal_access._service.context import ServiceContext, Work, run
+from portal_access._service.webhook_trust import trusted_part
 from portal_access.ports import PaymentRecord
 
 __all__ = ["WebhookResult", "apply_event", "handle_webhook"]
@@ -101,14 +108,22 @@ def handle_webhook(
 
     Raises:
         WebhookVerificationError: unknown gateway, bad signature, stale timestamp or a
-            malformed body; nothing was parsed or stored.
+            malformed body (a ``str`` body, or header names or values that are not
+            ``str``, are ``"body"`` and ``"header"`` failures); nothing was parsed or
+            stored.
     """
+    _check_delivery(headers, body)
+    if not isinstance(gateway_name, str):
+        raise WebhookVerificationError("the gateway name must be a str", reason="gateway")
     gateway = context.gateways.get(gateway_name)
     if gateway is None:
         log.warning("webhook for unconfigured gateway %r rejected", gateway_name)
         raise WebhookVerificationError(f"no gateway {gateway_name!r}", reason="gateway")
     try:
-        event = gateway.parse_webhook(headers, body)
+        try:
+            event = gateway.parse_webhook(headers, body)
+        except ValidationError as exc:  # verified, but no valid event (an absurd amount...)
+            raise WebhookVerificationError(f"not a valid event: {exc}", reason="body") from exc
     except WebhookVerificationError as exc:
         log.warning("webhook from %s rejected: %s (reason: %s)", gateway_name, exc, exc.reason)
         raise
@@ -135,7 +150,8 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
     events = work.uow.gateway_events
     if events.outcome(event.gateway, event.event_id) is not None:
         return _result(event, DUPLICATE)
-    outcomes = [_apply_renewal(work, report) for report in event.renewals]
+    event, outcomes = trusted_part(work, event)
+    outcomes += [_apply_renewal(work, report) for report in event.renewals]
     outcomes += [_apply_payment(work, snapshot) for snapshot in event.payments]
     outcomes += [_apply_subscription(work, report) for report in event.subscriptions]
     if not outcomes:
@@ -156,6 +172,16 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
     )
     log.info("%s event %s (%s): %s", event.gateway, event.event_id, event.event_type, outcome)
     return _result(event, outcome)
+
+
+def _check_delivery(headers: object, body: object) -> None:
+    """A delivery as the gateway port takes it: ``bytes`` and ``str`` headers."""
+    if not isinstance(body, bytes):
+        raise WebhookVerificationError("the body must be the raw bytes received", reason="body")
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(name, str) and isinstance(value, str) for name, value in headers.items()
+    ):
+        raise WebhookVerificationError("header names and values must be str", reason="header")
 
 
 def _result(event: GatewayEvent, outcome: str) -> WebhookResult:

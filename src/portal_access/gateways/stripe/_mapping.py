@@ -55,12 +55,14 @@ from portal_access.gateways.stripe._objects import (
     Resolver,
     bad_body,
     field,
+    first_item,
     invoice_owner,
     metadata,
     method_kind,
     moment,
     money,
     offered_method,
+    section,
     subscription_details,
     subscription_status,
 )
@@ -163,13 +165,13 @@ def _charge_like(
 
 def _invoice(event: Obj, obj: Obj, gateway: str, version: int) -> GatewayEvent | None:
     owner = invoice_owner(obj, gateway)
-    state = obj.get("status")
+    state = field(obj, "status", str)
     if owner is None:
         return None
     status = PaymentStatus.SUCCEEDED if state == "paid" else None
     if state in ("open", "uncollectible") and event["type"] == "invoice.payment_failed":
         status = PaymentStatus.FAILED
-    types = (obj.get("payment_settings") or {}).get("payment_method_types")
+    types = section(obj, "payment_settings").get("payment_method_types")
     method = offered_method(types, delayed=False)
     amount = money(obj, "total")
     payments = _snapshot(gateway, owner, status, method=method, amount=amount, version=version)
@@ -200,12 +202,11 @@ def _invoice(event: Obj, obj: Obj, gateway: str, version: int) -> GatewayEvent |
 def _subscription(obj: Obj, gateway: str, version: int) -> tuple[SubscriptionReport, ...]:
     meta = metadata(obj)
     status = subscription_status(obj.get("status"))
-    reason = (obj.get("cancellation_details") or {}).get("reason")
+    reason = section(obj, "cancellation_details").get("reason")
     failed = status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID) or (
         obj.get("status") == "canceled" and reason == "payment_failed"
     )
-    items = (obj.get("items") or {}).get("data") or [{}]
-    start = items[0].get("current_period_start") if isinstance(items[0], dict) else None
+    start = first_item(obj, "items").get("current_period_start")
     if not meta.get("contact_id") or not meta.get("plan_id"):
         return ()
     snapshot = SubscriptionSnapshot(
@@ -250,7 +251,8 @@ def event_from_document(
     event as a plain dict).
 
     Raises:
-        WebhookVerificationError: ``reason="body"``: not a Stripe event's shape.
+        WebhookVerificationError: ``reason="body"``: not a Stripe event's shape (any
+            other shape a signed body may have included).
         GatewayError: ``resolve`` could not ask the API.
     """
     if not isinstance(document, dict):
@@ -263,6 +265,10 @@ def event_from_document(
         return _event(gateway, document, obj, resolve)
     except ValidationError as exc:  # a field the domain refuses (blank id, bad currency...)
         raise bad_body(str(exc)) from exc
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        # signed, but not a shape Stripe documents (a list where an object belongs...):
+        # the signature proves who sent it, not that it is well formed
+        raise bad_body(f"unexpected shape ({type(exc).__name__})") from exc
 
 
 def _event(gateway: str, event: Obj, obj: Obj, resolve: Resolver | None) -> GatewayEvent:

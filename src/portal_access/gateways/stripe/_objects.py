@@ -41,6 +41,8 @@ __all__ = [
     "moment",
     "money",
     "offered_method",
+    "section",
+    "first_item",
     "subscription_details",
     "subscription_status",
 ]
@@ -96,6 +98,20 @@ def field(obj: Obj, key: str, kind: type, *, required: bool = False) -> Any:
     return value
 
 
+def section(obj: Obj, key: str) -> Obj:
+    """``obj[key]`` when it is an object, else an empty one (a signed body may still
+    hold any shape: a missing or odd section reads as empty)."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def first_item(obj: Obj, key: str) -> Obj:
+    """The first element of ``obj[key]["data"]`` when it is an object, else an empty one."""
+    items = section(obj, key).get("data")
+    first = items[0] if isinstance(items, list) and items else None
+    return first if isinstance(first, dict) else {}
+
+
 def metadata(obj: Obj, key: str = "metadata") -> dict[str, str]:
     """The string entries of ``obj``'s metadata (empty when there is none)."""
     value = obj.get(key)
@@ -115,8 +131,11 @@ def money(obj: Obj, key: str) -> Money:
     return Money(field(obj, key, int, required=True), field(obj, "currency", str, required=True))
 
 
-def method_kind(type_text: str | None) -> PaymentMethodKind:
-    """Our kind for a Stripe payment method type (``us_bank_account`` is ACH)."""
+def method_kind(type_text: object) -> PaymentMethodKind:
+    """Our kind for a Stripe payment method type (``us_bank_account`` is ACH); anything
+    but a known string (a signed body of an odd shape) is ``OTHER``."""
+    if not isinstance(type_text, str):
+        return PaymentMethodKind.OTHER
     if type_text == "card":
         return PaymentMethodKind.CARD
     if type_text in _BANK:
