@@ -128,8 +128,9 @@ from portal_access._service.reconcile import ReconcileReport
 from portal_access._service.signup import KickoffForm, Signup
 from portal_access._service.summary import AccountSummary
 from portal_access._service.webhooks import WebhookResult
+from portal_access.adapters._background import BackgroundThread
 from portal_access.adapters._clock import ManualClock, SystemClock
-from portal_access.adapters._mail import ConsoleMailer, MemoryMailer, SmtpMailer
+from portal_access.adapters._mail import ConsoleMailer, MemoryMailer, SmtpMailer, SmtpTls
 from portal_access.adapters._passwords import ScryptPasswordHasher
 from portal_access.adapters._randomness import SecretsTokenSource
 from portal_access.adapters._rate_limit import MemoryRateLimiter
@@ -137,6 +138,7 @@ from portal_access.adapters._rate_limit import MemoryRateLimiter
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BackgroundThread",
     "STANDARD_PLACEHOLDERS",
     "AccessChanged",
     "AccessDecision",
@@ -233,6 +235,7 @@ __all__ = [
     "SiteAccess",
     "SiteScope",
     "SmtpMailer",
+    "SmtpTls",
     "StaffMember",
     "StaffPermission",
     "StaleStateError",

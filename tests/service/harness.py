@@ -31,8 +31,10 @@ from portal_access.storage.memory import MemoryStore
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECRET = "whsec_sandbox_test"
-SUCCESS = "https://portal.example/paid"
-CANCEL = "https://portal.example/pay"
+PORTAL_URL = "https://portal.example"
+SUCCESS = f"{PORTAL_URL}/paid"
+CANCEL = f"{PORTAL_URL}/pay"
+CLIENT = "203.0.113.7"  # the visitor's address, the client key of anonymous flows
 PASSWORD = "correct horse battery staple"
 ADMIN = StaffMember(id="staff-1", name="Admin", permissions=frozenset(StaffPermission))
 CLERK = StaffMember(id="staff-2", name="Clerk", permissions=frozenset())
@@ -84,22 +86,31 @@ def build(
     system: SystemPortalOptions | None = None,
     store: MemoryStore | None = None,
     limit: int = 10,
+    background: object = None,
+    hasher: object = None,
+    gateways: tuple = (),
     **policy: object,
 ) -> Harness:
+    """A portal whose background jobs run at once (unless ``background`` is given) and
+    whose portal URL is ``PORTAL_URL`` (unless ``system`` names another)."""
     clock = ManualClock(START)
     store = store or MemoryStore()
+    system = system or SystemPortalOptions()
+    if system.portal_url == SystemPortalOptions().portal_url:
+        system = attrs.evolve(system, portal_url=PORTAL_URL)
     sandbox = SandboxGateway(webhook_secret=SECRET, clock=clock)
     mailer = MemoryMailer()
     portal = PortalAccess(
         store=store,
-        gateways=[sandbox],
+        gateways=[sandbox, *gateways],
         mailer=mailer,
         clock=clock,
         ids=SequentialIds(),
-        hasher=ScryptPasswordHasher(n=16),
+        hasher=hasher or ScryptPasswordHasher(n=16),  # type: ignore[arg-type]
         limiter=MemoryRateLimiter(limit=limit),
-        policy=PortalPolicy(ach=ach, system=system or SystemPortalOptions(), **policy),  # type: ignore[arg-type]
+        policy=PortalPolicy(ach=ach, system=system, **policy),  # type: ignore[arg-type]
         business_name="Acme Services",
+        background=background if background is not None else (lambda job: job()),  # type: ignore[arg-type]
     )
     harness = Harness(clock, store, sandbox, mailer, portal)
     portal.subscribe(harness.events.append)

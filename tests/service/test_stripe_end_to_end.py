@@ -11,7 +11,14 @@ from typing import Any
 import attrs
 import pytest
 
-from portal_access import AccessLevel, AccessReason, AchPolicy, InvoiceStatus, PortalPolicy
+from portal_access import (
+    AccessLevel,
+    AccessReason,
+    AchPolicy,
+    InvoiceStatus,
+    PortalPolicy,
+    SystemPortalOptions,
+)
 from portal_access._commands.reconcile import main as reconcile_main
 from portal_access._domain.subscriptions import SubscriptionStatus
 from portal_access._portal import PortalAccess
@@ -27,6 +34,7 @@ from tests.service.harness import (
     CANCEL,
     CLASS,
     MONTHLY,
+    PORTAL_URL,
     SETUP_FEE,
     START,
     SUCCESS,
@@ -135,7 +143,8 @@ def story(api: FakeStripeApi, ach: AchPolicy) -> Story:
     store, mailer = MemoryStore(), MemoryMailer()
     portal = PortalAccess(store=store, gateways=[gateway], mailer=mailer, clock=clock,
                           ids=SequentialIds(), hasher=ScryptPasswordHasher(n=16),
-                          policy=PortalPolicy(ach=ach))  # fmt: skip
+                          policy=PortalPolicy(ach=ach, system=SystemPortalOptions(
+                              portal_url=PORTAL_URL)))  # fmt: skip
     harness = Harness(clock, store, gateway, mailer, portal)  # type: ignore[arg-type]
     portal.subscribe(harness.events.append)
     portal.save_account_class(CLASS)
