@@ -16,6 +16,7 @@ from portal_access._domain.capabilities import Capability
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.errors import AccessDeniedError, ConflictError
 from portal_access._domain.payments import PaymentMethodKind
+from portal_access._domain.return_urls import check_return_urls
 from portal_access._service.access_states import require_access_state
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.lookups import require_contact, require_invoice, require_plan
@@ -102,7 +103,11 @@ def prepare_required_checkout(
     Raises:
         NotFoundError: no such contact.
         ConflictError: nothing to pay: no requirement, or it is paid, waived or pending.
+        ValidationError, ConfigurationError: a return URL off the portal's origins.
     """
+    check_return_urls(
+        work.context.policy.system.portal_origins, success_url=success_url, cancel_url=cancel_url
+    )
     state = require_access_state(work, contact_id)
     decision = decide(state, work.context.policy, work.context.clock.now())
     requirement = state.effective_requirement
@@ -142,7 +147,11 @@ def prepare_setup_checkout(
 
     Raises:
         AccessDeniedError: the contact lacks full access or "can save payment method".
+        ValidationError, ConfigurationError: a return URL off the portal's origins.
     """
+    check_return_urls(
+        work.context.policy.system.portal_origins, success_url=success_url, cancel_url=cancel_url
+    )
     state = require_access_state(work, contact_id)
     decision = decide(state, work.context.policy, work.context.clock.now())
     if not decision.can(Capability.SAVE_PAYMENT_METHOD) or gateway not in decision.gateways:

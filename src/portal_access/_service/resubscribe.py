@@ -13,6 +13,7 @@ from portal_access._domain.access import AccessLevel, decide
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.payments import PaymentMethodKind
+from portal_access._domain.return_urls import check_return_urls
 from portal_access._domain.tokens import TokenPurpose, token_digest
 from portal_access._service.access_states import require_access_state
 from portal_access._service.context import Work
@@ -66,7 +67,11 @@ def prepare_resubscribe(
     Raises:
         InvalidTokenError, TokenExpiredError, TokenAlreadyUsedError: a bad link.
         ConflictError: the contact is not restricted to re-subscribing (any more).
+        ValidationError, ConfigurationError: a return URL off the portal's origins.
     """
+    check_return_urls(
+        work.context.policy.system.portal_origins, success_url=success_url, cancel_url=cancel_url
+    )
     record = look_up_token(work, token, (TokenPurpose.RESUBSCRIBE,), contact_id=contact_id)
     key = f"resubscribe:{token_digest(token)}"
     if not _resubscribe_due(work, record.contact_id):
