@@ -46,7 +46,7 @@ from tests.unit.test_bad_input import _valid_examples
 __all__ = ["store"]
 
 EXAMPLES_PER_STORE = 600
-EXAMPLES_PER_VALUE = 1_500
+EXAMPLES_PER_VALUE = 800
 
 text = pst.hostile_text
 anything = pst.hostile_values
