@@ -27,7 +27,9 @@ from portal_access.adapters._passwords import ScryptPasswordHasher
 from portal_access.adapters._randomness import SequentialIds
 from portal_access.adapters._rate_limit import MemoryRateLimiter
 from portal_access.gateways.sandbox import SandboxGateway
+from portal_access.ports import PaymentGateway
 from portal_access.storage.memory import MemoryStore
+from portal_access.testing.sandbox import SandboxVendor
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECRET = "whsec_sandbox_test"
@@ -47,9 +49,10 @@ class Harness:
 
     clock: ManualClock
     store: MemoryStore
-    sandbox: SandboxGateway
+    gateway: PaymentGateway
     mailer: MemoryMailer
     portal: PortalAccess
+    sandbox: SandboxVendor = attrs.field(default=None)  # the vendor behind a sandbox gateway
     events: list = attrs.field(factory=list)
     invitation: str = ""
     contact_id: str = ""
@@ -78,6 +81,12 @@ class Harness:
         self.clock.advance(timedelta(**delta))
 
 
+def sandbox_pair(clock: ManualClock, **vendor: object) -> tuple[SandboxVendor, SandboxGateway]:
+    """A sandbox vendor with readable ids, and the gateway that talks to it."""
+    sandbox = SandboxVendor(webhook_secret=SECRET, clock=clock, ids=SequentialIds("vendor"), **vendor)  # type: ignore[arg-type]
+    return sandbox, SandboxGateway(vendor=sandbox, webhook_secret=SECRET, clock=clock)
+
+
 def build(
     *,
     ach: AchPolicy = AchPolicy.GRANT_ON_CLEARING,
@@ -88,11 +97,11 @@ def build(
 ) -> Harness:
     clock = ManualClock(START)
     store = store or MemoryStore()
-    sandbox = SandboxGateway(webhook_secret=SECRET, clock=clock)
+    vendor, gateway = sandbox_pair(clock)
     mailer = MemoryMailer()
     portal = PortalAccess(
         store=store,
-        gateways=[sandbox],
+        gateways=[gateway],
         mailer=mailer,
         clock=clock,
         ids=SequentialIds(),
@@ -101,7 +110,7 @@ def build(
         policy=PortalPolicy(ach=ach, system=system or SystemPortalOptions(), **policy),  # type: ignore[arg-type]
         business_name="Acme Services",
     )
-    harness = Harness(clock, store, sandbox, mailer, portal)
+    harness = Harness(clock, store, gateway, mailer, portal, vendor)
     portal.subscribe(harness.events.append)
     portal.save_account_class(CLASS)
     return harness

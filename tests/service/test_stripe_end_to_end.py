@@ -136,7 +136,7 @@ def story(api: FakeStripeApi, ach: AchPolicy) -> Story:
     portal = PortalAccess(store=store, gateways=[gateway], mailer=mailer, clock=clock,
                           ids=SequentialIds(), hasher=ScryptPasswordHasher(n=16),
                           policy=PortalPolicy(ach=ach))  # fmt: skip
-    harness = Harness(clock, store, gateway, mailer, portal)  # type: ignore[arg-type]
+    harness = Harness(clock, store, gateway, mailer, portal)
     portal.subscribe(harness.events.append)
     portal.save_account_class(CLASS)
     portal.create_offer("Client onboarding", gateway="stripe", currency="USD", one_time=SETUP_FEE,

@@ -75,6 +75,11 @@ class Fields:
         self._path = path
 
     @property
+    def gateway(self) -> str:
+        """The gateway's name (snapshots carry it)."""
+        return self._gateway
+
+    @property
     def raw(self) -> Mapping[str, Any]:
         """The object itself."""
         return self._document

@@ -8,6 +8,10 @@
 Traceback (most recent call last):
 ...
 portal_access.ConfigurationError: webhook_secret: needs one or more non-blank secrets
+>>> non_negative_count(-1, field="max_network_retries")
+Traceback (most recent call last):
+...
+portal_access.ConfigurationError: max_network_retries: must be a whole number, not negative
 >>> positive_seconds(0, field="timeout")
 Traceback (most recent call last):
 ...
@@ -25,7 +29,7 @@ from portal_access._domain.errors import ConfigurationError
 from portal_access.adapters import SystemClock
 from portal_access.ports import Clock
 
-__all__ = ["DEFAULT_TOLERANCE", "WebhookSettings", "positive_seconds"]
+__all__ = ["DEFAULT_TOLERANCE", "WebhookSettings", "non_negative_count", "positive_seconds"]
 
 #: How far a signed timestamp may be from now, either way, by default (Stripe's default).
 DEFAULT_TOLERANCE = timedelta(minutes=5)
@@ -90,6 +94,17 @@ def positive_seconds(value: float, *, field: str) -> float:
     return float(value)
 
 
+def non_negative_count(value: int, *, field: str) -> int:
+    """``value`` when it is a whole number that is not negative (a retry count).
+
+    Raises:
+        ConfigurationError: negative, or not an ``int``.
+    """
+    if not _count(value):
+        raise ConfigurationError("must be a whole number, not negative", field=field, value=value)
+    return value
+
+
 # Arguments arrive from untyped host code too: these checks take ``object``.
 
 
@@ -103,3 +118,7 @@ def _non_negative(value: object) -> bool:
 
 def _positive(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
