@@ -2,7 +2,8 @@
 
 Everything is real except the payment vendor, which is the in-process sandbox vendor
 behind the sandbox gateway (signed webhooks, delivered through the same
-``handle_webhook`` a host wires to its endpoint). Each step prints what happened and the contact's access decision after it.
+``handle_webhook`` a host wires to its endpoint). Each step prints what happened and
+the contact's access decision after it.
 """
 
 from __future__ import annotations

@@ -117,6 +117,29 @@ def subscribe(vendor: SandboxVendor, gateway: SandboxGateway, received: Received
     return subscription_id
 
 
+def paid(vendor: SandboxVendor, gateway: SandboxGateway, received: Received) -> str:
+    """A paid card checkout (its events cleared); returns the payment id."""
+    payment_id = vendor.pay(gateway.start_checkout(request()).session_id)
+    received.clear()
+    return payment_id
+
+
+def past_due(vendor: SandboxVendor, gateway: SandboxGateway, received: Received) -> str:
+    """A subscription whose renewal failed; returns its id."""
+    subscription_id = subscribe(vendor, gateway, received)
+    vendor.renew(subscription_id, succeed=False)
+    received.clear()
+    return subscription_id
+
+
+def resubscribe(subscription_id: str, **changes: object) -> CheckoutRequest:
+    """A re-subscribe page replacing ``subscription_id``."""
+    return request(
+        "k-re", purpose=CheckoutPurpose.RESUBSCRIBE, replaces_subscription_id=subscription_id,
+        **changes,
+    )  # fmt: skip
+
+
 # -- paying ------------------------------------------------------------------------------
 
 
@@ -310,16 +333,8 @@ def test_resubscribing_reactivates_the_past_due_subscription(
     vendor: SandboxVendor, gateway: SandboxGateway, received: Received
 ):
     """Seed 000: a successful re-subscribe makes the same subscription active again."""
-    subscription_id = subscribe(vendor, gateway, received)
-    vendor.renew(subscription_id, succeed=False)
-    received.clear()
-    again = request(
-        "k-re",
-        purpose=CheckoutPurpose.RESUBSCRIBE,
-        lines=(),
-        invoice_id="inv-2",
-        replaces_subscription_id=subscription_id,
-    )
+    subscription_id = past_due(vendor, gateway, received)
+    again = resubscribe(subscription_id, lines=(), invoice_id="inv-2")
     vendor.pay(gateway.start_checkout(again).session_id)
     assert received.payments() == [(PaymentStatus.SUCCEEDED, "inv-2")]
     assert received.subscriptions() == [(subscription_id, ACTIVE, None)]
@@ -330,13 +345,10 @@ def test_resubscribing_by_ach_reactivates_once_the_payment_clears(
     vendor: SandboxVendor, gateway: SandboxGateway, received: Received
 ):
     """A re-subscribe paid by bank keeps the subscription past due until the payment clears."""
-    subscription_id = subscribe(vendor, gateway, received)
-    vendor.renew(subscription_id, succeed=False)
-    received.clear()
-    again = request(
-        "k-re", purpose=CheckoutPurpose.RESUBSCRIBE, replaces_subscription_id=subscription_id
+    subscription_id = past_due(vendor, gateway, received)
+    payment_id = vendor.pay(
+        gateway.start_checkout(resubscribe(subscription_id)).session_id, method=ACH
     )
-    payment_id = vendor.pay(gateway.start_checkout(again).session_id, method=ACH)
     assert received.types == ["payment.processing"]
     vendor.settle_ach(payment_id, cleared=True)
     assert received.subscriptions() == [(subscription_id, ACTIVE, None)]
@@ -351,7 +363,7 @@ def test_resubscribing_after_cancellation_starts_a_newer_subscription(
     vendor.exhaust_retries(old_id)
     old = received.events[-2].subscriptions[0].snapshot
     received.clear()
-    again = request("k-re", purpose=CheckoutPurpose.RESUBSCRIBE, replaces_subscription_id=old_id)
+    again = resubscribe(old_id)
     vendor.pay(gateway.start_checkout(again).session_id)
     [report] = [r for e in received.events for r in e.subscriptions]
     assert report.snapshot.subscription_id != old_id
@@ -366,8 +378,7 @@ def test_a_full_refund_reports_refunded(
     vendor: SandboxVendor, gateway: SandboxGateway, received: Received
 ):
     """Refunding without an amount refunds everything: status refunded."""
-    payment_id = vendor.pay(gateway.start_checkout(request()).session_id)
-    received.clear()
+    payment_id = paid(vendor, gateway, received)
     gateway.refund(payment_id, amount=None, idempotency_key="r-1")
     assert received.types == ["payment.refunded"]
     assert received.payments() == [(PaymentStatus.REFUNDED, "inv-1")]
@@ -377,8 +388,7 @@ def test_a_partial_refund_stays_succeeded_until_the_rest_is_refunded(
     vendor: SandboxVendor, gateway: SandboxGateway, received: Received
 ):
     """A partial refund keeps the payment succeeded; refunding the rest makes it refunded."""
-    payment_id = vendor.pay(gateway.start_checkout(request()).session_id)
-    received.clear()
+    payment_id = paid(vendor, gateway, received)
     gateway.refund(payment_id, amount=Money(900, "USD"), idempotency_key="r-1")
     gateway.refund(payment_id, amount=Money(29000, "USD"), idempotency_key="r-2")
     assert received.types == ["payment.refunded", "payment.refunded"]
@@ -392,8 +402,7 @@ def test_a_refund_key_seen_before_refunds_nothing_more(
     vendor: SandboxVendor, gateway: SandboxGateway, received: Received
 ):
     """The same idempotency key twice makes one refund."""
-    payment_id = vendor.pay(gateway.start_checkout(request()).session_id)
-    received.clear()
+    payment_id = paid(vendor, gateway, received)
     gateway.refund(payment_id, amount=Money(900, "USD"), idempotency_key="r-1")
     gateway.refund(payment_id, amount=Money(900, "USD"), idempotency_key="r-1")
     assert received.types == ["payment.refunded"]
@@ -423,8 +432,7 @@ def test_a_dispute_is_won_or_lost(
     final: PaymentStatus,
 ):
     """A dispute reports disputed; closing it reports succeeded (won) or disputed (lost)."""
-    payment_id = vendor.pay(gateway.start_checkout(request()).session_id)
-    received.clear()
+    payment_id = paid(vendor, gateway, received)
     vendor.dispute(payment_id)
     vendor.close_dispute(payment_id, won=won)
     assert [status for status, _ in received.payments()] == [PaymentStatus.DISPUTED, final]

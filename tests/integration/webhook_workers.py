@@ -17,8 +17,8 @@ from portal_access import PortalPolicy
 from portal_access._portal import PortalAccess
 from portal_access.adapters._clock import ManualClock
 from portal_access.gateways.sandbox import SandboxGateway
-from portal_access.testing.sandbox import SandboxVendor
 from portal_access.storage.sql import SqlStore
+from portal_access.testing.sandbox import SandboxVendor
 
 __all__ = ["WorkerReport", "handle_deliveries"]
 

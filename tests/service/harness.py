@@ -83,7 +83,8 @@ class Harness:
 
 def sandbox_pair(clock: ManualClock, **vendor: object) -> tuple[SandboxVendor, SandboxGateway]:
     """A sandbox vendor with readable ids, and the gateway that talks to it."""
-    sandbox = SandboxVendor(webhook_secret=SECRET, clock=clock, ids=SequentialIds("vendor"), **vendor)  # type: ignore[arg-type]
+    ids = SequentialIds("vendor")
+    sandbox = SandboxVendor(webhook_secret=SECRET, clock=clock, ids=ids, **vendor)  # type: ignore[arg-type]
     return sandbox, SandboxGateway(vendor=sandbox, webhook_secret=SECRET, clock=clock)
 
 

@@ -58,7 +58,10 @@ class TimestampedSigner:
         ``secrets`` (default: the signer's)."""
         at = self.now() if timestamp is None else timestamp
         signed = f"{at}.".encode() + body
-        v1 = (hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets or self.secrets)
+        v1 = (
+            hmac.new(s.encode(), signed, hashlib.sha256).hexdigest()
+            for s in secrets or self.secrets
+        )
         return {self.header: ",".join([f"t={at}", *(f"v1={digest}" for digest in v1)])}
 
     def stale(self, body: bytes) -> dict[str, str]:

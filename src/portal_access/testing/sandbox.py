@@ -73,8 +73,9 @@ class SandboxWebhooks:
         version: int,
     ) -> Delivery:
         """A ``payment.<status>`` event about a payment against our ``invoice_id``."""
-        obj = payment_object(payment_id=payment_id, invoice_id=invoice_id, contact_id=contact_id,
-                             method=method, status=status, amount=amount, version=version)  # fmt: skip
+        obj = payment_object(payment_id=payment_id, invoice_id=invoice_id,
+                             contact_id=contact_id, method=method, status=status,
+                             amount=amount, version=version)  # fmt: skip
         return self._event(event_id, f"payment.{status.value}", obj)
 
     def subscription(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -28,8 +28,8 @@ import stripe
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionStatus
-from portal_access.gateways.stripe._webhooks import SIGNATURE_HEADER, signature_header
 from portal_access.ports import Clock
+from portal_access.testing._signing import TimestampedSigner
 
 if TYPE_CHECKING:  # the contract module imports pytest; this one does not need it
     from portal_access.testing._gateway_contract import WebhookFactory
@@ -165,21 +165,27 @@ class StripeWebhooks:
     Args:
         secret: the endpoint's signing secret.
         clock: the same clock as the gateway's (signatures are made at its now).
-        tolerance: the gateway's tolerance in seconds (``stale`` signs beyond it).
+        tolerance: the gateway's tolerance (``stale`` signs beyond it).
         api: a fake API that keeps every object and event built here.
     """
 
     def __init__(
-        self, *, secret: str, clock: Clock, tolerance: int = 300, api: FakeStripeApi | None = None
+        self,
+        *,
+        secret: str,
+        clock: Clock,
+        tolerance: timedelta = timedelta(minutes=5),
+        api: FakeStripeApi | None = None,
     ) -> None:
-        self._secret, self._clock, self._tolerance, self._api = secret, clock, tolerance, api
+        self._signer = TimestampedSigner("Stripe-Signature", secret, clock, tolerance)
+        self._api = api
 
     def event(
         self, event_type: str, obj: dict[str, Any], *, event_id: str, created: int | None = None
     ) -> Delivery:
         """One event about ``obj`` (``created`` defaults to now), kept and signed."""
         document = {"id": event_id, "object": "event", "api_version": stripe.api_version,
-                    "created": self._timestamp() if created is None else created,
+                    "created": self._signer.now() if created is None else created,
                     "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,
                     "request": {"id": None, "idempotency_key": None},
                     "type": event_type}  # fmt: skip
@@ -256,22 +262,15 @@ class StripeWebhooks:
 
     def sign(self, body: bytes) -> dict[str, str]:
         """Valid headers for any ``body``, signed now."""
-        return self.sign_with(body, self._secret)
+        return self._signer.sign(body)
 
     def sign_with(self, body: bytes, secret: str, *more: str) -> dict[str, str]:
         """Headers for ``body`` signed now with ``secret`` (and ``more``: several ``v1``)."""
-        value = signature_header(body, secrets=[secret, *more], timestamp=self._timestamp())
-        return {SIGNATURE_HEADER: value}
+        return self._signer.sign(body, secrets=[secret, *more])
 
     def stale(self, body: bytes) -> dict[str, str]:
         """Headers correctly signed a minute beyond the tolerance ago."""
-        timestamp = self._timestamp() - self._tolerance - 60
-        return {
-            SIGNATURE_HEADER: signature_header(body, secrets=[self._secret], timestamp=timestamp)
-        }
-
-    def _timestamp(self) -> int:
-        return int(self._clock.now().timestamp())
+        return self._signer.stale(body)
 
 
 def _conforms(factory: StripeWebhooks) -> WebhookFactory:  # mypy checks the Protocol

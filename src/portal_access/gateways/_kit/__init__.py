@@ -10,13 +10,13 @@ Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``s
   header form, constant-time comparison against several secrets, and the tolerance
   check against the injected clock, both ways; :func:`check_timestamped_signature`
   puts them together for the ``t=...,v1=...`` scheme;
-- :mod:`.documents`: a verified body decoded as JSON, and :class:`Fields`, typed readers
+- :mod:`.documents`: a verified body decoded as JSON, :class:`Fields`, typed readers
   of its fields (required, optional, money, moments, status tables) whose every failure
   is a :class:`~portal_access.WebhookVerificationError` with reason ``"body"`` naming
-  the field's path.
+  the field's path, and :func:`base_event`, an event's id, type and time.
 """
 
-from portal_access.gateways._kit.documents import Fields, decode_json
+from portal_access.gateways._kit.documents import Fields, base_event, decode_json
 from portal_access.gateways._kit.settings import (
     DEFAULT_TOLERANCE,
     WebhookSettings,
@@ -40,6 +40,7 @@ __all__ = [
     "TimestampedSignature",
     "WebhookSettings",
     "any_signature_matches",
+    "base_event",
     "check_timestamped_signature",
     "check_tolerance",
     "decode_json",

@@ -29,9 +29,10 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from portal_access._domain.errors import ValidationError, WebhookVerificationError
+from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
 
-__all__ = ["Fields", "decode_json"]
+__all__ = ["Fields", "base_event", "decode_json"]
 
 _T = TypeVar("_T")
 _MISSING = object()
@@ -51,6 +52,22 @@ def decode_json(body: bytes, *, gateway: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise _bad(gateway, "", "is not a JSON object")
     return document
+
+
+def base_event(
+    event: Fields, *, occurred_at: datetime, id_key: str = "id", type_key: str = "type"
+) -> GatewayEvent:
+    """The event's identity, nothing mapped yet: its id, its type (for logs), its time.
+
+    Raises:
+        WebhookVerificationError: ``reason="body"``: no id or type.
+    """
+    return GatewayEvent(
+        gateway=event.gateway,
+        event_id=event.text(id_key),
+        event_type=event.text(type_key),
+        occurred_at=occurred_at,
+    )
 
 
 def _bad(gateway: str, path: str, message: str) -> WebhookVerificationError:

@@ -55,7 +55,8 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
     if request.plan is not None:
         plan, interval = request.plan, request.plan.interval
         params["plan"] = {"id": plan.id, "name": plan.name, "amount": plan.amount.amount,
-                          "interval": interval.unit.value, "interval_count": interval.count}  # fmt: skip
+                          "interval": interval.unit.value,
+                          "interval_count": interval.count}  # fmt: skip
     if request.replaces_subscription_id is not None:
         params["replaces_subscription"] = request.replaces_subscription_id
     return params

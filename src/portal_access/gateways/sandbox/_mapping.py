@@ -6,7 +6,7 @@ equal our enums' values; a real vendor's do not), and what is applied is the obj
 newest ``version``. Every field is read with :class:`~portal_access.gateways._kit.Fields`,
 so a body of another shape is a ``"body"`` failure naming the field.
 
->>> from portal_access.gateways._kit import Fields
+>>> from portal_access.gateways._kit import Fields, base_event
 >>> event = Fields({"id": "evt_1", "type": "customer.updated", "created": 0,
 ...                 "data": {"object": {"object": "customer"}}}, gateway="sandbox")
 >>> event_from(event).actionable
@@ -27,7 +27,7 @@ from portal_access._domain.gateway_events import (
 )
 from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.gateways._kit import Fields
+from portal_access.gateways._kit import Fields, base_event
 
 __all__ = ["INVOICE_STATUS", "MAPPED_EVENT_TYPES", "METHOD", "PAYMENT_STATUS",
            "SUBSCRIPTION_STATUS", "event_from"]  # fmt: skip
@@ -58,7 +58,11 @@ SUBSCRIPTION_STATUS = {
     "unpaid": SubscriptionStatus.UNPAID,
     "canceled": SubscriptionStatus.CANCELED,
 }
-INVOICE_STATUS = {"open": InvoiceStatus.OPEN, "paid": InvoiceStatus.PAID, "void": InvoiceStatus.VOID}
+INVOICE_STATUS = {
+    "open": InvoiceStatus.OPEN,
+    "paid": InvoiceStatus.PAID,
+    "void": InvoiceStatus.VOID,
+}
 
 
 def event_from(event: Fields) -> GatewayEvent:
@@ -67,12 +71,7 @@ def event_from(event: Fields) -> GatewayEvent:
     Raises:
         WebhookVerificationError: ``reason="body"``: not the vendor's event shape.
     """
-    base = GatewayEvent(
-        gateway=event.gateway,
-        event_id=event.text("id"),
-        event_type=event.text("type"),
-        occurred_at=event.moment("created"),
-    )
+    base = base_event(event, occurred_at=event.moment("created"))
     obj = event.object("data").object("object")
     if base.event_type not in MAPPED_EVENT_TYPES:
         return base  # acknowledged, ignored
@@ -92,12 +91,16 @@ def event_from(event: Fields) -> GatewayEvent:
 
 def _payment(obj: Fields) -> tuple[PaymentSnapshot, ...]:
     renewal = obj.optional_text("vendor_invoice_id")  # a renewal invoice's, or our metadata
-    invoice_id = renewal_invoice_id(obj.gateway, renewal) if renewal else obj.optional_text("invoice_id")
+    invoice_id = (
+        renewal_invoice_id(obj.gateway, renewal) if renewal else obj.optional_text("invoice_id")
+    )
     if invoice_id is None:  # not for one of our invoices: nothing to apply
         return ()
     method, status = obj.status("method", METHOD), obj.status("status", PAYMENT_STATUS)
     amount, version = obj.money("amount", "currency"), obj.integer("version")
-    return (PaymentSnapshot(obj.text("id"), invoice_id, method, status, amount, version, obj.gateway),)
+    return (
+        PaymentSnapshot(obj.text("id"), invoice_id, method, status, amount, version, obj.gateway),
+    )
 
 
 def _subscription(obj: Fields) -> tuple[SubscriptionReport, ...]:

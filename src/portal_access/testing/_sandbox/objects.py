@@ -46,7 +46,7 @@ class SandboxError(Exception):
         message: for people.
     """
 
-    def __init__(self, type: str, code: str, message: str) -> None:  # noqa: A002 - the vendor's word
+    def __init__(self, type: str, code: str, message: str) -> None:
         super().__init__(message)
         self.type, self.code, self.message = type, code, message
 
@@ -210,4 +210,5 @@ class Invoice:
                 "contact_id": self.contact_id, "plan_id": self.plan_id,
                 "amount": self.amount.amount, "currency": self.amount.currency,
                 "status": self.status.value, "version": self.version,
-                "issued_on": self.issued_on.isoformat(), "due_on": self.due_on.isoformat()}  # fmt: skip
+                "issued_on": self.issued_on.isoformat(),
+                "due_on": self.due_on.isoformat()}  # fmt: skip
