@@ -30,7 +30,7 @@ from stripe._object_classes import OBJECT_CLASSES
 from stripe._search_result_object import SearchResultObject
 
 if TYPE_CHECKING:
-    from portal_access.testing._stripe_api import FakeStripeApi
+    from portal_access.testing.stripe import FakeStripeApi
 
 __all__ = [
     "assert_stripe_shaped",

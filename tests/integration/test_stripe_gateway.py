@@ -57,8 +57,12 @@ from portal_access.adapters._clock import ManualClock
 from portal_access.gateways._kit import timestamped_header
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.gateways.stripe._errors import ERROR_TABLE, gateway_error_class
-from portal_access.testing._stripe_api import FakeStripeApi
-from portal_access.testing.stripe import RecordedRequest, StripeWebhooks, subscription_object
+from portal_access.testing.stripe import (
+    FakeStripeApi,
+    RecordedRequest,
+    StripeWebhooks,
+    subscription_object,
+)
 from tests.stripe_shapes import assert_stripe_shaped
 
 SECRET, OLD_SECRET = "whsec_new", "whsec_old"
@@ -161,7 +165,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def api(clock: ManualClock) -> Iterator[FakeStripeApi]:
-    with FakeStripeApi(now=lambda: clock.now().timestamp()) as fake:
+    with FakeStripeApi(clock=clock) as fake:
         yield fake
     for request in fake.requests:
         assert_accepted(request)
