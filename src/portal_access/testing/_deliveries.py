@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-__all__ = ["MAX_ATTEMPTS", "Delivery", "DeliveryQueue", "WebhookHandler"]
+__all__ = ["MAX_ATTEMPTS", "Delivery", "DeliveryQueue", "WebhookHandler", "WebhookSender"]
 
 #: What receives a delivery: the host's webhook endpoint, e.g. ``portal.handle_webhook``.
 WebhookHandler = Callable[[Mapping[str, str], bytes], object]
@@ -108,3 +108,42 @@ class DeliveryQueue:
                 break
             bodies = retry
         return results
+
+
+class WebhookSender:
+    """A local vendor's webhook deliveries, as its tests drive them (the sandbox vendor
+    and the local Stripe API send theirs the same way). A vendor sets ``_queue`` and
+    implements ``_event_body``."""
+
+    _queue: DeliveryQueue
+
+    def _event_body(self, event_id: str) -> bytes:
+        """The body of an emitted event; raises the vendor's error when there is none."""
+        raise NotImplementedError
+
+    def attach(self, handler: WebhookHandler | None) -> None:
+        """Hand every *new* delivery to ``handler`` (``handler(headers, body)``) as soon as
+        the action that emitted it is done, in order; ``None`` detaches. Deliveries
+        already queued stay queued (use :meth:`deliver`)."""
+        self._queue.attach(handler)
+
+    def pending_deliveries(self) -> tuple[Delivery, ...]:
+        """The queued deliveries as ``(headers, body)``, signed now; the queue is unchanged."""
+        return self._queue.pending()
+
+    def deliver(
+        self, handler: WebhookHandler, *, duplicate: int = 1, rng: random.Random | None = None
+    ) -> list[object]:
+        """Empty the queue into ``handler``: every delivery ``duplicate`` times, shuffled
+        with ``rng`` when given (duplicated, out-of-order webhooks); a delivery answered
+        with ``retry_later`` is sent again. Returns the handler's results in call order.
+
+        Raises:
+            ValueError: ``duplicate`` is less than 1.
+        """
+        return self._queue.deliver(handler, duplicate=duplicate, rng=rng)
+
+    def redeliver(self, event_id: str, handler: WebhookHandler) -> object:
+        """Send an already emitted event again, newly signed (vendors retry); returns
+        what ``handler`` returned."""
+        return self._queue.send(self._event_body(event_id), handler)

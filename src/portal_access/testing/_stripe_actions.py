@@ -344,41 +344,18 @@ class FakeStripeApi(StripeServer):
                 price=price,
             )
         )
-        item = subscription["items"]["data"][0]
-        invoice_id = self.new_id("in")
-        lines = [
-            invoice_line(
-                line_id=self.new_id("il"),
-                invoice_id=invoice_id,
-                amount=Money(int(i["price_data"]["unit_amount"]), session["currency"].upper()),
-                description=i["price_data"]["product_data"]["name"],
-                subscription_id=subscription["id"],
-                period=(now, end),
-                subscription_item=item["id"] if i is recurring else None,
-            )
-            for i in params["line_items"]
-        ]
-        invoice = self.add(
-            invoice_object(
-                invoice_id=invoice_id,
-                customer=session["customer"],
-                subscription_id=subscription["id"],
-                metadata=metadata,
-                billing_reason="subscription_create",
-                lines=lines,
-                currency=session["currency"],
-                created=now,
-                period=(now, now),
-                method_types=session["payment_method_types"],
-            )
-        )
-        subscription["latest_invoice"] = invoice_id
         self._method[subscription["id"]] = method_type
         self.emit("customer.subscription.created", subscription)
-        self.emit("invoice.finalized", invoice)
+        charges = [
+            (Money(int(i["price_data"]["unit_amount"]), session["currency"].upper()),
+             i["price_data"]["product_data"]["name"], i is recurring)
+            for i in params["line_items"]
+        ]  # fmt: skip
+        invoice = self._bill(subscription, charges, reason="subscription_create", period=(now, end),
+                             method_types=session["payment_method_types"])  # fmt: skip
         intent_id = self._charge_invoice(invoice, method_type, status)
         self._intent_session[intent_id] = session["id"]
-        session.update(subscription=subscription["id"], invoice=invoice_id)
+        session.update(subscription=subscription["id"], invoice=invoice["id"])
         self._complete(session, paid=status == "succeeded")
         return intent_id
 
@@ -441,28 +418,40 @@ class FakeStripeApi(StripeServer):
         start = item["current_period_end"]
         end = self._period_end(item["price"], start)
         item.update(current_period_start=start, current_period_end=end)
-        invoice_id, price = self.new_id("in"), item["price"]
-        line = invoice_line(
-            line_id=self.new_id("il"),
-            invoice_id=invoice_id,
-            amount=self.money(price, "unit_amount"),
-            description=price["nickname"],
-            subscription_id=subscription["id"],
-            period=(start, end),
-            subscription_item=item["id"],
-        )
-        metadata = subscription["metadata"]
+        price = item["price"]
+        plan = (self.money(price, "unit_amount"), str(price["nickname"]), True)
+        return self._bill(subscription, [plan], reason="subscription_cycle", period=(start, end))
+
+    def _bill(
+        self,
+        subscription: Obj,
+        charges: list[tuple[Money, str, bool]],
+        *,
+        reason: str,
+        period: tuple[int, int],
+        method_types: list[str] | None = None,
+    ) -> Obj:
+        """A finalized invoice of ``subscription`` for ``charges`` (amount, description,
+        whether it is the plan's period), now its latest: ``invoice.finalized``."""
+        invoice_id, item = self.new_id("in"), subscription["items"]["data"][0]
+        lines = [
+            invoice_line(line_id=self.new_id("il"), invoice_id=invoice_id, amount=amount,
+                         description=description, subscription_id=subscription["id"],
+                         period=period, subscription_item=item["id"] if plan else None)
+            for amount, description, plan in charges
+        ]  # fmt: skip
         invoice = self.add(
             invoice_object(
                 invoice_id=invoice_id,
                 customer=subscription["customer"],
                 subscription_id=subscription["id"],
-                metadata=metadata,
-                billing_reason="subscription_cycle",
-                lines=[line],
-                currency=price["currency"],
+                metadata=subscription["metadata"],
+                billing_reason=reason,
+                lines=lines,
+                currency=lines[0]["currency"],
                 created=self.now(),
-                period=(start, end),
+                period=(self.now(), self.now()),
+                method_types=method_types,
             )
         )
         subscription["latest_invoice"] = invoice_id

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import json
-import random
 import re
 import threading
 from collections import Counter, deque
@@ -32,7 +31,7 @@ import attrs
 from portal_access._domain.money import Money
 from portal_access.adapters import SystemClock
 from portal_access.ports import Clock
-from portal_access.testing._deliveries import Delivery, DeliveryQueue, WebhookHandler
+from portal_access.testing._deliveries import DeliveryQueue, WebhookSender
 from portal_access.testing._signing import TimestampedSigner
 from portal_access.testing._stripe_objects import Obj, event_object
 
@@ -90,8 +89,12 @@ def _missing(object_id: str) -> Reply:
     return error_reply(404, "invalid_request_error", f"No such: '{object_id}'", "resource_missing")
 
 
-class StripeServer:
+class StripeServer(WebhookSender):
     """The local API; use as a context manager (or :meth:`start` / :meth:`stop`).
+
+    Its events go to an attached endpoint as soon as the payer's or Stripe's action that
+    made them is done; events that answer an API call (a refund, a cancellation) wait
+    for the next action or :meth:`deliver`: Stripe sends webhooks after it has answered.
 
     Args:
         clock: Stripe's time (``created``, periods, signatures); default the system's.
@@ -176,35 +179,10 @@ class StripeServer:
         """Answer the next ``times`` requests with ``status`` and ``{"error": error}``."""
         self._failures.extend([(status, {"error": error})] * times)
 
-    # -- webhook deliveries ----------------------------------------------------------------
+    # -- webhook deliveries (attach, pending_deliveries, deliver, redeliver) ----------------
 
-    def attach(self, handler: WebhookHandler | None) -> None:
-        """Hand every *new* event to ``handler`` (``handler(headers, body)``, signed with
-        ``Stripe-Signature``) as soon as the payer's or Stripe's action that made it is
-        done, in order; ``None`` detaches. Events that answer an API call (a refund, a
-        cancellation) wait for the next action or :meth:`deliver`: Stripe sends webhooks
-        after it has answered."""
-        self._queue.attach(handler)
-
-    def pending_deliveries(self) -> tuple[Delivery, ...]:
-        """The queued deliveries as ``(headers, body)``, signed now; the queue is unchanged."""
-        return self._queue.pending()
-
-    def deliver(
-        self, handler: WebhookHandler, *, duplicate: int = 1, rng: random.Random | None = None
-    ) -> list[object]:
-        """Empty the queue into ``handler``: every delivery ``duplicate`` times, shuffled
-        with ``rng`` when given; one answered with ``retry_later`` is sent again. Returns
-        the handler's results in call order.
-
-        Raises:
-            ValueError: ``duplicate`` is less than 1.
-        """
-        return self._queue.deliver(handler, duplicate=duplicate, rng=rng)
-
-    def redeliver(self, event_id: str, handler: WebhookHandler) -> object:
-        """Send an emitted event again, newly signed (Stripe retries); returns what
-        ``handler`` returned.
+    def _event_body(self, event_id: str) -> bytes:
+        """An emitted event's body.
 
         Raises:
             KeyError: no such event.
@@ -212,8 +190,7 @@ class StripeServer:
         found = [e for e in self.events if e["id"] == event_id]
         if not found:
             raise KeyError(event_id)
-        event = found[0]
-        return self._queue.send(json.dumps(event).encode(), handler)
+        return json.dumps(found[0]).encode()
 
     # -- the books -------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionStatus
 from portal_access.adapters import SecretsTokenSource
 from portal_access.ports import Clock, TokenSource
-from portal_access.testing._deliveries import Delivery, DeliveryQueue, WebhookHandler
+from portal_access.testing._deliveries import DeliveryQueue, WebhookSender
 from portal_access.testing._sandbox.objects import (
     Checkout,
     Invoice,
@@ -54,7 +53,7 @@ def refused(code: str, message: str) -> SandboxError:
     return SandboxError("invalid_request", code, message)
 
 
-class SandboxBooks:
+class SandboxBooks(WebhookSender):
     """The vendor's books and API (see the module docstring).
 
     Args:
@@ -139,40 +138,17 @@ class SandboxBooks:
         :data:`ERROR_TYPES`), as a vendor that is down or throttling."""
         self._failures.extend([SandboxError(error_type, error_type, "try again later")] * times)
 
-    # -- webhook deliveries ----------------------------------------------------------------
+    # -- webhook deliveries (attach, pending_deliveries, deliver, redeliver) ----------------
 
-    def attach(self, handler: WebhookHandler | None) -> None:
-        """Hand every *new* delivery to ``handler`` (``handler(headers, body)``) as soon as
-        the action that emitted it is done, in order; ``None`` detaches. Deliveries
-        already queued stay queued (use :meth:`deliver`)."""
-        self._queue.attach(handler)
-
-    def pending_deliveries(self) -> tuple[Delivery, ...]:
-        """The queued deliveries as ``(headers, body)``, signed now; the queue is unchanged."""
-        return self._queue.pending()
-
-    def deliver(
-        self, handler: WebhookHandler, *, duplicate: int = 1, rng: random.Random | None = None
-    ) -> list[object]:
-        """Empty the queue into ``handler``: every delivery ``duplicate`` times, shuffled
-        with ``rng`` when given (duplicated, out-of-order webhooks); a delivery answered
-        with ``retry_later`` is sent again. Returns the handler's results in call order.
-
-        Raises:
-            ValueError: ``duplicate`` is less than 1.
-        """
-        return self._queue.deliver(handler, duplicate=duplicate, rng=rng)
-
-    def redeliver(self, event_id: str, handler: WebhookHandler) -> object:
-        """Send an already emitted event again, newly signed (vendors retry); returns
-        what ``handler`` returned.
+    def _event_body(self, event_id: str) -> bytes:
+        """An emitted event's body.
 
         Raises:
             SandboxError: no such event.
         """
         if event_id not in self._events:
             raise refused("no_such_event", f"no event {event_id!r}")
-        return self._queue.send(self._events[event_id][1], handler)
+        return self._events[event_id][1]
 
     def customers(self) -> dict[str, str]:
         """The vendor's customers: our contact id -> the vendor's customer id."""
