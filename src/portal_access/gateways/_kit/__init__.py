@@ -13,10 +13,10 @@ Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``s
 - :mod:`.documents`: a verified body decoded as JSON, :class:`Fields`, typed readers
   of its fields (required, optional, money, moments, status tables) whose every failure
   is a :class:`~portal_access.WebhookVerificationError` with reason ``"body"`` naming
-  the field's path, and :func:`base_event`, an event's id, type and time.
+  the field's path, and :func:`gateway_event`, an event as ours.
 """
 
-from portal_access.gateways._kit.documents import Fields, base_event, decode_json
+from portal_access.gateways._kit.documents import Fields, decode_json, gateway_event
 from portal_access.gateways._kit.settings import (
     DEFAULT_TOLERANCE,
     WebhookSettings,
@@ -40,10 +40,10 @@ __all__ = [
     "TimestampedSignature",
     "WebhookSettings",
     "any_signature_matches",
-    "base_event",
     "check_timestamped_signature",
     "check_tolerance",
     "decode_json",
+    "gateway_event",
     "find_header",
     "hmac_sha256",
     "non_negative_count",

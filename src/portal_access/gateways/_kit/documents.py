@@ -32,7 +32,7 @@ from portal_access._domain.errors import ValidationError, WebhookVerificationErr
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
 
-__all__ = ["Fields", "base_event", "decode_json"]
+__all__ = ["Fields", "decode_json", "gateway_event"]
 
 _T = TypeVar("_T")
 _MISSING = object()
@@ -54,10 +54,17 @@ def decode_json(body: bytes, *, gateway: str) -> dict[str, Any]:
     return document
 
 
-def base_event(
-    event: Fields, *, occurred_at: datetime, id_key: str = "id", type_key: str = "type"
+def gateway_event(
+    event: Fields,
+    *,
+    occurred_at: datetime,
+    id_key: str = "id",
+    type_key: str = "type",
+    **reports: Any,
 ) -> GatewayEvent:
-    """The event's identity, nothing mapped yet: its id, its type (for logs), its time.
+    """The event as ours: its id, its type (for logs), its time, and what the mapping
+    made of its object (``payments``, ``subscriptions``, ``renewals``,
+    ``checkout_session_id``; none: acknowledged, ignored).
 
     Raises:
         WebhookVerificationError: ``reason="body"``: no id or type.
@@ -67,6 +74,7 @@ def base_event(
         event_id=event.text(id_key),
         event_type=event.text(type_key),
         occurred_at=occurred_at,
+        **reports,
     )
 
 

@@ -6,7 +6,7 @@ equal our enums' values; a real vendor's do not), and what is applied is the obj
 newest ``version``. Every field is read with :class:`~portal_access.gateways._kit.Fields`,
 so a body of another shape is a ``"body"`` failure naming the field.
 
->>> from portal_access.gateways._kit import Fields, base_event
+>>> from portal_access.gateways._kit import Fields, gateway_event
 >>> event = Fields({"id": "evt_1", "type": "customer.updated", "created": 0,
 ...                 "data": {"object": {"object": "customer"}}}, gateway="sandbox")
 >>> event_from(event).actionable
@@ -15,7 +15,7 @@ False
 
 from __future__ import annotations
 
-import attrs
+from typing import Any
 
 from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.errors import ValidationError
@@ -27,7 +27,7 @@ from portal_access._domain.gateway_events import (
 )
 from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.gateways._kit import Fields, base_event
+from portal_access.gateways._kit import Fields, gateway_event
 
 __all__ = ["INVOICE_STATUS", "MAPPED_EVENT_TYPES", "METHOD", "PAYMENT_STATUS",
            "SUBSCRIPTION_STATUS", "event_from"]  # fmt: skip
@@ -71,22 +71,26 @@ def event_from(event: Fields) -> GatewayEvent:
     Raises:
         WebhookVerificationError: ``reason="body"``: not the vendor's event shape.
     """
-    base = base_event(event, occurred_at=event.moment("created"))
+    kind, occurred_at = event.text("type"), event.moment("created")
     obj = event.object("data").object("object")
-    if base.event_type not in MAPPED_EVENT_TYPES:
-        return base  # acknowledged, ignored
-    try:
-        kind = obj.text("object")
-        if kind == "payment":
-            session = obj.optional_text("checkout_session_id")
-            return attrs.evolve(base, payments=_payment(obj), checkout_session_id=session)
-        if kind == "subscription":
-            return attrs.evolve(base, subscriptions=_subscription(obj))
-        if kind == "invoice":
-            return attrs.evolve(base, renewals=_invoice(obj))
+    try:  # an unmapped type is acknowledged, ignored
+        reports = _reports(obj, kind) if kind in MAPPED_EVENT_TYPES else {}
+        return gateway_event(event, occurred_at=occurred_at, **reports)
     except ValidationError as exc:  # a value the domain refuses (a blank id...)
-        raise obj.error("", str(exc)) from exc
-    raise obj.error("object", f"unknown object {kind!r} in a {base.event_type} event")
+        raise event.error("", str(exc)) from exc
+
+
+def _reports(obj: Fields, kind: str) -> dict[str, Any]:
+    """What the event's object reports, by the object's own kind."""
+    what = obj.text("object")
+    if what == "payment":
+        session = obj.optional_text("checkout_session_id")
+        return {"payments": _payment(obj), "checkout_session_id": session}
+    if what == "subscription":
+        return {"subscriptions": _subscription(obj)}
+    if what == "invoice":
+        return {"renewals": _invoice(obj)}
+    raise obj.error("object", f"unknown object {what!r} in a {kind} event")
 
 
 def _payment(obj: Fields) -> tuple[PaymentSnapshot, ...]:

@@ -26,7 +26,7 @@ tie and the domain's lifecycle order breaks the tie (processing < failed <
 succeeded < refunded < disputed): a duplicate or an older report never wins, and
 same-second reports converge whatever their arrival order.
 
->>> from portal_access.gateways._kit import Fields, base_event
+>>> from portal_access.gateways._kit import Fields, gateway_event
 >>> event = Fields({"id": "evt_1", "type": "customer.created", "created": 1,
 ...                 "data": {"object": {"object": "customer", "id": "cus_1"}}}, gateway="stripe")
 >>> event_from(event).actionable
@@ -35,7 +35,7 @@ False
 
 from __future__ import annotations
 
-import attrs
+from typing import Any
 
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import (
@@ -47,7 +47,7 @@ from portal_access._domain.gateway_events import (
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.gateways._kit import Fields, base_event
+from portal_access.gateways._kit import Fields, gateway_event
 from portal_access.gateways.stripe._objects import (
     DISPUTE_SETTLED,
     INVOICE_STATUS,
@@ -96,28 +96,32 @@ def event_from(event: Fields, *, resolve: Resolver | None = None) -> GatewayEven
         WebhookVerificationError: ``reason="body"``: not a Stripe event's shape.
         GatewayError: ``resolve`` could not ask the API.
     """
-    base = base_event(event, occurred_at=event.moment("created"))
+    kind, occurred_at = event.text("type"), event.moment("created")
     obj = event.object("data").object("object")
-    kind, version = base.event_type, event.integer("created") * VERSION_SCALE
-    if kind not in MAPPED_EVENT_TYPES:
-        return base  # acknowledged, ignored
-    try:
-        if kind.startswith("checkout.session."):
-            payments = _session(kind, obj, version)
-            return attrs.evolve(base, payments=payments, checkout_session_id=obj.text("id"))
-        if kind.startswith("payment_intent."):
-            return attrs.evolve(base, payments=_intent(obj, version))
-        if kind.startswith("invoice."):
-            return _invoice(base, obj, version)
-        if kind.startswith("customer.subscription."):
-            return attrs.evolve(base, subscriptions=_subscription(obj, version))
-        if kind == "charge.refunded":
-            refunded = PaymentStatus.REFUNDED if obj.flag("refunded") else PaymentStatus.SUCCEEDED
-            return attrs.evolve(base, payments=_charge_like(obj, version, resolve, refunded))
-        disputed = DISPUTE_SETTLED.get(obj.optional_text("status") or "", PaymentStatus.DISPUTED)
-        return attrs.evolve(base, payments=_charge_like(obj, version, resolve, disputed))
+    try:  # an unmapped type is acknowledged, ignored
+        reports = {}
+        if kind in MAPPED_EVENT_TYPES:
+            reports = _reports(kind, obj, event.integer("created") * VERSION_SCALE, resolve)
+        return gateway_event(event, occurred_at=occurred_at, **reports)
     except ValidationError as exc:  # a value the domain refuses (a blank id, a bad currency)
-        raise obj.error("", str(exc)) from exc
+        raise event.error("", str(exc)) from exc
+
+
+def _reports(kind: str, obj: Fields, version: int, resolve: Resolver | None) -> dict[str, Any]:
+    """What the event's object reports; the type says only which object it is."""
+    if kind.startswith("checkout.session."):
+        return {"payments": _session(kind, obj, version), "checkout_session_id": obj.text("id")}
+    if kind.startswith("payment_intent."):
+        return {"payments": _intent(obj, version)}
+    if kind.startswith("invoice."):
+        return _invoice(kind, obj, version)
+    if kind.startswith("customer.subscription."):
+        return {"subscriptions": _subscription(obj, version)}
+    if kind == "charge.refunded":
+        refunded = PaymentStatus.REFUNDED if obj.flag("refunded") else PaymentStatus.SUCCEEDED
+        return {"payments": _charge_like(obj, version, resolve, refunded)}
+    disputed = DISPUTE_SETTLED.get(obj.optional_text("status") or "", PaymentStatus.DISPUTED)
+    return {"payments": _charge_like(obj, version, resolve, disputed)}  # charge.dispute.*
 
 
 def _snapshot(
@@ -193,13 +197,13 @@ def _charge_like(
     return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
 
 
-def _invoice(base: GatewayEvent, obj: Fields, version: int) -> GatewayEvent:
+def _invoice(kind: str, obj: Fields, version: int) -> dict[str, Any]:
     owner = invoice_owner(obj)
     if owner is None:
-        return base
+        return {}
     state = obj.optional_text("status") or ""
     status = PaymentStatus.SUCCEEDED if state == "paid" else None
-    if state in ("open", "uncollectible") and base.event_type == "invoice.payment_failed":
+    if state in ("open", "uncollectible") and kind == "invoice.payment_failed":
         status = PaymentStatus.FAILED
     settings = obj.optional_object("payment_settings")
     method = offered_method(
@@ -217,7 +221,7 @@ def _invoice(base: GatewayEvent, obj: Fields, version: int) -> GatewayEvent:
         and meta.get("plan_id")
         and meta.get("contact_id")
     ):
-        return attrs.evolve(base, payments=payments)
+        return {"payments": payments}
     issued = obj.moment("created").date()
     due = obj.optional_moment("due_date")
     report = RenewalInvoiceReport(
@@ -232,7 +236,7 @@ def _invoice(base: GatewayEvent, obj: Fields, version: int) -> GatewayEvent:
         due_on=due.date() if due else issued,
         gateway=obj.gateway,
     )
-    return attrs.evolve(base, payments=payments, renewals=(report,))
+    return {"payments": payments, "renewals": (report,)}
 
 
 def _subscription(obj: Fields, version: int) -> tuple[SubscriptionReport, ...]:
