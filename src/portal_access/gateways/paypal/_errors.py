@@ -130,10 +130,9 @@ def answer_error(status: int, document: object, *, gateway: str) -> GatewayError
     """The :class:`GatewayError` for an error answer of a REST call the SDK lacks
     (PayPal's ``{"name", "message", "details": [{"issue"}]}`` body)."""
     body = document if isinstance(document, dict) else {}
-    details = body.get("details") if isinstance(body.get("details"), list) else []
-    issues = [
-        d["issue"] for d in details if isinstance(d, dict) and isinstance(d.get("issue"), str)
-    ]
+    details = body.get("details")
+    listed: list[Any] = details if isinstance(details, list) else []
+    issues = [d["issue"] for d in listed if isinstance(d, dict) and isinstance(d.get("issue"), str)]
     name = body.get("name")
     code = issues[0] if issues else name if isinstance(name, str) else None
     message = body.get("message") if isinstance(body.get("message"), str) else "PayPal refused"
