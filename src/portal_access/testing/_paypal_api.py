@@ -50,8 +50,12 @@ def stamp(moment: datetime) -> str:
 
 
 def _error(status: int, name: str, issue: str, message: str) -> Reply:
-    return status, {"name": name, "message": message, "debug_id": "0badc0ffee0",
-                    "details": [{"issue": issue, "description": message}]}  # fmt: skip
+    return status, {
+        "name": name,
+        "message": message,
+        "debug_id": "0badc0ffee0",
+        "details": [{"issue": issue, "description": message}],
+    }
 
 
 def _missing(kind: str, object_id: str) -> Reply:
@@ -169,9 +173,13 @@ class LocalPayPalApi:
         with self._lock:
             order = self.orders[order_id]
             order["status"], order["update_time"] = "APPROVED", stamp(self.now())
-            order["payment_source"] = {"paypal": {"email_address": "payer@example.com",
-                                                  "account_id": "PAYERTEST0001",
-                                                  "account_status": "VERIFIED"}}  # fmt: skip
+            order["payment_source"] = {
+                "paypal": {
+                    "email_address": "payer@example.com",
+                    "account_id": "QYR5Z8XDVJNXQ",
+                    "account_status": "VERIFIED",
+                }
+            }
             order["_method"] = method
             return order
 
@@ -217,8 +225,11 @@ class LocalPayPalApi:
                 billing["cycle_executions"][0]["cycles_completed"] += 1
                 return self._sale(subscription, price["fixed_price"], "completed")
             billing["failed_payments_count"] += 1
-            billing["last_failed_payment"] = {"amount": price["fixed_price"], "time": now,
-                                              "reason_code": "PAYMENT_DENIED"}  # fmt: skip
+            billing["last_failed_payment"] = {
+                "amount": price["fixed_price"],
+                "time": now,
+                "reason_code": "PAYMENT_DENIED",
+            }
             subscription["status"], subscription["status_update_time"] = "SUSPENDED", now
             return None
 
@@ -227,12 +238,21 @@ class LocalPayPalApi:
     ) -> dict[str, Any]:
         now = stamp(self.now())
         sale_id = self.new_id("S")
-        sale = {"id": sale_id, "state": state, "amount": {"total": amount["value"],
-                "currency": amount["currency_code"], "details": {"subtotal": amount["value"]}},
-                "payment_mode": "ECHECK" if state == "pending" else "INSTANT_TRANSFER",
-                "billing_agreement_id": subscription["id"], "create_time": now,
-                "update_time": now, "protection_eligibility": "ELIGIBLE",
-                "links": [_link(f"https://api.sandbox.paypal.com/v1/payments/sale/{sale_id}", "self")]}  # fmt: skip
+        sale = {
+            "id": sale_id,
+            "state": state,
+            "amount": {
+                "total": amount["value"],
+                "currency": amount["currency_code"],
+                "details": {"subtotal": amount["value"]},
+            },
+            "payment_mode": "ECHECK" if state == "pending" else "INSTANT_TRANSFER",
+            "billing_agreement_id": subscription["id"],
+            "create_time": now,
+            "update_time": now,
+            "protection_eligibility": "ELIGIBLE",
+            "links": [_link(f"https://api.sandbox.paypal.com/v1/payments/sale/{sale_id}", "self")],
+        }
         if state == "pending":
             sale["reason_code"] = "ECHECK"
         billing = subscription["billing_info"]
@@ -248,21 +268,26 @@ class LocalPayPalApi:
             for unit in order["purchase_units"]:
                 captures = unit.get("payments", {}).get("captures", [])
                 unit.get("payments", {})["captures"] = [
-                    dict(capture) if c["id"] == capture["id"] else c for c in captures
+                    _in_order(capture) if c["id"] == capture["id"] else c for c in captures
                 ]
 
     # -- the HTTP side -------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: dict[str, str], body: Any,
-               headers: dict[str, str]) -> Reply:  # fmt: skip
+    def handle(
+        self, method: str, path: str, query: dict[str, str], body: Any, headers: dict[str, str]
+    ) -> Reply:
         """Route one request (called by the server thread)."""
         with self._lock:
-            reply = self._handle(method, path, query, body, headers)
-            self.exchanges.append(PayPalExchange(method, path, query, body, headers, *reply))
-            return reply
+            status, answer = self._handle(method, path, query, body, headers)
+            answer = json.loads(json.dumps(answer))  # as sent: later changes do not reach it
+            self.exchanges.append(
+                PayPalExchange(method, path, query, body, headers, status, answer)
+            )
+            return status, answer
 
-    def _handle(self, method: str, path: str, query: dict[str, str], body: Any,
-                headers: dict[str, str]) -> Reply:  # fmt: skip
+    def _handle(
+        self, method: str, path: str, query: dict[str, str], body: Any, headers: dict[str, str]
+    ) -> Reply:
         if path == "/v1/oauth2/token":
             return self._token(headers)
         if headers.get("authorization", "").removeprefix("Bearer ") not in self._tokens:
@@ -289,22 +314,37 @@ class LocalPayPalApi:
             }
         token = f"A21AA{self.new_id()}"
         self._tokens.add(token)
-        return 200, {"scope": "https://uri.paypal.com/services/payments/payment",
-                     "access_token": token, "token_type": "Bearer", "app_id": "APP-80W284485P519543T",
-                     "expires_in": 32400, "nonce": f"{stamp(self.now())}nonce"}  # fmt: skip
+        return 200, {
+            "scope": "https://uri.paypal.com/services/payments/payment",
+            "access_token": token,
+            "token_type": "Bearer",
+            "app_id": "APP-80W284485P519543T",
+            "expires_in": 32400,
+            "nonce": f"{stamp(self.now())}nonce",
+        }
 
     # orders and captures
 
     def _create_order(self, *, body: Any, **_: Any) -> Reply:
         order_id, now = self.new_id("O"), stamp(self.now())
-        units = [{k: v for k, v in unit.items() if k != "items"} | {"items": unit.get("items", [])}
-                 for unit in body["purchase_units"]]  # fmt: skip
+        units = [
+            {k: v for k, v in unit.items() if k != "items"} | {"items": unit.get("items", [])}
+            for unit in body["purchase_units"]
+        ]
         for unit in units:
             unit.setdefault("reference_id", "default")
-        order = {"id": order_id, "intent": body["intent"], "status": "PAYER_ACTION_REQUIRED",
-                 "purchase_units": units, "create_time": now, "update_time": now,
-                 "links": [_link(f"{self.url}/v2/checkout/orders/{order_id}", "self"),
-                           _link(f"{_CHECKOUT}/checkoutnow?token={order_id}", "payer-action")]}  # fmt: skip
+        order = {
+            "id": order_id,
+            "intent": body["intent"],
+            "status": "PAYER_ACTION_REQUIRED",
+            "purchase_units": units,
+            "create_time": now,
+            "update_time": now,
+            "links": [
+                _link(f"{self.url}/v2/checkout/orders/{order_id}", "self"),
+                _link(f"{_CHECKOUT}/checkoutnow?token={order_id}", "payer-action"),
+            ],
+        }
         self.orders[order_id] = order
         return 200, _public(order)
 
@@ -336,13 +376,20 @@ class LocalPayPalApi:
         now, method = stamp(self.now()), order.get("_method", "wallet")
         for unit in order["purchase_units"]:
             capture_id = self.new_id("C")
-            capture = {"id": capture_id, "status": "PENDING" if method == "echeck" else "COMPLETED",
-                       "amount": unit["amount"] | {}, "final_capture": True,
-                       "seller_protection": {"status": "ELIGIBLE"},
-                       "create_time": now, "update_time": now,
-                       "supplementary_data": {"related_ids": {"order_id": order_id}},
-                       "links": [_link(f"{self.url}/v2/payments/captures/{capture_id}", "self"),
-                                 _link(f"{self.url}/v2/checkout/orders/{order_id}", "up")]}  # fmt: skip
+            capture = {
+                "id": capture_id,
+                "status": "PENDING" if method == "echeck" else "COMPLETED",
+                "amount": unit["amount"] | {},
+                "final_capture": True,
+                "seller_protection": {"status": "ELIGIBLE"},
+                "create_time": now,
+                "update_time": now,
+                "supplementary_data": {"related_ids": {"order_id": order_id}},
+                "links": [
+                    _link(f"{self.url}/v2/payments/captures/{capture_id}", "self"),
+                    _link(f"{self.url}/v2/checkout/orders/{order_id}", "up"),
+                ],
+            }
             capture["amount"].pop("breakdown", None)
             for key in ("custom_id", "invoice_id"):
                 if key in unit:
@@ -356,7 +403,7 @@ class LocalPayPalApi:
                     "response_code": "0000",
                 }
             self.captures[capture_id] = capture
-            unit["payments"] = {"captures": [dict(capture)]}
+            unit["payments"] = {"captures": [_in_order(capture)]}
         order["status"], order["update_time"] = "COMPLETED", now
         return 201, _public(order)
 
@@ -376,10 +423,17 @@ class LocalPayPalApi:
         capture["status"] = "REFUNDED" if full else "PARTIALLY_REFUNDED"
         capture["update_time"] = now
         self._sync_order(capture)
-        refund = {"id": refund_id, "status": "COMPLETED", "amount": amount, "create_time": now,
-                  "update_time": now,
-                  "links": [_link(f"{self.url}/v2/payments/refunds/{refund_id}", "self"),
-                            _link(f"{self.url}/v2/payments/captures/{capture_id}", "up")]}  # fmt: skip
+        refund = {
+            "id": refund_id,
+            "status": "COMPLETED",
+            "amount": amount,
+            "create_time": now,
+            "update_time": now,
+            "links": [
+                _link(f"{self.url}/v2/payments/refunds/{refund_id}", "self"),
+                _link(f"{self.url}/v2/payments/captures/{capture_id}", "up"),
+            ],
+        }
         return 201, refund
 
     # catalog, plans, subscriptions, vault
@@ -389,29 +443,42 @@ class LocalPayPalApi:
         if product_id in self.products:
             return _error(422, "UNPROCESSABLE_ENTITY", "DUPLICATE_RESOURCE_IDENTIFIER", "exists")
         now = stamp(self.now())
-        product = {"id": product_id, "name": body["name"], "type": body.get("type", "PHYSICAL"),
-                   "create_time": now, "update_time": now,
-                   "links": [_link(f"{self.url}/v1/catalogs/products/{product_id}", "self")]}  # fmt: skip
+        product = {
+            "id": product_id,
+            "name": body["name"],
+            "type": body.get("type", "PHYSICAL"),
+            "create_time": now,
+            "update_time": now,
+            "links": [_link(f"{self.url}/v1/catalogs/products/{product_id}", "self")],
+        }
         self.products[product_id] = product
         return 201, product
 
     def _list_plans(self, *, query: dict[str, str], **_: Any) -> Reply:
         wanted = query.get("product_id")
         plans = [
-            {k: plan[k] for k in ("id", "product_id", "name", "description", "status",
-                                  "create_time")}
-            for plan in self.plans.values() if wanted in (None, plan["product_id"])
-        ]  # fmt: skip
+            {
+                k: plan[k]
+                for k in ("id", "product_id", "name", "description", "status", "create_time")
+            }
+            for plan in self.plans.values()
+            if wanted in (None, plan["product_id"])
+        ]
         return 200, {"plans": plans}
 
     def _create_plan(self, *, body: Any, **_: Any) -> Reply:
         if body["product_id"] not in self.products:
             return _error(422, "UNPROCESSABLE_ENTITY", "INVALID_PARAMETER_VALUE", "no such product")
         plan_id, now = self.new_id("P-"), stamp(self.now())
-        plan = {**body, "id": plan_id, "status": body.get("status", "ACTIVE"),
-                "quantity_supported": False,
-                "create_time": now, "update_time": now,
-                "links": [_link(f"{self.url}/v1/billing/plans/{plan_id}", "self")]}  # fmt: skip
+        plan = {
+            **body,
+            "id": plan_id,
+            "status": body.get("status", "ACTIVE"),
+            "quantity_supported": False,
+            "create_time": now,
+            "update_time": now,
+            "links": [_link(f"{self.url}/v1/billing/plans/{plan_id}", "self")],
+        }
         self.plans[plan_id] = plan
         return 201, plan
 
@@ -420,20 +487,44 @@ class LocalPayPalApi:
             return _error(422, "UNPROCESSABLE_ENTITY", "INVALID_PARAMETER_VALUE", "no such plan")
         subscription_id, now = f"I-{self.new_id()[:12]}", stamp(self.now())
         plan = {"payment_preferences": body.get("plan", {}).get("payment_preferences", {})}
-        subscription = {"id": subscription_id, "plan_id": body["plan_id"],
-                        "status": "APPROVAL_PENDING", "status_update_time": now,
-                        "start_time": body.get("start_time", now), "quantity": "1",
-                        "custom_id": body.get("custom_id"), "plan_overridden": "plan" in body,
-                        "plan": plan, "create_time": now, "update_time": now,
-                        "billing_info": {"outstanding_balance": {"currency_code": plan.get(
-                            "payment_preferences", {}).get("setup_fee", {}).get("currency_code", "USD"),
-                            "value": "0.00"},
-                            "cycle_executions": [{"tenure_type": "REGULAR", "sequence": 1,
-                                                  "cycles_completed": 0, "cycles_remaining": 0,
-                                                  "total_cycles": 0}],
-                            "failed_payments_count": 0},
-                        "links": [_link(f"{_CHECKOUT}/webapps/billing/subscriptions?ba_token=BA-{subscription_id[2:]}", "approve"),
-                                  _link(f"{self.url}/v1/billing/subscriptions/{subscription_id}", "self")]}  # fmt: skip
+        subscription = {
+            "id": subscription_id,
+            "plan_id": body["plan_id"],
+            "status": "APPROVAL_PENDING",
+            "status_update_time": now,
+            "start_time": body.get("start_time", now),
+            "quantity": "1",
+            "custom_id": body.get("custom_id"),
+            "plan_overridden": "plan" in body,
+            "plan": plan,
+            "create_time": now,
+            "update_time": now,
+            "billing_info": {
+                "outstanding_balance": {
+                    "currency_code": plan.get("payment_preferences", {})
+                    .get("setup_fee", {})
+                    .get("currency_code", "USD"),
+                    "value": "0.00",
+                },
+                "cycle_executions": [
+                    {
+                        "tenure_type": "REGULAR",
+                        "sequence": 1,
+                        "cycles_completed": 0,
+                        "cycles_remaining": 0,
+                        "total_cycles": 0,
+                    }
+                ],
+                "failed_payments_count": 0,
+            },
+            "links": [
+                _link(
+                    f"{_CHECKOUT}/webapps/billing/subscriptions?ba_token=BA-{subscription_id[2:]}",
+                    "approve",
+                ),
+                _link(f"{self.url}/v1/billing/subscriptions/{subscription_id}", "self"),
+            ],
+        }
         if "subscriber" in body:
             subscription["subscriber"] = body["subscriber"]
         self.subscriptions[subscription_id] = subscription
@@ -448,19 +539,29 @@ class LocalPayPalApi:
         if found is None:
             return _missing("subscription", subscription_id)
         if found["status"] not in ("ACTIVE", "SUSPENDED"):
-            return _error(422, "UNPROCESSABLE_ENTITY", "SUBSCRIPTION_STATUS_INVALID",
-                          "Invalid subscription status for cancel action; subscription status "
-                          "should be active or suspended.")  # fmt: skip
+            return _error(
+                422,
+                "UNPROCESSABLE_ENTITY",
+                "SUBSCRIPTION_STATUS_INVALID",
+                "Invalid subscription status for cancel action; subscription status "
+                "should be active or suspended.",
+            )
         now = stamp(self.now())
         found["status"], found["status_update_time"], found["update_time"] = "CANCELLED", now, now
         return 204, None
 
     def _create_setup_token(self, *, body: Any, **_: Any) -> Reply:
         token_id = self.new_id("T")
-        return 200, {"id": token_id, "status": "PAYER_ACTION_REQUIRED", "customer": {"id": "CUSTTEST"},
-                     "payment_source": {"paypal": {"usage_type": "MERCHANT"}},
-                     "links": [_link(f"{_CHECKOUT}/agreements/approve?approval_session_id={token_id}", "approve"),
-                               _link(f"{self.url}/v3/vault/setup-tokens/{token_id}", "self")]}  # fmt: skip
+        return 200, {
+            "id": token_id,
+            "status": "PAYER_ACTION_REQUIRED",
+            "customer": {"id": "CUSTTEST"},
+            "payment_source": {"paypal": {"usage_type": "MERCHANT"}},
+            "links": [
+                _link(f"{_CHECKOUT}/agreements/approve?approval_session_id={token_id}", "approve"),
+                _link(f"{self.url}/v3/vault/setup-tokens/{token_id}", "self"),
+            ],
+        }
 
     # notifications
 
@@ -469,15 +570,28 @@ class LocalPayPalApi:
         size, page = int(query.get("page_size", "10")), int(query.get("page", "1"))
         listed = [e for e in reversed(self.events) if start <= e["create_time"][:19] + "Z" <= end]
         chunk = listed[(page - 1) * size : page * size]
-        links = [_link(f"{self.url}/v1/notifications/webhooks-events?start_time={start}"
-                       f"&end_time={end}&page_size={size}&page={page + 1}", "next")]  # fmt: skip
-        return 200, {"events": chunk, "count": len(chunk),
-                     "links": links if len(listed) > page * size else []}  # fmt: skip
+        links = [
+            _link(
+                f"{self.url}/v1/notifications/webhooks-events?start_time={start}"
+                f"&end_time={end}&page_size={size}&page={page + 1}",
+                "next",
+            )
+        ]
+        return 200, {
+            "events": chunk,
+            "count": len(chunk),
+            "links": links if len(listed) > page * size else [],
+        }
 
     def _verify(self, *, body: Any, **_: Any) -> Reply:
         sent = self.transmissions.get(body.get("transmission_id", ""))
         genuine = sent == (body.get("webhook_id"), body.get("transmission_sig"))
         return 200, {"verification_status": "SUCCESS" if genuine else "FAILURE"}
+
+
+def _in_order(capture: dict[str, Any]) -> dict[str, Any]:
+    """A capture as an order lists it (without the links back to its order)."""
+    return {k: v for k, v in capture.items() if k != "supplementary_data"}
 
 
 def _public(order: dict[str, Any]) -> dict[str, Any]:

@@ -51,7 +51,7 @@ class WebhookSettings:
         webhook_secret: str | Sequence[str],
         tolerance: timedelta = DEFAULT_TOLERANCE,
         clock: Clock | None = None,
-        secret_field: str = "webhook_secret",
+        secret_field: str = "webhook_secret",  # noqa: S107 - an argument's name
     ) -> WebhookSettings:
         """Validated settings.
 
