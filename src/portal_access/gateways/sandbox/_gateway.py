@@ -26,7 +26,7 @@ from portal_access.ports import Clock
 
 __all__ = ["SandboxApi", "SandboxGateway"]
 
-Reply = Mapping[str, Any]
+Json = Mapping[str, Any]
 
 
 class SandboxApi(Protocol):
@@ -34,21 +34,21 @@ class SandboxApi(Protocol):
     out, a refusal answered ``{"error": {"type", "code", "message"}}`` (see
     :mod:`._errors`). :class:`~portal_access.testing.sandbox.SandboxVendor` implements it."""
 
-    def create_checkout_session(self, params: Reply, *, idempotency_key: str) -> Reply:
+    def create_checkout_session(self, params: Json, *, idempotency_key: str) -> Json:
         """Open a hosted page (``params``: :func:`._checkout.checkout_params`); the same
         key with the same params answers the same page."""
 
-    def expire_checkout_session(self, session_id: str) -> Reply:
+    def expire_checkout_session(self, session_id: str) -> Json:
         """Close an open page; a closed or paid one is answered as it is."""
 
-    def create_refund(self, params: Reply, *, idempotency_key: str) -> Reply:
+    def create_refund(self, params: Json, *, idempotency_key: str) -> Json:
         """Refund ``params["payment"]``: ``amount`` minor units in ``currency``, or the
         rest when ``amount`` is null."""
 
-    def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> Reply:
+    def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> Json:
         """Cancel a subscription now; a canceled one is answered as it is."""
 
-    def list_events(self, *, created_gte: int) -> Reply:
+    def list_events(self, *, created_gte: int) -> Json:
         """``{"data": [event, ...]}``: the events created at or after ``created_gte``
         (unix seconds), oldest first."""
 
@@ -92,7 +92,7 @@ class SandboxGateway:
         """The gateway's name (``"sandbox"`` unless told otherwise)."""
         return self._settings.name
 
-    def _call(self, call: Callable[[], Reply]) -> Fields:
+    def _call(self, call: Callable[[], Json]) -> Fields:
         return answer(call(), gateway=self.name)
 
     def start_checkout(self, request: CheckoutRequest) -> CheckoutSession:

@@ -162,14 +162,11 @@ class StripeGateway:
         if session_id.startswith("in_"):
             return
         sessions = self._client.v1.checkout.sessions
-        try:
-            sessions.expire(session_id, options=idempotent("expire", session_id))
-        except stripe.InvalidRequestError as exc:
-            state = self._call(lambda: sessions.retrieve(session_id)).status
-            if state not in ("expired", "complete"):
-                raise translate(exc, gateway=self._name) from exc
-        except stripe.StripeError as exc:
-            raise translate(exc, gateway=self._name) from exc
+        self._close(
+            lambda: sessions.expire(session_id, options=idempotent("expire", session_id)),
+            lambda: sessions.retrieve(session_id).status,
+            done=("expired", "complete"),
+        )
 
     # -- webhooks and events -------------------------------------------------------------
 
@@ -248,11 +245,25 @@ class StripeGateway:
             GatewayError: Stripe refused (no such subscription) or was unreachable.
         """
         subscriptions = self._client.v1.subscriptions
+        options = idempotent("cancel", idempotency_key)
+        self._close(
+            lambda: subscriptions.cancel(subscription_id, options=options),
+            lambda: subscriptions.retrieve(subscription_id).status,
+            done=("canceled", "incomplete_expired"),
+        )
+
+    def _close(
+        self, close: Callable[[], object], state: Callable[[], str | None], *, done: tuple[str, ...]
+    ) -> None:
+        """Close something; Stripe refusing is fine when ``state()`` says it is ``done``.
+
+        Raises:
+            GatewayError: Stripe refused and it is not done, or could not be reached.
+        """
         try:
-            subscriptions.cancel(subscription_id, options=idempotent("cancel", idempotency_key))
+            close()
         except stripe.InvalidRequestError as exc:
-            state = self._call(lambda: subscriptions.retrieve(subscription_id)).status
-            if state not in ("canceled", "incomplete_expired"):
+            if self._call(state) not in done:
                 raise translate(exc, gateway=self._name) from exc
         except stripe.StripeError as exc:
             raise translate(exc, gateway=self._name) from exc
