@@ -35,7 +35,6 @@ from portal_access._domain.money import Money
 __all__ = ["Fields", "decode_json", "gateway_event"]
 
 _T = TypeVar("_T")
-_MISSING = object()
 
 
 def decode_json(body: bytes, *, gateway: str) -> dict[str, Any]:
@@ -123,8 +122,10 @@ class Fields:
         return f"{self._path}.{key}" if self._path else key
 
     def _get(self, key: str, kind: type[_T], what: str, *, required: bool) -> _T | None:
-        value = self._document.get(key, _MISSING)
-        if value is _MISSING or value is None:
+        value = self._document.get(key)
+        if type(value) is kind:  # the common case, checked first: every webhook reads many
+            return value
+        if value is None:
             if required:
                 raise self.error(key, "is missing")
             return None
