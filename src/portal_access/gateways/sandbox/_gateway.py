@@ -10,7 +10,7 @@ become our errors at this edge (:mod:`._errors`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -92,8 +92,9 @@ class SandboxGateway:
         """The gateway's name (``"sandbox"`` unless told otherwise)."""
         return self._settings.name
 
-    def _call(self, call: Callable[[], Json]) -> Fields:
-        return answer(call(), gateway=self.name)
+    def _answer(self, reply: Json) -> Fields:
+        """The vendor's reply, read; an error reply raised as ours (:mod:`._errors`)."""
+        return answer(reply, gateway=self.name)
 
     def start_checkout(self, request: CheckoutRequest) -> CheckoutSession:
         """Open a hosted page; the same ``idempotency_key`` answers the same page.
@@ -102,11 +103,10 @@ class SandboxGateway:
             GatewayError: the vendor refused (the key reused for another request, a plan
                 without a contact) or was unavailable.
         """
-        params = checkout_params(request)
-        key = request.idempotency_key
-        return checkout_session(
-            self._call(lambda: self._vendor.create_checkout_session(params, idempotency_key=key))
+        page = self._vendor.create_checkout_session(
+            checkout_params(request), idempotency_key=request.idempotency_key
         )
+        return checkout_session(self._answer(page))
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
         """Verify the ``Sandbox-Signature`` over ``body``, then map the event.
@@ -123,8 +123,7 @@ class SandboxGateway:
         Raises:
             GatewayError: the vendor was unavailable.
         """
-        gte = math.ceil(since.timestamp())
-        listed = self._call(lambda: self._vendor.list_events(created_gte=gte))
+        listed = self._answer(self._vendor.list_events(created_gte=math.ceil(since.timestamp())))
         return (event_from(event) for event in listed.objects("data"))
 
     def refund(self, payment_id: str, *, amount: Money | None, idempotency_key: str) -> None:
@@ -137,7 +136,7 @@ class SandboxGateway:
         """
         params = {"payment": payment_id, "amount": None if amount is None else amount.amount,
                   "currency": None if amount is None else amount.currency}  # fmt: skip
-        self._call(lambda: self._vendor.create_refund(params, idempotency_key=idempotency_key))
+        self._answer(self._vendor.create_refund(params, idempotency_key=idempotency_key))
 
     def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> None:
         """Cancel now; one already canceled is left as it is.
@@ -145,8 +144,9 @@ class SandboxGateway:
         Raises:
             GatewayError: the vendor refused (no such subscription) or was unavailable.
         """
-        key = idempotency_key
-        self._call(lambda: self._vendor.cancel_subscription(subscription_id, idempotency_key=key))
+        self._answer(
+            self._vendor.cancel_subscription(subscription_id, idempotency_key=idempotency_key)
+        )
 
     def expire_checkout(self, session_id: str) -> None:
         """Close an open page; one already closed or paid is left as it is.
@@ -154,4 +154,4 @@ class SandboxGateway:
         Raises:
             GatewayError: the vendor knows no such page, or was unavailable.
         """
-        self._call(lambda: self._vendor.expire_checkout_session(session_id))
+        self._answer(self._vendor.expire_checkout_session(session_id))
