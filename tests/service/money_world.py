@@ -24,6 +24,7 @@ from portal_access import (
     AchPolicy,
     CheckoutSession,
     ContactPortalSettings,
+    GatewayUnavailableError,
     Money,
     PaymentMethodKind,
     PortalPolicy,
@@ -57,7 +58,10 @@ from tests.service.harness import (
 from tests.sql_databases import sqlite_url
 from tests.stripe_shapes import assert_stripe_shaped
 
-__all__ = ["GATEWAYS", "STORES", "World", "world"]
+__all__ = ["GATEWAYS", "PROPERTY_RUNS", "STORES", "World", "world"]
+
+#: Examples and steps the one-payment property ran in this process; conftest prints them.
+PROPERTY_RUNS = {"examples": 0, "steps": 0, "duplicates": 0, "refunded": 0}
 
 GATEWAYS = ("sandbox", "stripe")
 STORES = ("memory", "sqlite")
@@ -119,6 +123,7 @@ class SandboxWorld(World):
     """The story on the sandbox gateway."""
 
     asked: list[tuple[str, int | None]] = attrs.field(factory=list)
+    lose_refund_answers: int = 0  # refunds done at the vendor whose answer never arrives
 
     @property
     def sandbox(self) -> SandboxGateway:
@@ -289,9 +294,11 @@ class StripeWorld(World):
 
 
 def _store(kind: str, stack: ExitStack, folder: Path) -> Store:
+    """``"memory"``, ``"sqlite"`` (a new file in ``folder``) or a database URL."""
     if kind == "memory":
         return MemoryStore()
-    return stack.enter_context(SqlStore(sqlite_url(folder), create=True))
+    url = sqlite_url(folder) if kind == "sqlite" else kind
+    return stack.enter_context(SqlStore(url, create=True))
 
 
 @contextmanager
@@ -305,8 +312,9 @@ def world(
     allowed_gateways: frozenset[str] | None = None,
     pay_as_guest: bool = False,
 ) -> Iterator[World]:
-    """A portal on ``gateway`` and ``store`` with seed 000's offer and one registered
-    client (allowed ``allowed_gateways``; ``None``: every gateway)."""
+    """A portal on ``gateway`` and ``store`` (``"memory"``, ``"sqlite"`` or a database
+    URL) with seed 000's offer and one registered client (allowed ``allowed_gateways``;
+    ``None``: every gateway)."""
     with ExitStack() as stack:
         clock = ManualClock(START)
         policy = PortalPolicy(
@@ -353,6 +361,9 @@ def world(
             def spy(payment_id: str, *, amount: Any, idempotency_key: str) -> None:
                 sandbox_world.asked.append((payment_id, None if amount is None else amount.amount))
                 real_refund(payment_id, amount=amount, idempotency_key=idempotency_key)
+                if sandbox_world.lose_refund_answers:
+                    sandbox_world.lose_refund_answers -= 1
+                    raise GatewayUnavailableError("answer lost", gateway="sandbox")
 
             adapter.refund = spy
             found_world = sandbox_world

@@ -20,7 +20,7 @@ from portal_access import (
     PaymentInProgressError,
 )
 from tests.service.harness import CANCEL, SUCCESS
-from tests.service.money_world import FIRST_INVOICE, GATEWAYS, STORES, World, world
+from tests.service.money_world import FIRST_INVOICE, GATEWAYS, STORES, SandboxWorld, World, world
 
 KINDS = [(gateway, store) for gateway in GATEWAYS for store in STORES]
 
@@ -204,3 +204,23 @@ def test_two_links_opened_before_paying_leave_one_payable_page(tmp_path):
         w.deliver()
         assert len(w.harness.sandbox.subscription_ids(w.contact_id)) == 1
         assert w.level()[0] is AccessLevel.FULL
+
+
+def test_a_refund_whose_answer_was_lost_is_asked_again_and_made_once(tmp_path):
+    """Seed 000_07c53b15302458c1.txt: the automatic refund is retried from the outbox with the same idempotency key, so the vendor refunds once."""
+    with world("sandbox", "memory", tmp_path, refund_duplicates=True) as w:
+        assert isinstance(w, SandboxWorld)
+        w.lose_refund_answers = 1
+        bank = w.pay(w.open_page(), bank=True)
+        w.harness.advance(hours=25)
+        card = w.pay(w.open_page())
+        w.deliver()
+        w.settle(bank, cleared=True)
+        w.deliver()  # the refund is made, its answer lost: the message stays pending...
+        w.portal.deliver_outbox()  # ...and is delivered again (by the next use case, or here)
+        assert w.refunds() == [(card, None), (card, None)]
+        w.deliver()
+        refunded = [r for r in w.portal.contact_payments(w.contact_id).settled
+                    if r.snapshot.status.value == "refunded"]  # fmt: skip
+        assert [r.snapshot.payment_id for r in refunded] == [card]
+        assert len(w.harness.sandbox.pending_deliveries()) == 0

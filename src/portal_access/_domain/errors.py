@@ -216,8 +216,8 @@ class GatewayNotAllowedError(AccessDeniedError):
     per-contact PayPal / Stripe / Square selectors).
 
     ``gateway`` is the gateway the payment needs (the offer's or the invoice's);
-    ``allowed`` the contact's gateways, sorted (empty: none is both allowed and
-    configured). Staff fix it on the contact or the offer; the payer cannot.
+    ``allowed`` the contact's gateways as staff set them, sorted. Staff fix it on the
+    contact or the offer; the payer cannot.
     """
 
     def __init__(self, message: str, *, gateway: str, allowed: tuple[str, ...]) -> None:

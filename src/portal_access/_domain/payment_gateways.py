@@ -12,7 +12,7 @@ staff (:func:`gateway_conflicts`), in the access decision and by a refused check
 >>> sorted(allowed)
 ['paypal']
 >>> try:
-...     ensure_payable("stripe", frozenset({"paypal"}), frozenset({"paypal", "stripe"}))
+...     ensure_payable("stripe", frozenset({"paypal"}), frozenset({"stripe"}))
 ... except GatewayNotAllowedError as refused:
 ...     refused.gateway, refused.allowed
 ('stripe', ('paypal',))
@@ -64,6 +64,11 @@ def may_pay_through(
     return (allowed is None or gateway in allowed) and (configured is None or gateway in configured)
 
 
+def _named(allowed: frozenset[str] | None, configured: frozenset[str] | None) -> tuple[str, ...]:
+    """The contact's gateways as staff set them (every configured one when unset)."""
+    return tuple(sorted(allowed if allowed is not None else configured or ()))
+
+
 def ensure_payable(
     gateway: str, allowed: frozenset[str] | None, configured: frozenset[str] | None
 ) -> None:
@@ -71,21 +76,20 @@ def ensure_payable(
 
     Raises:
         GatewayNotAllowedError: it may not; the error names ``gateway`` and the
-            gateways the contact may use.
+            contact's gateways.
 
-    >>> ensure_payable("square", frozenset({"square"}), frozenset({"stripe"}))
+    >>> ensure_payable("stripe", frozenset({"paypal"}), frozenset({"stripe"}))
     Traceback (most recent call last):
     ...
-    portal_access.GatewayNotAllowedError: this payment goes through square, ... (allowed: none)
+    portal_access.GatewayNotAllowedError: this payment goes through stripe; ... may use paypal
     """
     if may_pay_through(gateway, allowed, configured):
         return
-    payable = tuple(sorted(payable_gateways(allowed, configured)))
+    named = _named(allowed, configured)
     raise GatewayNotAllowedError(
-        f"this payment goes through {gateway}, which the contact may not use "
-        f"(allowed: {', '.join(payable) or 'none'})",
+        f"this payment goes through {gateway}; the contact may use {', '.join(named) or 'none'}",
         gateway=gateway,
-        allowed=payable,
+        allowed=named,
     )
 
 
@@ -96,7 +100,7 @@ class GatewayConflict:
     Args:
         contact_id: the contact.
         gateway: the gateway the payment needs (the offer's or the invoice's).
-        allowed: the gateways the contact may use, sorted.
+        allowed: the contact's gateways as staff set them, sorted.
         invoice_id: the invoice that cannot be paid.
         purpose: ``"required_payment"`` (the paid-access invoice and its re-subscribe
             path) or ``"invoice"`` (an open invoice of theirs, for quick pay).
@@ -122,9 +126,9 @@ def gateway_conflicts(
     ...     [("inv-1", "stripe", "required_payment"), ("inv-2", "paypal", "invoice")])]
     ['inv-1']
     """
-    payable = tuple(sorted(payable_gateways(allowed, configured)))
+    named = _named(allowed, configured)
     return tuple(
-        GatewayConflict(contact_id, gateway, payable, invoice_id, purpose)
+        GatewayConflict(contact_id, gateway, named, invoice_id, purpose)
         for invoice_id, gateway, purpose in owed
         if not may_pay_through(gateway, allowed, configured)
     )
