@@ -545,14 +545,8 @@ class PortalAccess:
     ) -> None:
         """Staff refund a payment (in full without ``amount``), e.g. a duplicate the
         account summary lists; on the audit trail with ``reason``. The payment's new
-        state arrives from the gateway like any other report.
-
-        Raises:
-            AccessDeniedError: ``staff`` lacks ``REFUND_PAYMENTS``.
-            NotFoundError: no such payment.
-            ConflictError: it has not succeeded.
-            GatewayError: the vendor refused or could not be reached.
-        """
+        state arrives from the gateway like any other report. Raises as
+        :func:`~portal_access._service.refunds.refund_payment` says."""
         refunds.refund_payment(
             self._context, gateway, payment_id, staff=staff, amount=amount, reason=reason
         )

@@ -10,7 +10,6 @@ Stripe API, whose idempotency keys give them one page.
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 from portal_access import CheckoutSession
 from tests.integration.checkout_workers import PageReport, open_pages
+from tests.integration.processes import run_workers
 from tests.service.harness import CANCEL, SECRET, START, SUCCESS, register, sign_up
 from tests.service.money_world import GATEWAYS, World, world
 from tests.sql_databases import postgres_schema, requires_postgres, sqlite_url
@@ -91,25 +91,10 @@ def test_two_tabs_in_threads_get_one_page(gateway: str, store: str, tmp_path: Pa
 
 
 def _run(url: str, w: World, gateway: str, contacts: list[str]) -> list[PageReport]:
-    context = multiprocessing.get_context("spawn")
-    start, results = context.Barrier(WORKERS), context.Queue()
     settings = {"now": START, "secret": SECRET, "gateway": gateway,
                 "success": SUCCESS, "cancel": CANCEL,
                 "api_url": w.api.url if gateway == "stripe" else None}  # type: ignore[attr-defined]  # fmt: skip
-    processes = [
-        context.Process(target=open_pages, args=(i, url, contacts, settings, start, results))
-        for i in range(WORKERS)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        reports = [results.get(timeout=300) for _ in processes]
-    finally:
-        for process in processes:
-            process.join(timeout=60)
-            if process.is_alive():
-                process.kill()
-    return sorted(reports)
+    return run_workers(open_pages, lambda index: (index, url, contacts, settings), WORKERS)
 
 
 def _check_processes(url: str, gateway: str, tmp_path: Path) -> None:

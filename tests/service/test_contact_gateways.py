@@ -15,15 +15,9 @@ from portal_access import (
     GatewayNotAllowedError,
 )
 from tests.service.harness import CANCEL, SUCCESS
-from tests.service.money_world import GATEWAYS, STORES, World, world
+from tests.service.money_world import World, world
 
-KINDS = [(gateway, store) for gateway in GATEWAYS for store in STORES]
 ONLY_PAYPAL = frozenset({"paypal"})
-
-
-@pytest.fixture(params=KINDS, ids=["-".join(kind) for kind in KINDS])
-def kind(request: pytest.FixtureRequest) -> tuple[str, str]:
-    return request.param
 
 
 def _allow(w: World, gateways: frozenset[str] | None, **settings: bool) -> None:

@@ -14,14 +14,7 @@ import pytest
 import portal_access
 from portal_access import EmailAddress, InvoiceEmail, ValidationError
 from tests.service.harness import ADMIN
-from tests.service.money_world import GATEWAYS, STORES, World, world
-
-KINDS = [(gateway, store) for gateway in GATEWAYS for store in STORES]
-
-
-@pytest.fixture(params=KINDS, ids=["-".join(kind) for kind in KINDS])
-def kind(request: pytest.FixtureRequest) -> tuple[str, str]:
-    return request.param
+from tests.service.money_world import World, world
 
 
 def _invoice_mail(w: World, address: str) -> list[str]:

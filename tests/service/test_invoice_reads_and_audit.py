@@ -20,14 +20,7 @@ from portal_access import (
     NotFoundError,
 )
 from tests.service.harness import ADMIN, CLERK
-from tests.service.money_world import FIRST_INVOICE, GATEWAYS, STORES, World, world
-
-KINDS = [(gateway, store) for gateway in GATEWAYS for store in STORES]
-
-
-@pytest.fixture(params=KINDS, ids=["-".join(kind) for kind in KINDS])
-def kind(request: pytest.FixtureRequest) -> tuple[str, str]:
-    return request.param
+from tests.service.money_world import FIRST_INVOICE, World, world
 
 
 def _audit(w: World, action: str) -> list[dict[str, Any]]:

@@ -20,14 +20,7 @@ from portal_access import (
     PaymentInProgressError,
 )
 from tests.service.harness import CANCEL, SUCCESS
-from tests.service.money_world import FIRST_INVOICE, GATEWAYS, STORES, SandboxWorld, World, world
-
-KINDS = [(gateway, store) for gateway in GATEWAYS for store in STORES]
-
-
-@pytest.fixture(params=KINDS, ids=["-".join(kind) for kind in KINDS])
-def kind(request: pytest.FixtureRequest) -> tuple[str, str]:
-    return request.param
+from tests.service.money_world import FIRST_INVOICE, SandboxWorld, World, world
 
 
 def _required_invoice(w: World) -> str:

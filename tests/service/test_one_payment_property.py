@@ -171,12 +171,16 @@ class OnePaymentPerInvoice(RuleBasedStateMachine):
             assert len(live) <= 1
 
 
-OnePaymentPerInvoice.TestCase.settings = settings(
-    max_examples=300,
-    stateful_step_count=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+def _runs(examples: int, steps: int) -> settings:
+    return settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+OnePaymentPerInvoice.TestCase.settings = _runs(300, 40)
 TestOnePaymentPerInvoice = OnePaymentPerInvoice.TestCase
 
 
@@ -186,10 +190,5 @@ class OnePaymentPerInvoiceOnSqlite(OnePaymentPerInvoice):
     store = "sqlite"
 
 
-OnePaymentPerInvoiceOnSqlite.TestCase.settings = settings(
-    max_examples=15,
-    stateful_step_count=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+OnePaymentPerInvoiceOnSqlite.TestCase.settings = _runs(15, 20)
 TestOnePaymentPerInvoiceOnSqlite = OnePaymentPerInvoiceOnSqlite.TestCase

@@ -8,18 +8,9 @@ sandbox and on Stripe, on the memory store and on SQLite.
 
 from __future__ import annotations
 
-import pytest
-
 from portal_access import AccessLevel, AccessReason, InvoiceStatus, Money
 from tests.service.harness import ADMIN, CANCEL, SUCCESS
-from tests.service.money_world import FIRST_INVOICE, GATEWAYS, STORES, world
-
-KINDS = [(gateway, store) for gateway in GATEWAYS for store in STORES]
-
-
-@pytest.fixture(params=KINDS, ids=["-".join(kind) for kind in KINDS])
-def kind(request: pytest.FixtureRequest) -> tuple[str, str]:
-    return request.param
+from tests.service.money_world import FIRST_INVOICE, world
 
 
 def test_a_failed_renewal_restricts_after_a_waiver_once_the_subscription_started(kind, tmp_path):

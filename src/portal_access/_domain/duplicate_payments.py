@@ -29,7 +29,7 @@ charged twice with two live subscriptions. So:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
@@ -56,6 +56,27 @@ _LIVE = frozenset(
 _STARTED = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.INCOMPLETE})
 
 
+def _pending_bank(payment: PaymentSnapshot) -> bool:
+    pending = payment.status is PaymentStatus.PROCESSING
+    return pending and payment.method is PaymentMethodKind.BANK_ACCOUNT
+
+
+#: What stops a checkout, first match wins: (reason, what to tell the payer, which payments).
+_REFUSALS: tuple[tuple[str, str, Callable[[PaymentSnapshot], bool]], ...] = (
+    (
+        "bank_payment_processing",
+        "your bank payment is processing; it takes a few days to clear",
+        _pending_bank,
+    ),
+    (
+        "payment_processing",
+        "your payment is processing",
+        lambda p: p.status is PaymentStatus.PROCESSING,
+    ),
+    ("paid", "this invoice has been paid", lambda p: p.status is PaymentStatus.SUCCEEDED),
+)
+
+
 def checkout_refusal(
     invoice_id: str, payments: Iterable[PaymentSnapshot]
 ) -> PaymentInProgressError | None:
@@ -67,30 +88,12 @@ def checkout_refusal(
     (the access rules decide whether one is due).
     """
     found = sorted(payments, key=lambda p: (p.gateway, p.payment_id))
-    pending = [p for p in found if p.status is PaymentStatus.PROCESSING]
-    bank = [p for p in pending if p.method is PaymentMethodKind.BANK_ACCOUNT]
-    if bank:
-        return PaymentInProgressError(
-            "your bank payment is processing; it takes a few days to clear",
-            reason="bank_payment_processing",
-            invoice_id=invoice_id,
-            payment_id=bank[0].payment_id,
-        )
-    if pending:
-        return PaymentInProgressError(
-            "your payment is processing",
-            reason="payment_processing",
-            invoice_id=invoice_id,
-            payment_id=pending[0].payment_id,
-        )
-    succeeded = [p for p in found if p.status is PaymentStatus.SUCCEEDED]
-    if succeeded:
-        return PaymentInProgressError(
-            "this invoice has been paid",
-            reason="paid",
-            invoice_id=invoice_id,
-            payment_id=succeeded[0].payment_id,
-        )
+    for reason, message, stops in _REFUSALS:
+        stopping = [p for p in found if stops(p)]
+        if stopping:
+            return PaymentInProgressError(
+                message, reason=reason, invoice_id=invoice_id, payment_id=stopping[0].payment_id
+            )
     return None
 
 

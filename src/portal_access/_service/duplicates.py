@@ -17,13 +17,19 @@ per payment or subscription, so the vendor acts once. Never inside a unit of wor
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from portal_access._domain.access import AccessState
 from portal_access._domain.audit import Actor, AuditAction
 from portal_access._domain.billing import Invoice
 from portal_access._domain.duplicate_payments import duplicate_subscriptions
 from portal_access._domain.errors import GatewayRejectedError
-from portal_access._domain.events import OutboxMessage, PaymentDuplicated, SubscriptionDuplicated
+from portal_access._domain.events import (
+    DomainEvent,
+    OutboxMessage,
+    PaymentDuplicated,
+    SubscriptionDuplicated,
+)
 from portal_access._domain.gateway_events import SubscriptionReport
 from portal_access._domain.money import Money
 from portal_access._service import audit_trail
@@ -63,30 +69,26 @@ def note_payment(
             duplicate.surplus,
             invoice.number,
         )
-        work.emit(
-            PaymentDuplicated(
-                gateway=duplicate.gateway,
-                payment_id=duplicate.payment_id,
-                invoice_id=invoice.id,
-                contact_id=invoice.contact_id,
-                amount=duplicate.amount.amount,
-                surplus=duplicate.surplus.amount,
-                currency=duplicate.surplus.currency,
-                refund_automatically=automatic,
-            )
+        event = PaymentDuplicated(
+            gateway=duplicate.gateway,
+            payment_id=duplicate.payment_id,
+            invoice_id=invoice.id,
+            contact_id=invoice.contact_id,
+            amount=duplicate.amount.amount,
+            surplus=duplicate.surplus.amount,
+            currency=duplicate.surplus.currency,
+            refund_automatically=automatic,
         )
-        if automatic:
-            audit_trail.record(
-                work,
-                AuditAction.REFUND_PAYMENT,
-                reason=_POLICY,
-                actor=Actor.system(),
-                contact_id=invoice.contact_id,
-                account_id=invoice.account_id,
-                invoice_id=invoice.id,
-                payment_id=f"{duplicate.gateway}:{duplicate.payment_id}",
-                details={"amount": str(duplicate.surplus)},
-            )
+        _report(
+            work,
+            event,
+            AuditAction.REFUND_PAYMENT,
+            contact_id=invoice.contact_id,
+            account_id=invoice.account_id,
+            invoice_id=invoice.id,
+            payment_id=f"{duplicate.gateway}:{duplicate.payment_id}",
+            details={"amount": str(duplicate.surplus)},
+        )
 
 
 def note_subscription(
@@ -128,26 +130,29 @@ def note_subscription(
             duplicate.subscription_id,
             duplicate.gateway,
         )
-        work.emit(
-            SubscriptionDuplicated(
-                gateway=duplicate.gateway,
-                subscription_id=duplicate.subscription_id,
-                contact_id=saved.contact_id,
-                plan_id=plan_id,
-                kept_subscription_id=current.subscription_id,
-                cancel_automatically=automatic,
-            )
+        event = SubscriptionDuplicated(
+            gateway=duplicate.gateway,
+            subscription_id=duplicate.subscription_id,
+            contact_id=saved.contact_id,
+            plan_id=plan_id,
+            kept_subscription_id=current.subscription_id,
+            cancel_automatically=automatic,
         )
-        if automatic:
-            audit_trail.record(
-                work,
-                AuditAction.CANCEL_SUBSCRIPTION,
-                reason=_POLICY,
-                actor=Actor.system(),
-                contact_id=saved.contact_id,
-                account_id=after.account_id,
-                subscription_id=f"{duplicate.gateway}:{duplicate.subscription_id}",
-            )
+        _report(
+            work,
+            event,
+            AuditAction.CANCEL_SUBSCRIPTION,
+            contact_id=saved.contact_id,
+            account_id=after.account_id,
+            subscription_id=f"{duplicate.gateway}:{duplicate.subscription_id}",
+        )
+
+
+def _report(work: Work, event: DomainEvent, action: AuditAction, **subjects: Any) -> None:
+    """Emit ``event``; when the policy acts on it, put that on the audit trail too."""
+    work.emit(event)
+    if work.context.policy.refund_duplicates:
+        audit_trail.record(work, action, reason=_POLICY, actor=Actor.system(), **subjects)
 
 
 def refund_duplicate(context: ServiceContext, message: OutboxMessage) -> None:
