@@ -137,11 +137,6 @@ from portal_access._service.reconcile import ReconcileReport
 from portal_access._service.signup import KickoffForm, Signup
 from portal_access._service.summary import AccountSummary
 from portal_access._service.webhooks import WebhookResult
-from portal_access.adapters._clock import ManualClock, SystemClock
-from portal_access.adapters._mail import ConsoleMailer, MemoryMailer, SmtpMailer
-from portal_access.adapters._passwords import ScryptPasswordHasher
-from portal_access.adapters._randomness import SecretsTokenSource
-from portal_access.adapters._rate_limit import MemoryRateLimiter
 
 __version__ = "0.1.0.dev0"
 
@@ -173,7 +168,6 @@ __all__ = [
     "CheckoutSession",
     "ConfigurationError",
     "ConflictError",
-    "ConsoleMailer",
     "Contact",
     "ContactCreated",
     "ContactPortalSettings",
@@ -213,9 +207,6 @@ __all__ = [
     "KickoffForm",
     "LineKind",
     "LoginResult",
-    "ManualClock",
-    "MemoryMailer",
-    "MemoryRateLimiter",
     "Money",
     "NotFoundError",
     "Offer",
@@ -244,15 +235,12 @@ __all__ = [
     "RenewalInvoiceReport",
     "RequiredPayment",
     "SchemaVersionError",
-    "ScryptPasswordHasher",
-    "SecretsTokenSource",
     "SelfRegistrationRequest",
     "Settlement",
     "Signup",
     "Site",
     "SiteAccess",
     "SiteScope",
-    "SmtpMailer",
     "StaffMember",
     "StaffPermission",
     "StaleStateError",
@@ -262,7 +250,6 @@ __all__ = [
     "SubscriptionReport",
     "SubscriptionSnapshot",
     "SubscriptionStatus",
-    "SystemClock",
     "SystemPortalOptions",
     "TemplateError",
     "TemplateOutput",

@@ -17,20 +17,32 @@ from importlib import import_module
 from pathlib import Path
 from typing import TextIO
 
-from portal_access._domain.access import AccessDecision, PortalPolicy
-from portal_access._domain.accounts import Account, AccountClass, InactiveSiteVisibility, Site
-from portal_access._domain.billing import Charge, Plan
-from portal_access._domain.contacts import Contact, SiteScope
-from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.invitations import StaffMember, StaffPermission
-from portal_access._domain.money import Money
-from portal_access._domain.payments import AchPolicy, PaymentMethodKind
-from portal_access._portal import PortalAccess
-from portal_access._service.signup import KickoffForm
-from portal_access.adapters._clock import ManualClock
-from portal_access.adapters._mail import MemoryMailer
-from portal_access.adapters._passwords import ScryptPasswordHasher
-from portal_access.adapters._randomness import SecretsTokenSource
+from portal_access import (
+    AccessDecision,
+    Account,
+    AccountClass,
+    AchPolicy,
+    Charge,
+    Contact,
+    EmailAddress,
+    InactiveSiteVisibility,
+    KickoffForm,
+    Money,
+    PaymentMethodKind,
+    Plan,
+    PortalAccess,
+    PortalPolicy,
+    Site,
+    SiteScope,
+    StaffMember,
+    StaffPermission,
+)
+from portal_access.adapters import (
+    ManualClock,
+    MemoryMailer,
+    ScryptPasswordHasher,
+    SecretsTokenSource,
+)
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.ports import Store
 from portal_access.storage.memory import MemoryStore

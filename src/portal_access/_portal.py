@@ -60,11 +60,13 @@ from portal_access._service.context import (
 )
 from portal_access._service.emails import EmailTemplates
 from portal_access._service.payment_history import PaymentHistory
-from portal_access.adapters._clock import SystemClock
-from portal_access.adapters._mail import MemoryMailer
-from portal_access.adapters._passwords import ScryptPasswordHasher
-from portal_access.adapters._randomness import SecretsTokenSource
-from portal_access.adapters._rate_limit import MemoryRateLimiter
+from portal_access.adapters import (
+    MemoryMailer,
+    MemoryRateLimiter,
+    ScryptPasswordHasher,
+    SecretsTokenSource,
+    SystemClock,
+)
 from portal_access.ports import (
     Clock,
     Mailer,

@@ -14,7 +14,7 @@ from typing import Any
 
 from portal_access import PortalPolicy
 from portal_access._portal import PortalAccess
-from portal_access.adapters._clock import ManualClock
+from portal_access.adapters import ManualClock
 from portal_access.ports import PaymentGateway
 from portal_access.storage.sql import SqlStore
 

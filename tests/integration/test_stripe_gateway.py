@@ -53,7 +53,7 @@ from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.subscriptions import SubscriptionStatus
-from portal_access.adapters._clock import ManualClock
+from portal_access.adapters import ManualClock
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.gateways.stripe._errors import ERROR_TABLE, gateway_error_class
 from portal_access.gateways.stripe._webhooks import signature_header

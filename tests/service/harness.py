@@ -21,11 +21,13 @@ from portal_access import (
 )
 from portal_access._portal import PortalAccess
 from portal_access._service.signup import KickoffForm
-from portal_access.adapters._clock import ManualClock
-from portal_access.adapters._mail import MemoryMailer
-from portal_access.adapters._passwords import ScryptPasswordHasher
-from portal_access.adapters._randomness import SequentialIds
-from portal_access.adapters._rate_limit import MemoryRateLimiter
+from portal_access.adapters import (
+    ManualClock,
+    MemoryMailer,
+    MemoryRateLimiter,
+    ScryptPasswordHasher,
+    SequentialIds,
+)
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.storage.memory import MemoryStore
 

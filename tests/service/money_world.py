@@ -32,10 +32,7 @@ from portal_access import (
 )
 from portal_access._domain.subscriptions import SubscriptionStatus
 from portal_access._portal import PortalAccess
-from portal_access.adapters._clock import ManualClock
-from portal_access.adapters._mail import MemoryMailer
-from portal_access.adapters._passwords import ScryptPasswordHasher
-from portal_access.adapters._randomness import SequentialIds
+from portal_access.adapters import ManualClock, MemoryMailer, ScryptPasswordHasher, SequentialIds
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.ports import Store
