@@ -93,9 +93,10 @@ def serve(*, host: str, port: int, directory: Path, out: TextIO) -> int:
     out.flush()
     signal.signal(signal.SIGTERM, _stop)
     try:
-        server.serve_forever()
+        server.serve_forever()  # returns on Ctrl+C (werkzeug catches KeyboardInterrupt)
     except KeyboardInterrupt:
-        out.write("stopped.\n")
+        pass
     finally:
         server.server_close()
+    out.write("stopped.\n")
     return 0

@@ -71,7 +71,7 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 def _fail(name: str, message: str, value: object = None) -> ConfigurationError:
-    return ConfigurationError(f"{name}: {message}", field=name, value=value)
+    return ConfigurationError(message, field=name, value=value)
 
 
 def _text(config: Mapping[str, Any], name: str) -> str:
