@@ -146,8 +146,8 @@ def test_seed_000_story_in_a_real_browser(demo: Demo, browser):
     shot(customer, "06-ach-processing")
 
     customer.click("text=open the sandbox console")
-    customer.click("button[value=clear]")
     shot(customer, "07-sandbox-console")
+    customer.click("button[value=clear]")
     customer.click("text=Back to the portal")
     customer.wait_for_url("**/portal/")
     assert "Welcome, Ann" in customer.locator("h1").inner_text()
@@ -171,6 +171,23 @@ def test_seed_000_story_in_a_real_browser(demo: Demo, browser):
     assert "Welcome, Ann" in customer.locator("h1").inner_text()
     shot(customer, "11-dashboard-after-resubscribe")
 
+    customer.get_by_role("button", name="Pay", exact=True).click()
+    customer.wait_for_url("**/sandbox/checkout/**")
+    customer.click("button[value=card]")
+    customer.wait_for_url("**/portal/quick-pay/done")
+    customer.get_by_role("link", name="Back to the portal").click()
+    assert customer.locator(".stat .value").first.inner_text() == "Nothing due"
+
     customer.get_by_role("button", name="Log out").click()
     customer.wait_for_url("**/portal/login")
     shot(customer, "12-login")
+
+    for name, path in [
+        ("13-having-trouble", "/portal/having-trouble"),
+        ("14-register-with-invoice", "/portal/register"),
+        ("15-quick-pay", "/portal/quick-pay"),
+        ("16-link-problem", "/portal/invitation?token=forged"),
+    ]:
+        customer.goto(f"{demo.url}{path}")
+        shot(customer, name)
+    assert "not valid" in customer.locator(".lead").inner_text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -13,12 +13,9 @@ from flask.testing import FlaskClient
 from portal_access import (
     AccountClass,
     AchPolicy,
-    Charge,
     ManualClock,
     MemoryMailer,
     MemoryRateLimiter,
-    Money,
-    Plan,
     PortalAccess,
     PortalPolicy,
     ScryptPasswordHasher,
@@ -28,13 +25,12 @@ from portal_access.adapters import SequentialIds
 from portal_access.contrib.flask import PortalAccessExtension
 from portal_access.contrib.flask._csrf import SESSION_KEY
 from portal_access.storage.memory import MemoryStore
+from tests.service.harness import MONTHLY, PASSWORD, SETUP_FEE, START
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+__all__ = ["MONTHLY", "PASSWORD", "SETUP_FEE", "START", "FlaskPortal", "build", "registered"]
+
 SANDBOX_SECRET = "whsec_flask_test"
-PASSWORD = "correct horse battery staple"
 CLASS = AccountClass(id="clients", name="Clients", invoice_verified_self_registration=True)
-MONTHLY = Plan(id="plan-monthly", name="Portal monthly", amount=Money(4900, "USD"))
-SETUP_FEE = Charge("Setup fee", Money(25000, "USD"))
 OFFER = "kickoff"
 _LINK = re.compile(r"https?://[^/\s]+(/\S+\?token=[^\s.]+)")
 

@@ -427,3 +427,15 @@ def test_the_host_overrides_any_template(tmp_path):
     )
     harness = build(app=Flask(__name__, template_folder=str(tmp_path)))
     assert harness.client.get("/portal/login").text == "Acme's own login Acme Services"
+
+
+def test_an_open_invoice_is_paid_from_the_summary_when_quick_pay_is_on():
+    """Seed 003_11ad6fb0c789d951.txt: customers make online payments from the portal (through quick pay, with the code printed on their invoice)."""
+    harness, contact_id = registered(system=OPEN_DOORS)
+    harness.checkout("card")
+    harness.portal.save_invoice(_host_invoice(_account_of(harness, contact_id)))
+    page = harness.client.get("/portal/").text
+    assert 'name="code" value="QP7X2K9A"' in page
+    opened = harness.post("/portal/quick-pay", {"invoice_number": "H-100", "code": "QP7X2K9A"})
+    harness.post(opened.location.split("?")[0], {"method": "card", "back": "guest"})
+    assert "Pay</button>" not in harness.client.get("/portal/").text

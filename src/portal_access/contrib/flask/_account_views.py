@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
 from flask import Blueprint, abort, flash, redirect, request
 from flask.typing import ResponseReturnValue
 
@@ -17,6 +18,7 @@ from portal_access import (
     InvitationView,
     KickoffForm,
     PasswordChangeRequiredError,
+    PortalAccess,
     PortalAccessError,
     TokenAlreadyUsedError,
     ValidationError,
@@ -59,71 +61,66 @@ def join(offer_id: str) -> ResponseReturnValue:
     return notice("Check your email", text)
 
 
-def _password_link(
-    *,
-    view: Callable[[str], InvitationView],
-    complete: Callable[[str, str], str],
-    heading: str,
-    button: str,
-) -> ResponseReturnValue:
-    """GET: check the link and show the form; POST: set the password, log the contact in."""
-    state = app_state()
-    token = request.values.get("token", "")
-    try:
-        shown = view(token)
-    except PortalAccessError as exc:
-        message, status = form_error(exc)
-        return page("link_problem.html", status, problem=message)
-    context = {"view": shown, "token": token, "heading": heading, "button": button}
-    if request.method == "GET":
-        return page("password_link.html", **context)
-    password = request.form.get("password", "")
-    try:
-        if password != request.form.get("confirm", ""):
-            raise ValidationError("do not match", field="passwords")
-        contact_id = complete(token, password)
-    except (InvalidTokenError, TokenAlreadyUsedError) as exc:
-        message, status = form_error(exc)
-        return page("link_problem.html", status, problem=message)
-    except PortalAccessError as exc:
-        message, status = form_error(exc)
-        return page("password_link.html", status, error=message, **context)
-    _sessions.log_in(contact_id)
-    flash("Your password is set. Welcome!", "success")
-    return see_other(state.settings.home_endpoint)
+@attrs.frozen
+class PasswordPage:
+    """A page behind a set-password kind of link: what checks the link (GET), what
+    consumes it (POST), and what the page says."""
+
+    view: Callable[[PortalAccess], Callable[[str], InvitationView]]
+    complete: Callable[[PortalAccess], Callable[[str, str], str]]
+    heading: str
+    button: str
+
+    def __call__(self) -> ResponseReturnValue:
+        """GET: check the link and show the form; POST: set the password, log in."""
+        portal = app_state().portal
+        token = request.values.get("token", "")
+        try:
+            shown = self.view(portal)(token)
+        except PortalAccessError as exc:
+            message, status = form_error(exc)
+            return page("link_problem.html", status, problem=message)
+        context = {"view": shown, "token": token, "heading": self.heading, "button": self.button}
+        if request.method == "GET":
+            return page("password_link.html", **context)
+        password = request.form.get("password", "")
+        try:
+            if password != request.form.get("confirm", ""):
+                raise ValidationError("do not match", field="passwords")
+            contact_id = self.complete(portal)(token, password)
+        except (InvalidTokenError, TokenAlreadyUsedError) as exc:
+            message, status = form_error(exc)
+            return page("link_problem.html", status, problem=message)
+        except PortalAccessError as exc:
+            message, status = form_error(exc)
+            return page("password_link.html", status, error=message, **context)
+        _sessions.log_in(contact_id)
+        flash("Your password is set. Welcome!", "success")
+        return see_other(app_state().settings.home_endpoint)
 
 
-def invitation() -> ResponseReturnValue:
-    """An invitation link: set the first password, which registers the contact."""
-    portal = app_state().portal
-    return _password_link(
-        view=portal.view_invitation,
-        complete=portal.accept_invitation,
-        heading="Set up your portal login",
-        button="Create my login",
-    )
-
-
-def set_password() -> ResponseReturnValue:
-    """A "send portal instructions" link (seed 003): choose a password."""
-    portal = app_state().portal
-    return _password_link(
-        view=portal.view_password_link,
-        complete=portal.set_password,
-        heading="Choose your password",
-        button="Save password",
-    )
-
-
-def reset_password() -> ResponseReturnValue:
-    """A "Having trouble?" reset link: choose a new password."""
-    portal = app_state().portal
-    return _password_link(
-        view=portal.view_password_link,
-        complete=portal.set_password,
-        heading="Choose a new password",
-        button="Save new password",
-    )
+#: The invitation (registration), "send portal instructions" (seed 003) and "Having
+#: trouble?" reset pages, by endpoint and path.
+PASSWORD_PAGES = {
+    ("invitation", _links.INVITATION): PasswordPage(
+        lambda portal: portal.view_invitation,
+        lambda portal: portal.accept_invitation,
+        "Set up your portal login",
+        "Create my login",
+    ),
+    ("set_password", _links.SET_PASSWORD): PasswordPage(
+        lambda portal: portal.view_password_link,
+        lambda portal: portal.set_password,
+        "Choose your password",
+        "Save password",
+    ),
+    ("reset_password", _links.RESET_PASSWORD): PasswordPage(
+        lambda portal: portal.view_password_link,
+        lambda portal: portal.set_password,
+        "Choose a new password",
+        "Save new password",
+    ),
+}
 
 
 def login() -> ResponseReturnValue:
@@ -171,19 +168,32 @@ def logout() -> ResponseReturnValue:
     return see_other(app_state().settings.login_endpoint)
 
 
-def having_trouble() -> ResponseReturnValue:
-    """Seed 000's "Having Trouble?": a reset link, and a re-subscribe link when due."""
-    state = app_state()
+def _same_answer_form(
+    template: str,
+    keys: tuple[str, ...],
+    submit: Callable[[dict[str, str]], None],
+    answer: str,
+) -> ResponseReturnValue:
+    """An anonymous form whose answer is the same whether or not anything matched (the
+    real answer goes by email); only input that can never be right is refused."""
     if request.method == "GET":
-        return page("having_trouble.html", email=request.args.get("email", ""))
-    email = _field("email")
+        return page(template, form={key: request.args.get(key, "") for key in keys})
+    form = {key: _field(key) for key in keys}
     try:
-        state.portal.having_trouble(email)
+        submit(form)
     except PortalAccessError as exc:
         message, status = form_error(exc)
-        return page("having_trouble.html", status, email=email, error=message)
-    return notice(
-        "Check your email",
+        return page(template, status, form=form, error=message)
+    return notice("Check your email", answer)
+
+
+def having_trouble() -> ResponseReturnValue:
+    """Seed 000's "Having Trouble?": a reset link, and a re-subscribe link when due."""
+    portal = app_state().portal
+    return _same_answer_form(
+        "having_trouble.html",
+        ("email",),
+        lambda form: portal.having_trouble(form["email"]),
         "If that address has a portal login, we have emailed it a link to choose a new "
         "password (and to re-subscribe, if a renewal payment failed).",
     )
@@ -191,20 +201,14 @@ def having_trouble() -> ResponseReturnValue:
 
 def self_registration() -> ResponseReturnValue:
     """Seed 001's invoice-verified self-registration (when the system option is on)."""
-    state = app_state()
-    if not state.portal.policy.system.request_login_button:
+    portal = app_state().portal
+    if not portal.policy.system.request_login_button:
         abort(404)
     keys = ("invoice_number", "code", "contact_name", "email")
-    if request.method == "GET":
-        return page("register.html", form={})
-    form = {key: _field(key) for key in keys}
-    try:
-        state.portal.self_register(*(form[key] for key in keys))
-    except PortalAccessError as exc:
-        message, status = form_error(exc)
-        return page("register.html", status, form=form, error=message)
-    return notice(
-        "Check your email",
+    return _same_answer_form(
+        "register.html",
+        keys,
+        lambda form: portal.self_register(*(form[key] for key in keys)),
         "If these details match a recent invoice, we have emailed a link to set up your "
         "portal login.",
     )
@@ -214,9 +218,8 @@ def register_routes(blueprint: Blueprint) -> None:
     """Add these pages to the portal's blueprint."""
     both = ["GET", "POST"]
     blueprint.add_url_rule("/join/<offer_id>", view_func=join, methods=both)
-    blueprint.add_url_rule(_links.INVITATION, view_func=invitation, methods=both)
-    blueprint.add_url_rule(_links.SET_PASSWORD, view_func=set_password, methods=both)
-    blueprint.add_url_rule(_links.RESET_PASSWORD, view_func=reset_password, methods=both)
+    for (endpoint, path), password_page in PASSWORD_PAGES.items():
+        blueprint.add_url_rule(path, endpoint=endpoint, view_func=password_page, methods=both)
     blueprint.add_url_rule("/login", view_func=login, methods=both)
     blueprint.add_url_rule("/change-password", view_func=change_password, methods=both)
     blueprint.add_url_rule("/logout", view_func=logout, methods=["POST"])

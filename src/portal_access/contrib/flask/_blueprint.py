@@ -63,6 +63,7 @@ def _template_context() -> dict[str, object]:
         "portal_options": state.portal.policy.system,
         "portal_decision": g.get("portal_decision"),
         "portal_contact_id": g.get("portal_contact_id"),
+        "portal_logged_in": state.current_contact_id() is not None,
         "portal_access_csrf_field": _csrf.field,
         "portal_sandbox_console": _sandbox_checkout.console_url,
     }

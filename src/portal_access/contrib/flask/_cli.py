@@ -15,6 +15,7 @@ already holds every permission.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import click
@@ -42,8 +43,14 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str) -> datetime
     return moment
 
 
-def _staff(name: str, permission: StaffPermission) -> StaffMember:
-    return StaffMember(id=f"cli:{name}", name=name, permissions=frozenset({permission}))
+def _as_staff(name: str, permission: StaffPermission, act: Callable[[StaffMember], str]) -> None:
+    """Run ``act`` as staff member ``name`` holding ``permission``; echo what it says."""
+    try:
+        member = StaffMember(id=f"cli:{name}", name=name, permissions=frozenset({permission}))
+        said = act(member)
+    except PortalAccessError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(said)
 
 
 class _Progress:
@@ -107,23 +114,23 @@ def portal_access_cli() -> AppGroup:
     @click.option("--staff", required=True, help="Who is doing this (kept on the events).")
     def void(*, contact_id: str, staff: str) -> None:
         """Cancel a contact's required payment: void the invoice, grant access."""
-        try:
-            member = _staff(staff, StaffPermission.CANCEL_REQUIRED_PAYMENT)
+
+        def void_it(member: StaffMember) -> str:
             invoice_id = app_state().portal.cancel_required_payment(contact_id, staff=member)
-        except PortalAccessError as exc:
-            raise click.ClickException(str(exc)) from exc
-        click.echo(f"voided invoice {invoice_id}; {contact_id} has access")
+            return f"voided invoice {invoice_id}; {contact_id} has access"
+
+        _as_staff(staff, StaffPermission.CANCEL_REQUIRED_PAYMENT, void_it)
 
     @group.command()
     @click.argument("contact_id")
     @click.option("--staff", required=True, help="Who is doing this (kept on the events).")
     def invite(*, contact_id: str, staff: str) -> None:
         """Mail a saved contact an invitation to the portal."""
-        try:
-            member = _staff(staff, StaffPermission.INVITE_CONTACTS)
+
+        def invite_them(member: StaffMember) -> str:
             app_state().portal.invite_contact(contact_id, staff=member)
-        except PortalAccessError as exc:
-            raise click.ClickException(str(exc)) from exc
-        click.echo(f"invited {contact_id}")
+            return f"invited {contact_id}"
+
+        _as_staff(staff, StaffPermission.INVITE_CONTACTS, invite_them)
 
     return group
