@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from flask import Flask
 
+import portal_access
 from portal_access import (
     Account,
     ConfigurationError,
@@ -298,3 +301,20 @@ def test_nothing_is_subscribed_for_a_signal_without_receivers():
         assert "webhook.processed" in app_state(harness.app).topics
     finally:
         signals.webhook_processed.disconnect(processed)
+
+
+def test_the_integration_uses_only_the_public_api_of_the_rest_of_the_package():
+    """Architecture: contrib.flask imports no private module (a leading underscore) outside itself."""
+    package = Path(portal_access.__file__).parent / "contrib" / "flask"
+    for path in sorted(package.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                name = node.module
+                if not name.startswith("portal_access") or name.startswith(
+                    "portal_access.contrib.flask"
+                ):
+                    continue
+                assert not any(part.startswith("_") for part in name.split(".")), (
+                    f"{path.name}: {name}"
+                )
