@@ -32,16 +32,15 @@ from portal_access import (
     EmailAddress,
     Invoice,
     InvoiceLine,
-    MemoryMailer,
     Money,
     OutboxMessage,
     Plan,
     PortalAccess,
     PortalPolicy,
     Site,
-    SmtpMailer,
     SystemPortalOptions,
 )
+from portal_access.adapters import MemoryMailer, SmtpMailer
 from portal_access.contrib.flask import PortalAccessExtension, signals
 from portal_access.ports import Mailer, PaymentGateway
 from portal_access.storage.sql import SqlStore

@@ -13,15 +13,17 @@ from flask.testing import FlaskClient
 from portal_access import (
     AccountClass,
     AchPolicy,
+    PortalAccess,
+    PortalPolicy,
+    SystemPortalOptions,
+)
+from portal_access.adapters import (
     ManualClock,
     MemoryMailer,
     MemoryRateLimiter,
-    PortalAccess,
-    PortalPolicy,
     ScryptPasswordHasher,
-    SystemPortalOptions,
+    SequentialIds,
 )
-from portal_access.adapters import SequentialIds
 from portal_access.contrib.flask import PortalAccessExtension
 from portal_access.contrib.flask._csrf import SESSION_KEY
 from portal_access.storage.memory import MemoryStore

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from portal_access import SystemClock
 from portal_access._demo_server import _example
+from portal_access.adapters import SystemClock
 from portal_access.contrib.flask._csrf import SESSION_KEY
 from portal_access.contrib.flask._state import app_state
 from portal_access.testing.stripe import StripeWebhooks

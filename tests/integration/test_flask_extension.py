@@ -17,11 +17,11 @@ from portal_access import (
     ConfigurationError,
     Contact,
     EmailAddress,
-    MemoryMailer,
     Site,
     StaffMember,
     StaffPermission,
 )
+from portal_access.adapters import MemoryMailer
 from portal_access.contrib.flask import PortalAccessExtension, current_portal, signals
 from portal_access.contrib.flask._links import portal_links
 from portal_access.contrib.flask._state import app_state

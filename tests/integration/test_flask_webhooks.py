@@ -8,7 +8,8 @@ from contextlib import contextmanager
 import pytest
 from flask import Flask, request
 
-from portal_access import KickoffForm, ManualClock, StorageError
+from portal_access import KickoffForm, StorageError
+from portal_access.adapters import ManualClock
 from portal_access.contrib.flask._webhooks import plain_headers
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.storage.memory import MemoryStore

@@ -165,7 +165,8 @@ LAYERS: dict[str, set[str]] = {
     },
     "contrib": {"<top>", "ports", "adapters", "storage", "gateways", "testing"},
     "_commands": {"<top>", "_domain", "_service", "_portal", "storage", "gateways", "adapters"},
-    "_demo": {"<top>", "ports", "adapters", "storage", "gateways", "testing"},
+    "_demo": {"<top>", "ports", "adapters", "storage", "gateways", "testing", "_demo_server"},
+    "_demo_server": set(),
     "__main__": set(),
 }
 

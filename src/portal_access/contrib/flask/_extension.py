@@ -19,9 +19,9 @@ from portal_access import (
     OutboxMessage,
     PortalAccess,
     PortalPolicy,
-    SystemClock,
     SystemPortalOptions,
 )
+from portal_access.adapters import SystemClock
 from portal_access.contrib.flask import signals
 from portal_access.contrib.flask._blueprint import portal_blueprint, sandbox_blueprint
 from portal_access.contrib.flask._cli import portal_access_cli
@@ -80,7 +80,7 @@ class PortalAccessExtension:
         ConfigurationError: see :meth:`init_app`.
 
     >>> from flask import Flask
-    >>> from portal_access import MemoryMailer
+    >>> from portal_access.adapters import MemoryMailer
     >>> from portal_access.storage.memory import MemoryStore
     >>> app = Flask(__name__)
     >>> app.config.update(SECRET_KEY="dev", PORTAL_ACCESS_URL="https://portal.example.com")

@@ -1,7 +1,7 @@
 """Helpers for the host's own tests of a portal-access Flask app.
 
 >>> from flask import Flask
->>> from portal_access import MemoryMailer
+>>> from portal_access.adapters import MemoryMailer
 >>> from portal_access.contrib.flask import PortalAccessExtension
 >>> from portal_access.storage.memory import MemoryStore
 >>> app = Flask(__name__)
