@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
 import typing
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import stripe
 from stripe._list_object import ListObject
 from stripe._object_classes import OBJECT_CLASSES
 from stripe._search_result_object import SearchResultObject
+
+from tests.vendor_specs import vendor_folder
 
 if TYPE_CHECKING:
     from portal_access.testing._stripe_api import FakeStripeApi
@@ -44,14 +44,6 @@ __all__ = [
 #: Every Stripe object has these, whatever its class annotates.
 _ALWAYS = {"id", "object"}
 _LISTS = (ListObject, SearchResultObject)
-
-
-def vendor_folder() -> Path | None:
-    """The vendors' published descriptions, or ``None`` when they are not here."""
-    configured = os.environ.get("PORTAL_ACCESS_VENDOR_SPECS")
-    root = Path(__file__).resolve().parent.parent
-    folder = Path(configured) if configured else root.parent / "shared" / "vendor"
-    return folder if (folder / "stripe" / "fixtures3.json").is_file() else None
 
 
 @cache
