@@ -23,7 +23,8 @@ skipped), ``checkout_purposes`` (the purposes it has a hosted page for; any othe
 refused with a :class:`~portal_access.GatewayRejectedError`), ``malformed_header_reason``
 (a scheme without a timestamp may only see a bad signature), ``currency``; override
 :meth:`GatewayContract.checkout_request` to change the pages it opens. A ``stale`` that
-cannot exist (no timestamp in the scheme) may call ``pytest.skip``. It needs pytest; nothing imports it unless you do.
+cannot exist (no timestamp in the scheme) may call ``pytest.skip``. It needs pytest;
+nothing imports it unless you do.
 """
 
 from __future__ import annotations
