@@ -14,7 +14,7 @@ is not it. :func:`verify_signature`:
 
 The scheme has no timestamp, so there is nothing to hold against a tolerance: a replayed
 delivery is a duplicate event id, which the service records once. (Square retries a
-delivery for up to three days with the same body, so an age check on ``created_at``
+delivery for up to 72 hours with the same body, so an age check on ``created_at``
 would refuse Square's own retries.)
 
 >>> body = b'{"event_id": "e-1"}'
