@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
 import pytest
 
 from portal_access._domain.checkout import CheckoutPurpose
@@ -14,15 +11,16 @@ from portal_access.adapters import ManualClock
 from portal_access.gateways.square import SquareGateway
 from portal_access.testing._gateway_contract import GatewayContract
 from portal_access.testing.square import FakeSquareApi, SquareWebhooks
-from tests.square_shapes import assert_square_shaped
+from tests.square_world import KEY, URL, api, clock, make_gateway
 
-KEY = "square-signature-key-contract"
-URL = "https://portal.example/webhooks/square"
+__all__ = ["api", "clock"]  # the fixtures this module uses
+
 VARIATIONS = {"p-contract": "VARIATIONCONTRACT"}
 
 
 class TestSquareGateway(GatewayContract):
-    """The gateway contract, against the real squareup SDK and a fake API on 127.0.0.1."""
+    """The gateway contract, against the real squareup SDK and a fake API on 127.0.0.1
+    (every request, answer and event checked against Square's description)."""
 
     payment_methods = frozenset(PaymentMethodKind)
     subscription_statuses = frozenset(SubscriptionStatus) - {SubscriptionStatus.INCOMPLETE}
@@ -30,27 +28,8 @@ class TestSquareGateway(GatewayContract):
     malformed_header_reason = "signature"  # no timestamp: garbage is a wrong signature
 
     @pytest.fixture
-    def clock(self) -> ManualClock:
-        return ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-
-    @pytest.fixture
-    def api(self, clock: ManualClock) -> Iterator[FakeSquareApi]:
-        with FakeSquareApi(clock=clock) as api:
-            yield api
-        assert_square_shaped(api)
-
-    @pytest.fixture
     def gateway(self, clock: ManualClock, api: FakeSquareApi) -> SquareGateway:
-        return SquareGateway(
-            access_token="EAAA-contract",
-            base_url=api.url,
-            location_id=api.location_id,
-            webhook_secret=KEY,
-            notification_url=URL,
-            plan_variations=VARIATIONS,
-            clock=clock,
-            max_retries=0,
-        )
+        return make_gateway(api, clock, plan_variations=VARIATIONS)
 
     @pytest.fixture
     def webhooks(self, api: FakeSquareApi) -> SquareWebhooks:

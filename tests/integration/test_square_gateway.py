@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import logging
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -29,89 +27,28 @@ from portal_access import (
     GatewayError,
     GatewayRejectedError,
     GatewayUnavailableError,
-    InvoiceLine,
-    LineKind,
     Money,
     PaymentDeclinedError,
     PaymentStatus,
-    Plan,
 )
-from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
-from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.payments import PaymentMethodKind
-from portal_access.adapters import ManualClock
+from portal_access._domain.checkout import CheckoutPurpose
 from portal_access.gateways.square import SquareGateway
 from portal_access.gateways.square._errors import ERROR_TABLE, gateway_error_class
-from portal_access.testing.square import Exchange, FakeSquareApi, SquareWebhooks
-from tests.square_shapes import assert_square_shaped
+from portal_access.testing.square import FakeSquareApi, SquareWebhooks
+from tests.square_world import (
+    KEY,
+    NOW,
+    URL,
+    api,
+    clock,
+    gateway,
+    make_gateway,
+    request_for,
+    sent,
+    webhooks,
+)
 
-KEY = "square-signature-key-test"
-URL = "https://portal.example/webhooks/square"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-MONTHLY = Plan(id="plan-monthly", name="Portal monthly", amount=Money(5000, "USD"))
-VARIATIONS = {MONTHLY.id: "VARIATIONMONTHLY"}
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def api(clock: ManualClock) -> Iterator[FakeSquareApi]:
-    with FakeSquareApi(clock=clock) as fake:
-        yield fake
-    assert_square_shaped(fake)
-
-
-def make_gateway(api: FakeSquareApi, clock: ManualClock, **changes: Any) -> SquareGateway:
-    settings: dict[str, Any] = {
-        "access_token": "EAAA-test",
-        "base_url": api.url,
-        "location_id": api.location_id,
-        "webhook_secret": KEY,
-        "notification_url": URL,
-        "plan_variations": VARIATIONS,
-        "clock": clock,
-        "max_retries": 0,
-    }
-    return SquareGateway(**{**settings, **changes})
-
-
-@pytest.fixture
-def gateway(api: FakeSquareApi, clock: ManualClock) -> SquareGateway:
-    return make_gateway(api, clock)
-
-
-@pytest.fixture
-def webhooks(api: FakeSquareApi) -> SquareWebhooks:
-    return SquareWebhooks(secret=KEY, notification_url=URL, api=api, plan_variations=VARIATIONS)
-
-
-def request_for(purpose: CheckoutPurpose, **changes: Any) -> CheckoutRequest:
-    request = CheckoutRequest(
-        purpose=CheckoutPurpose.REQUIRED_PAYMENT,
-        currency="USD",
-        success_url="https://portal.example/paid",
-        cancel_url="https://portal.example/pay",
-        idempotency_key=f"key-{purpose.value}",
-        contact_id="c-1",
-        customer_email=EmailAddress.parse("ann@example.com"),
-        customer_name="Ann Lee",
-        invoice_id="inv-1",
-        invoice_number="1001",
-        lines=(InvoiceLine("Setup fee", Money(25000, "USD"), LineKind.ONE_TIME),),
-        plan=MONTHLY,
-        payment_methods=frozenset({PaymentMethodKind.CARD, PaymentMethodKind.BANK_ACCOUNT}),
-    )
-    if purpose is CheckoutPurpose.QUICK_PAY:
-        request = attrs.evolve(request, contact_id=None, plan=None)
-    return attrs.evolve(request, purpose=purpose, **changes)
-
-
-def sent(api: FakeSquareApi, method: str, path: str) -> list[Exchange]:
-    return [e for e in api.exchanges if e.method == method and e.path == path]
-
+__all__ = ["api", "clock", "gateway", "webhooks"]  # the fixtures this module uses
 
 # -- construction ------------------------------------------------------------------------
 
@@ -170,15 +107,6 @@ def test_construction_calls_nothing_and_keeps_a_given_client(clock):
         notification_url=URL,
     )
     assert sandbox.name == "square"
-
-
-def test_importing_without_the_sdk_names_the_extra():
-    """Without squareup installed the import fails saying pip install "portal-access[square]"."""
-    code = "import sys; sys.modules['square'] = None\nimport portal_access.gateways.square"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
-    assert 'pip install "portal-access[square]"' in result.stderr
 
 
 # -- checkout ----------------------------------------------------------------------------
@@ -325,12 +253,7 @@ def test_resubscribing_pays_back_the_unpaid_renewal_of_an_active_subscription(
     subscription_id = _paid_subscription(gateway, api, webhooks)
     clock.advance(timedelta(days=35))
     renewal = api.renew(subscription_id, succeed=False)
-    request = request_for(
-        CheckoutPurpose.RESUBSCRIBE,
-        lines=(),
-        idempotency_key="resub",
-        replaces_subscription_id=subscription_id,
-    )
+    request = request_for(CheckoutPurpose.RESUBSCRIBE, replaces_subscription_id=subscription_id)
     page = gateway.start_checkout(request)
     assert (page.session_id, page.url) == (renewal, api.objects["invoice"][renewal]["public_url"])
     assert len(api.objects["subscription"]) == 1
@@ -345,12 +268,7 @@ def test_resubscribing_after_the_end_opens_a_new_first_invoice(gateway, api, web
     """An ended subscription is replaced through a new first invoice; a deactivated one is canceled first."""
     subscription_id = _paid_subscription(gateway, api, webhooks)
     api.end_subscription(subscription_id, status=status)
-    request = request_for(
-        CheckoutPurpose.RESUBSCRIBE,
-        lines=(),
-        idempotency_key="resub",
-        replaces_subscription_id=subscription_id,
-    )
+    request = request_for(CheckoutPurpose.RESUBSCRIBE, replaces_subscription_id=subscription_id)
     page = gateway.start_checkout(request)
     order = api.objects["order"][api.objects["invoice"][page.session_id]["order_id"]]
     assert [line["name"] for line in order["line_items"]] == ["Portal monthly"]

@@ -135,7 +135,7 @@ def test_every_endpoint_the_fake_serves_is_squares():
 
 
 def _exchange(path: str, body: Any, *, status: int = 200, answer: Any = None) -> Exchange:
-    return Exchange("POST", path, {}, body, {}, status, answer or {})
+    return Exchange("POST", path, {}, {}, b"", body, status, answer or {})
 
 
 def test_the_checker_catches_invented_misspelled_and_read_only_fields():
@@ -162,4 +162,6 @@ def test_the_checker_catches_invented_misspelled_and_read_only_fields():
         assert spec_errors(spec, _exchange("/v2/invoices", body)), body
     answer = {"invoice": {"id": "inv:0-1", "status": "UNPAID", "colour": "red"}}
     assert spec_errors(spec, _exchange("/v2/invoices", good, answer=answer))
-    assert spec_errors(spec, Exchange("GET", "/v2/cards", {"customer": "C1"}, None, {}, 200, {}))
+    assert spec_errors(
+        spec, Exchange("GET", "/v2/cards", {"customer": "C1"}, {}, b"", None, 200, {})
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -26,45 +25,24 @@ from portal_access import (
     WebhookVerificationError,
 )
 from portal_access._domain.checkout import CheckoutPurpose
-from portal_access.adapters import ManualClock
 from portal_access.gateways.square import SquareGateway
 from portal_access.gateways.square._objects import micros
 from portal_access.gateways.square._webhooks import signature_header, verify_signature
-from portal_access.testing.square import FakeSquareApi, SquareWebhooks
-from tests.integration.test_square_gateway import (
+from portal_access.testing.square import SquareWebhooks
+from tests.square_world import (
     KEY,
-    NOW,
-    URL,
-    VARIATIONS,
+    api,
+    clock,
+    gateway,
     make_gateway,
     request_for,
     sent,
+    webhooks,
 )
-from tests.square_shapes import assert_square_shaped
+
+__all__ = ["api", "clock", "gateway", "webhooks"]  # the fixtures this module uses
 
 PAID_AT = 1_772_442_000  # seconds: 2026-03-02T09:00:00Z
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def api(clock: ManualClock) -> Iterator[FakeSquareApi]:
-    with FakeSquareApi(clock=clock) as fake:
-        yield fake
-    assert_square_shaped(fake)
-
-
-@pytest.fixture
-def gateway(api: FakeSquareApi, clock: ManualClock) -> SquareGateway:
-    return make_gateway(api, clock)
-
-
-@pytest.fixture
-def webhooks(api: FakeSquareApi) -> SquareWebhooks:
-    return SquareWebhooks(secret=KEY, notification_url=URL, api=api, plan_variations=VARIATIONS)
 
 
 def _payment(

@@ -16,32 +16,33 @@ from portal_access import (
     AccessLevel,
     AccessReason,
     AchPolicy,
-    Charge,
     ContactPortalSettings,
     InvoicePurpose,
     InvoiceStatus,
     LineKind,
     Money,
-    Plan,
-    PortalPolicy,
 )
 from portal_access._domain.checkout import CheckoutSession
 from portal_access._portal import PortalAccess
-from portal_access.adapters import ManualClock, MemoryMailer, ScryptPasswordHasher, SequentialIds
-from portal_access.gateways.square import SquareGateway
+from portal_access.adapters import ManualClock
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.ports import Store
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
 from portal_access.testing.square import FakeSquareApi, SquareWebhooks
-from tests.service.harness import CANCEL, CLASS, START, SUCCESS, Harness, register, sign_up
-from tests.square_shapes import assert_square_shaped
+from tests.service.harness import (
+    CANCEL,
+    START,
+    SUCCESS,
+    WHILE_PROCESSING,
+    Harness,
+    portal_with,
+    register,
+    sign_up,
+)
+from tests.square_world import KEY, MONTHLY, URL, VARIATIONS, api, clock, make_gateway
 
-KEY = "square-signature-key-e2e"
-URL = "https://portal.example/webhooks/square"
-MONTHLY = Plan(id="plan-monthly", name="Portal monthly", amount=Money(5000, "USD"))
-SETUP_FEE = Charge("Setup fee", Money(25000, "USD"))
-VARIATIONS = {MONTHLY.id: "VARIATIONMONTHLY"}
+__all__ = ["api", "clock"]  # the fixtures this module uses
 
 
 @attrs.define
@@ -97,13 +98,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield sql
 
 
-@pytest.fixture
-def api() -> Iterator[FakeSquareApi]:
-    with FakeSquareApi(clock=ManualClock(START)) as fake:
-        yield fake
-    assert_square_shaped(fake)
-
-
 def story(
     api: FakeSquareApi,
     store: Store,
@@ -112,63 +106,34 @@ def story(
     can_save: bool = True,
     allowed: frozenset[str] | None = None,
 ) -> Story:
+    """Seed 000's portal on Square (and a Stripe gateway nobody reaches), one registered
+    Client whose portal settings say whether they may save a card and which gateways."""
     clock = api.clock
     assert isinstance(clock, ManualClock)
-    gateway = SquareGateway(
-        access_token="EAAA-e2e",
-        base_url=api.url,
-        location_id=api.location_id,
-        webhook_secret=KEY,
-        notification_url=URL,
-        plan_variations=VARIATIONS,
-        clock=clock,
-        max_retries=0,
-    )
     stripe = StripeGateway(
         api_key="sk_test_unused",
         webhook_secret="whsec_unused",
         api_base="http://127.0.0.1:9",
         max_network_retries=0,
     )
-    mailer = MemoryMailer()
-    portal = PortalAccess(
-        store=store,
-        gateways=[gateway, stripe],
-        mailer=mailer,
+    harness = portal_with(
+        [make_gateway(api, clock), stripe],
         clock=clock,
-        ids=SequentialIds(),
-        hasher=ScryptPasswordHasher(n=16),
-        policy=PortalPolicy(ach=ach),
-    )
-    harness = Harness(clock, store, gateway, mailer, portal)  # type: ignore[arg-type]
-    portal.subscribe(harness.events.append)
-    portal.save_account_class(CLASS)
-    portal.create_offer(
-        "Client onboarding",
-        gateway="square",
-        currency="USD",
-        one_time=SETUP_FEE,
+        store=store,
+        offer_gateway="square",
+        ach=ach,
         plan=MONTHLY,
-        onboarding_flow="welcome-flow",
-        account_class_id=CLASS.id,
-        offer_id="offer-1",
     )
     signup = sign_up(harness)
     with store.unit_of_work() as uow:
         contact = uow.contacts.get(signup.contact_id)
     assert contact is not None
     settings = ContactPortalSettings(can_save_payment_method=can_save, allowed_gateways=allowed)
-    portal.update_contact(attrs.evolve(contact, portal=settings))
+    harness.portal.update_contact(attrs.evolve(contact, portal=settings))
     webhooks = SquareWebhooks(secret=KEY, notification_url=URL, api=api, plan_variations=VARIATIONS)
     result = Story(harness, api, webhooks)
     result.contact_id = register(harness)
     return result
-
-
-WHILE_PROCESSING = {
-    AchPolicy.GRANT_ON_INITIATION: (AccessLevel.FULL, AccessReason.ACH_PROCESSING),
-    AchPolicy.GRANT_ON_CLEARING: (AccessLevel.PAY_INVOICE_ONLY, AccessReason.PAYMENT_PROCESSING),
-}
 
 
 @pytest.mark.parametrize("policy", list(AchPolicy))

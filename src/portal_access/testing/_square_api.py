@@ -17,17 +17,14 @@ from __future__ import annotations
 import copy
 import json
 import re
-import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
-from portal_access.ports import Clock
+from portal_access.testing._local_server import Answer, LocalApi, RawRequest
 from portal_access.testing._square_objects import Obj, SquareLedger, money
 
 __all__ = ["Exchange", "FakeSquareApi"]
@@ -36,14 +33,11 @@ Reply = tuple[int, dict[str, Any]]
 
 
 @attrs.frozen
-class Exchange:
-    """One request the fake API answered, and its answer."""
+class Exchange(RawRequest):
+    """One request the fake API answered: as it arrived, its JSON ``body`` decoded, and
+    the answer."""
 
-    method: str
-    path: str
-    query: dict[str, str]
     body: Any
-    headers: dict[str, str]
     status: int
     answer: dict[str, Any]
 
@@ -66,30 +60,19 @@ def _listed(key: str, found: list[Obj]) -> Reply:
     return 200, {key: found} if found else {}
 
 
-class FakeSquareApi(SquareLedger):
+class FakeSquareApi(SquareLedger, LocalApi):
     """The fake API; use as a context manager (or :meth:`start` / :meth:`stop`).
 
-    Args:
-        clock: the time objects and events are stamped with (default: the system clock).
-        location_id: the seller's location.
-        merchant_id: the seller.
-
-    Square's side (the payer paying, Square renewing...) is
-    :class:`~._square_objects.SquareLedger`'s.
+    Takes :class:`~._square_objects.SquareLedger`'s arguments (``clock``, ``location_id``,
+    ``merchant_id``); Square's side (the payer paying, Square renewing...) is the
+    ledger's too.
     """
 
-    def __init__(
-        self,
-        *,
-        clock: Clock | None = None,
-        location_id: str = "LPORTALTEST01",
-        merchant_id: str = "MPORTALTEST01",
-    ) -> None:
-        super().__init__(clock=clock, location_id=location_id, merchant_id=merchant_id)
+    def __init__(self, **ledger: Any) -> None:
+        super().__init__(**ledger)
         self.exchanges: list[Exchange] = []
         self._replies: dict[str, tuple[str, Reply]] = {}
         self._failures: deque[Reply] = deque()
-        self._server: ThreadingHTTPServer | None = None
         route = re.compile
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("POST", route(r"/v2/customers/search"), self._search_customers),
@@ -117,32 +100,17 @@ class FakeSquareApi(SquareLedger):
 
     # -- the server ----------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        """The base URL to give the SDK (``square.Square(base_url=...)``)."""
-        assert self._server is not None, "start the fake API first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeSquareApi:
-        """Listen on a free port of 127.0.0.1, in a daemon thread."""
-        handler = type("Handler", (_Handler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeSquareApi:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+    def answer(self, request: RawRequest) -> Answer:
+        """Answer one request (called by the server thread) and record the exchange."""
+        try:
+            body = json.loads(request.data) if request.data else None
+        except ValueError:
+            body = request.data.decode("utf-8", "replace")
+        with self._lock:
+            status, answer = self._answer(request.method, request.path, request.query, body)
+            arrived = attrs.asdict(request, recurse=False)
+            self.exchanges.append(Exchange(**arrived, body=body, status=status, answer=answer))
+        return status, answer, {}
 
     def fail_next(
         self, status: int, code: str = "INTERNAL_SERVER_ERROR", *, times: int = 1
@@ -150,15 +118,6 @@ class FakeSquareApi(SquareLedger):
         """Answer the next ``times`` requests with ``status`` and one error of ``code``."""
         category = {429: "RATE_LIMIT_ERROR", 402: "PAYMENT_METHOD_ERROR"}.get(status, "API_ERROR")
         self._failures.extend([_error(status, code, "failing on purpose", category)] * times)
-
-    def handle(
-        self, method: str, path: str, query: dict[str, str], body: Any, headers: dict[str, str]
-    ) -> Reply:
-        """Answer one request (called by the server thread) and record the exchange."""
-        with self._lock:
-            status, answer = self._answer(method, path, query, body)
-            self.exchanges.append(Exchange(method, path, query, body, headers, status, answer))
-            return status, answer
 
     def _answer(self, method: str, path: str, query: dict[str, str], body: Any) -> Reply:
         if self._failures:
@@ -359,10 +318,11 @@ class FakeSquareApi(SquareLedger):
         types = wanted.get("event_types")
         start = _at(wanted.get("created_at", {}).get("start_at"))
         found = [
-            event for event in self.events
+            event
+            for event in self.events
             if (start is None or start <= _at(event["created_at"]))  # type: ignore[operator]
             and (types is None or event["type"] in types)
-        ]  # fmt: skip
+        ]
         offset, limit = int(body.get("cursor") or 0), int(body.get("limit", 100))
         page = found[offset : offset + limit]
         metadata = [{"event_id": e["event_id"], "api_version": "2026-09-16"} for e in page]
@@ -370,34 +330,3 @@ class FakeSquareApi(SquareLedger):
         if offset + limit < len(found):
             answer["cursor"] = str(offset + limit)
         return 200, answer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    api: FakeSquareApi
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def _answer(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        status, payload = self.api.handle(
-            self.command,
-            parts.path,
-            dict(parse_qsl(parts.query, keep_blank_values=True)),
-            body,
-            {key.lower(): value for key, value in self.headers.items()},
-        )
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _answer  # noqa: N815 - the stdlib's names
