@@ -84,7 +84,7 @@ def _line(description: str, amount: Money) -> dict[str, Any]:
 def _owner(request: CheckoutRequest) -> Owner:
     plan = request.plan
     return Owner(
-        invoice_id=request.invoice_id or request.idempotency_key,
+        invoice_id=request.invoice_id or "",  # none: the order is not ours to report
         contact_id=request.contact_id,
         purpose=request.purpose.value,
         plan_id=plan.id if plan is not None else None,
