@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -40,6 +39,13 @@ class Exchange(RawRequest):
     body: Any
     status: int
     answer: dict[str, Any]
+
+
+@attrs.frozen
+class _Failure:
+    reply: Reply
+    path: str | None
+    lost: bool
 
 
 def _error(status: int, code: str, detail: str, category: str = "INVALID_REQUEST_ERROR") -> Reply:
@@ -72,7 +78,7 @@ class FakeSquareApi(SquareLedger, LocalApi):
         super().__init__(**ledger)
         self.exchanges: list[Exchange] = []
         self._replies: dict[str, tuple[str, Reply]] = {}
-        self._failures: deque[Reply] = deque()
+        self._failures: list[_Failure] = []
         route = re.compile
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("POST", route(r"/v2/customers/search"), self._search_customers),
@@ -113,15 +119,31 @@ class FakeSquareApi(SquareLedger, LocalApi):
         return status, answer, {}
 
     def fail_next(
-        self, status: int, code: str = "INTERNAL_SERVER_ERROR", *, times: int = 1
+        self,
+        status: int,
+        code: str = "INTERNAL_SERVER_ERROR",
+        *,
+        times: int = 1,
+        path: str | None = None,
+        lost: bool = False,
     ) -> None:
-        """Answer the next ``times`` requests with ``status`` and one error of ``code``."""
+        """Answer the next ``times`` requests (to ``path``, if given) with ``status`` and one
+        error of ``code``; ``lost``: carry the request out first, as when Square did the
+        work and the answer was lost on the way back."""
         category = {429: "RATE_LIMIT_ERROR", 402: "PAYMENT_METHOD_ERROR"}.get(status, "API_ERROR")
-        self._failures.extend([_error(status, code, "failing on purpose", category)] * times)
+        reply = _error(status, code, "failing on purpose", category)
+        self._failures.extend([_Failure(reply, path, lost)] * times)
 
     def _answer(self, method: str, path: str, query: dict[str, str], body: Any) -> Reply:
-        if self._failures:
-            return self._failures.popleft()
+        failure = next((f for f in self._failures if f.path in (None, path)), None)
+        if failure is not None:
+            self._failures.remove(failure)
+            if failure.lost:
+                self._carry_out(method, path, query, body)
+            return failure.reply
+        return self._carry_out(method, path, query, body)
+
+    def _carry_out(self, method: str, path: str, query: dict[str, str], body: Any) -> Reply:
         key = body.get("idempotency_key") if isinstance(body, dict) else None
         if method != "POST" or not key:
             return self._route(method, path, query, body)
