@@ -22,7 +22,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from portal_access.testing._square_api import Exchange, FakeSquareApi
-from tests.vendor_specs import vendor_folder
+from tests.vendor_specs import vendor_root
 
 __all__ = [
     "CHECKED",
@@ -108,10 +108,11 @@ def _schema_name(node: dict[str, Any]) -> str:
 @cache
 def square_spec() -> SquareSpec | None:
     """Square's description, or ``None`` when it is not here."""
-    folder = vendor_folder("square/api.json")
-    if folder is None:
+    folder = vendor_root()
+    path = folder / "square" / "api.json" if folder is not None else None
+    if path is None or not path.is_file():
         return None
-    return SquareSpec(json.loads((folder / "square" / "api.json").read_text(encoding="utf-8")))
+    return SquareSpec(json.loads(path.read_text(encoding="utf-8")))
 
 
 def event_schema(event_type: str) -> str:

@@ -20,6 +20,7 @@ import sys
 import typing
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import stripe
@@ -27,7 +28,7 @@ from stripe._list_object import ListObject
 from stripe._object_classes import OBJECT_CLASSES
 from stripe._search_result_object import SearchResultObject
 
-from tests.vendor_specs import vendor_folder
+from tests.vendor_specs import vendor_root
 
 if TYPE_CHECKING:
     from portal_access.testing._stripe_api import FakeStripeApi
@@ -44,6 +45,14 @@ __all__ = [
 #: Every Stripe object has these, whatever its class annotates.
 _ALWAYS = {"id", "object"}
 _LISTS = (ListObject, SearchResultObject)
+
+
+def vendor_folder() -> Path | None:
+    """The vendors' published descriptions, or ``None`` when Stripe's are not here."""
+    folder = vendor_root()
+    return (
+        folder if folder is not None and (folder / "stripe" / "fixtures3.json").is_file() else None
+    )
 
 
 @cache

@@ -163,6 +163,13 @@ def test_settings_name_the_field_that_is_wrong(kwargs, field):
     assert caught.value.field == field
 
 
+def test_a_gateway_names_its_own_secret_argument():
+    """A gateway whose secret is another argument (PayPal's webhook id) hears that name."""
+    with pytest.raises(ConfigurationError) as caught:
+        WebhookSettings.build(name="paypal", webhook_secret=" ", secret_field="webhook_id")
+    assert caught.value.field == "webhook_id"
+
+
 @pytest.mark.parametrize("value", [0, -1, True, "30"])
 def test_a_timeout_must_be_positive_seconds(value):
     """A bad timeout says "timeout", not "tolerance"."""

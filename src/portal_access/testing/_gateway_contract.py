@@ -122,6 +122,7 @@ class GatewayContract:
     checkout_purposes: ClassVar[frozenset[CheckoutPurpose]] = frozenset(CheckoutPurpose)
     malformed_header_reason: ClassVar[str] = "header"
     currency: ClassVar[str] = "USD"
+    payment_id: ClassVar[str] = "py_contract_1"
 
     @pytest.fixture
     def gateway(self) -> PaymentGateway:
@@ -202,7 +203,7 @@ class GatewayContract:
     ) -> Delivery:
         return webhooks.payment(
             event_id=f"evt_contract_{version}",
-            payment_id="py_contract_1",
+            payment_id=self.payment_id,
             invoice_id=INVOICE,
             contact_id=CONTACT,
             status=status,
@@ -243,7 +244,7 @@ class GatewayContract:
             True,
         )
         [snapshot] = event.payments
-        assert snapshot.payment_id == "py_contract_1"
+        assert snapshot.payment_id == self.payment_id
         assert snapshot.invoice_id == INVOICE
         assert (snapshot.status, snapshot.method) == (status, method)
         assert snapshot.amount == Money(29900, self.currency)

@@ -53,6 +53,7 @@ class WebhookSettings:
         webhook_secret: str | Sequence[str],
         tolerance: timedelta = DEFAULT_TOLERANCE,
         clock: Clock | None = None,
+        secret_field: str = "webhook_secret",  # noqa: S107 - an argument's name
     ) -> WebhookSettings:
         """Validated settings.
 
@@ -61,6 +62,8 @@ class WebhookSettings:
             webhook_secret: the signing secret, or several while rotating (any may match).
             tolerance: how far a signature's timestamp may be from now, either way.
             clock: the time the tolerance is checked against (default: the system clock).
+            secret_field: the argument's name in the gateway's own signature, for messages
+                (PayPal's ``webhook_id`` plays the secret's part: it is in what PayPal signs).
 
         Raises:
             ConfigurationError: a blank name, no secret or a blank one, a tolerance that
@@ -73,7 +76,7 @@ class WebhookSettings:
         )
         secrets = tuple(s for s in given if isinstance(s, str) and s.strip())
         if not secrets or len(secrets) != len(given):
-            raise ConfigurationError("needs one or more non-blank secrets", field="webhook_secret")
+            raise ConfigurationError("needs one or more non-blank secrets", field=secret_field)
         if not _non_negative(tolerance):
             raise ConfigurationError(
                 "must be a timedelta that is not negative", field="tolerance", value=tolerance
