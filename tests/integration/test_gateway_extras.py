@@ -8,7 +8,9 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize(("gateway", "sdk"), [("stripe", "stripe"), ("square", "square")])
+@pytest.mark.parametrize(
+    ("gateway", "sdk"), [("stripe", "stripe"), ("square", "square"), ("paypal", "paypalserversdk")]
+)
 def test_importing_a_gateway_without_its_sdk_names_the_extra(gateway, sdk):
     """Without the SDK the import fails saying pip install "portal-access[<gateway>]"."""
     code = f"import sys; sys.modules[{sdk!r}] = None\nimport portal_access.gateways.{gateway}"

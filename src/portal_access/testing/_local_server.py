@@ -24,8 +24,8 @@ import attrs
 
 __all__ = ["Answer", "LocalApi", "RawRequest"]
 
-#: A status, a JSON object, and extra response headers.
-Answer = tuple[int, dict[str, Any], dict[str, str]]
+#: A status, a JSON object (``None``: an empty body), and extra response headers.
+Answer = tuple[int, dict[str, Any] | None, dict[str, str]]
 
 
 @attrs.frozen
@@ -93,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
             data=self.rfile.read(length) if length else b"",
         )
         status, payload, headers = self.api.answer(request)
-        data = json.dumps(payload).encode()
+        data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         for name, value in headers.items():
@@ -102,4 +102,4 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _answer  # noqa: N815 - the stdlib's names
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815 - the stdlib's names
