@@ -1,7 +1,7 @@
 """Is this what Square sends and accepts? Requests the real SDK sent to our fake Square
 API, the fake's answers, and the events our webhook factory builds, checked against
 Square's published OpenAPI description (``square/connect-api-specification``'s
-``api.json``, kept in ``../shared/vendor/square`` or ``$PORTAL_ACCESS_VENDOR_SPECS``).
+``api.json``, found in the vendor folder: see ``tests/vendor_specs.py``).
 
 The description leaves ``additionalProperties`` open and marks server-set fields
 ``readOnly``; here every object is closed (a field Square does not list is an error, so
@@ -34,8 +34,8 @@ __all__ = [
 ]
 
 SPEC_MISSING = (
-    "Square's OpenAPI description is not here: put the vendor folder at ../shared/vendor "
-    "beside the project or set PORTAL_ACCESS_VENDOR_SPECS"
+    "Square's OpenAPI description (square/api.json) is not here: set "
+    "PORTAL_ACCESS_VENDOR_SPECS to the vendor folder (see tests/vendor_specs.py)"
 )
 
 #: How many documents were checked against the description in this run, by kind.
