@@ -156,7 +156,8 @@ def spec_errors(spec: SquareSpec, exchange: Exchange) -> list[str]:
 
 def assert_square_shaped(api: FakeSquareApi, *events: dict[str, Any]) -> None:
     """Every exchange ``api`` recorded, every event it keeps, and ``events``, are as
-    Square describes them (a no-op without the description: callers skip first)."""
+    Square describes them. Without the description this checks nothing (and
+    ``test_square_vendor_shapes.py`` is skipped, saying why)."""
     spec = square_spec()
     if spec is None:
         return
