@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from hypothesis import settings
@@ -16,7 +17,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print how much the access state machine covered (for the issue notes)."""
+    """Print how much the access state machine and the Square shape checks covered."""
     if STATE_MACHINE_RUNS["examples"]:
         terminalreporter.write_line(
             f"access state machine: {STATE_MACHINE_RUNS['examples']} examples, "
@@ -28,3 +29,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{PROPERTY_RUNS['steps']} steps, {PROPERTY_RUNS['duplicates']} duplicate payments, "
             f"{PROPERTY_RUNS['refunded']} refunded"
         )
+    square = sys.modules.get("tests.square_shapes")
+    checked = getattr(square, "CHECKED", None)
+    if checked:
+        counts = ", ".join(f"{count} {kind}" for kind, count in sorted(checked.items()))
+        terminalreporter.write_line(f"checked against Square's OpenAPI description: {counts}")

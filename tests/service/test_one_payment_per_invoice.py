@@ -175,6 +175,9 @@ def test_resubscribe_is_refused_while_a_subscription_is_live(kind, tmp_path):
             w.portal.resubscribe(second, success_url=SUCCESS, cancel_url=CANCEL)
         assert caught.value.reason == "subscription_live"
         assert w.topics("payment.duplicate") == []  # a re-subscribe is not a second payment
+        history = w.portal.contact_payments(w.contact_id)
+        assert len(history.settled) == 2  # the first invoice's payment and the re-subscribe
+        assert history.duplicates == ()
 
 
 def test_two_links_opened_before_paying_leave_one_payable_page(tmp_path):

@@ -38,6 +38,8 @@ def test_a_failed_renewal_restricts_after_a_waiver_once_the_subscription_started
         w.deliver()
         assert w.level() == (AccessLevel.FULL, AccessReason.PAYMENT_WAIVED)
         assert len(w.topics("onboarding.due")) == 1
+        summary = w.portal.account_summary(w.contact_id)  # the re-subscribe is no duplicate
+        assert [d.payment_id for d in summary.duplicate_payments] == [bank]
 
 
 def test_a_waiver_stands_when_the_bank_payment_fails_and_nothing_started(kind, tmp_path):

@@ -18,6 +18,7 @@ from portal_access.gateways._kit import (
     hmac_sha256,
     parse_timestamped_header,
     positive_seconds,
+    retry_count,
     timestamped_header,
 )
 
@@ -175,3 +176,12 @@ def test_a_timeout_must_be_positive_seconds(value):
     with pytest.raises(ConfigurationError) as caught:
         positive_seconds(value, field="timeout")
     assert caught.value.field == "timeout"
+
+
+@pytest.mark.parametrize("value", [-1, True, 1.5, "2", None])
+def test_a_retry_count_must_be_a_whole_number_zero_or_more(value):
+    """A bad retry count is refused with its own field name; zero turns retries off."""
+    assert retry_count(0, field="max_retries") == 0
+    with pytest.raises(ConfigurationError) as caught:
+        retry_count(value, field="max_retries")
+    assert caught.value.field == "max_retries"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from portal_access._domain.billing import Invoice
 from portal_access._domain.errors import NotFoundError
+from portal_access._domain.gateway_events import resubscribed_invoice_id
 from portal_access._service.context import Work
 from portal_access._service.lookups import require_contact, require_invoice
 from portal_access._service.payment_history import PaymentHistory, payment_history
@@ -63,13 +64,18 @@ def contact_invoices(work: Work, contact_id: str) -> tuple[Invoice, ...]:
 
 
 def contact_payments(work: Work, contact_id: str) -> PaymentHistory:
-    """The payments of the contact's invoices (as :func:`contact_invoices` chooses them),
-    newest first: settled, pending, and duplicates still to refund.
+    """The payments of the contact's invoices (as :func:`contact_invoices` chooses them,
+    re-subscribe payments included), newest first: settled, pending, and duplicates
+    still to refund.
 
     Raises:
         NotFoundError: no such contact.
     """
     account_id, invoices = _mine(work, contact_id)
     ids = {i.id for i in invoices}
-    records = [r for r in work.uow.payments.for_account(account_id) if r.snapshot.invoice_id in ids]
+    records = [
+        r
+        for r in work.uow.payments.for_account(account_id)
+        if (resubscribed_invoice_id(r.snapshot.invoice_id) or r.snapshot.invoice_id) in ids
+    ]
     return payment_history(records, invoices, now=work.context.clock.now())

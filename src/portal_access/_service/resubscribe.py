@@ -6,9 +6,10 @@ Access they will see a Re-Subscribe option which will take them to a process to 
 new payment information." The re-subscribe link is single-use, mailed to the matched
 address, and consumed on POST.
 
-A re-subscribe charges the subscription, not the required invoice: its page names no
-invoice of ours (the vendor invoices the subscription, and its payment is a renewal's),
-so it is never mistaken for a second payment of the required invoice. The page is still
+A re-subscribe charges the subscription, not the required invoice: its page names the
+required invoice marked (:func:`~portal_access._domain.gateway_events.resubscribe_invoice_id`),
+which gateways echo like any invoice id, and its payment is recorded on the contact's
+account without ever counting as a second payment of the required invoice. The page is
 recorded for the required invoice, whose row the recording reads first, so two links
 opened at once give one live page. While a subscription of the plan is active or
 starting, no page opens (``PaymentInProgressError``, reason ``subscription_live``).
@@ -20,6 +21,7 @@ from portal_access._domain.access import AccessLevel, decide
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
 from portal_access._domain.duplicate_payments import live_subscription_refusal
 from portal_access._domain.errors import ConflictError
+from portal_access._domain.gateway_events import resubscribe_invoice_id
 from portal_access._domain.payment_gateways import ensure_payable
 from portal_access._domain.payments import PaymentMethodKind
 from portal_access._domain.requirement import RequiredPayment
@@ -113,6 +115,7 @@ def prepare_resubscribe(
         contact_id=contact.id,
         customer_email=contact.email,
         customer_name=contact.full_name,
+        invoice_id=resubscribe_invoice_id(requirement.invoice_id),
         plan=plan,
         payment_methods=frozenset({PaymentMethodKind.CARD}),
         replaces_subscription_id=subscription.subscription_id if subscription else None,

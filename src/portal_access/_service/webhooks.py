@@ -41,6 +41,7 @@ from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
     SubscriptionReport,
+    resubscribed_invoice_id,
 )
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
@@ -170,14 +171,19 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
     stored = uow.payments.get(snapshot.gateway, snapshot.payment_id)
     if stored is not None and not snapshot.supersedes(stored.snapshot):
         return f"stale snapshot of payment {snapshot.payment_id}"
-    invoice = uow.invoices.get(snapshot.invoice_id)
+    resubscribing = resubscribed_invoice_id(snapshot.invoice_id)  # the subscription's money
+    invoice = uow.invoices.get(resubscribing or snapshot.invoice_id)
     if invoice is None:
         if snapshot.invoice_id.startswith(RENEWAL_PREFIX):
             raise _DeferredError(f"renewal invoice {snapshot.invoice_id} not seen yet")
         return f"unknown invoice {snapshot.invoice_id}"
     if invoice.currency != snapshot.amount.currency:
         return f"payment {snapshot.payment_id} is not in the invoice's currency"
-    if invoice.status is InvoiceStatus.VOID and snapshot.status is PaymentStatus.SUCCEEDED:
+    if (
+        invoice.status is InvoiceStatus.VOID
+        and snapshot.status is PaymentStatus.SUCCEEDED
+        and not resubscribing
+    ):
         log.warning(
             "payment %s succeeded on void invoice %s: refund it",
             snapshot.payment_id,
@@ -190,7 +196,8 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
         recorded_at=stored.recorded_at if stored else work.context.clock.now(),
     )
     uow.payments.save(record)
-    duplicates.note_payment(work, invoice, record, stored)
+    if not resubscribing:
+        duplicates.note_payment(work, invoice, record, stored)
     work.emit(
         PaymentRecorded(
             gateway=snapshot.gateway,
@@ -201,6 +208,8 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
             currency=snapshot.amount.currency,
         )
     )
+    if resubscribing:  # the subscription's reports restore access; the invoice is settled
+        return APPLIED
     state = uow.access.get(invoice.contact_id) if invoice.contact_id else None
     requirement = state.requirement if state is not None else None
     if state is not None and requirement is not None and requirement.invoice_id == invoice.id:

@@ -18,10 +18,10 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
+from portal_access.testing._local_server import Answer, LocalApi, RawRequest
 from portal_access.testing.stripe import RecordedRequest
 
 __all__ = ["FakeStripeApi"]
@@ -37,7 +37,7 @@ def _missing(object_id: str) -> Reply:
     return _error(404, "invalid_request_error", f"No such: '{object_id}'", "resource_missing")
 
 
-class FakeStripeApi:
+class FakeStripeApi(LocalApi):
     """The fake API; use as a context manager (or :meth:`start` / :meth:`stop`)."""
 
     def __init__(self, *, now: Callable[[], float] = time.time) -> None:
@@ -47,7 +47,6 @@ class FakeStripeApi:
         self._now, self._lock, self._ids = now, threading.Lock(), Counter[str]()
         self._replies: dict[str, tuple[str, Reply]] = {}
         self._failures: deque[Reply] = deque()
-        self._server: ThreadingHTTPServer | None = None
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("POST", re.compile(r"/v1/customers"), self._create_customer),
             ("GET", re.compile(r"/v1/customers/search"), self._search_customers),
@@ -61,32 +60,18 @@ class FakeStripeApi:
             ("GET", re.compile(r"/v1/[a-z_/]+/([^/]+)"), self._retrieve),
         ]
 
-    @property
-    def url(self) -> str:
-        """The base URL to give the SDK (``api_base``)."""
-        assert self._server is not None, "start the fake API first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeStripeApi:
-        """Listen on a free port of 127.0.0.1, in a daemon thread."""
-        handler = type("Handler", (_Handler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeStripeApi:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+    def answer(self, request: RawRequest) -> Answer:
+        """Route one request (called by the server thread); Stripe's ``Request-Id`` too."""
+        text = request.data.decode()
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            form=dict(parse_qsl(text, keep_blank_values=True)),
+            headers=request.headers,
+        )
+        status, payload = self.handle(recorded)
+        return status, payload, {"Request-Id": f"req_test_{len(self.requests):04d}"}
 
     def new_id(self, prefix: str) -> str:
         """A new id like Stripe's (``cus_test_0001``)."""
@@ -242,32 +227,3 @@ class FakeStripeApi:
         limit = int(params.get("limit", 10))
         return 200, {"object": "list", "data": listed[:limit], "has_more": len(listed) > limit,
                      "url": "/v1/events"}  # fmt: skip
-
-
-class _Handler(BaseHTTPRequestHandler):
-    api: FakeStripeApi
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def _answer(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
-        request = RecordedRequest(
-            method=self.command,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            form=dict(parse_qsl(body, keep_blank_values=True)),
-            headers={key.lower(): value for key, value in self.headers.items()},
-        )
-        status, payload = self.api.handle(request)
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Request-Id", f"req_test_{len(self.api.requests):04d}")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_DELETE = _answer  # noqa: N815 - the stdlib's names

@@ -4,7 +4,8 @@ Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``s
 ``square``, ``paypal``) builds on it, and nothing outside ``gateways`` imports it.
 
 - :mod:`.settings`: :class:`WebhookSettings` (name, secrets, tolerance, clock) validated
-  with one set of messages, and :func:`positive_seconds` for timeouts;
+  with one set of messages, :func:`positive_seconds` for timeouts and
+  :func:`retry_count` for an SDK's retries;
 - :mod:`.signatures`: header lookup in any case, HMAC digests, the ``t=...,v1=...``
   header form, constant-time comparison against several secrets, and the tolerance
   check against the injected clock, both ways;
@@ -15,7 +16,7 @@ Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``s
 """
 
 from portal_access.gateways._kit.documents import Fields, decode_json
-from portal_access.gateways._kit.settings import WebhookSettings, positive_seconds
+from portal_access.gateways._kit.settings import WebhookSettings, positive_seconds, retry_count
 from portal_access.gateways._kit.signatures import (
     TimestampedSignature,
     any_signature_matches,
@@ -37,5 +38,6 @@ __all__ = [
     "hmac_sha256",
     "parse_timestamped_header",
     "positive_seconds",
+    "retry_count",
     "timestamped_header",
 ]
