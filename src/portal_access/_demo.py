@@ -254,14 +254,22 @@ def _default_store() -> str:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run the demo; ``--store memory`` or ``--store sqlite`` (default: SQLite files in
-    a temporary directory when SQLAlchemy is installed)."""
+    a temporary directory when SQLAlchemy is installed). ``--serve`` starts the example
+    Flask portal instead (see :mod:`portal_access._demo_server`)."""
     parser = argparse.ArgumentParser(prog="python -m portal_access demo", description=__doc__)
     parser.add_argument("--store", choices=["sqlite", "memory"], default=_default_store())
     parser.add_argument("--directory", type=Path, help="where the SQLite files go")
+    parser.add_argument("--serve", action="store_true", help="run the example Flask portal")
+    parser.add_argument("--host", default="127.0.0.1", help="--serve: the address to listen on")
+    parser.add_argument("--port", type=int, default=5000, help="--serve: the port (0: any free)")
     args = parser.parse_args(argv)
     stream = out or sys.stdout
     with tempfile.TemporaryDirectory() as scratch:
         directory = args.directory or Path(scratch)
+        if args.serve:
+            from portal_access._demo_server import serve  # noqa: PLC0415 - needs Flask
+
+            return serve(host=args.host, port=args.port, directory=directory, out=stream)
         stream.write(f"portal-access demo: seed 000's paid portal access ({args.store} store)\n")
         _grant_on_clearing(_store(args.store, directory, "portal1"), stream)
         _grant_on_initiation(_store(args.store, directory, "portal2"), stream)

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from portal_access import (
+    AccessLevel,
+    AccessReason,
     Account,
     AccountClass,
     AchPolicy,
@@ -29,7 +31,7 @@ from portal_access.adapters import (
     SequentialIds,
 )
 from portal_access.gateways.sandbox import SandboxGateway
-from portal_access.ports import PaymentGateway
+from portal_access.ports import PaymentGateway, Store
 from portal_access.storage.memory import MemoryStore
 from portal_access.testing.sandbox import SandboxVendor
 
@@ -43,6 +45,11 @@ CLERK = StaffMember(id="staff-2", name="Clerk", permissions=frozenset())
 MONTHLY = Plan(id="plan-monthly", name="Portal monthly", amount=Money(4900, "USD"))
 SETUP_FEE = Charge("Setup fee", Money(25000, "USD"))
 CLASS = AccountClass(id="residential", name="Residential")
+#: Seed 000: where an ACH payment still processing leaves the contact, by policy.
+WHILE_PROCESSING = {
+    AchPolicy.GRANT_ON_INITIATION: (AccessLevel.FULL, AccessReason.ACH_PROCESSING),
+    AchPolicy.GRANT_ON_CLEARING: (AccessLevel.PAY_INVOICE_ONLY, AccessReason.PAYMENT_PROCESSING),
+}
 
 
 @attrs.define
@@ -50,7 +57,7 @@ class Harness:
     """Everything a service test touches."""
 
     clock: ManualClock
-    store: MemoryStore
+    store: Store
     gateway: PaymentGateway
     mailer: MemoryMailer
     portal: PortalAccess
@@ -116,6 +123,32 @@ def build(
     harness = Harness(clock, store, gateway, mailer, portal, vendor)
     portal.subscribe(harness.events.append)
     portal.save_account_class(CLASS)
+    return harness
+
+
+def portal_with(
+    gateways: list[PaymentGateway],
+    *,
+    clock: ManualClock,
+    offer_gateway: str,
+    store: Store | None = None,
+    ach: AchPolicy = AchPolicy.GRANT_ON_CLEARING,
+    plan: Plan = MONTHLY,
+    one_time: Charge = SETUP_FEE,
+) -> Harness:
+    """A portal on real gateways, with seed 000's offer on ``offer_gateway`` (the first
+    gateway is the harness's ``gateway``)."""
+    store = store or MemoryStore()
+    mailer = MemoryMailer()
+    portal = PortalAccess(store=store, gateways=gateways, mailer=mailer, clock=clock,
+                          ids=SequentialIds(), hasher=ScryptPasswordHasher(n=16),
+                          policy=PortalPolicy(ach=ach))  # fmt: skip
+    harness = Harness(clock, store, gateways[0], mailer, portal)  # type: ignore[arg-type]
+    portal.subscribe(harness.events.append)
+    portal.save_account_class(CLASS)
+    portal.create_offer("Client onboarding", gateway=offer_gateway, currency="USD",
+                        one_time=one_time, plan=plan, onboarding_flow="welcome-flow",
+                        account_class_id=CLASS.id, offer_id="offer-1")  # fmt: skip
     return harness
 
 

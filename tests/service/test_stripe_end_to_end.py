@@ -9,31 +9,19 @@ from collections.abc import Iterator
 import attrs
 import pytest
 
-from portal_access import (
-    AccessLevel,
-    AccessReason,
-    AchPolicy,
-    InvoiceStatus,
-    PaymentMethodKind,
-    PortalPolicy,
-)
+from portal_access import AccessLevel, AccessReason, AchPolicy, InvoiceStatus, PaymentMethodKind
 from portal_access._commands.reconcile import main as reconcile_main
 from portal_access._portal import PortalAccess
 from portal_access.adapters._clock import ManualClock
-from portal_access.adapters._mail import MemoryMailer
-from portal_access.adapters._passwords import ScryptPasswordHasher
-from portal_access.adapters._randomness import SequentialIds
 from portal_access.gateways.stripe import StripeGateway
-from portal_access.storage.memory import MemoryStore
 from portal_access.testing.stripe import FakeStripeApi, StripeWebhooks
 from tests.service.harness import (
     CANCEL,
-    CLASS,
-    MONTHLY,
-    SETUP_FEE,
     START,
     SUCCESS,
+    WHILE_PROCESSING,
     Harness,
+    portal_with,
     register,
     sign_up,
 )
@@ -105,26 +93,11 @@ def story(api: FakeStripeApi, ach: AchPolicy) -> Story:
     assert isinstance(clock, ManualClock)
     gateway = StripeGateway(api_key="sk_test_e2e", webhook_secret=SECRET, clock=clock,
                             api_base=api.url, max_network_retries=0)  # fmt: skip
-    store, mailer = MemoryStore(), MemoryMailer()
-    portal = PortalAccess(store=store, gateways=[gateway], mailer=mailer, clock=clock,
-                          ids=SequentialIds(), hasher=ScryptPasswordHasher(n=16),
-                          policy=PortalPolicy(ach=ach))  # fmt: skip
-    harness = Harness(clock, store, gateway, mailer, portal)
-    portal.subscribe(harness.events.append)
-    portal.save_account_class(CLASS)
-    portal.create_offer("Client onboarding", gateway="stripe", currency="USD", one_time=SETUP_FEE,
-                        plan=MONTHLY, onboarding_flow="welcome-flow", account_class_id=CLASS.id,
-                        offer_id="offer-1")  # fmt: skip
+    harness = portal_with([gateway], clock=clock, offer_gateway="stripe", ach=ach)
     sign_up(harness)
     result = Story(harness, api, StripeWebhooks(secret=SECRET, clock=clock, api=api))
     result.contact_id = register(harness)
     return result
-
-
-WHILE_PROCESSING = {
-    AchPolicy.GRANT_ON_INITIATION: (AccessLevel.FULL, AccessReason.ACH_PROCESSING),
-    AchPolicy.GRANT_ON_CLEARING: (AccessLevel.PAY_INVOICE_ONLY, AccessReason.PAYMENT_PROCESSING),
-}
 
 
 @pytest.mark.parametrize("policy", list(AchPolicy))

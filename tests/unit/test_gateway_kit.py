@@ -19,9 +19,9 @@ from portal_access.gateways._kit import (
     find_header,
     gateway_event,
     hmac_sha256,
-    non_negative_count,
     parse_timestamped_header,
     positive_seconds,
+    retry_count,
     timestamped_header,
 )
 
@@ -181,13 +181,13 @@ def test_a_timeout_must_be_positive_seconds(value):
     assert caught.value.field == "timeout"
 
 
-@pytest.mark.parametrize("value", [-1, True, 1.5, "2"])
-def test_a_retry_count_must_be_a_whole_number_not_negative(value):
-    """A bad retry count says its own field."""
+@pytest.mark.parametrize("value", [-1, True, 1.5, "2", None])
+def test_a_retry_count_must_be_a_whole_number_zero_or_more(value):
+    """A bad retry count is refused with its own field name; zero turns retries off."""
+    assert retry_count(0, field="max_retries") == 0
     with pytest.raises(ConfigurationError) as caught:
-        non_negative_count(value, field="max_network_retries")
-    assert caught.value.field == "max_network_retries"
-    assert non_negative_count(0, field="max_network_retries") == 0
+        retry_count(value, field="max_retries")
+    assert caught.value.field == "max_retries"
 
 
 def _settings(*secrets: str, tolerance: timedelta = timedelta(minutes=5)) -> WebhookSettings:

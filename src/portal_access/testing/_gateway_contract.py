@@ -21,11 +21,13 @@ vendor-shaped, correctly signed deliveries for it)::
             return SandboxWebhooks(secret="whsec_test", clock=clock)
 
 Class attributes fit it to a vendor: ``payment_methods`` (the kinds the vendor reports;
-others are skipped), ``malformed_header_reason`` (a scheme without a timestamp may only
-see a bad signature), ``currency``; override :meth:`GatewayContract.checkout_request` to
-change the pages it opens. A ``stale`` that cannot exist (no timestamp in the scheme)
-may call ``pytest.skip``. It needs pytest; nothing imports it unless you do. See
-``docs/gateways/adding-a-gateway.md``.
+others are skipped), ``subscription_statuses`` (the statuses it can report; others are
+skipped), ``checkout_purposes`` (the purposes it has a hosted page for; any other must be
+refused with a :class:`~portal_access.GatewayRejectedError`), ``malformed_header_reason``
+(a scheme without a timestamp may only see a bad signature), ``currency``; override
+:meth:`GatewayContract.checkout_request` to change the pages it opens. A ``stale`` that
+cannot exist (no timestamp in the scheme) may call ``pytest.skip``. It needs pytest;
+nothing imports it unless you do. See ``docs/gateways/adding-a-gateway.md``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import pytest
 from portal_access._domain.billing import InvoiceLine, LineKind, Plan
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
 from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.errors import WebhookVerificationError
+from portal_access._domain.errors import GatewayRejectedError, WebhookVerificationError
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
@@ -119,6 +121,8 @@ class GatewayContract:
     payment_methods: ClassVar[frozenset[PaymentMethodKind]] = frozenset(
         {PaymentMethodKind.CARD, PaymentMethodKind.BANK_ACCOUNT}
     )
+    subscription_statuses: ClassVar[frozenset[SubscriptionStatus]] = frozenset(SubscriptionStatus)
+    checkout_purposes: ClassVar[frozenset[CheckoutPurpose]] = frozenset(CheckoutPurpose)
     malformed_header_reason: ClassVar[str] = "header"
     currency: ClassVar[str] = "USD"
     payment_id: ClassVar[str] = "py_contract_1"
@@ -273,6 +277,8 @@ class GatewayContract:
         self, gateway: PaymentGateway, webhooks: WebhookFactory, status: SubscriptionStatus
     ) -> None:
         """Each subscription status maps to a report for the contact in the metadata."""
+        if status not in self.subscription_statuses:
+            pytest.skip(f"{status.value} is not in {type(self).__name__}.subscription_statuses")
         failed_at = datetime(2026, 2, 1, tzinfo=UTC) if status in _ARREARS else None
         event = gateway.parse_webhook(
             *webhooks.subscription(
@@ -404,8 +410,13 @@ class GatewayContract:
     def test_start_checkout_opens_an_https_page(
         self, gateway: PaymentGateway, purpose: CheckoutPurpose
     ) -> None:
-        """Every purpose opens a hosted https page named after the gateway."""
+        """Every purpose opens a hosted https page named after the gateway (one the vendor
+        has no page for is refused as rejected)."""
         request = self.checkout_request(purpose, idempotency_key=f"contract-{purpose.value}")
+        if purpose not in self.checkout_purposes:
+            with pytest.raises(GatewayRejectedError):
+                gateway.start_checkout(request)
+            return
         session = gateway.start_checkout(request)
         assert session.url.startswith("https://")
         assert session.gateway == gateway.name

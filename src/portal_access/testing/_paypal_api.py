@@ -19,11 +19,12 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import attrs
+
+from portal_access.testing._local_server import Answer, LocalApi, RawRequest
 
 __all__ = ["LocalPayPalApi", "PayPalExchange"]
 
@@ -71,7 +72,7 @@ def _money_sum(*amounts: dict[str, str]) -> dict[str, str]:
     return {"currency_code": amounts[0]["currency_code"], "value": f"{total:.2f}"}
 
 
-class LocalPayPalApi:
+class LocalPayPalApi(LocalApi):
     """The local API; use as a context manager (or :meth:`start` / :meth:`stop`).
 
     Args:
@@ -103,7 +104,6 @@ class LocalPayPalApi:
         self._lock, self._ids = threading.Lock(), itertools.count(1)
         self._replies: dict[tuple[str, str], Reply] = {}
         self._failures: deque[Reply] = deque()
-        self._server: ThreadingHTTPServer | None = None
         self._routes: list[tuple[str, str, Callable[..., Reply]]] = [
             ("POST", "/v1/oauth2/token", self._token),
             ("POST", "/v2/checkout/orders", self._create_order),
@@ -125,32 +125,18 @@ class LocalPayPalApi:
 
     # -- running -------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        """The base URI to give the gateway (``base_uri``)."""
-        assert self._server is not None, "start the local API first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> LocalPayPalApi:
-        """Listen on a free port of 127.0.0.1, in a daemon thread."""
-        handler = type("Handler", (_Handler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> LocalPayPalApi:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+    def answer(self, request: RawRequest) -> Answer:
+        """Answer one request (called by the server thread): a JSON body, or a form (the
+        OAuth token request); PayPal's ``Paypal-Debug-Id`` too."""
+        raw, headers = request.data, request.headers
+        try:
+            body = json.loads(raw) if raw and "json" in headers.get("content-type", "") else None
+        except ValueError:
+            body = None
+        if body is None and raw:
+            body = dict(parse_qsl(raw.decode()))
+        status, payload = self.handle(request.method, request.path, request.query, body, headers)
+        return status, payload, {"Paypal-Debug-Id": "0badc0ffee0"}
 
     def new_id(self, prefix: str = "") -> str:
         """A new id in PayPal's form (17 upper-case letters and digits)."""
@@ -609,33 +595,3 @@ def _match(pattern: str, path: str) -> tuple[str, ...] | None:
         elif expected != actual:
             return None
     return tuple(found)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    api: LocalPayPalApi
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def _answer(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {key.lower(): value for key, value in self.headers.items()}
-        try:
-            body = json.loads(raw) if raw and "json" in headers.get("content-type", "") else None
-        except ValueError:
-            body = None
-        if body is None and raw:
-            body = dict(parse_qsl(raw.decode()))
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        status, payload = self.api.handle(self.command, parts.path, query, body, headers)
-        data = b"" if payload is None else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Paypal-Debug-Id", "0badc0ffee0")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = _answer  # noqa: N815 - the stdlib's names

@@ -22,9 +22,8 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import attrs
 
@@ -32,6 +31,7 @@ from portal_access._domain.money import Money
 from portal_access.adapters import SystemClock
 from portal_access.ports import Clock
 from portal_access.testing._deliveries import DeliveryQueue, WebhookSender
+from portal_access.testing._local_server import Answer, LocalApi, RawRequest
 from portal_access.testing._signing import TimestampedSigner
 from portal_access.testing._stripe_objects import Obj, event_object
 
@@ -89,7 +89,7 @@ def _missing(object_id: str) -> Reply:
     return error_reply(404, "invalid_request_error", f"No such: '{object_id}'", "resource_missing")
 
 
-class StripeServer(WebhookSender):
+class StripeServer(LocalApi, WebhookSender):
     """The local API; use as a context manager (or :meth:`start` / :meth:`stop`).
 
     Its events go to an attached endpoint as soon as the payer's or Stripe's action that
@@ -114,7 +114,6 @@ class StripeServer(WebhookSender):
         self._lock, self._ids = threading.RLock(), Counter[str]()
         self._replies: dict[str, tuple[str, Reply]] = {}
         self._failures: deque[Reply] = deque()
-        self._server: ThreadingHTTPServer | None = None
         self._queue = DeliveryQueue(
             TimestampedSigner("Stripe-Signature", webhook_secret, self.clock).sign
         )
@@ -132,32 +131,17 @@ class StripeServer(WebhookSender):
             ("GET", re.compile(r"/v1/[a-z_/]+/([^/]+)"), self._retrieve),
         ]
 
-    @property
-    def url(self) -> str:
-        """The base URL to give the SDK (``api_base``)."""
-        assert self._server is not None, "start the fake API first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> StripeServer:
-        """Listen on a free port of 127.0.0.1, in a daemon thread."""
-        handler = type("Handler", (_Handler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> StripeServer:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+    def answer(self, request: RawRequest) -> Answer:
+        """Route one request (called by the server thread); Stripe's ``Request-Id`` too."""
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            form=dict(parse_qsl(request.data.decode(), keep_blank_values=True)),
+            headers=request.headers,
+        )
+        status, payload = self.handle(recorded)
+        return status, payload, {"Request-Id": f"req_test_{len(self.requests):04d}"}
 
     def new_id(self, prefix: str) -> str:
         """A new id like Stripe's (``cus_test_0001``)."""
@@ -375,32 +359,3 @@ class StripeServer(WebhookSender):
         limit = int(params.get("limit", 10))
         return 200, {"object": "list", "data": listed[:limit], "has_more": len(listed) > limit,
                      "url": "/v1/events"}  # fmt: skip
-
-
-class _Handler(BaseHTTPRequestHandler):
-    api: StripeServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def _answer(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
-        request = RecordedRequest(
-            method=self.command,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            form=dict(parse_qsl(body, keep_blank_values=True)),
-            headers={key.lower(): value for key, value in self.headers.items()},
-        )
-        status, payload = self.api.handle(request)
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Request-Id", f"req_test_{len(self.api.requests):04d}")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_DELETE = _answer  # noqa: N815 - the stdlib's names

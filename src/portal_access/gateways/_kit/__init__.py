@@ -5,7 +5,7 @@ Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``s
 
 - :mod:`.settings`: :class:`WebhookSettings` (name, secrets, tolerance, clock) validated
   with one set of messages, :func:`positive_seconds` for timeouts and
-  :func:`non_negative_count` for retry counts;
+  :func:`retry_count` for an SDK's retries;
 - :mod:`.signatures`: header lookup in any case, HMAC digests, the ``t=...,v1=...``
   header form, constant-time comparison against several secrets, and the tolerance
   check against the injected clock, both ways; :func:`check_timestamped_signature`
@@ -20,8 +20,8 @@ from portal_access.gateways._kit.documents import Fields, decode_json, gateway_e
 from portal_access.gateways._kit.settings import (
     DEFAULT_TOLERANCE,
     WebhookSettings,
-    non_negative_count,
     positive_seconds,
+    retry_count,
 )
 from portal_access.gateways._kit.signatures import (
     TimestampedSignature,
@@ -46,8 +46,8 @@ __all__ = [
     "gateway_event",
     "find_header",
     "hmac_sha256",
-    "non_negative_count",
     "parse_timestamped_header",
     "positive_seconds",
+    "retry_count",
     "timestamped_header",
 ]

@@ -8,14 +8,12 @@
 Traceback (most recent call last):
 ...
 portal_access.ConfigurationError: webhook_secret: needs one or more non-blank secrets
->>> non_negative_count(-1, field="max_network_retries")
-Traceback (most recent call last):
-...
-portal_access.ConfigurationError: max_network_retries: must be a whole number, not negative
 >>> positive_seconds(0, field="timeout")
 Traceback (most recent call last):
 ...
 portal_access.ConfigurationError: timeout: must be a positive number of seconds
+>>> retry_count(2, field="max_retries")
+2
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ from portal_access._domain.errors import ConfigurationError
 from portal_access.adapters import SystemClock
 from portal_access.ports import Clock
 
-__all__ = ["DEFAULT_TOLERANCE", "WebhookSettings", "non_negative_count", "positive_seconds"]
+__all__ = ["DEFAULT_TOLERANCE", "WebhookSettings", "positive_seconds", "retry_count"]
 
 #: How far a signed timestamp may be from now, either way, by default (Stripe's default).
 DEFAULT_TOLERANCE = timedelta(minutes=5)
@@ -97,14 +95,14 @@ def positive_seconds(value: float, *, field: str) -> float:
     return float(value)
 
 
-def non_negative_count(value: int, *, field: str) -> int:
-    """``value`` when it is a whole number that is not negative (a retry count).
+def retry_count(value: int, *, field: str) -> int:
+    """``value`` when it is a whole number of retries, zero or more (an SDK's retries).
 
     Raises:
-        ConfigurationError: negative, or not an ``int``.
+        ConfigurationError: negative, or not an ``int`` (``True`` is not a count).
     """
     if not _count(value):
-        raise ConfigurationError("must be a whole number, not negative", field=field, value=value)
+        raise ConfigurationError("must be a whole number, zero or more", field=field, value=value)
     return value
 
 

@@ -30,8 +30,8 @@ from portal_access.gateways._kit import (
     DEFAULT_TOLERANCE,
     Fields,
     WebhookSettings,
-    non_negative_count,
     positive_seconds,
+    retry_count,
 )
 from portal_access.gateways.stripe import _webhooks as webhooks
 from portal_access.gateways.stripe._checkout import (
@@ -97,7 +97,7 @@ class StripeGateway:
         self._settings = WebhookSettings.build(
             name=name, webhook_secret=webhook_secret, tolerance=tolerance, clock=clock
         )
-        retries = non_negative_count(max_network_retries, field="max_network_retries")
+        retries = retry_count(max_network_retries, field="max_network_retries")
         seconds = positive_seconds(timeout, field="timeout")
         if (client is None) == (api_key is None):
             raise ConfigurationError("give either client or api_key", field="client")

@@ -19,6 +19,7 @@ from datetime import date, datetime
 import attrs
 
 from portal_access._domain.billing import InvoiceStatus, Plan
+from portal_access._domain.errors import GatewayRejectedError
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionStatus
@@ -35,9 +36,10 @@ __all__ = [
 ]
 
 
-class SandboxError(Exception):
+class SandboxError(GatewayRejectedError):
     """The sandbox vendor refused: its API answers it as an error reply; the payer's
-    and the vendor's own actions raise it.
+    and the vendor's own actions raise it (a :class:`~portal_access.GatewayRejectedError`,
+    as any vendor's refusal is).
 
     Args:
         type: ``invalid_request`` (fix the request), ``api_error`` or ``rate_limited``
@@ -47,8 +49,8 @@ class SandboxError(Exception):
     """
 
     def __init__(self, type: str, code: str, message: str) -> None:
-        super().__init__(message)
-        self.type, self.code, self.message = type, code, message
+        super().__init__(message, gateway="sandbox", code=code)
+        self.type, self.message = type, message
 
     def reply(self) -> dict[str, object]:
         """The error as the API answers it."""
