@@ -37,23 +37,29 @@ class WorkerIds:
         return f"{prefix}w{self._worker}_{self._count:04d}"
 
 
-def _gateway(index: int, settings: dict[str, Any], clock: ManualClock) -> PaymentGateway:
+def _gateway(
+    index: int, settings: dict[str, Any], clock: ManualClock
+) -> tuple[PaymentGateway, Any]:
+    """The worker's gateway, and its own sandbox vendor (Stripe: ``None``, one vendor for
+    every worker, checked by the test)."""
     if settings["gateway"] == "sandbox":
         from portal_access.gateways.sandbox import SandboxGateway  # noqa: PLC0415
+        from portal_access.testing.sandbox import SandboxVendor  # noqa: PLC0415
 
-        return SandboxGateway(webhook_secret=settings["secret"], clock=clock, ids=WorkerIds(index))  # type: ignore[arg-type]
+        secret = settings["secret"]
+        vendor = SandboxVendor(webhook_secret=secret, clock=clock, ids=WorkerIds(index))  # type: ignore[arg-type]
+        return SandboxGateway(vendor=vendor, webhook_secret=secret, clock=clock), vendor
     from portal_access.gateways.stripe import StripeGateway  # noqa: PLC0415
 
     return StripeGateway(api_key="sk_test_race", webhook_secret=settings["secret"], clock=clock,
-                         api_base=settings["api_url"], max_network_retries=0)  # fmt: skip
+                         api_base=settings["api_url"], max_network_retries=0), None  # fmt: skip
 
 
-def _closed(gateway: PaymentGateway) -> list[str]:
+def _closed(vendor: Any) -> list[str]:
     """The pages this worker's own sandbox closed (its ``checkout.expired`` events)."""
-    pending = getattr(gateway, "pending_deliveries", None)
-    if pending is None:  # Stripe: one vendor for every worker, checked by the test
+    if vendor is None:
         return []
-    events = [json.loads(body) for _headers, body in pending()]
+    events = [json.loads(body) for _headers, body in vendor.pending_deliveries()]
     return [e["data"]["object"]["id"] for e in events if e["type"] == "checkout.expired"]
 
 
@@ -70,7 +76,7 @@ def open_pages(
     errors: list[str] = []
     try:
         clock = ManualClock(settings["now"])
-        gateway = _gateway(index, settings, clock)
+        gateway, vendor = _gateway(index, settings, clock)
         with SqlStore(url) as store:
             portal = PortalAccess(
                 store=store, gateways=[gateway], clock=clock, policy=PortalPolicy()
@@ -84,7 +90,7 @@ def open_pages(
                 except Exception:  # recorded: the test asserts there are none
                     errors.append(traceback.format_exc())
                     continue
-                pages.append((contact_id, page.session_id, _closed(gateway)))
+                pages.append((contact_id, page.session_id, _closed(vendor)))
     except Exception:  # setting up failed: report it rather than hang the others
         start.abort()
         errors.append(traceback.format_exc())

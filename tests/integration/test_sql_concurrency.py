@@ -84,7 +84,7 @@ def _act(h: Harness, contact_id: str, kind: str) -> None:
         h.sandbox.close_dispute(payment, won=True)
     elif kind == "refunded":
         payment = _pay(h, contact_id, card)
-        h.sandbox.refund(payment, amount=None, idempotency_key=f"refund-{contact_id}")
+        h.gateway.refund(payment, amount=None, idempotency_key=f"refund-{contact_id}")
     else:  # "renewals": two paid renewals, a failed one, then the vendor gives up
         _pay(h, contact_id, card)
         subscription = _subscription(h, contact_id)

@@ -38,8 +38,13 @@ from portal_access.gateways.stripe import StripeGateway
 from portal_access.ports import Store
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
-from portal_access.testing._stripe_api import FakeStripeApi
-from portal_access.testing.stripe import StripeWebhooks, payment_intent_object, subscription_object
+from portal_access.testing.sandbox import SandboxVendor
+from portal_access.testing.stripe import (
+    FakeStripeApi,
+    StripeWebhooks,
+    payment_intent_object,
+    subscription_object,
+)
 from tests.service.harness import (
     CANCEL,
     CLASS,
@@ -123,7 +128,7 @@ class SandboxWorld(World):
     lose_refund_answers: int = 0  # refunds done at the vendor whose answer never arrives
 
     @property
-    def sandbox(self) -> SandboxGateway:
+    def sandbox(self) -> SandboxVendor:
         return self.harness.sandbox
 
     def pay(self, page: CheckoutSession, *, bank: bool = False) -> str:
@@ -320,10 +325,12 @@ def world(
             system=SystemPortalOptions(pay_as_guest=pay_as_guest),
         )
         adapter: Any
+        vendor = None
         if gateway == "sandbox":
-            adapter = SandboxGateway(webhook_secret=SECRET, clock=clock)
+            vendor = SandboxVendor(webhook_secret=SECRET, clock=clock, ids=SequentialIds("vendor"))
+            adapter = SandboxGateway(vendor=vendor, webhook_secret=SECRET, clock=clock)
         else:
-            api = stack.enter_context(FakeStripeApi(now=lambda: clock.now().timestamp()))
+            api = stack.enter_context(FakeStripeApi(clock=clock))
             stack.callback(assert_stripe_shaped, api)
             adapter = StripeGateway(api_key="sk_test_money", webhook_secret=SECRET, clock=clock,
                                     api_base=api.url, max_network_retries=0)  # fmt: skip
@@ -337,7 +344,7 @@ def world(
             hasher=ScryptPasswordHasher(n=16),
             policy=policy,
         )
-        harness = Harness(clock, portal._context.store, adapter, mailer, portal)  # type: ignore[arg-type]
+        harness = Harness(clock, portal._context.store, adapter, mailer, portal, vendor)  # type: ignore[arg-type]
         portal.subscribe(harness.events.append)
         portal.save_account_class(CLASS)
         portal.create_offer("Client onboarding", gateway=gateway, currency="USD",

@@ -31,7 +31,7 @@ def _allow(w: World, gateways: frozenset[str] | None, **settings: bool) -> None:
 
 def _sessions(w: World) -> int:
     if w.gateway == "sandbox":
-        return len(w.harness.sandbox._sessions)  # type: ignore[attr-defined]
+        return len(w.harness.sandbox._checkouts)
     api = w.api  # type: ignore[attr-defined]
     return sum(o.get("object") == "checkout.session" for o in api.objects.values())
 

@@ -31,7 +31,7 @@ def _required_invoice(w: World) -> str:
 
 def _pages_opened(w: World) -> int:
     if w.gateway == "sandbox":
-        return len(w.harness.sandbox._sessions)  # type: ignore[attr-defined]
+        return len(w.harness.sandbox._checkouts)
     objects = w.api.objects.values()  # type: ignore[attr-defined]
     return sum(o.get("object") == "checkout.session" for o in objects)
 
