@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-TREES = ["src", "tests", "benchmarks", "scripts"]
+TREES = ["src", "tests", "benchmarks", "scripts", "examples"]
 STEPS = [
     ("ruff lint", [str(BIN / "ruff"), "check", *TREES]),
     ("ruff format", [str(BIN / "ruff"), "format", "--check", *TREES]),

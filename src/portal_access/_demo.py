@@ -1,8 +1,9 @@
 """``python -m portal_access demo``: seed 000's paid-access story, end to end.
 
-Everything is real except the payment vendor, which is the in-process sandbox gateway
-(signed webhooks, delivered through the same ``handle_webhook`` a host wires to its
-endpoint). Each step prints what happened and the contact's access decision after it.
+Everything is real except the payment vendor, which is the in-process sandbox vendor
+behind the sandbox gateway (signed webhooks, delivered through the same
+``handle_webhook`` a host wires to its endpoint). Each step prints what happened and
+the contact's access decision after it.
 """
 
 from __future__ import annotations
@@ -17,29 +18,37 @@ from importlib import import_module
 from pathlib import Path
 from typing import TextIO
 
-from portal_access._domain.access import AccessDecision, PortalPolicy
-from portal_access._domain.accounts import (
+from portal_access import (
+    AccessDecision,
     Account,
     AccountClass,
+    AchPolicy,
+    Charge,
+    Contact,
+    EmailAddress,
     InactiveSiteVisibility,
+    KickoffForm,
+    Money,
+    PaymentMethodKind,
+    Plan,
+    PortalAccess,
+    PortalPolicy,
     Site,
+    SiteScope,
+    StaffMember,
+    StaffPermission,
     SystemPortalOptions,
 )
-from portal_access._domain.billing import Charge, Plan
-from portal_access._domain.contacts import Contact, SiteScope
-from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.invitations import StaffMember, StaffPermission
-from portal_access._domain.money import Money
-from portal_access._domain.payments import AchPolicy, PaymentMethodKind
-from portal_access._portal import PortalAccess
-from portal_access._service.signup import KickoffForm
-from portal_access.adapters._clock import ManualClock
-from portal_access.adapters._mail import MemoryMailer
-from portal_access.adapters._passwords import ScryptPasswordHasher
-from portal_access.adapters._randomness import SecretsTokenSource
+from portal_access.adapters import (
+    ManualClock,
+    MemoryMailer,
+    ScryptPasswordHasher,
+    SecretsTokenSource,
+)
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.ports import Store
 from portal_access.storage.memory import MemoryStore
+from portal_access.testing.sandbox import SandboxVendor
 
 __all__ = ["main"]
 
@@ -65,11 +74,12 @@ class Demo:
         self.out = out
         self.clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
         secret = "whsec_demo"  # noqa: S105 - the sandbox's signing secret, not a credential
-        self.sandbox = SandboxGateway(webhook_secret=secret, clock=self.clock)
+        self.sandbox = SandboxVendor(webhook_secret=secret, clock=self.clock)
+        gateway = SandboxGateway(vendor=self.sandbox, webhook_secret=secret, clock=self.clock)
         self.mailer = MemoryMailer()
         self.portal = PortalAccess(
             store=store,
-            gateways=[self.sandbox],
+            gateways=[gateway],
             mailer=self.mailer,
             clock=self.clock,
             ids=SecretsTokenSource(),
@@ -248,14 +258,22 @@ def _default_store() -> str:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run the demo; ``--store memory`` or ``--store sqlite`` (default: SQLite files in
-    a temporary directory when SQLAlchemy is installed)."""
+    a temporary directory when SQLAlchemy is installed). ``--serve`` starts the example
+    Flask portal instead (see :mod:`portal_access._demo_server`)."""
     parser = argparse.ArgumentParser(prog="python -m portal_access demo", description=__doc__)
     parser.add_argument("--store", choices=["sqlite", "memory"], default=_default_store())
     parser.add_argument("--directory", type=Path, help="where the SQLite files go")
+    parser.add_argument("--serve", action="store_true", help="run the example Flask portal")
+    parser.add_argument("--host", default="127.0.0.1", help="--serve: the address to listen on")
+    parser.add_argument("--port", type=int, default=5000, help="--serve: the port (0: any free)")
     args = parser.parse_args(argv)
     stream = out or sys.stdout
     with tempfile.TemporaryDirectory() as scratch:
         directory = args.directory or Path(scratch)
+        if args.serve:
+            from portal_access._demo_server import serve  # noqa: PLC0415 - needs Flask
+
+            return serve(host=args.host, port=args.port, directory=directory, out=stream)
         stream.write(f"portal-access demo: seed 000's paid portal access ({args.store} store)\n")
         _grant_on_clearing(_store(args.store, directory, "portal1"), stream)
         _grant_on_initiation(_store(args.store, directory, "portal2"), stream)

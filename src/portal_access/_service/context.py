@@ -8,6 +8,7 @@ events to the outbox inside the same transaction, and delivers the outbox after 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from urllib.parse import quote
 import attrs
 
 from portal_access._domain.access import PortalPolicy
+from portal_access._domain.audit import Actor
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError, StaleStateError, StorageError
 from portal_access._domain.events import DomainEvent, EmailRequested, OutboxMessage
@@ -43,6 +45,14 @@ MAX_ATTEMPTS = 8
 #: How many pending outbox messages one delivery takes.
 DELIVERY_BATCH = 100
 _DUMMY_PASSWORD = "portal-access timing equaliser"  # noqa: S105 - not a credential
+
+#: How many times one delivery goes back for messages its own subscribers caused.
+DELIVERY_ROUNDS = 10
+
+#: Whether this thread is delivering the outbox now: a subscriber that runs a use case
+#: must not have the message it is handling delivered to it again (recursively), so a
+#: use case run from inside a delivery leaves its events to that delivery's next round.
+_delivery = threading.local()
 
 
 @attrs.frozen
@@ -119,10 +129,15 @@ class ServiceContext:
 
 @attrs.define
 class Work:
-    """A unit of work plus the events the use case emits into it."""
+    """A unit of work plus the events the use case emits into it.
+
+    ``actor`` is who the use case acts for, for the audit trail (staff use cases set
+    it to the staff member; gateway events to the gateway).
+    """
 
     uow: UnitOfWork
     context: ServiceContext
+    actor: Actor = attrs.field(factory=Actor.system)
 
     def emit(self, event: DomainEvent) -> None:
         """Write ``event`` to the outbox, in this unit of work, for delivery after commit.
@@ -167,10 +182,7 @@ def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool
                 raise
             log.info("portal_access: lost a race (attempt %d); retrying", attempt)
     try:
-        if pending is None:
-            deliver_outbox(context)
-        else:
-            _deliver_all(context, pending)
+        _deliver_rounds(context, pending)
     except Exception:  # committed is committed: delivery is retried by deliver_outbox()
         log.exception("portal_access: outbox delivery failed after commit; will retry")
     return result
@@ -183,9 +195,36 @@ def deliver_outbox(context: ServiceContext, *, batch: int = DELIVERY_BATCH) -> i
     attempt count grows) and is tried again on the next call. Outcomes are written back
     in one unit of work per batch.
     """
-    with context.store.unit_of_work() as uow:
-        pending = list(uow.outbox.pending(batch))
-    return _deliver_all(context, pending)
+    return _deliver_rounds(context, None, batch=batch)
+
+
+def _deliver_rounds(
+    context: ServiceContext, pending: list[OutboxMessage] | None, *, batch: int = DELIVERY_BATCH
+) -> int:
+    """Deliver ``pending`` (``None``: read them), then what the subscribers' own use cases
+    added meanwhile, for up to :data:`DELIVERY_ROUNDS` rounds; how many were delivered.
+
+    Called while this thread is already delivering (a subscriber ran a use case), it
+    delivers nothing and asks the delivery under way for another round.
+    """
+    if getattr(_delivery, "active", False):
+        _delivery.more = True
+        return 0
+    _delivery.active = True
+    try:
+        delivered = 0
+        for _round in range(DELIVERY_ROUNDS):
+            _delivery.more = False
+            if pending is None:
+                with context.store.unit_of_work() as uow:
+                    pending = list(uow.outbox.pending(batch))
+            delivered += _deliver_all(context, pending)
+            if not _delivery.more:
+                break
+            pending = None
+        return delivered
+    finally:
+        _delivery.active = False
 
 
 def _pending(uow: UnitOfWork) -> list[OutboxMessage] | None:
