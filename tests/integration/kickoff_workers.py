@@ -17,6 +17,7 @@ from portal_access.adapters._clock import ManualClock
 from portal_access.adapters._mail import MemoryMailer
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.storage.sql import SqlStore
+from portal_access.testing.sandbox import SandboxVendor
 
 __all__ = ["portal_for", "submit_forms", "submit_with"]
 
@@ -24,9 +25,10 @@ __all__ = ["portal_for", "submit_forms", "submit_with"]
 def portal_for(store: Any, now: Any, secret: str) -> PortalAccess:
     """A portal on ``store`` whose background jobs run at once (in the caller)."""
     clock = ManualClock(now)
+    vendor = SandboxVendor(webhook_secret=secret, clock=clock)
     return PortalAccess(
         store=store,
-        gateways=[SandboxGateway(webhook_secret=secret, clock=clock)],
+        gateways=[SandboxGateway(vendor=vendor, webhook_secret=secret, clock=clock)],
         mailer=MemoryMailer(),
         clock=clock,
         policy=PortalPolicy(),

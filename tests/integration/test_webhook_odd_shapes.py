@@ -35,7 +35,7 @@ from portal_access.adapters import ManualClock
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.storage.memory import MemoryStore
 from portal_access.testing import strategies as pst
-from portal_access.testing.sandbox import SandboxWebhooks
+from portal_access.testing.sandbox import SandboxVendor, SandboxWebhooks
 
 SECRET = "whsec_odd_shapes"
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -164,17 +164,17 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     clock = ManualClock(NOW)
     if request.param == "sandbox":
         webhooks = SandboxWebhooks(secret=SECRET, clock=clock)
-        gateway = SandboxGateway(webhook_secret=SECRET, clock=clock)
+        vendor = SandboxVendor(webhook_secret=SECRET, clock=clock)
+        gateway = SandboxGateway(vendor=vendor, webhook_secret=SECRET, clock=clock)
         yield World(
             _portal(gateway, clock), "sandbox", webhooks, base_events(webhooks, stripe=False)
         )
         return
     pytest.importorskip("stripe", reason="the stripe extra installs the SDK")
     from portal_access.gateways.stripe import StripeGateway  # noqa: PLC0415 - needs the SDK
-    from portal_access.testing._stripe_api import FakeStripeApi  # noqa: PLC0415
-    from portal_access.testing.stripe import StripeWebhooks  # noqa: PLC0415
+    from portal_access.testing.stripe import FakeStripeApi, StripeWebhooks  # noqa: PLC0415
 
-    with FakeStripeApi(now=lambda: clock.now().timestamp()) as api:
+    with FakeStripeApi(clock=clock, webhook_secret=SECRET) as api:
         webhooks = StripeWebhooks(secret=SECRET, clock=clock, api=api)
         gateway = StripeGateway(api_key="sk_test_odd", webhook_secret=SECRET, clock=clock,
                                 api_base=api.url, max_network_retries=0)  # fmt: skip
@@ -204,13 +204,15 @@ def test_a_signed_body_that_is_no_event_is_a_body_failure(world, body):
     assert caught.value.reason == "body"
 
 
-def test_odd_payment_settings_are_read_as_no_method_list(world):
-    """Found by the property above: a Stripe invoice whose ``payment_settings`` is not an object."""
+def test_odd_payment_settings_are_a_body_failure_naming_the_field(world):
+    """Found by the property above: a Stripe invoice whose ``payment_settings`` is not an
+    object is a typed "body" failure naming the field (the gateway kit's reading)."""
     if world.gateway != "stripe":
         pytest.skip("a Stripe shape")
     portal, webhooks = world.portal, world.webhooks
     for settings_value in ("x", [1], 5):
         invoice = _invoice("subscription_create", "paid") | {"payment_settings": settings_value}
         headers, body = webhooks.event("invoice.paid", invoice, event_id=f"evt_{settings_value}")
-        result = portal.handle_webhook("stripe", headers, body)
-        assert result.outcome.startswith("ignored")  # no invoice inv-1 here
+        with pytest.raises(WebhookVerificationError, match="payment_settings") as caught:
+            portal.handle_webhook("stripe", headers, body)
+        assert caught.value.reason == "body"

@@ -144,7 +144,7 @@ def portal_with(
     offer_gateway: str,
     store: Store | None = None,
     ach: AchPolicy = AchPolicy.GRANT_ON_CLEARING,
-    plan: Plan = MONTHLY,
+    plan: Plan | None = MONTHLY,
     one_time: Charge = SETUP_FEE,
 ) -> Harness:
     """A portal on real gateways, with seed 000's offer on ``offer_gateway`` (the first

@@ -49,6 +49,7 @@ from tests.service.harness import (
     CANCEL,
     CLASS,
     MONTHLY,
+    PORTAL_URL,
     SECRET,
     SETUP_FEE,
     START,
@@ -322,7 +323,7 @@ def world(
         policy = PortalPolicy(
             ach=ach,
             refund_duplicates=refund_duplicates,
-            system=SystemPortalOptions(pay_as_guest=pay_as_guest),
+            system=SystemPortalOptions(portal_url=PORTAL_URL, pay_as_guest=pay_as_guest),
         )
         adapter: Any
         vendor = None
@@ -343,6 +344,7 @@ def world(
             ids=SequentialIds(),
             hasher=ScryptPasswordHasher(n=16),
             policy=policy,
+            background=lambda job: job(),  # a test reads the emails next
         )
         harness = Harness(clock, portal._context.store, adapter, mailer, portal, vendor)  # type: ignore[arg-type]
         portal.subscribe(harness.events.append)
