@@ -25,6 +25,7 @@ from portal_access import PortalAccessError
 from portal_access._domain.serialization import from_json, to_json
 from portal_access._portal import PortalAccess
 from portal_access._service.signup import KickoffForm
+from portal_access.adapters import MemoryRateLimiter
 from portal_access.testing import strategies as pst
 from tests.service.harness import (
     ADMIN,
@@ -90,6 +91,14 @@ PARAMETERS: dict[str, st.SearchStrategy[Callable[[], object]]] = {
         "offer_id": plausible(*IDS),
         "invoice_id": plausible(*IDS),
         "invoice_number": plausible("1001", "1002", " 1001 "),
+        "number": plausible("1001", "1002", " 1001 "),
+        "payment_id": plausible("pay_vendor0001", "pi_1"),
+        "amount": st.one_of(
+            st.none(), st.builds(pa.Money, st.integers(0, 10**6), st.just("USD")), anything()
+        ),
+        "reason": st.one_of(st.just(""), text(), anything()),
+        "matter_email": st.one_of(st.none(), plausible(*EMAILS), anything()),
+        "invite_recipients": st.one_of(st.booleans(), anything()),
         "code": plausible("WRONGCODE", "49418"),
         "contact_name": plausible("Ann Lee"),
         "token": plausible("A" * 43),
@@ -274,7 +283,7 @@ FUNCTIONS: dict[str, Callable[..., object]] = {
     "age_invoices": lambda invoices, as_of, currency: pa.age_invoices(
         invoices, as_of=as_of, currency=currency
     ),
-    "MemoryRateLimiter": lambda limit, window, keys: pa.MemoryRateLimiter(
+    "MemoryRateLimiter": lambda limit, window, keys: MemoryRateLimiter(
         limit=limit, window=window, max_keys=keys
     ),
     "Offer": lambda name, invite, gateway: pa.Offer(id="o-h", name=name, invite=invite),

@@ -19,8 +19,10 @@ from portal_access import (
     ValidationError,
 )
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
+from portal_access._domain.gateway_events import resubscribe_invoice_id
 from portal_access._service.signup import KickoffForm
 from portal_access.gateways.sandbox import SandboxGateway
+from portal_access.testing.sandbox import SandboxVendor
 from tests.service.harness import (
     ADMIN,
     CANCEL,
@@ -45,17 +47,19 @@ WEAK_SECRET = "whsec_weak_test_gateway"  # the weakest configured secret, leaked
 def two_gateways(store):
     """A portal with its real gateway and a second one whose secret leaked."""
     harness = build(store=store)
-    weak = SandboxGateway(webhook_secret=WEAK_SECRET, clock=harness.clock, name="weak")
-    harness = build(store=store, gateways=(weak,))
+    weak = SandboxVendor(webhook_secret=WEAK_SECRET, clock=harness.clock)
+    gateway = SandboxGateway(vendor=weak, webhook_secret=WEAK_SECRET, clock=harness.clock,
+                             name="weak")  # fmt: skip
+    harness = build(store=store, gateways=(gateway,))
     paid_offer(harness)
     signup = sign_up(harness)
     register(harness)
-    return harness, weak, signup
+    return harness, weak, gateway, signup
 
 
 def test_a_payment_signed_by_another_gateway_pays_nothing(store):
     """Seed 000_07c53b15302458c1.txt paid access: only the invoice's own gateway can pay it."""
-    harness, weak, signup = two_gateways(store)
+    harness, weak, gateway, signup = two_gateways(store)
     request = CheckoutRequest(
         purpose=CheckoutPurpose.REQUIRED_PAYMENT,
         currency="USD",
@@ -67,7 +71,7 @@ def test_a_payment_signed_by_another_gateway_pays_nothing(store):
         lines=(InvoiceLine("Setup fee", Money(25000, "USD")),),
         plan=MONTHLY,
     )
-    weak.pay(weak.start_checkout(request).session_id)
+    weak.pay(gateway.start_checkout(request).session_id)
     results = weak.deliver(
         lambda headers, body: harness.portal.handle_webhook("weak", headers, body)
     )
@@ -81,9 +85,33 @@ def test_a_payment_signed_by_another_gateway_pays_nothing(store):
         assert uow.subscriptions.for_contact(signup.contact_id) == ()
 
 
+def test_a_resubscribe_payment_signed_by_another_gateway_is_not_recorded(store):
+    """Seed 000_07c53b15302458c1.txt re-subscribe: a payment naming the required invoice
+    marked as a re-subscribe page's is judged by that invoice's gateway too."""
+    harness, weak, gateway, signup = two_gateways(store)
+    request = CheckoutRequest(
+        purpose=CheckoutPurpose.RESUBSCRIBE,
+        currency="USD",
+        success_url=SUCCESS,
+        cancel_url=CANCEL,
+        idempotency_key="forged-resubscribe",
+        contact_id=signup.contact_id,
+        invoice_id=resubscribe_invoice_id(signup.invoice_id),
+        plan=MONTHLY,
+    )
+    weak.pay(gateway.start_checkout(request).session_id)
+    results = weak.deliver(
+        lambda headers, body: harness.portal.handle_webhook("weak", headers, body)
+    )
+    assert results
+    assert not any(result.applied for result in results), results
+    history = harness.portal.contact_payments(signup.contact_id)
+    assert (history.settled, history.pending) == ((), ())
+
+
 def test_the_invoices_own_gateway_still_pays_it(store):
     """The check keeps the real gateway working: its payment grants access."""
-    harness, _weak, signup = two_gateways(store)
+    harness, _weak, _gateway, signup = two_gateways(store)
     session = harness.portal.start_checkout(
         signup.contact_id, success_url=SUCCESS, cancel_url=CANCEL
     )

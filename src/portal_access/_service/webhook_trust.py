@@ -7,7 +7,8 @@ otherwise every invoice would be only as safe as the weakest configured secret (
 sandbox-signed event paying a Stripe invoice).
 
 - a payment applies only to an invoice whose ``gateway`` is the reporting gateway (an
-  invoice with no gateway is paid through none of ours);
+  invoice with no gateway is paid through none of ours); a re-subscribe page's payment
+  names the required invoice marked, and is judged by that invoice;
 - a subscription or a renewal applies only to a contact whose paid-access requirement
   is with the reporting gateway, and a renewal invoice we hold only if that gateway
   raised it;
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import attrs
 
-from portal_access._domain.gateway_events import GatewayEvent
+from portal_access._domain.gateway_events import GatewayEvent, resubscribed_invoice_id
 from portal_access._service.context import Work
 
 __all__ = ["trusted_part"]
@@ -34,7 +35,7 @@ def trusted_part(work: Work, event: GatewayEvent) -> tuple[GatewayEvent, list[st
     dropped: list[str] = []
 
     def invoice_ours(invoice_id: str, what: str) -> bool:
-        invoice = work.uow.invoices.get(invoice_id)
+        invoice = work.uow.invoices.get(resubscribed_invoice_id(invoice_id) or invoice_id)
         if invoice is None or invoice.gateway == gateway:
             return True
         dropped.append(f"{what} names invoice {invoice_id} of another gateway")
