@@ -58,6 +58,7 @@ from portal_access.adapters import (
 )
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.storage.sql import SqlStore
+from portal_access.testing.sandbox import SandboxVendor
 
 GOAL = 0.55
 PASSWORD = "correct horse battery staple"
@@ -99,9 +100,10 @@ def build(directory: Path, scrypt_n: int) -> Fixture:
     klass = AccountClass(id="k", name="Residential", invoice_verified_self_registration=True)
     system = SystemPortalOptions(portal_url=PORTAL, request_login_button=True, pay_as_guest=True)
     store = SqlStore(f"sqlite:///{directory / 'timing.db'}", create=True)
+    vendor = SandboxVendor(webhook_secret="whsec_timing", clock=clock)
     portal = PortalAccess(
         store=store,
-        gateways=[SandboxGateway(webhook_secret="whsec_timing", clock=clock)],
+        gateways=[SandboxGateway(vendor=vendor, webhook_secret="whsec_timing", clock=clock)],
         mailer=MemoryMailer(),
         clock=clock,
         hasher=ScryptPasswordHasher(n=scrypt_n),
