@@ -25,9 +25,11 @@ from portal_access import (
     CheckoutSession,
     ContactPortalSettings,
     GatewayUnavailableError,
+    Invoice,
     Money,
     PaymentMethodKind,
     PortalPolicy,
+    QuickPayResult,
     SystemPortalOptions,
 )
 from portal_access._domain.subscriptions import SubscriptionStatus
@@ -48,6 +50,7 @@ from portal_access.testing.stripe import (
 from tests.service.harness import (
     CANCEL,
     CLASS,
+    CLIENT,
     MONTHLY,
     PORTAL_URL,
     SECRET,
@@ -91,6 +94,12 @@ class World:
     def open_page(self) -> CheckoutSession:
         """The client asks to pay the required invoice."""
         return self.portal.start_checkout(self.contact_id, success_url=SUCCESS, cancel_url=CANCEL)
+
+    def quick_pay(self, invoice: Invoice) -> QuickPayResult:
+        """A guest pays ``invoice`` with its number and quick-pay code (seed 001)."""
+        assert invoice.quick_pay_code is not None
+        return self.portal.quick_pay(invoice.number, invoice.quick_pay_code, success_url=SUCCESS,
+                                     cancel_url=CANCEL, client_key=CLIENT)  # fmt: skip
 
     def topics(self, topic: str) -> list[Any]:
         return self.harness.topics(topic)

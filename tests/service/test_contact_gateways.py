@@ -73,13 +73,7 @@ def test_quick_pay_of_the_contacts_invoice_is_refused_too(kind, tmp_path):
         invoice = w.portal.invoice(invoice_id)
         assert invoice.quick_pay_code is not None
         with pytest.raises(GatewayNotAllowedError) as caught:
-            w.portal.quick_pay(
-                invoice.number,
-                invoice.quick_pay_code,
-                success_url=SUCCESS,
-                cancel_url=CANCEL,
-                client_key=CLIENT,
-            )
+            w.quick_pay(invoice)
         assert caught.value.gateway == w.gateway
         assert _sessions(w) == 0
 

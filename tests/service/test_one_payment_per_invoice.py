@@ -146,13 +146,7 @@ def test_quick_pay_is_refused_while_the_bank_payment_is_processing(kind, tmp_pat
         w.pay(w.open_page(), bank=True)
         w.deliver()
         with pytest.raises(PaymentInProgressError) as caught:
-            w.portal.quick_pay(
-                invoice.number,
-                invoice.quick_pay_code,
-                success_url=SUCCESS,
-                cancel_url=CANCEL,
-                client_key=CLIENT,
-            )
+            w.quick_pay(invoice)
         assert caught.value.reason == "bank_payment_processing"
         assert _pages_opened(w) == 1
 

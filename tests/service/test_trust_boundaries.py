@@ -57,26 +57,38 @@ def two_gateways(store):
     return harness, weak, gateway, signup
 
 
-def test_a_payment_signed_by_another_gateway_pays_nothing(store):
-    """Seed 000_07c53b15302458c1.txt paid access: only the invoice's own gateway can pay it."""
+def forged_payment(store, purpose: CheckoutPurpose, invoice_id, **request: object):
+    """Pay, on the leaked gateway, a page naming the real gateway's invoice (``invoice_id``
+    maps the signup's invoice id); the harness, the signup and the webhooks' results."""
     harness, weak, gateway, signup = two_gateways(store)
-    request = CheckoutRequest(
-        purpose=CheckoutPurpose.REQUIRED_PAYMENT,
+    forged = CheckoutRequest(
+        purpose=purpose,
         currency="USD",
         success_url=SUCCESS,
         cancel_url=CANCEL,
-        idempotency_key="forged",
+        idempotency_key=f"forged-{purpose.value}",
         contact_id=signup.contact_id,
-        invoice_id=signup.invoice_id,
-        lines=(InvoiceLine("Setup fee", Money(25000, "USD")),),
+        invoice_id=invoice_id(signup.invoice_id),
         plan=MONTHLY,
+        **request,  # type: ignore[arg-type]
     )
-    weak.pay(gateway.start_checkout(request).session_id)
+    weak.pay(gateway.start_checkout(forged).session_id)
     results = weak.deliver(
         lambda headers, body: harness.portal.handle_webhook("weak", headers, body)
     )
     assert results
-    assert all(not result.applied for result in results), results
+    assert not any(result.applied for result in results), results
+    return harness, signup, results
+
+
+def test_a_payment_signed_by_another_gateway_pays_nothing(store):
+    """Seed 000_07c53b15302458c1.txt paid access: only the invoice's own gateway can pay it."""
+    harness, signup, results = forged_payment(
+        store,
+        CheckoutPurpose.REQUIRED_PAYMENT,
+        str,
+        lines=(InvoiceLine("Setup fee", Money(25000, "USD")),),
+    )
     assert any("another gateway" in r.outcome or "through weak" in r.outcome for r in results)
     decision = harness.portal.check_access(signup.contact_id)
     assert decision.level is AccessLevel.PAY_INVOICE_ONLY
@@ -88,23 +100,9 @@ def test_a_payment_signed_by_another_gateway_pays_nothing(store):
 def test_a_resubscribe_payment_signed_by_another_gateway_is_not_recorded(store):
     """Seed 000_07c53b15302458c1.txt re-subscribe: a payment naming the required invoice
     marked as a re-subscribe page's is judged by that invoice's gateway too."""
-    harness, weak, gateway, signup = two_gateways(store)
-    request = CheckoutRequest(
-        purpose=CheckoutPurpose.RESUBSCRIBE,
-        currency="USD",
-        success_url=SUCCESS,
-        cancel_url=CANCEL,
-        idempotency_key="forged-resubscribe",
-        contact_id=signup.contact_id,
-        invoice_id=resubscribe_invoice_id(signup.invoice_id),
-        plan=MONTHLY,
+    harness, signup, _results = forged_payment(
+        store, CheckoutPurpose.RESUBSCRIBE, resubscribe_invoice_id
     )
-    weak.pay(gateway.start_checkout(request).session_id)
-    results = weak.deliver(
-        lambda headers, body: harness.portal.handle_webhook("weak", headers, body)
-    )
-    assert results
-    assert not any(result.applied for result in results), results
     history = harness.portal.contact_payments(signup.contact_id)
     assert (history.settled, history.pending) == ((), ())
 
