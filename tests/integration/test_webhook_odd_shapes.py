@@ -1,10 +1,11 @@
-"""Validly signed bodies of any shape (Stripe's and the sandbox's): ``handle_webhook`` answers with a
-``PortalAccessError`` (a ``"body"`` verification failure, or an ignored event), never
+"""Validly signed bodies of any shape (every gateway's: the sandbox, Stripe, Square,
+PayPal): ``handle_webhook`` answers with a ``PortalAccessError`` (a ``"body"`` verification failure, or an ignored event), never
 an ``AttributeError``, ``KeyError`` or ``TypeError`` (docs/security.md "Trust
 boundaries": a signature proves who sent a body, not that it is well formed).
 
-Each example takes a real event shape (payment intent, charge, dispute, checkout
-session, invoice, subscription) and replaces or removes one field anywhere in it.
+Each example takes a real event shape (the gateway contract's payment events of every
+status and a failed renewal's subscription event, plus Stripe's checkout session and
+invoices) and replaces or removes one field anywhere in it.
 """
 
 from __future__ import annotations
@@ -56,13 +57,13 @@ def _session() -> dict[str, Any]:
             "currency": "usd", "metadata": META, "payment_method_types": ["card"]}  # fmt: skip
 
 
-def base_events(webhooks: Any, *, stripe: bool) -> list[dict[str, Any]]:
-    """Real event documents of every mapped family."""
+def base_events(webhooks: Any, *, stripe: bool, payment_id: str = "pi_1") -> list[dict[str, Any]]:
+    """Real event documents of every mapped family (``payment_id`` in the vendor's form)."""
     version = int(NOW.timestamp())
     deliveries = [
         webhooks.payment(
-            event_id="evt_p",
-            payment_id="pi_1",
+            event_id=f"evt_p_{status.value}",  # each its own event: none is a duplicate
+            payment_id=payment_id,
             invoice_id="inv-1",
             contact_id="c-1",
             status=status,
@@ -158,18 +159,14 @@ def _portal(gateway: Any, clock: ManualClock) -> PortalAccess:
     return PortalAccess(store=MemoryStore(), gateways=[gateway], clock=clock, policy=PortalPolicy())
 
 
-@pytest.fixture(scope="module", params=["stripe", "sandbox"])
-def world(request: pytest.FixtureRequest) -> Iterator[World]:
-    """A portal on one gateway, and that gateway's signed event documents."""
-    clock = ManualClock(NOW)
-    if request.param == "sandbox":
-        webhooks = SandboxWebhooks(secret=SECRET, clock=clock)
-        vendor = SandboxVendor(webhook_secret=SECRET, clock=clock)
-        gateway = SandboxGateway(vendor=vendor, webhook_secret=SECRET, clock=clock)
-        yield World(
-            _portal(gateway, clock), "sandbox", webhooks, base_events(webhooks, stripe=False)
-        )
-        return
+def _sandbox(clock: ManualClock) -> Iterator[World]:
+    webhooks = SandboxWebhooks(secret=SECRET, clock=clock)
+    vendor = SandboxVendor(webhook_secret=SECRET, clock=clock)
+    gateway = SandboxGateway(vendor=vendor, webhook_secret=SECRET, clock=clock)
+    yield World(_portal(gateway, clock), "sandbox", webhooks, base_events(webhooks, stripe=False))
+
+
+def _stripe(clock: ManualClock) -> Iterator[World]:
     pytest.importorskip("stripe", reason="the stripe extra installs the SDK")
     from portal_access.gateways.stripe import StripeGateway  # noqa: PLC0415 - needs the SDK
     from portal_access.testing.stripe import FakeStripeApi, StripeWebhooks  # noqa: PLC0415
@@ -180,6 +177,42 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
                                 api_base=api.url, max_network_retries=0)  # fmt: skip
         documents = base_events(webhooks, stripe=True)
         yield World(_portal(gateway, clock), "stripe", webhooks, documents)
+
+
+def _square(clock: ManualClock) -> Iterator[World]:
+    pytest.importorskip("square", reason="the square extra installs the SDK")
+    from portal_access.testing.square import FakeSquareApi, SquareWebhooks  # noqa: PLC0415
+    from tests.square_world import KEY, URL, VARIATIONS, make_gateway  # noqa: PLC0415
+
+    with FakeSquareApi(clock=clock) as api:
+        webhooks = SquareWebhooks(secret=KEY, notification_url=URL, api=api,
+                                  plan_variations=VARIATIONS)  # fmt: skip
+        documents = base_events(webhooks, stripe=False, payment_id="PAYMENT0001")
+        yield World(_portal(make_gateway(api, clock), clock), "square", webhooks, documents)
+
+
+def _paypal(clock: ManualClock) -> Iterator[World]:
+    pytest.importorskip("paypalserversdk", reason="the paypal extra installs the SDK")
+    from portal_access.gateways.paypal import PayPalGateway  # noqa: PLC0415 - needs the SDK
+    from portal_access.testing.paypal import LocalPayPalApi, PayPalWebhooks  # noqa: PLC0415
+
+    with LocalPayPalApi(now=clock.now) as api:
+        webhooks = PayPalWebhooks(webhook_id="WH1ODDSHAPES", clock=clock, api=api)
+        gateway = PayPalGateway(client_id="test-client", client_secret="test-secret",
+                                webhook_id="WH1ODDSHAPES", clock=clock, base_uri=api.url,
+                                max_retries=0,
+                                certificate_fetcher=PayPalWebhooks.fetch_certificate)  # fmt: skip
+        documents = base_events(webhooks, stripe=False, payment_id="3C679366HH908993F")
+        yield World(_portal(gateway, clock), "paypal", webhooks, documents)
+
+
+WORLDS = {"sandbox": _sandbox, "stripe": _stripe, "square": _square, "paypal": _paypal}
+
+
+@pytest.fixture(scope="module", params=sorted(WORLDS))
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """A portal on one gateway, and that gateway's signed event documents."""
+    yield from WORLDS[request.param](ManualClock(NOW))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
