@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # the contract module imports pytest; this one does not need 
 
 __all__ = [
     "METHOD_TYPES",
+    "FakeStripeApi",
     "RecordedRequest",
     "StripeWebhooks",
     "payment_intent_object",
@@ -276,3 +277,13 @@ class StripeWebhooks:
 
 def _conforms(factory: StripeWebhooks) -> WebhookFactory:  # mypy checks the Protocol
     return factory
+
+
+def __getattr__(name: str) -> Any:
+    """:class:`~portal_access.testing._stripe_api.FakeStripeApi`, the local Stripe API,
+    loaded on first use (its module imports this one's :class:`RecordedRequest`)."""
+    if name == "FakeStripeApi":
+        from portal_access.testing._stripe_api import FakeStripeApi  # noqa: PLC0415
+
+        return FakeStripeApi
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
