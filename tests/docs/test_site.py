@@ -4,7 +4,10 @@ hooks doing what they say."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -114,3 +117,51 @@ def test_docstrings_become_markdown():
     assert markdown_docstring(text) == (
         "See `Money` and `decide`:\n\n    drawing\n\n```pycon\n>>> 1 + 1\n2\n```\n\nAfter."
     )
+
+
+#: The public modules the reference renders.
+PUBLIC_MODULES = (
+    "portal_access",
+    "portal_access.ports",
+    "portal_access.adapters",
+    "portal_access.storage.memory",
+    "portal_access.storage.sql",
+    "portal_access.gateways.stripe",
+    "portal_access.gateways.square",
+    "portal_access.gateways.paypal",
+    "portal_access.gateways.sandbox",
+    "portal_access.testing",
+    "portal_access.testing.strategies",
+    "portal_access.testing.stripe",
+    "portal_access.testing.square",
+    "portal_access.testing.paypal",
+    "portal_access.testing.sandbox",
+    "portal_access.contrib.flask",
+    "portal_access.contrib.flask.signals",
+    "portal_access.contrib.flask.testing",
+)
+#: What the site never mentions: the project's working papers live outside it.
+UNSPOKEN = re.compile(r"DESIGN\.md|STYLE\.md|\.\./shared|\bthe issue\b")
+
+
+def public_docstrings() -> Iterator[tuple[str, str]]:
+    """(where, docstring) of every public module, name and class member."""
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        yield module_name, module.__doc__ or ""
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            yield f"{module_name}.{name}", inspect.getdoc(obj) or ""
+            if inspect.isclass(obj):
+                for attribute, member in vars(obj).items():
+                    if not attribute.startswith("_"):
+                        yield f"{module_name}.{name}.{attribute}", inspect.getdoc(member) or ""
+
+
+def test_the_site_speaks_for_itself():
+    """No page, and no docstring the reference renders, points at the project's
+    working papers; seeds are cited by file name."""
+    pages = [ROOT / "README.md", ROOT / "CHANGELOG.md", *DOCS.rglob("*.md")]
+    found = [str(page.relative_to(ROOT)) for page in pages if UNSPOKEN.search(page.read_text())]
+    found += [where for where, doc in public_docstrings() if UNSPOKEN.search(doc)]
+    assert found == []
