@@ -6,8 +6,10 @@ other (one namespace per page, top to bottom), which doctest over Markdown canno
 A page sets up what its examples assume but do not show (a clock, a store of sample
 data) in an ``<!-- invisible-code-block: python -->`` comment; there is no skip.
 
-Each page runs in an empty working directory of its own (files such as ``portal.db``
-land there); stores an example left open are closed after the page.
+A page's examples share one namespace, so they run in order on one worker: under
+pytest-xdist (``-n``), ``load`` scheduling becomes ``loadscope``. Each page runs in an
+empty working directory of its own (files such as ``portal.db`` land there); stores an
+example left open are closed after the page.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sybil import Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser
 
@@ -57,3 +60,10 @@ pytest_collect_file = Sybil(
     setup=start_page,
     teardown=end_page,
 ).pytest()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep each page's examples on one xdist worker: ``loadscope`` sends a page (like a
+    test module or class) to one worker, where ``load`` would scatter its examples."""
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadscope"

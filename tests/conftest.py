@@ -8,6 +8,7 @@ import sys
 import pytest
 from hypothesis import settings
 
+from tests.service.money_world import PROPERTY_RUNS
 from tests.unit.access_model import STATE_MACHINE_RUNS
 
 settings.register_profile("ci", max_examples=300, deadline=None, print_blob=True)
@@ -21,6 +22,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"access state machine: {STATE_MACHINE_RUNS['examples']} examples, "
             f"{STATE_MACHINE_RUNS['steps']} checked steps"
+        )
+    if PROPERTY_RUNS["examples"]:
+        terminalreporter.write_line(
+            f"one payment per invoice: {PROPERTY_RUNS['examples']} examples, "
+            f"{PROPERTY_RUNS['steps']} steps, {PROPERTY_RUNS['duplicates']} duplicate payments, "
+            f"{PROPERTY_RUNS['refunded']} refunded"
         )
     square = sys.modules.get("tests.square_shapes")
     checked = getattr(square, "CHECKED", None)

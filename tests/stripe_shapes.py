@@ -31,7 +31,7 @@ from stripe._search_result_object import SearchResultObject
 from tests.vendor_specs import vendor_root
 
 if TYPE_CHECKING:
-    from portal_access.testing._stripe_api import FakeStripeApi
+    from portal_access.testing.stripe import FakeStripeApi
 
 __all__ = [
     "assert_stripe_shaped",

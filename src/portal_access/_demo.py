@@ -1,8 +1,9 @@
 """``python -m portal_access demo``: seed 000's paid-access story, end to end.
 
-Everything is real except the payment vendor, which is the in-process sandbox gateway
-(signed webhooks, delivered through the same ``handle_webhook`` a host wires to its
-endpoint). Each step prints what happened and the contact's access decision after it.
+Everything is real except the payment vendor, which is the in-process sandbox vendor
+behind the sandbox gateway (signed webhooks, delivered through the same
+``handle_webhook`` a host wires to its endpoint). Each step prints what happened and
+the contact's access decision after it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from portal_access.adapters import (
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.ports import Store
 from portal_access.storage.memory import MemoryStore
+from portal_access.testing.sandbox import SandboxVendor
 
 __all__ = ["main"]
 
@@ -69,11 +71,12 @@ class Demo:
         self.out = out
         self.clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
         secret = "whsec_demo"  # noqa: S105 - the sandbox's signing secret, not a credential
-        self.sandbox = SandboxGateway(webhook_secret=secret, clock=self.clock)
+        self.sandbox = SandboxVendor(webhook_secret=secret, clock=self.clock)
+        gateway = SandboxGateway(vendor=self.sandbox, webhook_secret=secret, clock=self.clock)
         self.mailer = MemoryMailer()
         self.portal = PortalAccess(
             store=store,
-            gateways=[self.sandbox],
+            gateways=[gateway],
             mailer=self.mailer,
             clock=self.clock,
             ids=SecretsTokenSource(),

@@ -15,6 +15,7 @@ from portal_access import (
     Charge,
     KickoffForm,
     Money,
+    Plan,
     PortalAccess,
     PortalPolicy,
     SystemPortalOptions,
@@ -33,9 +34,11 @@ def build_portal(
     clock: ManualClock,
     policy: PortalPolicy | None = None,
     one_time: Charge | None = None,
+    plan: Plan | None = None,
 ) -> PortalAccess:
     """A host's portal on a memory store, mail kept in memory, with the account class
-    ``clients`` and the offer ``join`` (a setup fee of $250.00 on the first gateway)."""
+    ``clients`` and the offer ``join`` on the first gateway (by default a setup fee of
+    $250.00; give ``plan`` to add a subscription)."""
     policy = policy or PortalPolicy(system=SystemPortalOptions(portal_url=PORTAL_URL))
     portal = PortalAccess(
         store=MemoryStore(), gateways=gateways, mailer=MemoryMailer(), clock=clock, policy=policy
@@ -48,6 +51,7 @@ def build_portal(
         currency="USD",
         account_class_id="clients",
         one_time=one_time or Charge("Setup", Money(25000, "USD")),
+        plan=plan,
     )
     return portal
 

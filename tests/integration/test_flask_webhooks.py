@@ -13,7 +13,7 @@ from portal_access.adapters import ManualClock
 from portal_access.contrib.flask._webhooks import plain_headers
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.storage.memory import MemoryStore
-from portal_access.testing.sandbox import SandboxWebhooks
+from portal_access.testing.sandbox import SandboxVendor, SandboxWebhooks
 from tests.integration.flask_portal import OFFER, PASSWORD, SANDBOX_SECRET, START, build
 
 ENDPOINT = "/portal-access/webhooks"
@@ -41,8 +41,9 @@ def _subscribed_with_own_sandbox():
     """A contact who paid through a sandbox gateway the host built and passed in itself
     (no development page): the test plays the vendor."""
     clock = ManualClock(START)
-    vendor = SandboxGateway(webhook_secret=OWN_SECRET, clock=clock)
-    harness = build(gateways=[vendor], config={"PORTAL_ACCESS_SANDBOX": False}, clock=clock)
+    vendor = SandboxVendor(webhook_secret=OWN_SECRET, clock=clock)
+    gateway = SandboxGateway(vendor=vendor, webhook_secret=OWN_SECRET, clock=clock)
+    harness = build(gateways=[gateway], config={"PORTAL_ACCESS_SANDBOX": False}, clock=clock)
     portal = harness.portal
     signup = portal.submit_kickoff_form(OFFER, KickoffForm(first_name="Bo", email="bo@example.com"))
     token = harness.link("bo@example.com", "/invitation").split("token=")[1]

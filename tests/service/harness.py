@@ -33,6 +33,7 @@ from portal_access.adapters import (
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.ports import PaymentGateway, Store
 from portal_access.storage.memory import MemoryStore
+from portal_access.testing.sandbox import SandboxVendor
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECRET = "whsec_sandbox_test"
@@ -57,9 +58,10 @@ class Harness:
 
     clock: ManualClock
     store: Store
-    sandbox: SandboxGateway
+    gateway: PaymentGateway
     mailer: MemoryMailer
     portal: PortalAccess
+    sandbox: SandboxVendor = attrs.field(default=None)  # the vendor behind a sandbox gateway
     events: list = attrs.field(factory=list)
     invitation: str = ""
     contact_id: str = ""
@@ -88,6 +90,13 @@ class Harness:
         self.clock.advance(timedelta(**delta))
 
 
+def sandbox_pair(clock: ManualClock, **vendor: object) -> tuple[SandboxVendor, SandboxGateway]:
+    """A sandbox vendor with readable ids, and the gateway that talks to it."""
+    ids = SequentialIds("vendor")
+    sandbox = SandboxVendor(webhook_secret=SECRET, clock=clock, ids=ids, **vendor)  # type: ignore[arg-type]
+    return sandbox, SandboxGateway(vendor=sandbox, webhook_secret=SECRET, clock=clock)
+
+
 def build(
     *,
     ach: AchPolicy = AchPolicy.GRANT_ON_CLEARING,
@@ -98,11 +107,11 @@ def build(
 ) -> Harness:
     clock = ManualClock(START)
     store = store or MemoryStore()
-    sandbox = SandboxGateway(webhook_secret=SECRET, clock=clock)
+    vendor, gateway = sandbox_pair(clock)
     mailer = MemoryMailer()
     portal = PortalAccess(
         store=store,
-        gateways=[sandbox],
+        gateways=[gateway],
         mailer=mailer,
         clock=clock,
         ids=SequentialIds(),
@@ -111,7 +120,7 @@ def build(
         policy=PortalPolicy(ach=ach, system=system or SystemPortalOptions(), **policy),  # type: ignore[arg-type]
         business_name="Acme Services",
     )
-    harness = Harness(clock, store, sandbox, mailer, portal)
+    harness = Harness(clock, store, gateway, mailer, portal, vendor)
     portal.subscribe(harness.events.append)
     portal.save_account_class(CLASS)
     return harness
@@ -128,7 +137,7 @@ def portal_with(
     one_time: Charge = SETUP_FEE,
 ) -> Harness:
     """A portal on real gateways, with seed 000's offer on ``offer_gateway`` (the first
-    gateway stands in the harness's ``sandbox`` slot)."""
+    gateway is the harness's ``gateway``)."""
     store = store or MemoryStore()
     mailer = MemoryMailer()
     portal = PortalAccess(store=store, gateways=gateways, mailer=mailer, clock=clock,

@@ -18,6 +18,7 @@ from portal_access import (
     PaymentMethodKind,
     WebhookVerificationError,
 )
+from portal_access.testing.sandbox import SandboxError
 from tests.service.harness import (
     ADMIN,
     CANCEL,
@@ -193,7 +194,7 @@ def test_refund_or_dispute_takes_access_back(dispute):
     if dispute:
         harness.sandbox.dispute(payment_id)
     else:
-        harness.sandbox.refund(payment_id, amount=None, idempotency_key="refund-1")
+        harness.gateway.refund(payment_id, amount=None, idempotency_key="refund-1")
     harness.deliver()
     expected = AccessReason.PAYMENT_DISPUTED if dispute else AccessReason.PAYMENT_REFUNDED
     assert level(harness, contact_id) == (AccessLevel.NONE, expected)
@@ -216,7 +217,7 @@ def test_staff_cancel_required_payment_voids_and_grants():
     with harness.store.unit_of_work() as uow:
         assert uow.invoices.get(invoice_id).status is InvoiceStatus.VOID  # type: ignore[union-attr]
     assert len(harness.topics("onboarding.due")) == 1
-    with pytest.raises(GatewayRejectedError):  # the open page can no longer take money
+    with pytest.raises(SandboxError):  # the open page can no longer take money
         harness.sandbox.pay(session.session_id)
     assert harness.portal.cancel_required_payment(contact_id, staff=ADMIN) == invoice_id
 
@@ -285,6 +286,6 @@ def test_cancel_survives_a_gateway_that_cannot_close_the_page(monkeypatch):
     def refuse(session_id):
         raise GatewayRejectedError("no such page", gateway="sandbox")
 
-    monkeypatch.setattr(harness.sandbox, "expire_checkout", refuse)
+    monkeypatch.setattr(harness.gateway, "expire_checkout", refuse)
     harness.portal.cancel_required_payment(contact_id, staff=ADMIN)
     assert level(harness, contact_id) == (AccessLevel.FULL, AccessReason.PAYMENT_WAIVED)

@@ -16,10 +16,12 @@ from typing import Any, ClassVar
 
 import attrs
 
+from portal_access._domain.audit import AuditRecord
 from portal_access._domain.validation import aware_datetime, identifier, instance_of
 
 __all__ = [
     "AccessChanged",
+    "AuditRecorded",
     "ContactCreated",
     "ContactRegistered",
     "DomainEvent",
@@ -30,8 +32,10 @@ __all__ = [
     "InvoiceVoided",
     "OnboardingDue",
     "OutboxMessage",
+    "PaymentDuplicated",
     "PaymentRecorded",
     "SubscriptionChanged",
+    "SubscriptionDuplicated",
     "WebhookProcessed",
 ]
 
@@ -113,6 +117,47 @@ class PaymentRecorded(DomainEvent):
     status: str
     amount: int
     currency: str
+
+
+@attrs.frozen
+class PaymentDuplicated(DomainEvent):
+    """A payment brought more than its invoice asked (a second payment of one invoice):
+    ``surplus`` (minor units of ``currency``) is to be refunded. Emitted once when the
+    payment becomes surplus; the account summary lists it until it is refunded.
+    ``refund_automatically``: the ``refund_duplicates`` policy refunds it after commit."""
+
+    topic: ClassVar[str] = "payment.duplicate"
+    gateway: str
+    payment_id: str
+    invoice_id: str
+    contact_id: str | None
+    amount: int
+    surplus: int
+    currency: str
+    refund_automatically: bool
+
+
+@attrs.frozen
+class SubscriptionDuplicated(DomainEvent):
+    """A second live subscription of the contact's tied plan: access follows the newest
+    (``kept_subscription_id``); this one bills twice and is to be cancelled.
+    ``cancel_automatically``: the ``refund_duplicates`` policy cancels it after commit."""
+
+    topic: ClassVar[str] = "subscription.duplicate"
+    gateway: str
+    subscription_id: str
+    contact_id: str
+    plan_id: str
+    kept_subscription_id: str
+    cancel_automatically: bool
+
+
+@attrs.frozen
+class AuditRecorded(DomainEvent):
+    """A staff action or an access change, as an audit trail entry (``record``)."""
+
+    topic: ClassVar[str] = "audit.recorded"
+    record: AuditRecord
 
 
 @attrs.frozen

@@ -65,6 +65,7 @@ class StaffPermission(enum.Enum):
     MANAGE_OFFERS = "manage_offers"  # seed 000: kickoff forms with paid portal access
     MANAGE_PORTAL_SETTINGS = "manage_portal_settings"  # seed 001: class and system options
     SET_TEMPORARY_PASSWORD = "set_temporary_password"  # noqa: S105 - seed 003
+    REFUND_PAYMENTS = "refund_payments"  # a second payment of one invoice, or any other
 
 
 def _permissions(value: object) -> frozenset[StaffPermission]:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import attrs
 
 from portal_access._domain.access import PortalPolicy
+from portal_access._domain.audit import Actor
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError, StaleStateError, StorageError
 from portal_access._domain.events import DomainEvent, EmailRequested, OutboxMessage
@@ -116,10 +117,15 @@ class ServiceContext:
 
 @attrs.define
 class Work:
-    """A unit of work plus the events the use case emits into it."""
+    """A unit of work plus the events the use case emits into it.
+
+    ``actor`` is who the use case acts for, for the audit trail (staff use cases set
+    it to the staff member; gateway events to the gateway).
+    """
 
     uow: UnitOfWork
     context: ServiceContext
+    actor: Actor = attrs.field(factory=Actor.system)
 
     def emit(self, event: DomainEvent) -> None:
         """Write ``event`` to the outbox, in this unit of work, for delivery after commit.

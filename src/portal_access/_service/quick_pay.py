@@ -18,7 +18,11 @@ import attrs
 from portal_access._domain.billing import InvoiceLine, InvoiceStatus
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.errors import AccessDeniedError
-from portal_access._service.checkout import payment_methods_for, reuse_open_session
+from portal_access._service.checkout import (
+    ensure_payable_invoice,
+    payment_methods_for,
+    reuse_open_session,
+)
 from portal_access._service.context import Work
 
 __all__ = ["QuickPayResult", "prepare_quick_pay"]
@@ -50,6 +54,8 @@ def prepare_quick_pay(
     Raises:
         AccessDeniedError: guest payment is switched off (system option).
         RateLimitedError: too many attempts for this invoice number or client.
+        PaymentInProgressError: a payment of the matched invoice is under way.
+        GatewayNotAllowedError: the invoice's contact may not use its gateway (seed 004).
     """
     context = work.context
     if not context.policy.system.pay_as_guest:
@@ -67,6 +73,7 @@ def prepare_quick_pay(
     balance = invoice.balance
     if not balance or invoice.gateway is None or invoice.gateway not in context.gateways:
         return None
+    ensure_payable_invoice(work, invoice)  # the code matched: say why no page opens
     key = f"quick-pay:{invoice.id}:{balance.amount}:{now.date().isoformat()}"
     reused = reuse_open_session(work, key)
     if reused is not None:

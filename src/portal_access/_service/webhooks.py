@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from portal_access._domain.access import AccessState
+from portal_access._domain.audit import Actor
 from portal_access._domain.billing import (
     Invoice,
     InvoiceLine,
@@ -40,11 +41,13 @@ from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
     SubscriptionReport,
+    resubscribed_invoice_id,
 )
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
 from portal_access._domain.requirement import RECEIVED
 from portal_access._domain.subscriptions import SubscriptionSnapshot
+from portal_access._service import duplicates
 from portal_access._service.access_states import change_access
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access.ports import PaymentRecord
@@ -135,6 +138,7 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
     events = work.uow.gateway_events
     if events.outcome(event.gateway, event.event_id) is not None:
         return _result(event, DUPLICATE)
+    work.actor = Actor.gateway(event.gateway, event.event_id)
     outcomes = [_apply_renewal(work, report) for report in event.renewals]
     outcomes += [_apply_payment(work, snapshot) for snapshot in event.payments]
     outcomes += [_apply_subscription(work, report) for report in event.subscriptions]
@@ -167,27 +171,33 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
     stored = uow.payments.get(snapshot.gateway, snapshot.payment_id)
     if stored is not None and not snapshot.supersedes(stored.snapshot):
         return f"stale snapshot of payment {snapshot.payment_id}"
-    invoice = uow.invoices.get(snapshot.invoice_id)
+    resubscribing = resubscribed_invoice_id(snapshot.invoice_id)  # the subscription's money
+    invoice = uow.invoices.get(resubscribing or snapshot.invoice_id)
     if invoice is None:
         if snapshot.invoice_id.startswith(RENEWAL_PREFIX):
             raise _DeferredError(f"renewal invoice {snapshot.invoice_id} not seen yet")
         return f"unknown invoice {snapshot.invoice_id}"
     if invoice.currency != snapshot.amount.currency:
         return f"payment {snapshot.payment_id} is not in the invoice's currency"
-    if invoice.status is InvoiceStatus.VOID and snapshot.status is PaymentStatus.SUCCEEDED:
+    if (
+        invoice.status is InvoiceStatus.VOID
+        and snapshot.status is PaymentStatus.SUCCEEDED
+        and not resubscribing
+    ):
         log.warning(
             "payment %s succeeded on void invoice %s: refund it",
             snapshot.payment_id,
             invoice.number,
         )
-    uow.payments.save(
-        PaymentRecord(
-            snapshot=snapshot,
-            account_id=invoice.account_id,
-            contact_id=invoice.contact_id,
-            recorded_at=stored.recorded_at if stored else work.context.clock.now(),
-        )
+    record = PaymentRecord(
+        snapshot=snapshot,
+        account_id=invoice.account_id,
+        contact_id=invoice.contact_id,
+        recorded_at=stored.recorded_at if stored else work.context.clock.now(),
     )
+    uow.payments.save(record)
+    if not resubscribing:
+        duplicates.note_payment(work, invoice, record, stored)
     work.emit(
         PaymentRecorded(
             gateway=snapshot.gateway,
@@ -198,6 +208,8 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
             currency=snapshot.amount.currency,
         )
     )
+    if resubscribing:  # the subscription's reports restore access; the invoice is settled
+        return APPLIED
     state = uow.access.get(invoice.contact_id) if invoice.contact_id else None
     requirement = state.requirement if state is not None else None
     if state is not None and requirement is not None and requirement.invoice_id == invoice.id:
@@ -241,7 +253,8 @@ def _paid_total(work: Work, invoice: Invoice) -> Money:
 def _mark_paid(work: Work, invoice: Invoice, amount: Money) -> None:
     if invoice.status is not InvoiceStatus.OPEN:
         return  # paid already, or void: the books keep what they said
-    work.uow.invoices.save(invoice.mark_paid(amount))
+    # credited once: a second payment's money is surplus (see duplicates), not paid
+    work.uow.invoices.save(invoice.mark_paid(min(amount, invoice.total)))
     work.emit(InvoicePaid(invoice_id=invoice.id, contact_id=invoice.contact_id))
 
 
@@ -264,7 +277,8 @@ def _apply_subscription(work: Work, report: SubscriptionReport) -> str:
     )
     requirement = state.requirement
     if requirement is not None and requirement.plan_id == snapshot.plan_id:
-        change_access(work, report.contact_id, _observing(snapshot), current=state)
+        updated = change_access(work, report.contact_id, _observing(snapshot), current=state)
+        duplicates.note_subscription(work, report, stored, state, updated)
     return APPLIED
 
 

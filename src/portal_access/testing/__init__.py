@@ -1,18 +1,19 @@
-"""What users import in *their* tests: the sandbox gateway, contract suites, strategies.
+"""What users import in *their* tests: the sandbox vendor, contract suites, strategies.
 
 Nothing here is imported by ``import portal_access``. The names load lazily, each with
 what it needs (``pip install "portal-access[testing]"`` brings pytest and hypothesis):
 
-- :class:`SandboxGateway`: the in-process payment vendor (no dependency).
+- :class:`SandboxVendor`: the in-process payment vendor (no dependency), and
+  :class:`SandboxGateway`, the gateway that talks to it.
 - :class:`StorageContract`: subclass it with a ``store`` fixture to test your store.
 - :class:`GatewayContract`: subclass it with ``gateway`` and ``webhooks`` fixtures.
 - :class:`FailingStore`: fail the Nth write, for atomicity tests.
 - :class:`SandboxWebhooks`: signed sandbox webhooks for the gateway contract.
 - :mod:`portal_access.testing.strategies`: hypothesis strategies for every value.
 
->>> from portal_access.testing import SandboxGateway
->>> SandboxGateway.__name__
-'SandboxGateway'
+>>> from portal_access.testing import SandboxVendor
+>>> SandboxVendor.__name__
+'SandboxVendor'
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "FailingStore",
     "GatewayContract",
     "SandboxGateway",
+    "SandboxVendor",
     "SandboxWebhooks",
     "StorageContract",
 ]
@@ -32,6 +34,7 @@ _WHERE = {
     "FailingStore": "portal_access.testing._faults",
     "GatewayContract": "portal_access.testing._gateway_contract",
     "SandboxGateway": "portal_access.gateways.sandbox",
+    "SandboxVendor": "portal_access.testing.sandbox",
     "SandboxWebhooks": "portal_access.testing.sandbox",
     "StorageContract": "portal_access.testing._storage_contract",
 }

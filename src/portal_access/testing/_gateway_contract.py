@@ -6,16 +6,19 @@ Inherit :class:`GatewayContract` in a test class and provide two fixtures: ``gat
 vendor-shaped, correctly signed deliveries for it)::
 
     import pytest
-    from portal_access.testing._gateway_contract import GatewayContract
+    from portal_access.gateways.sandbox import SandboxGateway
+    from portal_access.testing import GatewayContract
+    from portal_access.testing.sandbox import SandboxVendor, SandboxWebhooks
 
-    class TestMyGateway(GatewayContract):
+    class TestSandboxGateway(GatewayContract):
         @pytest.fixture
-        def gateway(self):
-            return MyGateway(webhook_secret="whsec_test", clock=clock)
+        def gateway(self, clock):
+            vendor = SandboxVendor(webhook_secret="whsec_test", clock=clock)
+            return SandboxGateway(vendor=vendor, webhook_secret="whsec_test", clock=clock)
 
         @pytest.fixture
-        def webhooks(self):
-            return MyWebhooks(secret="whsec_test", clock=clock)
+        def webhooks(self, clock):
+            return SandboxWebhooks(secret="whsec_test", clock=clock)
 
 Class attributes fit it to a vendor: ``payment_methods`` (the kinds the vendor reports;
 others are skipped), ``subscription_statuses`` (the statuses it can report; others are
@@ -24,7 +27,7 @@ refused with a :class:`~portal_access.GatewayRejectedError`), ``malformed_header
 (a scheme without a timestamp may only see a bad signature), ``currency``; override
 :meth:`GatewayContract.checkout_request` to change the pages it opens. A ``stale`` that
 cannot exist (no timestamp in the scheme) may call ``pytest.skip``. It needs pytest;
-nothing imports it unless you do.
+nothing imports it unless you do. See ``docs/gateways/adding-a-gateway.md``.
 """
 
 from __future__ import annotations

@@ -20,13 +20,14 @@ from collections.abc import Callable, Mapping
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask.typing import ResponseReturnValue
 
-from portal_access import GatewayRejectedError, PaymentMethodKind, PaymentStatus
+from portal_access import PaymentMethodKind, PaymentStatus
 from portal_access.contrib.flask import _reads
 from portal_access.contrib.flask._pages import page, see_other
 from portal_access.contrib.flask._settings import FlaskSettings
 from portal_access.contrib.flask._state import app_state
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.ports import Clock
+from portal_access.testing.sandbox import SandboxError, SandboxVendor
 
 __all__ = ["SandboxDesk", "register_routes"]
 
@@ -42,8 +43,8 @@ class SandboxDesk:
 
     def __init__(self, settings: FlaskSettings, clock: Clock) -> None:
         secret = settings.sandbox_webhook_secret or secrets.token_urlsafe(24)
-        self.gateway = SandboxGateway(webhook_secret=secret, clock=clock)
-        self._vendor = self.gateway
+        self._vendor = SandboxVendor(webhook_secret=secret, clock=clock)
+        self.gateway = SandboxGateway(vendor=self._vendor, webhook_secret=secret, clock=clock)
 
     @property
     def name(self) -> str:
@@ -110,7 +111,7 @@ def checkout(session_id: str) -> ResponseReturnValue:
         abort(400)
     try:
         desk.pay(session_id, method=method, succeed=succeed)
-    except GatewayRejectedError as exc:
+    except SandboxError as exc:
         context = {"session_id": session_id, "invoice": invoice, "back": back}
         return page("sandbox_checkout.html", 409, error=f"The sandbox refused: {exc}", **context)
     _deliver(desk)
@@ -145,7 +146,7 @@ def _act(contact_id: str, action: Callable[[SandboxDesk], None]) -> ResponseRetu
     desk = _desk()
     try:
         action(desk)
-    except GatewayRejectedError as exc:
+    except SandboxError as exc:
         flash(f"The sandbox refused: {exc}", "error")
     else:
         _deliver(desk)
