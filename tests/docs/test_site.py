@@ -170,5 +170,9 @@ def test_the_site_speaks_for_itself():
 def test_every_access_reason_is_in_the_reasons_table():
     """docs/concepts/access.md explains every AccessReason, and no other."""
     text = (DOCS / "concepts" / "access.md").read_text(encoding="utf-8")
-    listed = set(re.findall(r"^\| `([A-Z_]+)` \| `(?:FULL|PAY_INVOICE_ONLY|RESUBSCRIBE_ONLY|NONE)", text, re.M))
+    listed = set(
+        re.findall(
+            r"^\| `([A-Z_]+)` \| `(?:FULL|PAY_INVOICE_ONLY|RESUBSCRIBE_ONLY|NONE)", text, re.M
+        )
+    )
     assert listed == {reason.name for reason in portal_access.AccessReason}
