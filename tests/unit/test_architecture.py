@@ -209,6 +209,22 @@ def test_every_layer_imports_only_the_layers_beneath_it():
     assert not wrong, "\n".join(wrong)
 
 
+def test_no_module_imports_a_private_module_of_another_package():
+    """A module named with a leading underscore is private to the package that holds it."""
+    wrong = []
+    for path in _sources():
+        importer = _module_name(path)
+        for name in _project_imports(path):
+            parts = name.split(".")
+            for depth, part in enumerate(parts[2:], start=2):
+                if part.startswith("_") and not part.startswith("__"):
+                    owner = ".".join(parts[:depth])
+                    if not (importer + ".").startswith(owner + "."):
+                        wrong.append(f"{importer} imports {name}, private to {owner}")
+                    break
+    assert not wrong, "\n".join(wrong)
+
+
 def test_the_layers_form_no_cycle():
     """No two parts of the package import each other, directly or around a circle."""
     graph: dict[str, set[str]] = {part: set() for part in LAYERS}

@@ -18,6 +18,7 @@ from portal_access._domain.billing import BillingInterval, IntervalUnit
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind
 from portal_access._domain.subscriptions import SubscriptionStatus
+from portal_access.ports import Clock
 from portal_access.testing._stripe_api import StripeServer
 from portal_access.testing._stripe_objects import (
     METHOD_TYPES,
@@ -70,8 +71,13 @@ class FakeStripeApi(StripeServer):
     :meth:`pending_deliveries`, :meth:`deliver`, :meth:`redeliver`.
     """
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        webhook_secret: str = "whsec_test",  # noqa: S107 - a test endpoint's
+    ) -> None:
+        super().__init__(clock=clock, webhook_secret=webhook_secret)
         self._intent_session: dict[str, str] = {}  # payment intent -> the session it pays
         self._intent_invoice: dict[str, str] = {}  # payment intent -> the invoice it pays
         self._method: dict[str, str] = {}  # subscription -> the method type that bills it

@@ -34,6 +34,9 @@ description).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -42,7 +45,6 @@ from typing import TYPE_CHECKING, Any
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionStatus
-from portal_access.gateways.square._webhooks import SIGNATURE_HEADER, signature_header
 from portal_access.testing._square_api import Exchange, FakeSquareApi
 from portal_access.testing._square_objects import SquareLedger
 
@@ -121,7 +123,7 @@ class SquareWebhooks:
     ) -> dict[str, str]:
         """Headers for ``body`` signed with ``secret`` (and another URL, if given)."""
         url = self._url if notification_url is None else notification_url
-        return {SIGNATURE_HEADER: signature_header(body, key=secret, notification_url=url)}
+        return {SIGNATURE_HEADER: _square_signature(body, key=secret, notification_url=url)}
 
     def stale(self, body: bytes) -> dict[str, str]:
         """Square's signature has no timestamp, so nothing can be stale: skips the test."""
@@ -270,3 +272,14 @@ class SquareWebhooks:
 
 def _conforms(factory: SquareWebhooks) -> WebhookFactory:  # mypy checks the Protocol
     return factory
+
+
+#: The header Square signs deliveries in.
+SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+
+
+def _square_signature(body: bytes, *, key: str, notification_url: str) -> str:
+    """What Square sends: base64 HMAC-SHA256 under the subscription's signature key over
+    the notification URL followed by the raw body (the vendor's side of the check)."""
+    digest = hmac.new(key.encode(), notification_url.encode("utf-8") + body, hashlib.sha256)
+    return base64.b64encode(digest.digest()).decode("ascii")
