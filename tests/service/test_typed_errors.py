@@ -93,6 +93,22 @@ def test_a_str_body_or_bytes_header_values_fail_verification(store):
     assert caught.value.reason == "header"
 
 
+def test_a_frameworks_multi_dict_of_headers_is_read_by_its_items(store):
+    """Werkzeug's ``request.headers`` (no ``Mapping``) verifies; a repeated header's values are comma-joined, never half-read."""
+    werkzeug = pytest.importorskip("werkzeug.datastructures")
+    harness = portal_for(store)
+    headers, body = SandboxWebhooks(secret=SECRET, clock=harness.clock).unknown(event_id="evt_1")
+    received = werkzeug.Headers(list(headers.items()))
+    assert harness.portal.handle_webhook("sandbox", received, body).outcome.startswith("ignored")
+    received.add("Sandbox-Signature", headers["Sandbox-Signature"])  # twice: "v, v" is none
+    with pytest.raises(WebhookVerificationError):
+        harness.portal.handle_webhook("sandbox", received, body)
+    for garbage in ([("a", "b")], 5, {"a": None}):
+        with pytest.raises(WebhookVerificationError) as caught:
+            harness.portal.handle_webhook("sandbox", garbage, body)  # type: ignore[arg-type]
+        assert caught.value.reason == "header"
+
+
 def test_an_amount_past_64_bits_is_refused_before_it_is_saved(store):
     """An amount over 4,300 digits was a bare ValueError in save_invoice."""
     with pytest.raises(InvalidMoneyError) as caught:

@@ -109,13 +109,16 @@ def handle_webhook(
     """Verify, record once, apply. Safe to call with the same delivery any number of
     times and in any order.
 
+    ``headers`` is a ``Mapping[str, str]`` or a framework's multi-dict with ``items()``
+    (Werkzeug's ``request.headers``); a repeated header's values are comma-joined.
+
     Raises:
         WebhookVerificationError: unknown gateway, bad signature, stale timestamp or a
             malformed body (a ``str`` body, or header names or values that are not
             ``str``, are ``"body"`` and ``"header"`` failures); nothing was parsed or
             stored.
     """
-    _check_delivery(headers, body)
+    headers = _delivery_headers(headers, body)
     if not isinstance(gateway_name, str):
         raise WebhookVerificationError("the gateway name must be a str", reason="gateway")
     gateway = context.gateways.get(gateway_name)
@@ -178,14 +181,27 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
     return _result(event, outcome)
 
 
-def _check_delivery(headers: object, body: object) -> None:
-    """A delivery as the gateway port takes it: ``bytes`` and ``str`` headers."""
+def _delivery_headers(headers: object, body: object) -> dict[str, str]:
+    """A delivery as the gateway port takes it: ``bytes``, and the headers' ``items()``
+    as ``str`` names and values (a repeated name's values comma-joined)."""
     if not isinstance(body, bytes):
         raise WebhookVerificationError("the body must be the raw bytes received", reason="body")
-    if not isinstance(headers, Mapping) or not all(
-        isinstance(name, str) and isinstance(value, str) for name, value in headers.items()
-    ):
-        raise WebhookVerificationError("header names and values must be str", reason="header")
+    refused = WebhookVerificationError("header names and values must be str", reason="header")
+    items = getattr(headers, "items", None)
+    if not callable(items):
+        raise refused
+    joined: dict[str, str] = {}
+    try:
+        for pair in items():
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise refused
+            name, value = pair
+            if not (isinstance(name, str) and isinstance(value, str)):
+                raise refused
+            joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    except (TypeError, ValueError):  # items() of something that is no headers at all
+        raise refused from None
+    return joined
 
 
 def _result(event: GatewayEvent, outcome: str) -> WebhookResult:
