@@ -37,6 +37,7 @@ from portal_access import (
     SiteScope,
     StaffMember,
     StaffPermission,
+    SystemPortalOptions,
 )
 from portal_access.adapters import (
     ManualClock,
@@ -51,8 +52,10 @@ from portal_access.testing.sandbox import SandboxVendor
 
 __all__ = ["main"]
 
-SUCCESS = "https://portal.example/paid"
-CANCEL = "https://portal.example/pay"
+PORTAL_URL = "https://portal.example"
+SUCCESS = f"{PORTAL_URL}/paid"
+CANCEL = f"{PORTAL_URL}/pay"
+VISITOR = "203.0.113.9"  # the address a host passes as the visitor's client key
 ADMIN = StaffMember(id="staff-1", name="Office admin", permissions=frozenset(StaffPermission))
 MONTHLY = Plan(id="plan-monthly", name="Portal subscription", amount=Money(4900, "USD"))
 SETUP_FEE = Charge("Onboarding fee", Money(25000, "USD"))
@@ -81,8 +84,9 @@ class Demo:
             clock=self.clock,
             ids=SecretsTokenSource(),
             hasher=ScryptPasswordHasher(n=2**12),  # demo speed; the default is 2**15
-            policy=PortalPolicy(ach=ach),
+            policy=PortalPolicy(ach=ach, system=SystemPortalOptions(portal_url=PORTAL_URL)),
             business_name="Acme Facility Services",
+            background=lambda job: job(),  # the story reads each email as it is sent
         )
         self.onboarded: list[str] = []
         self.portal.subscribe(
@@ -189,7 +193,7 @@ def _grant_on_clearing(store: Store, out: TextIO) -> None:
     demo.sandbox.renew(subscription, succeed=False)
     demo.deliver()
     demo.show(ann)
-    demo.portal.having_trouble("ann@example.com")
+    demo.portal.having_trouble("ann@example.com", client_key=VISITOR)
     token = demo.link("ann@example.com", "/portal/resubscribe")
     demo.say("  Ann clicks 'Having trouble?', gets a re-subscribe link, enters a new card")
     session = demo.portal.resubscribe(token, success_url=SUCCESS, cancel_url=CANCEL)

@@ -29,8 +29,10 @@ from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
 from portal_access._domain.payment_gateways import GatewayConflict
 from portal_access._domain.self_registration import SelfRegistrationRequest
 from portal_access._domain.tokens import TokenPurpose
+from portal_access._domain.validation import ensure_instance
 from portal_access._service import (
     access_checks,
+    anonymous,
     checkout,
     contact_gateways,
     directory,
@@ -61,6 +63,7 @@ from portal_access._service.context import (
 from portal_access._service.emails import EmailTemplates
 from portal_access._service.payment_history import PaymentHistory
 from portal_access.adapters import (
+    BackgroundThread,
     MemoryMailer,
     MemoryRateLimiter,
     ScryptPasswordHasher,
@@ -68,6 +71,7 @@ from portal_access.adapters import (
     SystemClock,
 )
 from portal_access.ports import (
+    BackgroundRunner,
     Clock,
     Mailer,
     PasswordHasher,
@@ -99,6 +103,9 @@ class PortalAccess:
         templates: the emails.
         links: where single-use links point (default: under the policy's portal URL).
         business_name: ``{{ business.name }}`` in emails.
+        background: runs the anonymous flows' real work after the visitor's request
+            (default: a daemon thread of this portal's own; pass your task queue's
+            submit, or ``lambda job: job()`` to run it inline in development).
 
     Raises:
         ConfigurationError: two gateways with the same name.
@@ -123,6 +130,7 @@ class PortalAccess:
         templates: EmailTemplates | None = None,
         links: PortalLinks | None = None,
         business_name: str = "Customer portal",
+        background: BackgroundRunner | None = None,
     ) -> None:
         by_name: dict[str, PaymentGateway] = {}
         for gateway in gateways:
@@ -139,11 +147,12 @@ class PortalAccess:
             clock=clock or SystemClock(),
             ids=ids or SecretsTokenSource(),
             hasher=hasher or ScryptPasswordHasher(),
-            limiter=limiter or MemoryRateLimiter(),
+            limiter=limiter if limiter is not None else MemoryRateLimiter(),
             policy=policy,
             templates=templates or EmailTemplates(),
             links=links or PortalLinks(base_url=policy.system.portal_url),
             business_name=business_name,
+            background=background if background is not None else BackgroundThread(),
         )
         self._decisions = access_checks.DecisionCache()
         if policy.refund_duplicates:  # after commit, from the outbox (retried, idempotent)
@@ -251,7 +260,7 @@ class PortalAccess:
             name=name,
             role=role,
             paid_access=paid,
-            invite=InviteTiming(invite),
+            invite=invite,  # the converter takes its text too
             onboarding_flow=onboarding_flow,
             account_class_id=account_class_id,
         )
@@ -261,7 +270,7 @@ class PortalAccess:
         """Record one of the host's own invoices (for summaries, aging, quick pay)."""
 
         def save(work: Work) -> Invoice:
-            work.uow.invoices.save(invoice)
+            work.uow.invoices.save(ensure_instance(invoice, Invoice, field="invoice"))
             return invoice
 
         return run(self._context, save)
@@ -269,9 +278,17 @@ class PortalAccess:
     # -- signing up and invitations --------------------------------------------------------
 
     def submit_kickoff_form(
-        self, offer_id: str, form: signup.KickoffForm, *, idempotency_key: str | None = None
+        self,
+        offer_id: str,
+        form: signup.KickoffForm,
+        *,
+        idempotency_key: str | None = None,
+        account_id: str | None = None,
+        staff: StaffMember | None = None,
     ) -> signup.Signup:
-        """Seed 000: create the contact, its required invoice and (maybe) the invitation."""
+        """Seed 000: create the contact, its required invoice and (maybe) the invitation.
+        A visitor's form makes a new account; ``account_id`` (an existing account to
+        join) needs ``staff`` with ``INVITE_CONTACTS``."""
         return run(
             self._context,
             partial(
@@ -279,6 +296,8 @@ class PortalAccess:
                 offer_id=offer_id,
                 form=form,
                 idempotency_key=idempotency_key,
+                account_id=account_id,
+                staff=staff,
             ),
         )
 
@@ -342,7 +361,7 @@ class PortalAccess:
         """Email a statement notice carrying the portal link (seed 003)."""
         run(
             self._context,
-            partial(invoice_emails.send_statement_email, account_id=account_id, to=tuple(to)),
+            partial(invoice_emails.send_statement_email, account_id=account_id, to=to),
         )
 
     def send_portal_instructions(self, contact_id: str, *, staff: StaffMember) -> None:
@@ -405,19 +424,28 @@ class PortalAccess:
 
     # -- logging in ------------------------------------------------------------------------
 
-    def log_in(self, email: str, password: str) -> logins.LoginResult:
-        """Check an email and password; see :func:`~portal_access._service.logins.log_in`."""
-        return run(self._context, partial(logins.log_in, email=email, password=password))
+    def log_in(self, email: str, password: str, *, client_key: str) -> logins.LoginResult:
+        """Check an email and password; see :func:`~portal_access._service.logins.log_in`.
+        ``client_key`` is the visitor's address (rate limits are per client too)."""
+        use_case = partial(logins.log_in, email=email, password=password, client_key=client_key)
+        return run(self._context, use_case, deliver=False)
 
-    def change_password(self, email: str, current: str, new: str) -> logins.LoginResult:
-        """Replace a password (a temporary one included)."""
+    def change_password(
+        self, email: str, current: str, new: str, *, client_key: str
+    ) -> logins.LoginResult:
+        """Replace a password (a temporary one included); every outstanding link dies."""
         return run(
-            self._context, partial(logins.change_password, email=email, current=current, new=new)
+            self._context,
+            partial(
+                logins.change_password, email=email, current=current, new=new, client_key=client_key
+            ),
+            deliver=False,
         )
 
-    def having_trouble(self, email: str) -> None:
-        """ "Having trouble?": reset link, and re-subscribe link when due (seed 000)."""
-        run(self._context, partial(logins.having_trouble, email=email))
+    def having_trouble(self, email: str, *, client_key: str) -> None:
+        """ "Having trouble?": reset link, and re-subscribe link when due (seed 000),
+        mailed by a background job; the same answer, in the same time, for any email."""
+        logins.having_trouble(self._context, email, client_key=client_key)
 
     # -- access and payment ----------------------------------------------------------------
 
@@ -553,10 +581,13 @@ class PortalAccess:
             self._context, gateway, payment_id, staff=staff, amount=amount, reason=reason
         )
 
-    def self_register(self, invoice_number: str, code: str, contact_name: str, email: str) -> None:
-        """Seed 001: invoice-verified self-registration; same answer whatever matched."""
+    def self_register(
+        self, invoice_number: str, code: str, contact_name: str, email: str, *, client_key: str
+    ) -> None:
+        """Seed 001: invoice-verified self-registration; same answer, in the same time,
+        whatever matched (a background job compares and mails)."""
         request = SelfRegistrationRequest.from_form(invoice_number, code, contact_name, email)
-        run(self._context, partial(self_registration.self_register, request=request))
+        self_registration.self_register(self._context, request, client_key=client_key)
 
     def quick_pay(
         self,
@@ -565,19 +596,20 @@ class PortalAccess:
         *,
         success_url: str,
         cancel_url: str,
-        client_key: str = "",
+        client_key: str,
     ) -> quick_pay.QuickPayResult:
-        """Seed 001: a guest pays an invoice with its number and quick-pay code."""
-        prepared = run(
-            self._context,
-            partial(
-                quick_pay.prepare_quick_pay,
-                invoice_number=invoice_number,
-                code=code,
-                success_url=success_url,
-                cancel_url=cancel_url,
-                client_key=client_key,
-            ),
+        """Seed 001: a guest pays an invoice with its number and quick-pay code;
+        ``client_key`` is the visitor's address (rate limits are per client too)."""
+        prepare = partial(
+            quick_pay.prepare_quick_pay,
+            invoice_number=invoice_number,
+            code=code,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            client_key=client_key,
+        )
+        prepared = anonymous.no_faster_than(
+            anonymous.LOOKUP_FLOOR, lambda: run(self._context, prepare, deliver=False)
         )
         if prepared is None or isinstance(prepared, CheckoutSession):
             return quick_pay.QuickPayResult(checkout=prepared)

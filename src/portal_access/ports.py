@@ -9,12 +9,12 @@ suites in :mod:`portal_access.testing` check an implementation against it.
 - :class:`PaymentGateway` opens hosted checkout pages, verifies and normalises webhooks,
   lists past events (reconcile), refunds, cancels.
 - :class:`Mailer`, :class:`Clock`, :class:`TokenSource`, :class:`PasswordHasher`,
-  :class:`RateLimiter`: one or two methods each.
+  :class:`RateLimiter`, :class:`BackgroundRunner`: one or two methods each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -40,6 +40,7 @@ __all__ = [
     "AccessStateRepository",
     "AccountClassRepository",
     "AccountRepository",
+    "BackgroundRunner",
     "CheckoutRecord",
     "CheckoutRepository",
     "Clock",
@@ -525,3 +526,16 @@ class RateLimiter(Protocol):
             RateLimitedError: the window's limit is already reached (this attempt is
                 refused and not counted).
         """
+
+
+class BackgroundRunner(Protocol):
+    """Runs a job after the current request has been answered (a thread, a task queue).
+
+    The anonymous flows hand it their real work, so the visitor's request takes the
+    same time whether or not anything matched. A job is a callable without arguments
+    that logs its own failures; a runner may run jobs in any thread, in any order, and
+    at most once each.
+    """
+
+    def __call__(self, job: Callable[[], object]) -> object:
+        """Arrange for ``job()`` to run soon, outside the caller's request."""

@@ -36,12 +36,18 @@ def build_portal(
     one_time: Charge | None = None,
     plan: Plan | None = None,
 ) -> PortalAccess:
-    """A host's portal on a memory store, mail kept in memory, with the account class
+    """A host's portal on a memory store, mail kept in memory, background jobs run at once
+    (a page reads the mail an anonymous flow sends next), with the account class
     ``clients`` and the offer ``join`` on the first gateway (by default a setup fee of
     $250.00; give ``plan`` to add a subscription)."""
     policy = policy or PortalPolicy(system=SystemPortalOptions(portal_url=PORTAL_URL))
     portal = PortalAccess(
-        store=MemoryStore(), gateways=gateways, mailer=MemoryMailer(), clock=clock, policy=policy
+        store=MemoryStore(),
+        gateways=gateways,
+        mailer=MemoryMailer(),
+        clock=clock,
+        policy=policy,
+        background=lambda job: job(),
     )
     portal.save_account_class(AccountClass(id="clients", name="Clients"))
     portal.create_offer(

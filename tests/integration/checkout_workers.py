@@ -12,7 +12,7 @@ import json
 import traceback
 from typing import Any
 
-from portal_access import PortalPolicy
+from portal_access import PortalPolicy, SystemPortalOptions
 from portal_access._portal import PortalAccess
 from portal_access.adapters import ManualClock
 from portal_access.ports import PaymentGateway
@@ -79,7 +79,10 @@ def open_pages(
         gateway, vendor = _gateway(index, settings, clock)
         with SqlStore(url) as store:
             portal = PortalAccess(
-                store=store, gateways=[gateway], clock=clock, policy=PortalPolicy()
+                store=store,
+                gateways=[gateway],
+                clock=clock,
+                policy=PortalPolicy(system=SystemPortalOptions(portal_url=settings["portal_url"])),
             )
             for contact_id in contact_ids:
                 start.wait(timeout=120)

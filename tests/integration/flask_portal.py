@@ -146,6 +146,7 @@ def build(
         hasher=ScryptPasswordHasher(n=16),
         limiter=MemoryRateLimiter(limit=limit),
         policy=PortalPolicy(ach=ach, system=system or SystemPortalOptions()),
+        background=lambda job: job(),  # anonymous flows' emails are there when the page answers
     )
     harness = FlaskPortal(app, app.test_client(), mailer, clock, store, extension)
     portal = harness.portal

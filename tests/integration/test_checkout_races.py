@@ -19,7 +19,15 @@ import pytest
 from portal_access import CheckoutSession
 from tests.integration.checkout_workers import PageReport, open_pages
 from tests.integration.processes import run_workers
-from tests.service.harness import CANCEL, SECRET, START, SUCCESS, register, sign_up
+from tests.service.harness import (
+    CANCEL,
+    PORTAL_URL,
+    SECRET,
+    START,
+    SUCCESS,
+    register,
+    sign_up,
+)
 from tests.service.money_world import GATEWAYS, World, world
 from tests.sql_databases import postgres_schema, requires_postgres, sqlite_url
 
@@ -92,7 +100,7 @@ def test_two_tabs_in_threads_get_one_page(gateway: str, store: str, tmp_path: Pa
 
 def _run(url: str, w: World, gateway: str, contacts: list[str]) -> list[PageReport]:
     settings = {"now": START, "secret": SECRET, "gateway": gateway,
-                "success": SUCCESS, "cancel": CANCEL,
+                "success": SUCCESS, "cancel": CANCEL, "portal_url": PORTAL_URL,
                 "api_url": w.api.url if gateway == "stripe" else None}  # type: ignore[attr-defined]  # fmt: skip
     return run_workers(open_pages, lambda index: (index, url, contacts, settings), WORKERS)
 

@@ -17,9 +17,11 @@ from portal_access import (
     ConfigurationError,
     Contact,
     EmailAddress,
+    PortalPolicy,
     Site,
     StaffMember,
     StaffPermission,
+    SystemPortalOptions,
 )
 from portal_access.adapters import MemoryMailer
 from portal_access.contrib.flask import PortalAccessExtension, current_portal, signals
@@ -50,6 +52,21 @@ def _extend(app: Flask) -> PortalAccessExtension:
     [
         ({"PORTAL_ACCESS_URL": None}, "PORTAL_ACCESS_URL", "is required"),
         ({"PORTAL_ACCESS_URL": "/portal"}, "PORTAL_ACCESS_URL", "absolute http(s) URL"),
+        (
+            {"PORTAL_ACCESS_URL": "https://portal.example.com@evil.example"},
+            "PORTAL_ACCESS_URL",
+            "absolute http(s) URL",
+        ),
+        (
+            {"PORTAL_ACCESS_RETURN_ORIGINS": ["https://pay.example.com/back"]},
+            "PORTAL_ACCESS_RETURN_ORIGINS",
+            "without a path",
+        ),
+        (
+            {"PORTAL_ACCESS_RETURN_ORIGINS": "https://pay.example.com"},
+            "PORTAL_ACCESS_RETURN_ORIGINS",
+            "collection of origins",
+        ),
         ({"PORTAL_ACCESS_URL_PREFIX": "portal"}, "PORTAL_ACCESS_URL_PREFIX", "starting with '/'"),
         ({"PORTAL_ACCESS_SANDBOX": "yes"}, "PORTAL_ACCESS_SANDBOX", "True or False"),
         (
@@ -119,6 +136,20 @@ def test_secure_cookie_defaults_on_an_https_portal():
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_payment_pages_return_to_this_app_and_the_origins_configured():
+    """Return URLs are limited to the portal's origins: this app's, the policy's portal URL's and PORTAL_ACCESS_RETURN_ORIGINS."""
+    app = _app(PORTAL_ACCESS_RETURN_ORIGINS=["https://pay.example.com"])
+    system = SystemPortalOptions(portal_url="https://www.example.com/clients/")
+    PortalAccessExtension(
+        app, store=MemoryStore(), mailer=MemoryMailer(), policy=PortalPolicy(system=system)
+    )
+    assert app_state(app).portal.policy.system.portal_origins == {
+        "https://portal.example.com",
+        "https://www.example.com",
+        "https://pay.example.com",
+    }
 
 
 @pytest.mark.parametrize("prefix", ["/portal", "/clients/area"])

@@ -210,6 +210,47 @@ def test_too_many_login_attempts_are_refused_with_429():
     assert statuses[-1] == 429
 
 
+#: Each anonymous form, and a submission that names something new on every attempt
+#: (so only the per-client limit can refuse it).
+ANONYMOUS_FORMS = {
+    "/portal/login": lambda n: {"email": f"spray{n}@example.com", "password": "wrong password"},
+    "/portal/having-trouble": lambda n: {"email": f"spray{n}@example.com"},
+    "/portal/register": lambda n: {"invoice_number": f"N-{n}", "code": "NOPE",
+                                   "contact_name": "Eve", "email": f"spray{n}@example.com"},
+    "/portal/quick-pay": lambda n: {"invoice_number": f"N-{n}", "code": "NOPE"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", sorted(ANONYMOUS_FORMS))
+def test_each_visitors_address_is_limited_on_its_own(path):
+    """Anonymous forms are limited per client (the request's address), across emails and numbers."""
+    harness = build(system=OPEN_DOORS, limit=3)
+    form = ANONYMOUS_FORMS[path]
+
+    def status(n: int, address: str) -> int:
+        response = harness.post(path, form(n), environ_base={"REMOTE_ADDR": address})
+        return response.status_code
+
+    sprayed = [status(n, "203.0.113.1") for n in range(4)]
+    assert 429 not in sprayed[:3]
+    assert sprayed[3] == 429
+    assert status(4, "203.0.113.2") != 429
+
+
+def test_requests_without_an_address_share_one_limit():
+    """A request with no client address is limited with every other such request, never unlimited."""
+    harness = build(limit=3)
+    statuses = [
+        harness.post(
+            "/portal/login",
+            {"email": f"spray{n}@example.com", "password": "wrong password"},
+            environ_base={"REMOTE_ADDR": ""},
+        ).status_code
+        for n in range(4)
+    ]
+    assert statuses == [400, 400, 400, 429]
+
+
 def test_log_in_rotates_the_session():
     """A session planted before login is not the session after it (session fixation)."""
     harness, _contact = registered()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from portal_access import AccessLevel
+from portal_access import AccessLevel, PortalPolicy, SystemPortalOptions
 from portal_access._portal import PortalAccess
 from portal_access.adapters import ManualClock, MemoryMailer, ScryptPasswordHasher, SequentialIds
 from portal_access.gateways.sandbox import SandboxGateway
@@ -19,6 +19,7 @@ from portal_access.testing.sandbox import SandboxVendor
 from tests.service.harness import (
     CANCEL,
     CLASS,
+    PORTAL_URL,
     SECRET,
     START,
     SUCCESS,
@@ -47,7 +48,8 @@ def serve(
     gateway = SandboxGateway(vendor=vendor, webhook_secret=SECRET, clock=clock)
     mailer = MemoryMailer()
     portal = PortalAccess(store=store, gateways=[gateway], mailer=mailer, clock=clock,
-                          hasher=ScryptPasswordHasher(n=16))  # fmt: skip
+                          hasher=ScryptPasswordHasher(n=16), policy=PortalPolicy(
+                              system=SystemPortalOptions(portal_url=PORTAL_URL)))  # fmt: skip
     harness = Harness(clock, store, gateway, mailer, portal, vendor)  # type: ignore[arg-type]
     portal.save_account_class(CLASS)
     return harness

@@ -37,8 +37,10 @@ from portal_access.testing.sandbox import SandboxVendor
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECRET = "whsec_sandbox_test"
-SUCCESS = "https://portal.example/paid"
-CANCEL = "https://portal.example/pay"
+PORTAL_URL = "https://portal.example"
+SUCCESS = f"{PORTAL_URL}/paid"
+CANCEL = f"{PORTAL_URL}/pay"
+CLIENT = "203.0.113.7"  # the visitor's address, the client key of anonymous flows
 PASSWORD = "correct horse battery staple"
 ADMIN = StaffMember(id="staff-1", name="Admin", permissions=frozenset(StaffPermission))
 CLERK = StaffMember(id="staff-2", name="Clerk", permissions=frozenset())
@@ -103,22 +105,31 @@ def build(
     system: SystemPortalOptions | None = None,
     store: MemoryStore | None = None,
     limit: int = 10,
+    background: object = None,
+    hasher: object = None,
+    gateways: tuple = (),
     **policy: object,
 ) -> Harness:
+    """A portal whose background jobs run at once (unless ``background`` is given) and
+    whose portal URL is ``PORTAL_URL`` (unless ``system`` names another)."""
     clock = ManualClock(START)
     store = store or MemoryStore()
+    system = system or SystemPortalOptions()
+    if system.portal_url == SystemPortalOptions().portal_url:
+        system = attrs.evolve(system, portal_url=PORTAL_URL)
     vendor, gateway = sandbox_pair(clock)
     mailer = MemoryMailer()
     portal = PortalAccess(
         store=store,
-        gateways=[gateway],
+        gateways=[gateway, *gateways],
         mailer=mailer,
         clock=clock,
         ids=SequentialIds(),
-        hasher=ScryptPasswordHasher(n=16),
+        hasher=hasher or ScryptPasswordHasher(n=16),  # type: ignore[arg-type]
         limiter=MemoryRateLimiter(limit=limit),
-        policy=PortalPolicy(ach=ach, system=system or SystemPortalOptions(), **policy),  # type: ignore[arg-type]
+        policy=PortalPolicy(ach=ach, system=system, **policy),  # type: ignore[arg-type]
         business_name="Acme Services",
+        background=background if background is not None else (lambda job: job()),  # type: ignore[arg-type]
     )
     harness = Harness(clock, store, gateway, mailer, portal, vendor)
     portal.subscribe(harness.events.append)
@@ -133,16 +144,19 @@ def portal_with(
     offer_gateway: str,
     store: Store | None = None,
     ach: AchPolicy = AchPolicy.GRANT_ON_CLEARING,
-    plan: Plan = MONTHLY,
+    plan: Plan | None = MONTHLY,
     one_time: Charge = SETUP_FEE,
 ) -> Harness:
     """A portal on real gateways, with seed 000's offer on ``offer_gateway`` (the first
-    gateway is the harness's ``gateway``)."""
+    gateway is the harness's ``gateway``), its URL ``PORTAL_URL`` and background jobs run
+    at once."""
     store = store or MemoryStore()
     mailer = MemoryMailer()
     portal = PortalAccess(store=store, gateways=gateways, mailer=mailer, clock=clock,
                           ids=SequentialIds(), hasher=ScryptPasswordHasher(n=16),
-                          policy=PortalPolicy(ach=ach))  # fmt: skip
+                          policy=PortalPolicy(ach=ach, system=SystemPortalOptions(
+                              portal_url=PORTAL_URL)),
+                          background=lambda job: job())  # fmt: skip
     harness = Harness(clock, store, gateways[0], mailer, portal)  # type: ignore[arg-type]
     portal.subscribe(harness.events.append)
     portal.save_account_class(CLASS)

@@ -25,9 +25,11 @@ from portal_access import (
     CheckoutSession,
     ContactPortalSettings,
     GatewayUnavailableError,
+    Invoice,
     Money,
     PaymentMethodKind,
     PortalPolicy,
+    QuickPayResult,
     SystemPortalOptions,
 )
 from portal_access._domain.subscriptions import SubscriptionStatus
@@ -48,7 +50,9 @@ from portal_access.testing.stripe import (
 from tests.service.harness import (
     CANCEL,
     CLASS,
+    CLIENT,
     MONTHLY,
+    PORTAL_URL,
     SECRET,
     SETUP_FEE,
     START,
@@ -90,6 +94,12 @@ class World:
     def open_page(self) -> CheckoutSession:
         """The client asks to pay the required invoice."""
         return self.portal.start_checkout(self.contact_id, success_url=SUCCESS, cancel_url=CANCEL)
+
+    def quick_pay(self, invoice: Invoice) -> QuickPayResult:
+        """A guest pays ``invoice`` with its number and quick-pay code (seed 001)."""
+        assert invoice.quick_pay_code is not None
+        return self.portal.quick_pay(invoice.number, invoice.quick_pay_code, success_url=SUCCESS,
+                                     cancel_url=CANCEL, client_key=CLIENT)  # fmt: skip
 
     def topics(self, topic: str) -> list[Any]:
         return self.harness.topics(topic)
@@ -322,7 +332,7 @@ def world(
         policy = PortalPolicy(
             ach=ach,
             refund_duplicates=refund_duplicates,
-            system=SystemPortalOptions(pay_as_guest=pay_as_guest),
+            system=SystemPortalOptions(portal_url=PORTAL_URL, pay_as_guest=pay_as_guest),
         )
         adapter: Any
         vendor = None
@@ -343,6 +353,7 @@ def world(
             ids=SequentialIds(),
             hasher=ScryptPasswordHasher(n=16),
             policy=policy,
+            background=lambda job: job(),  # a test reads the emails next
         )
         harness = Harness(clock, portal._context.store, adapter, mailer, portal, vendor)  # type: ignore[arg-type]
         portal.subscribe(harness.events.append)

@@ -14,7 +14,7 @@ from portal_access import (
     ContactPortalSettings,
     GatewayNotAllowedError,
 )
-from tests.service.harness import CANCEL, SUCCESS
+from tests.service.harness import CANCEL, CLIENT, SUCCESS
 from tests.service.money_world import World, world
 
 ONLY_PAYPAL = frozenset({"paypal"})
@@ -73,9 +73,7 @@ def test_quick_pay_of_the_contacts_invoice_is_refused_too(kind, tmp_path):
         invoice = w.portal.invoice(invoice_id)
         assert invoice.quick_pay_code is not None
         with pytest.raises(GatewayNotAllowedError) as caught:
-            w.portal.quick_pay(
-                invoice.number, invoice.quick_pay_code, success_url=SUCCESS, cancel_url=CANCEL
-            )
+            w.quick_pay(invoice)
         assert caught.value.gateway == w.gateway
         assert _sessions(w) == 0
 
@@ -101,7 +99,7 @@ def test_saving_a_method_and_resubscribing_are_refused_too(kind, tmp_path):
             AccessLevel.RESUBSCRIBE_ONLY,
             AccessReason.GATEWAY_NOT_ALLOWED,
         )
-        w.portal.having_trouble("ann@example.com")
+        w.portal.having_trouble("ann@example.com", client_key=CLIENT)
         token = w.harness.link("ann@example.com", "/portal/resubscribe")
         pages = _sessions(w)
         with pytest.raises(GatewayNotAllowedError):

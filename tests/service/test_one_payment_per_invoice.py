@@ -19,7 +19,7 @@ from portal_access import (
     Money,
     PaymentInProgressError,
 )
-from tests.service.harness import CANCEL, SUCCESS
+from tests.service.harness import CANCEL, CLIENT, SUCCESS
 from tests.service.money_world import FIRST_INVOICE, SandboxWorld, World, world
 
 
@@ -146,9 +146,7 @@ def test_quick_pay_is_refused_while_the_bank_payment_is_processing(kind, tmp_pat
         w.pay(w.open_page(), bank=True)
         w.deliver()
         with pytest.raises(PaymentInProgressError) as caught:
-            w.portal.quick_pay(
-                invoice.number, invoice.quick_pay_code, success_url=SUCCESS, cancel_url=CANCEL
-            )
+            w.quick_pay(invoice)
         assert caught.value.reason == "bank_payment_processing"
         assert _pages_opened(w) == 1
 
@@ -161,9 +159,9 @@ def test_resubscribe_is_refused_while_a_subscription_is_live(kind, tmp_path):
         w.harness.advance(days=31)
         w.fail_renewal()
         w.deliver()
-        w.portal.having_trouble("ann@example.com")
+        w.portal.having_trouble("ann@example.com", client_key=CLIENT)
         first = w.harness.link("ann@example.com", "/portal/resubscribe")
-        w.portal.having_trouble("ann@example.com")
+        w.portal.having_trouble("ann@example.com", client_key=CLIENT)
         second = w.harness.link("ann@example.com", "/portal/resubscribe")
         assert first != second
         w.harness.advance(hours=1)
@@ -189,7 +187,7 @@ def test_two_links_opened_before_paying_leave_one_payable_page(tmp_path):
         w.deliver()
         links = []
         for _ in range(2):
-            w.portal.having_trouble("ann@example.com")
+            w.portal.having_trouble("ann@example.com", client_key=CLIENT)
             links.append(w.harness.link("ann@example.com", "/portal/resubscribe"))
         first, second = (
             w.portal.resubscribe(link, success_url=SUCCESS, cancel_url=CANCEL) for link in links

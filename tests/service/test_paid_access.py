@@ -23,6 +23,7 @@ from tests.service.harness import (
     ADMIN,
     CANCEL,
     CLERK,
+    CLIENT,
     SUCCESS,
     Harness,
     build,
@@ -130,7 +131,7 @@ def test_failed_renewal_then_resubscribe_restores_access():
     harness.sandbox.renew(subscription_id, succeed=False)
     harness.deliver()
     assert level(harness, contact_id) == (AccessLevel.RESUBSCRIBE_ONLY, AccessReason.RENEWAL_FAILED)
-    harness.portal.having_trouble("ann@example.com")
+    harness.portal.having_trouble("ann@example.com", client_key=CLIENT)
     token = harness.link("ann@example.com", "/portal/resubscribe")
     assert harness.portal.view_resubscribe(token).contact_id == contact_id  # GET consumes nothing
     session = harness.portal.resubscribe(token, success_url=SUCCESS, cancel_url=CANCEL)
@@ -156,7 +157,7 @@ def test_resubscribe_after_the_subscription_ended_makes_a_new_one():
         AccessLevel.RESUBSCRIBE_ONLY,
         AccessReason.SUBSCRIPTION_ENDED,
     )
-    harness.portal.having_trouble("ann@example.com")
+    harness.portal.having_trouble("ann@example.com", client_key=CLIENT)
     token = harness.link("ann@example.com", "/portal/resubscribe")
     session = harness.portal.resubscribe(token, success_url=SUCCESS, cancel_url=CANCEL)
     harness.sandbox.pay(session.session_id)

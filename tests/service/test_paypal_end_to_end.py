@@ -19,14 +19,10 @@ from portal_access import (
     ContactPortalSettings,
     InvoiceStatus,
     Money,
-    PortalPolicy,
 )
 from portal_access._portal import PortalAccess
 from portal_access.adapters import (
     ManualClock,
-    MemoryMailer,
-    ScryptPasswordHasher,
-    SequentialIds,
 )
 from portal_access.gateways.paypal import PayPalGateway
 from portal_access.storage.memory import MemoryStore
@@ -36,12 +32,12 @@ from tests.paypal_shapes import assert_paypal_shaped
 from tests.service.harness import (
     ADMIN,
     CANCEL,
-    CLASS,
+    CLIENT,
     MONTHLY,
-    SETUP_FEE,
     START,
     SUCCESS,
     Harness,
+    portal_with,
     register,
     sign_up,
 )
@@ -123,16 +119,8 @@ def story(store: Any, clock: ManualClock, api: LocalPayPalApi, *, ach: AchPolicy
     gateway = PayPalGateway(client_id="test-client", client_secret="test-secret",
                             webhook_id=WEBHOOK_ID, clock=clock, base_uri=api.url, max_retries=0,
                             certificate_fetcher=PayPalWebhooks.fetch_certificate)  # fmt: skip
-    mailer = MemoryMailer()
-    portal = PortalAccess(store=store, gateways=[gateway], mailer=mailer, clock=clock,
-                          ids=SequentialIds(), hasher=ScryptPasswordHasher(n=16),
-                          policy=PortalPolicy(ach=ach))  # fmt: skip
-    harness = Harness(clock, store, gateway, mailer, portal)  # type: ignore[arg-type]
-    portal.subscribe(harness.events.append)
-    portal.save_account_class(CLASS)
-    portal.create_offer("Client onboarding", gateway="paypal", currency="USD", one_time=SETUP_FEE,
-                        plan=plan, onboarding_flow="welcome-flow", account_class_id=CLASS.id,
-                        offer_id="offer-1")  # fmt: skip
+    harness = portal_with([gateway], clock=clock, offer_gateway="paypal", store=store, ach=ach,
+                          plan=plan)  # fmt: skip
     sign_up(harness)
     result = Story(harness, api, PayPalWebhooks(webhook_id=WEBHOOK_ID, clock=clock, api=api))
     result.contact_id = register(harness)
@@ -237,7 +225,7 @@ def test_failed_renewal_restricts_then_resubscribe_restores(store, clock, api):
     s.deliver(s.subscription_event("BILLING.SUBSCRIPTION.PAYMENT.FAILED", subscription_id),
               s.subscription_event("BILLING.SUBSCRIPTION.SUSPENDED", subscription_id))  # fmt: skip
     assert s.level() == (AccessLevel.RESUBSCRIBE_ONLY, AccessReason.RENEWAL_FAILED)
-    s.portal.having_trouble("ann@example.com")
+    s.portal.having_trouble("ann@example.com", client_key=CLIENT)
     token = s.harness.link("ann@example.com", "/portal/resubscribe")
     page = s.portal.resubscribe(token, success_url=SUCCESS, cancel_url=CANCEL)
     assert page.session_id != subscription_id

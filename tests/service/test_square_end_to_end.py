@@ -32,6 +32,7 @@ from portal_access.storage.sql import SqlStore
 from portal_access.testing.square import FakeSquareApi, SquareWebhooks
 from tests.service.harness import (
     CANCEL,
+    CLIENT,
     START,
     SUCCESS,
     WHILE_PROCESSING,
@@ -206,7 +207,7 @@ def test_failed_renewal_restricts_and_resubscribing_restores(api, store):
     s.api.renew(subscription_id, succeed=False)  # invoice.scheduled_charge_failed
     s.deliver(duplicate=2, seed=5)
     assert s.level() == (AccessLevel.RESUBSCRIBE_ONLY, AccessReason.RENEWAL_FAILED)
-    s.portal.having_trouble("ann@example.com")
+    s.portal.having_trouble("ann@example.com", client_key=CLIENT)
     token = s.harness.link("ann@example.com", "/portal/resubscribe")
     page = s.portal.resubscribe(token, success_url=SUCCESS, cancel_url=CANCEL)
     (renewal,) = [i for i in s.api.objects["invoice"].values() if i.get("subscription_id")]
@@ -228,7 +229,7 @@ def test_an_ended_subscription_is_replaced_once_the_new_first_period_is_paid(api
     s.api.end_subscription(old)
     s.deliver()
     assert s.level() == (AccessLevel.RESUBSCRIBE_ONLY, AccessReason.SUBSCRIPTION_ENDED)
-    s.portal.having_trouble("ann@example.com")
+    s.portal.having_trouble("ann@example.com", client_key=CLIENT)
     token = s.harness.link("ann@example.com", "/portal/resubscribe")
     page = s.portal.resubscribe(token, success_url=SUCCESS, cancel_url=CANCEL)
     s.deliver()

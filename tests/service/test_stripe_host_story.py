@@ -21,6 +21,7 @@ from portal_access import (
     PaymentMethodKind,
     Plan,
     PortalPolicy,
+    SystemPortalOptions,
 )
 from portal_access._portal import PortalAccess
 from portal_access._service.signup import KickoffForm
@@ -32,7 +33,9 @@ from tests.service.harness import START
 from tests.stripe_shapes import assert_stripe_shaped
 
 SECRET = "whsec_host"
+PORTAL = SystemPortalOptions(portal_url="https://host.example/portal")  # return URLs stay here
 PAGES = {"success_url": "https://host.example/ok", "cancel_url": "https://host.example/pay"}
+VISITOR = "203.0.113.5"  # the request's address: anonymous flows are limited per client
 SETUP_FEE = Charge("Setup fee", Money(25000, "USD"))  # seed 000: 250 once...
 MONTHLY = Plan(id="monthly", name="Portal", amount=Money(5000, "USD"))  # ...and 50 a month
 BANK = PaymentMethodKind.BANK_ACCOUNT
@@ -49,7 +52,8 @@ class Host:
             max_network_retries=0)  # fmt: skip
         self.portal = PortalAccess(store=self.store, gateways=[self.gateway], mailer=self.mailer,
                                    clock=self.clock, hasher=ScryptPasswordHasher(n=16),
-                                   policy=PortalPolicy(ach=ach))  # fmt: skip
+                                   policy=PortalPolicy(ach=ach, system=PORTAL),
+                                   background=lambda job: job())  # fmt: skip
         stripe.attach(lambda headers, body: self.portal.handle_webhook("stripe", headers, body))
         self.portal.save_account_class(AccountClass(id="clients", name="Clients"))
         self.portal.create_offer("Onboarding", gateway="stripe", currency="USD", one_time=SETUP_FEE,
@@ -109,7 +113,7 @@ def test_first_invoice_both_charges_renewal_only_the_plan_failed_renewal_resubsc
     host.later(days=30)
     stripe.renew(subscription["id"], succeed=False)
     assert host.access() == (AccessLevel.RESUBSCRIBE_ONLY, AccessReason.RENEWAL_FAILED)
-    host.portal.having_trouble("ann@example.com")
+    host.portal.having_trouble("ann@example.com", client_key=VISITOR)
     page = host.portal.resubscribe(host.token("/portal/resubscribe"), **PAGES)
     assert (
         page.session_id == subscription["latest_invoice"]
@@ -130,7 +134,7 @@ def test_a_subscription_stripe_gave_up_on_is_replaced_on_resubscribe(stripe):
     host.later(days=7)
     stripe.exhaust_retries(subscription["id"])
     assert host.access() == (AccessLevel.RESUBSCRIBE_ONLY, AccessReason.SUBSCRIPTION_ENDED)
-    host.portal.having_trouble("ann@example.com")
+    host.portal.having_trouble("ann@example.com", client_key=VISITOR)
     page = host.portal.resubscribe(host.token("/portal/resubscribe"), **PAGES)
     stripe.pay(page.session_id)
     assert host.access()[0] is AccessLevel.FULL

@@ -23,6 +23,7 @@ from portal_access import (
 )
 from tests.service.harness import (
     CANCEL,
+    PORTAL_URL,
     SUCCESS,
     Harness,
     account,
@@ -146,7 +147,7 @@ def test_statement_email_carries_the_portal_link():
     harness.portal.save_account(account())
     harness.portal.send_statement_email("acc-1", [EmailAddress.parse("ap@example.com")])
     (mail,) = harness.mailer.to("ap@example.com")
-    assert "https://portal.invalid" in mail.text
+    assert PORTAL_URL in mail.text
 
 
 def test_a_failing_subscriber_gets_the_event_again_later():

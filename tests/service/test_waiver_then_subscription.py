@@ -9,7 +9,7 @@ sandbox and on Stripe, on the memory store and on SQLite.
 from __future__ import annotations
 
 from portal_access import AccessLevel, AccessReason, InvoiceStatus, Money
-from tests.service.harness import ADMIN, CANCEL, SUCCESS
+from tests.service.harness import ADMIN, CANCEL, CLIENT, SUCCESS
 from tests.service.money_world import FIRST_INVOICE, world
 
 
@@ -31,7 +31,7 @@ def test_a_failed_renewal_restricts_after_a_waiver_once_the_subscription_started
         w.fail_renewal()
         w.deliver()
         assert w.level() == (AccessLevel.RESUBSCRIBE_ONLY, AccessReason.RENEWAL_FAILED)
-        w.portal.having_trouble("ann@example.com")
+        w.portal.having_trouble("ann@example.com", client_key=CLIENT)
         token = w.harness.link("ann@example.com", "/portal/resubscribe")
         w.harness.advance(hours=1)
         w.pay(w.portal.resubscribe(token, success_url=SUCCESS, cancel_url=CANCEL))

@@ -97,6 +97,8 @@ def _gateway_set(value: object) -> frozenset[str] | None:
         return None
     if isinstance(value, str) or not isinstance(value, frozenset | set | list | tuple):
         raise ValidationError("must be a collection of gateway names", field="gateways")
+    if not all(isinstance(name, str) and name.strip() for name in value):
+        raise ValidationError("must be a collection of gateway names", field="gateways")
     return frozenset(value)
 
 
@@ -341,7 +343,12 @@ def onboarding_due(state: AccessState) -> bool:
     Invoice is paid." It fires once: never again after ``onboarding_started``. A pending
     ACH payment does not count, even where the policy grants access on initiation.
     Without a payment requirement it is due at once.
+
+    Raises:
+        ValidationError: ``state`` is not an :class:`AccessState`.
     """
+    if not isinstance(state, AccessState):
+        raise ValidationError("must be an AccessState", field="state", value=state)
     if state.onboarding_flow is None or state.onboarding_started:
         return False
     requirement = state.effective_requirement

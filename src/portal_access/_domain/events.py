@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import attrs
 
 from portal_access._domain.audit import AuditRecord
-from portal_access._domain.validation import aware_datetime, identifier, instance_of
+from portal_access._domain.validation import aware_datetime, identifier, instance_of, int64
 
 __all__ = [
     "AccessChanged",
@@ -195,15 +195,16 @@ class OnboardingDue(DomainEvent):
 class EmailRequested(DomainEvent):
     """An email to send; the mailer receives it from the outbox after commit.
 
-    The body holds single-use links; the outbox clears it once delivered.
+    The body holds single-use links; the outbox clears it once delivered, and it is
+    never in a repr (nor, so, in a log line that prints the event).
     """
 
     topic: ClassVar[str] = "email.requested"
     kind: str
     to: tuple[str, ...]
     subject: str
-    text: str
-    html: str
+    text: str = attrs.field(repr=False)
+    html: str = attrs.field(repr=False)
     contact_id: str | None = None
 
 
@@ -226,7 +227,8 @@ class OutboxMessage:
         id: stable id; subscribers deduplicate on it.
         occurred_at: when the unit of work that wrote it ran.
         topic: the event's topic.
-        payload: the event's fields, JSON-ready.
+        payload: the event's fields, JSON-ready (not in the repr: an email's payload
+            holds single-use links).
         delivered: delivered to every subscriber.
         attempts: how many delivery attempts failed so far.
     """
@@ -234,6 +236,6 @@ class OutboxMessage:
     id: str = attrs.field(validator=identifier)
     occurred_at: datetime = attrs.field(validator=aware_datetime)
     topic: str = attrs.field(validator=identifier)
-    payload: dict[str, Any] = attrs.field(validator=instance_of(dict))
+    payload: dict[str, Any] = attrs.field(validator=instance_of(dict), repr=False)
     delivered: bool = attrs.field(default=False, validator=instance_of(bool))
-    attempts: int = attrs.field(default=0, validator=instance_of(int))
+    attempts: int = attrs.field(default=0, validator=int64)

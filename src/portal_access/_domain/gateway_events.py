@@ -27,7 +27,9 @@ from portal_access._domain.validation import (
     calendar_date,
     identifier,
     instance_of,
+    int64,
     optional,
+    text,
     tuple_of,
 )
 
@@ -114,7 +116,7 @@ class RenewalInvoiceReport:
     plan_id: str = attrs.field(validator=identifier)
     amount: Money = attrs.field(validator=instance_of(Money))
     status: InvoiceStatus = attrs.field(validator=instance_of(InvoiceStatus))
-    version: int = attrs.field(validator=instance_of(int))
+    version: int = attrs.field(validator=int64)
     issued_on: date = attrs.field(validator=calendar_date)
     due_on: date = attrs.field(validator=calendar_date)
     gateway: str = attrs.field(validator=identifier)
@@ -142,7 +144,7 @@ class GatewayEvent:
 
     gateway: str = attrs.field(validator=identifier)
     event_id: str = attrs.field(validator=identifier)
-    event_type: str = attrs.field(validator=instance_of(str))
+    event_type: str = attrs.field(validator=text)
     occurred_at: datetime = attrs.field(validator=aware_datetime)
     payments: tuple[PaymentSnapshot, ...] = attrs.field(
         default=(), validator=tuple_of(PaymentSnapshot)

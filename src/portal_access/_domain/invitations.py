@@ -41,6 +41,7 @@ __all__ = [
     "InvoiceEmail",
     "StaffMember",
     "StaffPermission",
+    "authorize",
     "auto_invite_on_creation",
     "ensure_invitable",
     "invoice_email_invitees",
@@ -113,6 +114,24 @@ class StaffMember:
         """
         if permission not in self.permissions:
             raise AccessDeniedError(f"staff member {self.id!r} lacks permission {permission.value}")
+
+
+def authorize(staff: object, permission: StaffPermission) -> StaffMember:
+    """``staff`` if it is a :class:`StaffMember` holding ``permission``, else raise.
+
+    Raises:
+        ValidationError: ``staff`` is not a StaffMember (``field="staff"``).
+        AccessDeniedError: it lacks ``permission``.
+
+    >>> authorize(None, StaffPermission.INVITE_CONTACTS)
+    Traceback (most recent call last):
+    ...
+    portal_access.ValidationError: staff: must be a StaffMember
+    """
+    if not isinstance(staff, StaffMember):
+        raise ValidationError("must be a StaffMember", field="staff", value=staff)
+    staff.require(permission)
+    return staff
 
 
 def ensure_invitable(contact: Contact, account: Account, *, saved: bool) -> EmailAddress:

@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from portal_access._domain.access import AccessDecision, AccessState, decide
 from portal_access._domain.errors import NotFoundError
+from portal_access._domain.validation import ensure_identifier
 from portal_access._service.context import ServiceContext
 
 __all__ = ["DecisionCache", "check_access"]
@@ -54,8 +55,9 @@ def check_access(
 
     Raises:
         NotFoundError: no such contact.
+        ValidationError: ``contact_id`` is not an id.
     """
-    state = context.store.read_access_state(contact_id)
+    state = context.store.read_access_state(ensure_identifier(contact_id, field="contact_id"))
     if state is None:
         raise NotFoundError("contact", contact_id)
     if cache is None:

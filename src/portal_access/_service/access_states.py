@@ -11,6 +11,7 @@ from portal_access._domain.access import AccessState, decide, onboarding_due
 from portal_access._domain.audit import AuditAction
 from portal_access._domain.errors import NotFoundError
 from portal_access._domain.events import AccessChanged, OnboardingDue
+from portal_access._domain.validation import ensure_identifier
 from portal_access._service import audit_trail
 from portal_access._service.context import Work
 
@@ -22,8 +23,9 @@ def require_access_state(work: Work, contact_id: str) -> AccessState:
 
     Raises:
         NotFoundError: no such contact.
+        ValidationError: ``contact_id`` is not an id.
     """
-    state = work.uow.access.get(contact_id)
+    state = work.uow.access.get(ensure_identifier(contact_id, field="contact_id"))
     if state is None:
         raise NotFoundError("contact", contact_id)
     return state

@@ -34,6 +34,7 @@ from portal_access._domain.duplicate_payments import checkout_refusal
 from portal_access._domain.errors import AccessDeniedError, ConflictError, GatewayError
 from portal_access._domain.payment_gateways import ensure_payable
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
+from portal_access._domain.return_urls import check_return_urls
 from portal_access._service.access_states import require_access_state
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.lookups import require_contact, require_invoice, require_plan
@@ -228,7 +229,11 @@ def prepare_required_checkout(
             (under either ACH policy): show ``reason`` instead of a page.
         GatewayNotAllowedError: the contact may not use the offer's gateway (seed 004).
         ConflictError: nothing to pay: no requirement, or it is paid, waived or revoked.
+        ValidationError, ConfigurationError: a return URL off the portal's origins.
     """
+    check_return_urls(
+        work.context.policy.system.portal_origins, success_url=success_url, cancel_url=cancel_url
+    )
     state = require_access_state(work, contact_id)
     requirement = state.effective_requirement
     if requirement is None:
@@ -281,7 +286,11 @@ def prepare_setup_checkout(
     Raises:
         GatewayNotAllowedError: the contact may not use ``gateway``.
         AccessDeniedError: the contact lacks full access or "can save payment method".
+        ValidationError, ConfigurationError: a return URL off the portal's origins.
     """
+    check_return_urls(
+        work.context.policy.system.portal_origins, success_url=success_url, cancel_url=cancel_url
+    )
     state = require_access_state(work, contact_id)
     policy = work.context.policy
     ensure_payable(gateway, state.portal.allowed_gateways, policy.gateways)

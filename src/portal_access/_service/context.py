@@ -23,6 +23,7 @@ from portal_access._domain.events import DomainEvent, EmailRequested, OutboxMess
 from portal_access._domain.serialization import unstructure
 from portal_access._service.emails import EmailTemplates
 from portal_access.ports import (
+    BackgroundRunner,
     Clock,
     Mailer,
     PasswordHasher,
@@ -43,6 +44,8 @@ log = logging.getLogger("portal_access")
 MAX_ATTEMPTS = 8
 #: How many pending outbox messages one delivery takes.
 DELIVERY_BATCH = 100
+_DUMMY_PASSWORD = "portal-access timing equaliser"  # noqa: S105 - not a credential
+
 #: How many times one delivery goes back for messages its own subscribers caused.
 DELIVERY_ROUNDS = 10
 
@@ -90,7 +93,16 @@ class ServiceContext:
     templates: EmailTemplates
     links: PortalLinks
     business_name: str
+    background: BackgroundRunner
     subscribers: list[tuple[str | None, Subscriber]] = attrs.field(factory=list)
+    _dummy_hash: str | None = attrs.field(default=None, init=False, repr=False)
+
+    def dummy_hash(self) -> str:
+        """A hash of no one's password, computed once: verified against when no login
+        matches, so a miss costs the same one hash check as a hit."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash(_DUMMY_PASSWORD)
+        return self._dummy_hash
 
     def receives(self, topic: str) -> bool:
         """Whether delivering a ``topic`` message calls anyone: the mailer for emails,
@@ -105,14 +117,14 @@ class ServiceContext:
         Raises:
             ConfigurationError: no such gateway was given to the portal.
         """
-        try:
-            return self.gateways[name]
-        except KeyError:
+        given: object = name  # a host may pass anything; never repr() what is not text
+        found = self.gateways.get(given) if isinstance(given, str) else None
+        if found is None:
+            shown = repr(given)[:80] if isinstance(given, str) else "(not a name)"
             raise ConfigurationError(
-                f"no gateway {name!r} configured; have {sorted(self.gateways)}",
-                field="gateway",
-                value=name,
-            ) from None
+                f"no gateway {shown} configured; have {sorted(self.gateways)}", field="gateway"
+            )
+        return found
 
 
 @attrs.define
@@ -147,12 +159,15 @@ class Work:
         )
 
 
-def run(context: ServiceContext, use_case: Callable[[Work], T]) -> T:
+def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool = True) -> T:
     """Run ``use_case`` in one unit of work, retrying lost races, then deliver the outbox.
 
     The unit of work ends by reading what the outbox holds for delivery (the use case's
     events and any left by an earlier failure), so delivering after commit needs no
-    second read; only the outcomes are written, in one more unit of work.
+    second read; only the outcomes are written, in one more unit of work. With
+    ``deliver=False`` (an anonymous visitor's request, whose time must not depend on
+    what it found) nothing is read or delivered: the outbox waits for the next use case
+    or :func:`deliver_outbox`.
 
     A failure leaves the store as it was: the unit of work rolls back, events included.
     """
@@ -160,7 +175,7 @@ def run(context: ServiceContext, use_case: Callable[[Work], T]) -> T:
         try:
             with context.store.unit_of_work() as uow:
                 result = use_case(Work(uow, context))
-                pending = _pending(uow)
+                pending = _pending(uow) if deliver else []
             break
         except StaleStateError:
             if attempt == MAX_ATTEMPTS:

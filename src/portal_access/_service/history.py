@@ -12,6 +12,7 @@ from __future__ import annotations
 from portal_access._domain.billing import Invoice
 from portal_access._domain.errors import NotFoundError
 from portal_access._domain.gateway_events import resubscribed_invoice_id
+from portal_access._domain.validation import ensure_text
 from portal_access._service.context import Work
 from portal_access._service.lookups import require_contact, require_invoice
 from portal_access._service.payment_history import PaymentHistory, payment_history
@@ -33,8 +34,9 @@ def invoice_with_number(work: Work, number: str) -> Invoice:
 
     Raises:
         NotFoundError: no such invoice.
+        ValidationError: ``number`` is not text a store can keep (``field="number"``).
     """
-    found = work.uow.invoices.with_number(number.strip())
+    found = work.uow.invoices.with_number(ensure_text(number, field="number").strip())
     if found is None:
         raise NotFoundError("invoice number", number)
     return found

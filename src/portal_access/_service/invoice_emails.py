@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from portal_access._domain.billing import Invoice
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ValidationError
@@ -20,6 +22,7 @@ from portal_access._domain.invitations import (
     InvoiceEmail,
     StaffMember,
     StaffPermission,
+    authorize,
     invoice_email_invitees,
 )
 from portal_access._domain.recipients import invoice_email_addresses
@@ -93,7 +96,7 @@ def send_invoice_email(
         )
     invitees = invoice_email_invitees(email)
     if invitees:
-        staff.require(StaffPermission.INVITE_CONTACTS)
+        authorize(staff, StaffPermission.INVITE_CONTACTS)
     values = template_values(
         work,
         None,
@@ -122,11 +125,20 @@ def send_invoice_email(
     return tuple(invited)
 
 
-def send_statement_email(work: Work, account_id: str, to: tuple[EmailAddress, ...]) -> None:
-    """Email a statement notice (all open balances live in the portal) to ``to``."""
+def send_statement_email(work: Work, account_id: str, to: object) -> None:
+    """Email a statement notice (all open balances live in the portal) to ``to``.
+
+    Raises:
+        ValidationError: ``to`` is not a collection of EmailAddress (``field="to"``).
+    """
+    if not isinstance(to, Iterable) or isinstance(to, str | bytes):
+        raise ValidationError("must be a collection of EmailAddress", field="to")
+    addresses = tuple(to)
+    if not all(isinstance(address, EmailAddress) for address in addresses):
+        raise ValidationError("must be a collection of EmailAddress", field="to")
     account = require_account(work, account_id)
     values = template_values(work, None, account)
-    for address in to:
+    for address in addresses:
         send_email(
             work,
             kind="statement",

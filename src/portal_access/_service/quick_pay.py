@@ -18,6 +18,9 @@ import attrs
 from portal_access._domain.billing import InvoiceLine, InvoiceStatus
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.errors import AccessDeniedError
+from portal_access._domain.return_urls import check_return_urls
+from portal_access._domain.visitor_input import MAX_CODE_LENGTH, ensure_visitor_text
+from portal_access._service.anonymous import hit_limits
 from portal_access._service.checkout import (
     ensure_payable_invoice,
     payment_methods_for,
@@ -47,12 +50,15 @@ def prepare_quick_pay(
     *,
     success_url: str,
     cancel_url: str,
-    client_key: str = "",
+    client_key: str,
 ) -> CheckoutRequest | CheckoutSession | None:
     """The checkout request for a matching open invoice, a reusable page, or ``None``.
 
     Raises:
         AccessDeniedError: guest payment is switched off (system option).
+        ValidationError: an invoice number or code longer than 64 characters or with
+            control characters, a blank ``client_key``, or a return URL off the portal.
+        ConfigurationError: no portal origin is configured to check return URLs against.
         RateLimitedError: too many attempts for this invoice number or client.
         PaymentInProgressError: a payment of the matched invoice is under way.
         GatewayNotAllowedError: the invoice's contact may not use its gateway (seed 004).
@@ -60,11 +66,15 @@ def prepare_quick_pay(
     context = work.context
     if not context.policy.system.pay_as_guest:
         raise AccessDeniedError("payment as guest is not enabled")
+    check_return_urls(
+        context.policy.system.portal_origins, success_url=success_url, cancel_url=cancel_url
+    )
+    number = ensure_visitor_text(
+        invoice_number, field="invoice_number", max_length=MAX_CODE_LENGTH
+    ).strip()
+    ensure_visitor_text(code, field="code", max_length=MAX_CODE_LENGTH, blank=True)
+    hit_limits(context, "quick-pay", client_key, invoice=number.upper())
     now = context.clock.now()
-    number = invoice_number.strip()
-    context.limiter.hit(f"quick-pay:invoice:{number.upper()}", now=now)
-    if client_key:
-        context.limiter.hit(f"quick-pay:client:{client_key}", now=now)
     invoice = work.uow.invoices.with_number(number)
     expected = _normalised(invoice.quick_pay_code or "") if invoice else b"\0" * 8
     matched = hmac.compare_digest(_normalised(code), expected) and bool(expected.strip(b"\0"))

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from portal_access._domain.audit import Actor, AuditAction
 from portal_access._domain.errors import ConflictError, NotFoundError, ValidationError
-from portal_access._domain.invitations import StaffMember, StaffPermission
+from portal_access._domain.invitations import StaffMember, StaffPermission, authorize
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentStatus
+from portal_access._domain.validation import ensure_identifier, ensure_instance
 from portal_access._service import audit_trail
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access.ports import PaymentRecord
@@ -23,9 +24,9 @@ __all__ = ["refund_payment"]
 def _check(
     work: Work, gateway: str, payment_id: str, amount: Money | None, staff: StaffMember
 ) -> PaymentRecord:
-    staff.require(StaffPermission.REFUND_PAYMENTS)
+    authorize(staff, StaffPermission.REFUND_PAYMENTS)
     work.context.gateway(gateway)  # configured, or ConfigurationError
-    record = work.uow.payments.get(gateway, payment_id)
+    record = work.uow.payments.get(gateway, ensure_identifier(payment_id, field="payment_id"))
     if record is None:
         raise NotFoundError("payment", f"{gateway}:{payment_id}")
     paid = record.snapshot.amount
@@ -34,6 +35,8 @@ def _check(
             f"payment {payment_id} is {record.snapshot.status.value}; only a succeeded "
             "payment can be refunded"
         )
+    if amount is not None:
+        ensure_instance(amount, Money, field="amount")
     if amount is not None and (amount.currency != paid.currency or not amount or amount > paid):
         raise ValidationError(f"must be more than zero and at most {paid}", field="amount")
     return record
@@ -55,7 +58,8 @@ def refund_payment(
         ConfigurationError: no such gateway is configured.
         NotFoundError: no such payment.
         ConflictError: the payment has not succeeded (or was refunded already).
-        ValidationError: ``amount`` is zero, in another currency or more than the payment.
+        ValidationError: ``amount`` is not Money, zero, in another currency or more than the
+            payment; ``payment_id`` is not an id.
         GatewayError: the vendor refused or could not be reached (nothing is recorded).
     """
     record = run(context, lambda work: _check(work, gateway, payment_id, amount, staff))

@@ -25,6 +25,7 @@ from portal_access._domain.gateway_events import resubscribe_invoice_id
 from portal_access._domain.payment_gateways import ensure_payable
 from portal_access._domain.payments import PaymentMethodKind
 from portal_access._domain.requirement import RequiredPayment
+from portal_access._domain.return_urls import check_return_urls
 from portal_access._domain.tokens import TokenPurpose, token_digest
 from portal_access._service.access_states import require_access_state
 from portal_access._service.context import Work
@@ -91,7 +92,11 @@ def prepare_resubscribe(
         PaymentInProgressError: a subscription of the plan is active or starting.
         GatewayNotAllowedError: the contact may not use the offer's gateway (seed 004).
         ConflictError: the contact is not restricted to re-subscribing (any more).
+        ValidationError, ConfigurationError: a return URL off the portal's origins.
     """
+    check_return_urls(
+        work.context.policy.system.portal_origins, success_url=success_url, cancel_url=cancel_url
+    )
     record = look_up_token(work, token, (TokenPurpose.RESUBSCRIBE,), contact_id=contact_id)
     key = f"resubscribe:{token_digest(token)}"
     state = require_access_state(work, record.contact_id)

@@ -15,6 +15,7 @@ from portal_access._domain.invitations import (
     InvitationSource,
     StaffMember,
     StaffPermission,
+    authorize,
     ensure_invitable,
 )
 from portal_access._domain.passwords import check_new_password
@@ -44,7 +45,7 @@ def invite_contact(work: Work, contact_id: str, *, staff: StaffMember) -> None:
         NotFoundError: no such contact.
         InvalidEmailError: the contact has no email.
     """
-    staff.require(StaffPermission.INVITE_CONTACTS)
+    authorize(staff, StaffPermission.INVITE_CONTACTS)
     contact = require_contact(work, contact_id)
     account = require_account(work, contact.account_id)
     invite_as_staff(work, contact, account, staff=staff, source=InvitationSource.STAFF)
@@ -91,7 +92,7 @@ def invite_email_address(work: Work, account_id: str, email: str, *, staff: Staf
     The account's contact with that email is invited, or a new contact is made for it.
     Returns the contact id.
     """
-    staff.require(StaffPermission.INVITE_CONTACTS)
+    authorize(staff, StaffPermission.INVITE_CONTACTS)
     account = require_account(work, account_id)
     address = EmailAddress.parse(email)
     contact = contact_for_address(work, account.id, address)
@@ -109,7 +110,7 @@ def registered(work: Work, contact_id: str) -> bool:
 def send_portal_instructions(work: Work, contact_id: str, *, staff: StaffMember) -> None:
     """Seed 003's "Send Portal Instructions": the login URL, the username and a
     set-password link. The password itself is never emailed (DESIGN.md)."""
-    staff.require(StaffPermission.INVITE_CONTACTS)
+    authorize(staff, StaffPermission.INVITE_CONTACTS)
     work.actor = Actor.staff(staff)
     send_password_link(work, contact_id, purpose=TokenPurpose.SET_PASSWORD)
     contact = require_contact(work, contact_id)
@@ -131,7 +132,7 @@ def set_temporary_password(
         AccessDeniedError: the staff member lacks ``SET_TEMPORARY_PASSWORD``.
         ValidationError: the password is too short or equals the email.
     """
-    staff.require(StaffPermission.SET_TEMPORARY_PASSWORD)
+    authorize(staff, StaffPermission.SET_TEMPORARY_PASSWORD)
     work.actor = Actor.staff(staff)
     contact = require_contact(work, contact_id)
     account = require_account(work, contact.account_id)

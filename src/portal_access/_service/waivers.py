@@ -13,7 +13,7 @@ from portal_access._domain.audit import Actor, AuditAction
 from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.events import InvoiceVoided
-from portal_access._domain.invitations import StaffMember, StaffPermission
+from portal_access._domain.invitations import StaffMember, StaffPermission, authorize
 from portal_access._service import audit_trail
 from portal_access._service.access_states import change_access, require_access_state
 from portal_access._service.context import Work
@@ -36,7 +36,7 @@ def cancel_required_payment(
         ConflictError: no required payment, or the invoice is already paid (refund it
             instead).
     """
-    staff.require(StaffPermission.CANCEL_REQUIRED_PAYMENT)
+    authorize(staff, StaffPermission.CANCEL_REQUIRED_PAYMENT)
     work.actor = Actor.staff(staff)
     state = require_access_state(work, contact_id)
     requirement = state.requirement

@@ -9,7 +9,9 @@ own create call racing the webhook into two rows. Here:
   rolls the record back too, so the vendor's retry is processed (dj-stripe #832);
 - every vendor object is upserted under ``(gateway, vendor id)`` and only a newer
   snapshot replaces the stored one, so duplicates and stale reports change nothing;
-- the object's *state* is applied, never the event's verb.
+- the object's *state* is applied, never the event's verb;
+- a report applies only to invoices, subscriptions and contacts of the gateway that
+  signed it (:mod:`~portal_access._service.webhook_trust`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ from portal_access._domain.billing import (
     LineKind,
     renewal_invoice_lines,
 )
-from portal_access._domain.errors import StaleStateError, WebhookVerificationError
+from portal_access._domain.errors import (
+    StaleStateError,
+    ValidationError,
+    WebhookVerificationError,
+)
 from portal_access._domain.events import (
     InvoicePaid,
     PaymentRecorded,
@@ -50,6 +56,7 @@ from portal_access._domain.subscriptions import SubscriptionSnapshot
 from portal_access._service import duplicates
 from portal_access._service.access_states import change_access
 from portal_access._service.context import ServiceContext, Work, run
+from portal_access._service.webhook_trust import trusted_part
 from portal_access.ports import PaymentRecord
 
 __all__ = ["WebhookResult", "apply_event", "handle_webhook"]
@@ -102,16 +109,27 @@ def handle_webhook(
     """Verify, record once, apply. Safe to call with the same delivery any number of
     times and in any order.
 
+    ``headers`` is a ``Mapping[str, str]`` or a framework's multi-dict with ``items()``
+    (Werkzeug's ``request.headers``); a repeated header's values are comma-joined.
+
     Raises:
         WebhookVerificationError: unknown gateway, bad signature, stale timestamp or a
-            malformed body; nothing was parsed or stored.
+            malformed body (a ``str`` body, or header names or values that are not
+            ``str``, are ``"body"`` and ``"header"`` failures); nothing was parsed or
+            stored.
     """
+    headers = _delivery_headers(headers, body)
+    if not isinstance(gateway_name, str):
+        raise WebhookVerificationError("the gateway name must be a str", reason="gateway")
     gateway = context.gateways.get(gateway_name)
     if gateway is None:
         log.warning("webhook for unconfigured gateway %r rejected", gateway_name)
         raise WebhookVerificationError(f"no gateway {gateway_name!r}", reason="gateway")
     try:
-        event = gateway.parse_webhook(headers, body)
+        try:
+            event = gateway.parse_webhook(headers, body)
+        except ValidationError as exc:  # verified, but no valid event (an absurd amount...)
+            raise WebhookVerificationError(f"not a valid event: {exc}", reason="body") from exc
     except WebhookVerificationError as exc:
         log.warning("webhook from %s rejected: %s (reason: %s)", gateway_name, exc, exc.reason)
         raise
@@ -139,7 +157,8 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
     if events.outcome(event.gateway, event.event_id) is not None:
         return _result(event, DUPLICATE)
     work.actor = Actor.gateway(event.gateway, event.event_id)
-    outcomes = [_apply_renewal(work, report) for report in event.renewals]
+    event, outcomes = trusted_part(work, event)
+    outcomes += [_apply_renewal(work, report) for report in event.renewals]
     outcomes += [_apply_payment(work, snapshot) for snapshot in event.payments]
     outcomes += [_apply_subscription(work, report) for report in event.subscriptions]
     if not outcomes:
@@ -160,6 +179,29 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
     )
     log.info("%s event %s (%s): %s", event.gateway, event.event_id, event.event_type, outcome)
     return _result(event, outcome)
+
+
+def _delivery_headers(headers: object, body: object) -> dict[str, str]:
+    """A delivery as the gateway port takes it: ``bytes``, and the headers' ``items()``
+    as ``str`` names and values (a repeated name's values comma-joined)."""
+    if not isinstance(body, bytes):
+        raise WebhookVerificationError("the body must be the raw bytes received", reason="body")
+    refused = WebhookVerificationError("header names and values must be str", reason="header")
+    items = getattr(headers, "items", None)
+    if not callable(items):
+        raise refused
+    joined: dict[str, str] = {}
+    try:
+        for pair in items():
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise refused
+            name, value = pair
+            if not (isinstance(name, str) and isinstance(value, str)):
+                raise refused
+            joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    except (TypeError, ValueError):  # items() of something that is no headers at all
+        raise refused from None
+    return joined
 
 
 def _result(event: GatewayEvent, outcome: str) -> WebhookResult:

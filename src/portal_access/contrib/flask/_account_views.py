@@ -24,7 +24,14 @@ from portal_access import (
     ValidationError,
 )
 from portal_access.contrib.flask import _links, _reads, _sessions
-from portal_access.contrib.flask._pages import form_error, notice, page, safe_next, see_other
+from portal_access.contrib.flask._pages import (
+    client_key,
+    form_error,
+    notice,
+    page,
+    safe_next,
+    see_other,
+)
 from portal_access.contrib.flask._state import app_state
 
 __all__ = ["register_routes"]
@@ -131,7 +138,9 @@ def login() -> ResponseReturnValue:
         return page("login.html", email=request.args.get("email", ""), next=nxt)
     email = _field("email")
     try:
-        result = state.portal.log_in(email, request.form.get("password", ""))
+        result = state.portal.log_in(
+            email, request.form.get("password", ""), client_key=client_key()
+        )
     except PasswordChangeRequiredError:
         flash("Your password was set by our staff. Choose your own to continue.", "info")
         return see_other("portal_access.change_password", email=email)
@@ -152,7 +161,9 @@ def change_password() -> ResponseReturnValue:
     try:
         if new != request.form.get("confirm", ""):
             raise ValidationError("do not match", field="new_passwords")
-        result = state.portal.change_password(email, request.form.get("current_password", ""), new)
+        result = state.portal.change_password(
+            email, request.form.get("current_password", ""), new, client_key=client_key()
+        )
     except PortalAccessError as exc:
         message, status = form_error(exc)
         return page("change_password.html", status, email=email, error=message)
@@ -193,7 +204,7 @@ def having_trouble() -> ResponseReturnValue:
     return _same_answer_form(
         "having_trouble.html",
         ("email",),
-        lambda form: portal.having_trouble(form["email"]),
+        lambda form: portal.having_trouble(form["email"], client_key=client_key()),
         "If that address has a portal login, we have emailed it a link to choose a new "
         "password (and to re-subscribe, if a renewal payment failed).",
     )
@@ -208,7 +219,7 @@ def self_registration() -> ResponseReturnValue:
     return _same_answer_form(
         "register.html",
         keys,
-        lambda form: portal.self_register(*(form[key] for key in keys)),
+        lambda form: portal.self_register(*(form[key] for key in keys), client_key=client_key()),
         "If these details match a recent invoice, we have emailed a link to set up your "
         "portal login.",
     )

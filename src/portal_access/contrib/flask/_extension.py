@@ -31,6 +31,7 @@ from portal_access.contrib.flask._settings import FlaskSettings
 from portal_access.contrib.flask._state import EXTENSION_KEY, ContactLoader, PortalApp, app_state
 from portal_access.contrib.flask._webhooks import exempt_from_flask_wtf, webhook_blueprint
 from portal_access.ports import (
+    BackgroundRunner,
     Clock,
     Mailer,
     PasswordHasher,
@@ -49,7 +50,8 @@ class PortalParts(TypedDict, total=False):
     The same keywords as :class:`~portal_access.PortalAccess`, less the ones the
     extension sets from the app: ``links`` (this app's own pages) and ``business_name``
     (``PORTAL_ACCESS_BUSINESS_NAME``). A ``policy`` whose portal URL is left at its
-    default gets the portal's own.
+    default gets the portal's own; its return origins always include
+    ``PORTAL_ACCESS_URL``'s origin and ``PORTAL_ACCESS_RETURN_ORIGINS``.
     """
 
     store: Store
@@ -61,6 +63,7 @@ class PortalParts(TypedDict, total=False):
     hasher: PasswordHasher
     limiter: RateLimiter
     templates: EmailTemplates
+    background: BackgroundRunner
 
 
 class PortalAccessExtension:
@@ -186,18 +189,22 @@ def _build(app: Flask, settings: FlaskSettings, parts: dict[str, Any]) -> Portal
         templates=parts.get("templates"),
         links=portal_links(settings),
         business_name=settings.business_name,
+        background=parts.get("background"),
     )
     names = frozenset(gateway.name for gateway in gateways)
     return PortalApp(app, settings, portal, store, names, sandbox=desk)
 
 
 def _policy(policy: PortalPolicy | None, settings: FlaskSettings) -> PortalPolicy:
-    """``policy`` with the portal's home as its portal URL, unless the host set one."""
+    """``policy`` with the portal's home as its portal URL, unless the host set one, and
+    this app's origin and ``PORTAL_ACCESS_RETURN_ORIGINS`` among the return origins (the
+    extension's payment pages return to this app)."""
     policy = policy or PortalPolicy()
-    if policy.system.portal_url == attrs.fields(SystemPortalOptions).portal_url.default:
-        home = f"{settings.url}{settings.url_prefix}/"
-        policy = attrs.evolve(policy, system=attrs.evolve(policy.system, portal_url=home))
-    return policy
+    system = policy.system
+    if system.portal_url == attrs.fields(SystemPortalOptions).portal_url.default:
+        system = attrs.evolve(system, portal_url=f"{settings.url}{settings.url_prefix}/")
+    origins = system.return_origins | settings.return_origins | {settings.origin}
+    return attrs.evolve(policy, system=attrs.evolve(system, return_origins=origins))
 
 
 # -- signals: subscribe a topic once something receives it ---------------------------------

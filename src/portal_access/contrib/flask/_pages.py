@@ -24,7 +24,19 @@ from portal_access import (
 )
 from portal_access.contrib.flask._state import app_state
 
-__all__ = ["form_error", "go_to_checkout", "notice", "page", "safe_next", "see_other"]
+__all__ = [
+    "client_key",
+    "form_error",
+    "go_to_checkout",
+    "notice",
+    "page",
+    "safe_next",
+    "see_other",
+]
+
+#: The client key of requests that carry no address (a unix socket): they share one
+#: limit, never none.
+NO_ADDRESS = "no-address"
 
 
 def page(template: str, status: int = 200, /, **context: object) -> ResponseReturnValue:
@@ -37,6 +49,14 @@ def notice(
 ) -> ResponseReturnValue:
     """A page that only tells the visitor something."""
     return page("notice.html", status, title=title, message=message, **context)
+
+
+def client_key() -> str:
+    """The visitor's address, the client key every anonymous flow is limited by:
+    ``request.remote_addr``. Behind a proxy, wrap the app in Werkzeug's ``ProxyFix`` so
+    it is the visitor's address and not the proxy's (else every visitor shares one limit).
+    Requests without an address share :data:`NO_ADDRESS`."""
+    return request.remote_addr or NO_ADDRESS
 
 
 def see_other(endpoint: str, **values: Any) -> ResponseReturnValue:

@@ -14,7 +14,13 @@ from flask.typing import ResponseReturnValue
 from portal_access import AccessLevel, AccessReason, PaymentStatus, PortalAccessError
 from portal_access.contrib.flask import _links, _reads
 from portal_access.contrib.flask._guard import serves
-from portal_access.contrib.flask._pages import form_error, go_to_checkout, notice, page
+from portal_access.contrib.flask._pages import (
+    client_key,
+    form_error,
+    go_to_checkout,
+    notice,
+    page,
+)
 from portal_access.contrib.flask._state import app_state
 
 __all__ = ["register_routes"]
@@ -88,7 +94,7 @@ def renew() -> ResponseReturnValue:
     if request.method == "GET":
         return page("renew.html", email=email, contact=contact)
     try:
-        state.portal.having_trouble(email)
+        state.portal.having_trouble(email, client_key=client_key())
     except PortalAccessError as exc:
         message, status = form_error(exc)
         return page("renew.html", status, email=email, contact=contact, error=message)
@@ -136,7 +142,7 @@ def quick_pay() -> ResponseReturnValue:
             form["code"],
             success_url=state.absolute("portal_access.quick_pay_done"),
             cancel_url=state.absolute("portal_access.quick_pay"),
-            client_key=request.remote_addr or "",
+            client_key=client_key(),
         )
     except PortalAccessError as exc:
         message, status = form_error(exc)

@@ -6,7 +6,12 @@ setting                                what it is                      default
 ``PORTAL_ACCESS_URL``                  the absolute URL the app is     required
                                        served at; every emailed link
                                        and checkout return URL starts
-                                       with it
+                                       with it, and payment pages may
+                                       return to its origin only
+``PORTAL_ACCESS_RETURN_ORIGINS``       further origins payment pages   ``()``
+                                       may return to (your own views
+                                       on another host), e.g.
+                                       ``["https://www.example.com"]``
 ``PORTAL_ACCESS_URL_PREFIX``           where the portal's pages are    ``"/portal"``
 ``PORTAL_ACCESS_WEBHOOK_PREFIX``       where the webhook endpoints     ``"/portal-access/``
                                        are (``<prefix>/<gateway>``)    ``webhooks"``
@@ -31,8 +36,8 @@ debug or testing mode.
 >>> settings = FlaskSettings.from_config(
 ...     {"SECRET_KEY": "x", "PORTAL_ACCESS_URL": "https://portal.example.com/"},
 ...     debug=False, testing=False)
->>> settings.url, settings.url_prefix
-('https://portal.example.com', '/portal')
+>>> settings.url, settings.url_prefix, settings.origin
+('https://portal.example.com', '/portal', 'https://portal.example.com')
 >>> FlaskSettings.from_config({"SECRET_KEY": "x", "PORTAL_ACCESS_URL": "https://a.example",
 ...     "PORTAL_ACCESS_SANDBOX": True}, debug=False, testing=False)
 Traceback (most recent call last):
@@ -49,7 +54,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from portal_access import ConfigurationError
+from portal_access import ConfigurationError, SystemPortalOptions
 
 __all__ = ["DEFAULTS", "FlaskSettings"]
 
@@ -58,6 +63,7 @@ PREFIX = "PORTAL_ACCESS_"
 #: Every setting and its default (``None``: required, or chosen at start-up).
 DEFAULTS: dict[str, object] = {
     "PORTAL_ACCESS_URL": None,
+    "PORTAL_ACCESS_RETURN_ORIGINS": (),
     "PORTAL_ACCESS_URL_PREFIX": "/portal",
     "PORTAL_ACCESS_WEBHOOK_PREFIX": "/portal-access/webhooks",
     "PORTAL_ACCESS_BUSINESS_NAME": "Customer portal",
@@ -105,9 +111,24 @@ def _url(config: Mapping[str, Any]) -> str:
         )
     value = _text(config, name)
     parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.netloc
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+    ):
         raise _fail(name, f"must be an absolute http(s) URL, not {value!r}", value)
     return value.rstrip("/")
+
+
+def _return_origins(config: Mapping[str, Any]) -> frozenset[str]:
+    name = "PORTAL_ACCESS_RETURN_ORIGINS"
+    value = config.get(name, DEFAULTS[name])
+    try:
+        return SystemPortalOptions(return_origins=value).return_origins
+    except ConfigurationError as exc:
+        raise _fail(name, exc.message, value) from None
 
 
 def _check_names(config: Mapping[str, Any]) -> None:
@@ -123,6 +144,7 @@ class FlaskSettings:
     """The extension's settings for one app (see the module docstring for each)."""
 
     url: str
+    return_origins: frozenset[str]
     url_prefix: str
     webhook_prefix: str
     business_name: str
@@ -130,6 +152,12 @@ class FlaskSettings:
     home_endpoint: str
     sandbox: bool
     sandbox_webhook_secret: str | None
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of :attr:`url`: where payment pages may return to."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, debug: bool, testing: bool) -> FlaskSettings:
@@ -157,6 +185,7 @@ class FlaskSettings:
             raise _fail("PORTAL_ACCESS_SANDBOX_WEBHOOK_SECRET", "must be a non-blank string")
         return cls(
             url=url,
+            return_origins=_return_origins(config),
             url_prefix=_path(config, "PORTAL_ACCESS_URL_PREFIX"),
             webhook_prefix=_path(config, "PORTAL_ACCESS_WEBHOOK_PREFIX"),
             business_name=_text(config, "PORTAL_ACCESS_BUSINESS_NAME"),

@@ -41,7 +41,7 @@ class WebhookSettings:
     """
 
     name: str
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = attrs.field(repr=False)  # never in a repr or a log
     tolerance: timedelta
     clock: Clock
 
