@@ -45,7 +45,6 @@ from portal_access._portal import PortalAccess
 from portal_access._service.signup import KickoffForm
 from portal_access.adapters._passwords import ScryptPasswordHasher
 from portal_access.gateways.stripe import StripeGateway
-from portal_access.gateways.stripe._webhooks import signature_header
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql._engine import SQLITE_JOURNAL_MODE, SQLITE_SYNCHRONOUS
 from portal_access.testing.stripe import payment_intent_object
@@ -92,9 +91,8 @@ def deliveries(invoice_id: str, count: int) -> Batch:
                  "type": "payment_intent.processing", "api_version": stripe.api_version,
                  "data": {"object": intent}, "livemode": False}  # fmt: skip
         body = json.dumps(event).encode()
-        signed.append(
-            ({"Stripe-Signature": signature_header(body, secrets=[SECRET], timestamp=now)}, body)
-        )
+        header = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRET, now)
+        signed.append(({"Stripe-Signature": header}, body))
     return signed
 
 

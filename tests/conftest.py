@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from hypothesis import settings
 
+from tests.service.money_world import PROPERTY_RUNS
 from tests.unit.access_model import STATE_MACHINE_RUNS
 
 settings.register_profile("ci", max_examples=300, deadline=None, print_blob=True)
@@ -15,9 +17,20 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print how much the access state machine covered (for the issue notes)."""
+    """Print how much the access state machine and the Square shape checks covered."""
     if STATE_MACHINE_RUNS["examples"]:
         terminalreporter.write_line(
             f"access state machine: {STATE_MACHINE_RUNS['examples']} examples, "
             f"{STATE_MACHINE_RUNS['steps']} checked steps"
         )
+    if PROPERTY_RUNS["examples"]:
+        terminalreporter.write_line(
+            f"one payment per invoice: {PROPERTY_RUNS['examples']} examples, "
+            f"{PROPERTY_RUNS['steps']} steps, {PROPERTY_RUNS['duplicates']} duplicate payments, "
+            f"{PROPERTY_RUNS['refunded']} refunded"
+        )
+    square = sys.modules.get("tests.square_shapes")
+    checked = getattr(square, "CHECKED", None)
+    if checked:
+        counts = ", ".join(f"{count} {kind}" for kind, count in sorted(checked.items()))
+        terminalreporter.write_line(f"checked against Square's OpenAPI description: {counts}")

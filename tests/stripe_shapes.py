@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
 import typing
 from collections.abc import Iterator
@@ -29,8 +28,10 @@ from stripe._list_object import ListObject
 from stripe._object_classes import OBJECT_CLASSES
 from stripe._search_result_object import SearchResultObject
 
+from tests.vendor_specs import vendor_root
+
 if TYPE_CHECKING:
-    from portal_access.testing._stripe_api import FakeStripeApi
+    from portal_access.testing.stripe import FakeStripeApi
 
 __all__ = [
     "assert_stripe_shaped",
@@ -47,11 +48,11 @@ _LISTS = (ListObject, SearchResultObject)
 
 
 def vendor_folder() -> Path | None:
-    """The vendors' published descriptions, or ``None`` when they are not here."""
-    configured = os.environ.get("PORTAL_ACCESS_VENDOR_SPECS")
-    root = Path(__file__).resolve().parent.parent
-    folder = Path(configured) if configured else root.parent / "shared" / "vendor"
-    return folder if (folder / "stripe" / "fixtures3.json").is_file() else None
+    """The vendors' published descriptions, or ``None`` when Stripe's are not here."""
+    folder = vendor_root()
+    return (
+        folder if folder is not None and (folder / "stripe" / "fixtures3.json").is_file() else None
+    )
 
 
 @cache

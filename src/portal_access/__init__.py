@@ -28,6 +28,7 @@ from portal_access._domain.accounts import (
     SystemPortalOptions,
 )
 from portal_access._domain.aging import AgingBucket, AgingBuckets, age_invoices
+from portal_access._domain.audit import Actor, ActorKind, AuditAction, AuditRecord
 from portal_access._domain.billing import (
     BillingInterval,
     Charge,
@@ -42,6 +43,7 @@ from portal_access._domain.billing import (
 from portal_access._domain.capabilities import Capability
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.contacts import Contact, ContactPortalSettings, ContactRole, SiteScope
+from portal_access._domain.duplicate_payments import DuplicatePayment
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import (
     AccessDeniedError,
@@ -50,6 +52,7 @@ from portal_access._domain.errors import (
     ConflictError,
     CurrencyMismatchError,
     GatewayError,
+    GatewayNotAllowedError,
     GatewayRejectedError,
     GatewayUnavailableError,
     HeaderInjectionError,
@@ -59,6 +62,7 @@ from portal_access._domain.errors import (
     NotFoundError,
     PasswordChangeRequiredError,
     PaymentDeclinedError,
+    PaymentInProgressError,
     PortalAccessError,
     RateLimitedError,
     SchemaVersionError,
@@ -73,6 +77,7 @@ from portal_access._domain.errors import (
 )
 from portal_access._domain.events import (
     AccessChanged,
+    AuditRecorded,
     ContactCreated,
     ContactRegistered,
     DomainEvent,
@@ -83,8 +88,10 @@ from portal_access._domain.events import (
     InvoiceVoided,
     OnboardingDue,
     OutboxMessage,
+    PaymentDuplicated,
     PaymentRecorded,
     SubscriptionChanged,
+    SubscriptionDuplicated,
     WebhookProcessed,
 )
 from portal_access._domain.gateway_events import (
@@ -101,6 +108,7 @@ from portal_access._domain.invitations import (
 from portal_access._domain.logins import PortalLogin
 from portal_access._domain.money import Money
 from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
+from portal_access._domain.payment_gateways import GatewayConflict
 from portal_access._domain.payments import (
     AchPolicy,
     PaymentMethodKind,
@@ -112,7 +120,7 @@ from portal_access._domain.placeholders import (
     PlaceholderTemplate,
     TemplateOutput,
 )
-from portal_access._domain.recipients import parse_recipients
+from portal_access._domain.recipients import invoice_email_addresses, parse_recipients
 from portal_access._domain.requirement import RequiredPayment, Settlement
 from portal_access._domain.self_registration import SelfRegistrationRequest
 from portal_access._domain.site_access import SiteAccess
@@ -123,16 +131,12 @@ from portal_access._service.context import PortalLinks
 from portal_access._service.emails import EmailTemplate, EmailTemplates
 from portal_access._service.invitations import InvitationView
 from portal_access._service.logins import LoginResult
+from portal_access._service.payment_history import PaymentHistory
 from portal_access._service.quick_pay import QuickPayResult
 from portal_access._service.reconcile import ReconcileReport
 from portal_access._service.signup import KickoffForm, Signup
 from portal_access._service.summary import AccountSummary
 from portal_access._service.webhooks import WebhookResult
-from portal_access.adapters._clock import ManualClock, SystemClock
-from portal_access.adapters._mail import ConsoleMailer, MemoryMailer, SmtpMailer
-from portal_access.adapters._passwords import ScryptPasswordHasher
-from portal_access.adapters._randomness import SecretsTokenSource
-from portal_access.adapters._rate_limit import MemoryRateLimiter
 
 __version__ = "0.1.0.dev0"
 
@@ -148,8 +152,13 @@ __all__ = [
     "AccountClass",
     "AccountSummary",
     "AchPolicy",
+    "Actor",
+    "ActorKind",
     "AgingBucket",
     "AgingBuckets",
+    "AuditAction",
+    "AuditRecord",
+    "AuditRecorded",
     "AuthenticationError",
     "BillingInterval",
     "Capability",
@@ -159,7 +168,6 @@ __all__ = [
     "CheckoutSession",
     "ConfigurationError",
     "ConflictError",
-    "ConsoleMailer",
     "Contact",
     "ContactCreated",
     "ContactPortalSettings",
@@ -167,12 +175,15 @@ __all__ = [
     "ContactRole",
     "CurrencyMismatchError",
     "DomainEvent",
+    "DuplicatePayment",
     "EmailAddress",
     "EmailRequested",
     "EmailTemplate",
     "EmailTemplates",
+    "GatewayConflict",
     "GatewayError",
     "GatewayEvent",
+    "GatewayNotAllowedError",
     "GatewayRejectedError",
     "GatewayUnavailableError",
     "HeaderInjectionError",
@@ -196,9 +207,6 @@ __all__ = [
     "KickoffForm",
     "LineKind",
     "LoginResult",
-    "ManualClock",
-    "MemoryMailer",
-    "MemoryRateLimiter",
     "Money",
     "NotFoundError",
     "Offer",
@@ -207,6 +215,9 @@ __all__ = [
     "PaidAccess",
     "PasswordChangeRequiredError",
     "PaymentDeclinedError",
+    "PaymentDuplicated",
+    "PaymentHistory",
+    "PaymentInProgressError",
     "PaymentMethodKind",
     "PaymentRecorded",
     "PaymentSnapshot",
@@ -224,24 +235,21 @@ __all__ = [
     "RenewalInvoiceReport",
     "RequiredPayment",
     "SchemaVersionError",
-    "ScryptPasswordHasher",
-    "SecretsTokenSource",
     "SelfRegistrationRequest",
     "Settlement",
     "Signup",
     "Site",
     "SiteAccess",
     "SiteScope",
-    "SmtpMailer",
     "StaffMember",
     "StaffPermission",
     "StaleStateError",
     "StorageError",
     "SubscriptionChanged",
+    "SubscriptionDuplicated",
     "SubscriptionReport",
     "SubscriptionSnapshot",
     "SubscriptionStatus",
-    "SystemClock",
     "SystemPortalOptions",
     "TemplateError",
     "TemplateOutput",
@@ -255,6 +263,7 @@ __all__ = [
     "WebhookVerificationError",
     "age_invoices",
     "decide",
+    "invoice_email_addresses",
     "onboarding_due",
     "parse_recipients",
 ]

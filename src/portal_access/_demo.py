@@ -1,8 +1,9 @@
 """``python -m portal_access demo``: seed 000's paid-access story, end to end.
 
-Everything is real except the payment vendor, which is the in-process sandbox gateway
-(signed webhooks, delivered through the same ``handle_webhook`` a host wires to its
-endpoint). Each step prints what happened and the contact's access decision after it.
+Everything is real except the payment vendor, which is the in-process sandbox vendor
+behind the sandbox gateway (signed webhooks, delivered through the same
+``handle_webhook`` a host wires to its endpoint). Each step prints what happened and
+the contact's access decision after it.
 """
 
 from __future__ import annotations
@@ -17,28 +18,44 @@ from importlib import import_module
 from pathlib import Path
 from typing import TextIO
 
-from portal_access._domain.access import AccessDecision, PortalPolicy
-from portal_access._domain.accounts import Account, AccountClass, InactiveSiteVisibility, Site
-from portal_access._domain.billing import Charge, Plan
-from portal_access._domain.contacts import Contact, SiteScope
-from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.invitations import StaffMember, StaffPermission
-from portal_access._domain.money import Money
-from portal_access._domain.payments import AchPolicy, PaymentMethodKind
-from portal_access._portal import PortalAccess
-from portal_access._service.signup import KickoffForm
-from portal_access.adapters._clock import ManualClock
-from portal_access.adapters._mail import MemoryMailer
-from portal_access.adapters._passwords import ScryptPasswordHasher
-from portal_access.adapters._randomness import SecretsTokenSource
+from portal_access import (
+    AccessDecision,
+    Account,
+    AccountClass,
+    AchPolicy,
+    Charge,
+    Contact,
+    EmailAddress,
+    InactiveSiteVisibility,
+    KickoffForm,
+    Money,
+    PaymentMethodKind,
+    Plan,
+    PortalAccess,
+    PortalPolicy,
+    Site,
+    SiteScope,
+    StaffMember,
+    StaffPermission,
+    SystemPortalOptions,
+)
+from portal_access.adapters import (
+    ManualClock,
+    MemoryMailer,
+    ScryptPasswordHasher,
+    SecretsTokenSource,
+)
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.ports import Store
 from portal_access.storage.memory import MemoryStore
+from portal_access.testing.sandbox import SandboxVendor
 
 __all__ = ["main"]
 
-SUCCESS = "https://portal.example/paid"
-CANCEL = "https://portal.example/pay"
+PORTAL_URL = "https://portal.example"
+SUCCESS = f"{PORTAL_URL}/paid"
+CANCEL = f"{PORTAL_URL}/pay"
+VISITOR = "203.0.113.9"  # the address a host passes as the visitor's client key
 ADMIN = StaffMember(id="staff-1", name="Office admin", permissions=frozenset(StaffPermission))
 MONTHLY = Plan(id="plan-monthly", name="Portal subscription", amount=Money(4900, "USD"))
 SETUP_FEE = Charge("Onboarding fee", Money(25000, "USD"))
@@ -57,17 +74,19 @@ class Demo:
         self.out = out
         self.clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
         secret = "whsec_demo"  # noqa: S105 - the sandbox's signing secret, not a credential
-        self.sandbox = SandboxGateway(webhook_secret=secret, clock=self.clock)
+        self.sandbox = SandboxVendor(webhook_secret=secret, clock=self.clock)
+        gateway = SandboxGateway(vendor=self.sandbox, webhook_secret=secret, clock=self.clock)
         self.mailer = MemoryMailer()
         self.portal = PortalAccess(
             store=store,
-            gateways=[self.sandbox],
+            gateways=[gateway],
             mailer=self.mailer,
             clock=self.clock,
             ids=SecretsTokenSource(),
             hasher=ScryptPasswordHasher(n=2**12),  # demo speed; the default is 2**15
-            policy=PortalPolicy(ach=ach),
+            policy=PortalPolicy(ach=ach, system=SystemPortalOptions(portal_url=PORTAL_URL)),
             business_name="Acme Facility Services",
+            background=lambda job: job(),  # the story reads each email as it is sent
         )
         self.onboarded: list[str] = []
         self.portal.subscribe(
@@ -174,7 +193,7 @@ def _grant_on_clearing(store: Store, out: TextIO) -> None:
     demo.sandbox.renew(subscription, succeed=False)
     demo.deliver()
     demo.show(ann)
-    demo.portal.having_trouble("ann@example.com")
+    demo.portal.having_trouble("ann@example.com", client_key=VISITOR)
     token = demo.link("ann@example.com", "/portal/resubscribe")
     demo.say("  Ann clicks 'Having trouble?', gets a re-subscribe link, enters a new card")
     session = demo.portal.resubscribe(token, success_url=SUCCESS, cancel_url=CANCEL)
@@ -239,14 +258,22 @@ def _default_store() -> str:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run the demo; ``--store memory`` or ``--store sqlite`` (default: SQLite files in
-    a temporary directory when SQLAlchemy is installed)."""
+    a temporary directory when SQLAlchemy is installed). ``--serve`` starts the example
+    Flask portal instead (see :mod:`portal_access._demo_server`)."""
     parser = argparse.ArgumentParser(prog="python -m portal_access demo", description=__doc__)
     parser.add_argument("--store", choices=["sqlite", "memory"], default=_default_store())
     parser.add_argument("--directory", type=Path, help="where the SQLite files go")
+    parser.add_argument("--serve", action="store_true", help="run the example Flask portal")
+    parser.add_argument("--host", default="127.0.0.1", help="--serve: the address to listen on")
+    parser.add_argument("--port", type=int, default=5000, help="--serve: the port (0: any free)")
     args = parser.parse_args(argv)
     stream = out or sys.stdout
     with tempfile.TemporaryDirectory() as scratch:
         directory = args.directory or Path(scratch)
+        if args.serve:
+            from portal_access._demo_server import serve  # noqa: PLC0415 - needs Flask
+
+            return serve(host=args.host, port=args.port, directory=directory, out=stream)
         stream.write(f"portal-access demo: seed 000's paid portal access ({args.store} store)\n")
         _grant_on_clearing(_store(args.store, directory, "portal1"), stream)
         _grant_on_initiation(_store(args.store, directory, "portal2"), stream)

@@ -21,21 +21,29 @@ from portal_access._domain.billing import Charge, Invoice, Plan
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
 from portal_access._domain.contacts import Contact, ContactRole
 from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.errors import ConfigurationError, GatewayError
-from portal_access._domain.events import OutboxMessage
+from portal_access._domain.errors import ConfigurationError
+from portal_access._domain.events import OutboxMessage, PaymentDuplicated, SubscriptionDuplicated
 from portal_access._domain.invitations import InvoiceEmail, StaffMember
+from portal_access._domain.money import Money
 from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
+from portal_access._domain.payment_gateways import GatewayConflict
 from portal_access._domain.self_registration import SelfRegistrationRequest
 from portal_access._domain.tokens import TokenPurpose
+from portal_access._domain.validation import ensure_instance
 from portal_access._service import (
     access_checks,
+    anonymous,
     checkout,
+    contact_gateways,
     directory,
+    duplicates,
+    history,
     invitations,
     invoice_emails,
     logins,
     offers,
     quick_pay,
+    refunds,
     resubscribe,
     self_registration,
     signup,
@@ -53,12 +61,17 @@ from portal_access._service.context import (
     run,
 )
 from portal_access._service.emails import EmailTemplates
-from portal_access.adapters._clock import SystemClock
-from portal_access.adapters._mail import MemoryMailer
-from portal_access.adapters._passwords import ScryptPasswordHasher
-from portal_access.adapters._randomness import SecretsTokenSource
-from portal_access.adapters._rate_limit import MemoryRateLimiter
+from portal_access._service.payment_history import PaymentHistory
+from portal_access.adapters import (
+    BackgroundThread,
+    MemoryMailer,
+    MemoryRateLimiter,
+    ScryptPasswordHasher,
+    SecretsTokenSource,
+    SystemClock,
+)
 from portal_access.ports import (
+    BackgroundRunner,
     Clock,
     Mailer,
     PasswordHasher,
@@ -90,6 +103,9 @@ class PortalAccess:
         templates: the emails.
         links: where single-use links point (default: under the policy's portal URL).
         business_name: ``{{ business.name }}`` in emails.
+        background: runs the anonymous flows' real work after the visitor's request
+            (default: a daemon thread of this portal's own; pass your task queue's
+            submit, or ``lambda job: job()`` to run it inline in development).
 
     Raises:
         ConfigurationError: two gateways with the same name.
@@ -114,6 +130,7 @@ class PortalAccess:
         templates: EmailTemplates | None = None,
         links: PortalLinks | None = None,
         business_name: str = "Customer portal",
+        background: BackgroundRunner | None = None,
     ) -> None:
         by_name: dict[str, PaymentGateway] = {}
         for gateway in gateways:
@@ -130,13 +147,21 @@ class PortalAccess:
             clock=clock or SystemClock(),
             ids=ids or SecretsTokenSource(),
             hasher=hasher or ScryptPasswordHasher(),
-            limiter=limiter or MemoryRateLimiter(),
+            limiter=limiter if limiter is not None else MemoryRateLimiter(),
             policy=policy,
             templates=templates or EmailTemplates(),
             links=links or PortalLinks(base_url=policy.system.portal_url),
             business_name=business_name,
+            background=background if background is not None else BackgroundThread(),
         )
         self._decisions = access_checks.DecisionCache()
+        if policy.refund_duplicates:  # after commit, from the outbox (retried, idempotent)
+            self._context.subscribers.append(
+                (PaymentDuplicated.topic, partial(duplicates.refund_duplicate, self._context))
+            )
+            self._context.subscribers.append(
+                (SubscriptionDuplicated.topic, partial(duplicates.cancel_duplicate, self._context))
+            )
 
     @property
     def policy(self) -> PortalPolicy:
@@ -169,8 +194,23 @@ class PortalAccess:
         return run(self._context, partial(directory.create_contact, contact=contact))
 
     def update_contact(self, contact: Contact) -> Contact:
-        """Change a contact's name, email, role, site scope or portal settings."""
+        """Change a contact's name, email, role, site scope or portal settings (show staff
+        :meth:`gateway_conflicts` afterwards: the gateways allowed may not cover what the
+        contact owes)."""
         return run(self._context, partial(directory.update_contact, contact=contact))
+
+    def gateway_conflicts(self, contact_id: str) -> tuple[GatewayConflict, ...]:
+        """Seed 004: what the contact owes through a gateway they may not use (the
+        required invoice, its re-subscribe path, their open invoices); for the staff
+        screen that configures the contact's gateways. Empty when none.
+
+        Raises:
+            NotFoundError: no such contact.
+        """
+        return run(
+            self._context,
+            partial(contact_gateways.contact_gateway_conflicts, contact_id=contact_id),
+        )
 
     def save_plan(self, plan: Plan) -> Plan:
         """Create or change a subscription plan."""
@@ -220,7 +260,7 @@ class PortalAccess:
             name=name,
             role=role,
             paid_access=paid,
-            invite=InviteTiming(invite),
+            invite=invite,  # the converter takes its text too
             onboarding_flow=onboarding_flow,
             account_class_id=account_class_id,
         )
@@ -230,7 +270,7 @@ class PortalAccess:
         """Record one of the host's own invoices (for summaries, aging, quick pay)."""
 
         def save(work: Work) -> Invoice:
-            work.uow.invoices.save(invoice)
+            work.uow.invoices.save(ensure_instance(invoice, Invoice, field="invoice"))
             return invoice
 
         return run(self._context, save)
@@ -238,9 +278,17 @@ class PortalAccess:
     # -- signing up and invitations --------------------------------------------------------
 
     def submit_kickoff_form(
-        self, offer_id: str, form: signup.KickoffForm, *, idempotency_key: str | None = None
+        self,
+        offer_id: str,
+        form: signup.KickoffForm,
+        *,
+        idempotency_key: str | None = None,
+        account_id: str | None = None,
+        staff: StaffMember | None = None,
     ) -> signup.Signup:
-        """Seed 000: create the contact, its required invoice and (maybe) the invitation."""
+        """Seed 000: create the contact, its required invoice and (maybe) the invitation.
+        A visitor's form makes a new account; ``account_id`` (an existing account to
+        join) needs ``staff`` with ``INVITE_CONTACTS``."""
         return run(
             self._context,
             partial(
@@ -248,6 +296,8 @@ class PortalAccess:
                 offer_id=offer_id,
                 form=form,
                 idempotency_key=idempotency_key,
+                account_id=account_id,
+                staff=staff,
             ),
         )
 
@@ -271,13 +321,39 @@ class PortalAccess:
         )
 
     def send_invoice_email(
-        self, invoice_id: str, email: InvoiceEmail, *, staff: StaffMember
+        self,
+        invoice_id: str,
+        email: InvoiceEmail | None = None,
+        *,
+        staff: StaffMember,
+        matter_email: str | None = None,
+        invite_recipients: bool = False,
     ) -> tuple[str, ...]:
-        """Email an invoice; invite its To recipients when asked (seed 002)."""
+        """Email an invoice; invite its To recipients when asked (seed 002); the ids of
+        the contacts invited.
+
+        Args:
+            invoice_id: the invoice.
+            email: the message as staff edited it (To, CC, BCC, the invite box).
+            staff: who sends it (inviting needs ``INVITE_CONTACTS``).
+            matter_email: without ``email``: the invoice's project/matter "Email" field,
+                which overrides the client's (the invoice contact's email); see
+                :func:`~portal_access.invoice_email_addresses`.
+            invite_recipients: without ``email``: the "Invite recipients" box.
+
+        Raises:
+            ValidationError: ``email`` together with ``matter_email`` or
+                ``invite_recipients``, or no recipient at all.
+        """
         return run(
             self._context,
             partial(
-                invoice_emails.send_invoice_email, invoice_id=invoice_id, email=email, staff=staff
+                invoice_emails.send_invoice_email,
+                invoice_id=invoice_id,
+                email=email,
+                staff=staff,
+                matter_email=matter_email,
+                invite_recipients=invite_recipients,
             ),
         )
 
@@ -285,7 +361,7 @@ class PortalAccess:
         """Email a statement notice carrying the portal link (seed 003)."""
         run(
             self._context,
-            partial(invoice_emails.send_statement_email, account_id=account_id, to=tuple(to)),
+            partial(invoice_emails.send_statement_email, account_id=account_id, to=to),
         )
 
     def send_portal_instructions(self, contact_id: str, *, staff: StaffMember) -> None:
@@ -348,19 +424,28 @@ class PortalAccess:
 
     # -- logging in ------------------------------------------------------------------------
 
-    def log_in(self, email: str, password: str) -> logins.LoginResult:
-        """Check an email and password; see :func:`~portal_access._service.logins.log_in`."""
-        return run(self._context, partial(logins.log_in, email=email, password=password))
+    def log_in(self, email: str, password: str, *, client_key: str) -> logins.LoginResult:
+        """Check an email and password; see :func:`~portal_access._service.logins.log_in`.
+        ``client_key`` is the visitor's address (rate limits are per client too)."""
+        use_case = partial(logins.log_in, email=email, password=password, client_key=client_key)
+        return run(self._context, use_case, deliver=False)
 
-    def change_password(self, email: str, current: str, new: str) -> logins.LoginResult:
-        """Replace a password (a temporary one included)."""
+    def change_password(
+        self, email: str, current: str, new: str, *, client_key: str
+    ) -> logins.LoginResult:
+        """Replace a password (a temporary one included); every outstanding link dies."""
         return run(
-            self._context, partial(logins.change_password, email=email, current=current, new=new)
+            self._context,
+            partial(
+                logins.change_password, email=email, current=current, new=new, client_key=client_key
+            ),
+            deliver=False,
         )
 
-    def having_trouble(self, email: str) -> None:
-        """ "Having trouble?": reset link, and re-subscribe link when due (seed 000)."""
-        run(self._context, partial(logins.having_trouble, email=email))
+    def having_trouble(self, email: str, *, client_key: str) -> None:
+        """ "Having trouble?": reset link, and re-subscribe link when due (seed 000),
+        mailed by a background job; the same answer, in the same time, for any email."""
+        logins.having_trouble(self._context, email, client_key=client_key)
 
     # -- access and payment ----------------------------------------------------------------
 
@@ -372,19 +457,28 @@ class PortalAccess:
     def start_checkout(
         self, contact_id: str, *, success_url: str, cancel_url: str
     ) -> CheckoutSession:
-        """A hosted page that pays the contact's required invoice."""
+        """A hosted page that pays the contact's required invoice; two calls at once get
+        one page.
+
+        Raises:
+            PaymentInProgressError: a payment of the invoice is processing or succeeded
+                (show ``reason``: "your bank payment is processing").
+            GatewayNotAllowedError: the contact may not use the offer's gateway (seed 004).
+            ConflictError: nothing to pay (no requirement, paid, waived, revoked).
+        """
         prepare = partial(
             checkout.prepare_required_checkout,
             contact_id=contact_id,
             success_url=success_url,
             cancel_url=cancel_url,
         )
-        return checkout.open_checkout(self._context, prepare, self._invoice_gateway)
+        return checkout.open_checkout(self._context, prepare, self._invoice_target)
 
     def start_payment_method_setup(
         self, contact_id: str, *, gateway: str, success_url: str, cancel_url: str
     ) -> CheckoutSession:
-        """A page that saves a payment method, where the contact may (seed 003)."""
+        """A page that saves a payment method, where the contact may (seed 003), through
+        a gateway the contact may use (seed 004)."""
         prepare = partial(
             checkout.prepare_setup_checkout,
             contact_id=contact_id,
@@ -392,17 +486,17 @@ class PortalAccess:
             success_url=success_url,
             cancel_url=cancel_url,
         )
-        return checkout.open_checkout(self._context, prepare, lambda _request: gateway)
+        return checkout.open_checkout(self._context, prepare, lambda _request: (gateway, None))
 
-    def _invoice_gateway(self, request: CheckoutRequest) -> str:
+    def _invoice_target(self, request: CheckoutRequest) -> checkout.Target:
         invoice_id = request.invoice_id
         assert invoice_id is not None
 
-        def gateway_of(work: Work) -> str:
+        def gateway_of(work: Work) -> checkout.Target:
             invoice = work.uow.invoices.get(invoice_id)
             if invoice is None or invoice.gateway is None:
                 raise ConfigurationError("the invoice has no gateway", field="gateway")
-            return invoice.gateway
+            return invoice.gateway, invoice.id
 
         return run(self._context, gateway_of)
 
@@ -422,7 +516,13 @@ class PortalAccess:
     def resubscribe(
         self, token: str, *, success_url: str, cancel_url: str, contact_id: str | None = None
     ) -> CheckoutSession:
-        """POST of a re-subscribe link: a page to enter new payment details (seed 000)."""
+        """POST of a re-subscribe link: a page to enter new payment details (seed 000).
+
+        Raises:
+            PaymentInProgressError: a subscription is already active or starting
+                (``reason="subscription_live"``).
+            GatewayNotAllowedError: the contact may not use the offer's gateway (seed 004).
+        """
         prepare = partial(
             resubscribe.prepare_resubscribe,
             token=token,
@@ -430,43 +530,64 @@ class PortalAccess:
             cancel_url=cancel_url,
             contact_id=contact_id,
         )
+
+        def target(request: CheckoutRequest) -> checkout.Target:
+            assert request.contact_id is not None
+            found = partial(resubscribe.resubscribe_target, contact_id=request.contact_id)
+            return run(self._context, found)
+
         return checkout.open_checkout(
             self._context,
             prepare,
-            self._invoice_gateway,
+            target,
+            recheck=resubscribe.ensure_no_live_subscription,
             finish=lambda work, request, _session: resubscribe.finish_resubscribe(
                 work, request, token
             ),
         )
 
-    def cancel_required_payment(self, contact_id: str, *, staff: StaffMember) -> str:
-        """Seed 000: void the required invoice and grant access; the invoice id."""
+    def cancel_required_payment(
+        self, contact_id: str, *, staff: StaffMember, reason: str = ""
+    ) -> str:
+        """Seed 000: void the required invoice and grant access; the invoice id. The
+        audit trail records ``staff`` and ``reason``; pages opened for the invoice close."""
         invoice_id = run(
             self._context,
-            partial(waivers.cancel_required_payment, contact_id=contact_id, staff=staff),
+            partial(
+                waivers.cancel_required_payment, contact_id=contact_id, staff=staff, reason=reason
+            ),
         )
-        self._expire_checkouts(invoice_id)
-        return invoice_id
 
-    def _expire_checkouts(self, invoice_id: str) -> None:
         def sessions(work: Work) -> list[CheckoutSession]:
             return [record.session for record in work.uow.checkouts.for_invoice(invoice_id)]
 
-        for session in run(self._context, sessions):
-            try:
-                self._context.gateway(session.gateway).expire_checkout(session.session_id)
-            except GatewayError:  # the waiver is committed; a late payment is flagged
-                log.warning(
-                    "could not close checkout %s of void invoice %s",
-                    session.session_id,
-                    invoice_id,
-                    exc_info=True,
-                )
+        checkout.close_pages(self._context, run(self._context, sessions))
+        return invoice_id
 
-    def self_register(self, invoice_number: str, code: str, contact_name: str, email: str) -> None:
-        """Seed 001: invoice-verified self-registration; same answer whatever matched."""
+    def refund_payment(
+        self,
+        gateway: str,
+        payment_id: str,
+        *,
+        staff: StaffMember,
+        amount: Money | None = None,
+        reason: str = "",
+    ) -> None:
+        """Staff refund a payment (in full without ``amount``), e.g. a duplicate the
+        account summary lists; on the audit trail with ``reason``. The payment's new
+        state arrives from the gateway like any other report. Raises as
+        :func:`~portal_access._service.refunds.refund_payment` says."""
+        refunds.refund_payment(
+            self._context, gateway, payment_id, staff=staff, amount=amount, reason=reason
+        )
+
+    def self_register(
+        self, invoice_number: str, code: str, contact_name: str, email: str, *, client_key: str
+    ) -> None:
+        """Seed 001: invoice-verified self-registration; same answer, in the same time,
+        whatever matched (a background job compares and mails)."""
         request = SelfRegistrationRequest.from_form(invoice_number, code, contact_name, email)
-        run(self._context, partial(self_registration.self_register, request=request))
+        self_registration.self_register(self._context, request, client_key=client_key)
 
     def quick_pay(
         self,
@@ -475,31 +596,67 @@ class PortalAccess:
         *,
         success_url: str,
         cancel_url: str,
-        client_key: str = "",
+        client_key: str,
     ) -> quick_pay.QuickPayResult:
-        """Seed 001: a guest pays an invoice with its number and quick-pay code."""
-        prepared = run(
-            self._context,
-            partial(
-                quick_pay.prepare_quick_pay,
-                invoice_number=invoice_number,
-                code=code,
-                success_url=success_url,
-                cancel_url=cancel_url,
-                client_key=client_key,
-            ),
+        """Seed 001: a guest pays an invoice with its number and quick-pay code;
+        ``client_key`` is the visitor's address (rate limits are per client too)."""
+        prepare = partial(
+            quick_pay.prepare_quick_pay,
+            invoice_number=invoice_number,
+            code=code,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            client_key=client_key,
+        )
+        prepared = anonymous.no_faster_than(
+            anonymous.LOOKUP_FLOOR, lambda: run(self._context, prepare, deliver=False)
         )
         if prepared is None or isinstance(prepared, CheckoutSession):
             return quick_pay.QuickPayResult(checkout=prepared)
         request: CheckoutRequest = prepared
-        session = checkout.open_checkout(
-            self._context, lambda _work: request, self._invoice_gateway
-        )
+        session = checkout.open_checkout(self._context, lambda _work: request, self._invoice_target)
         return quick_pay.QuickPayResult(checkout=session)
 
     def account_summary(self, contact_id: str) -> summary.AccountSummary:
-        """Balances, aging, invoices, settled and pending payments (seeds 001, 003, 004)."""
+        """Balances, aging, invoices, settled, pending and duplicate payments (seeds 001,
+        003, 004)."""
         return run(self._context, partial(summary.account_summary, contact_id=contact_id))
+
+    # -- reads for the host's pages and tests (no access check: see check_access) ---------
+
+    def invoice(self, invoice_id: str) -> Invoice:
+        """The invoice with this id.
+
+        Raises:
+            NotFoundError: no such invoice.
+        """
+        return run(self._context, partial(history.invoice, invoice_id=invoice_id))
+
+    def invoice_with_number(self, number: str) -> Invoice:
+        """The invoice with this number.
+
+        Raises:
+            NotFoundError: no such invoice.
+        """
+        return run(self._context, partial(history.invoice_with_number, number=number))
+
+    def contact_invoices(self, contact_id: str) -> tuple[Invoice, ...]:
+        """The contact's invoices (theirs and the account's addressed to no one), newest
+        first.
+
+        Raises:
+            NotFoundError: no such contact.
+        """
+        return run(self._context, partial(history.contact_invoices, contact_id=contact_id))
+
+    def contact_payments(self, contact_id: str) -> PaymentHistory:
+        """The payments of :meth:`contact_invoices`: settled, pending (a bank payment
+        clearing) and duplicates to refund, newest first.
+
+        Raises:
+            NotFoundError: no such contact.
+        """
+        return run(self._context, partial(history.contact_payments, contact_id=contact_id))
 
     def reconcile(
         self,

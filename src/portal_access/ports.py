@@ -12,7 +12,7 @@ suites in :mod:`portal_access.testing` check an implementation against it.
 - :class:`PaymentGateway` opens hosted checkout pages, verifies and normalises webhooks,
   lists past events (reconcile), refunds, cancels.
 - :class:`Mailer`, :class:`Clock`, :class:`TokenSource`, :class:`PasswordHasher`,
-  :class:`RateLimiter`: one or two methods each.
+  :class:`RateLimiter`, :class:`BackgroundRunner`: one or two methods each.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
 
 __all__ = [
+    "BackgroundRunner",
     "Clock",
     "Column",
     "Committed",
@@ -181,7 +182,7 @@ class Row(NamedTuple):
 
     (A named tuple rather than an attrs class: the hot path makes one per page view.)
 
-    Args:
+    Attributes:
         values: a value for every column of the table (read-only).
         doc: the document (``None`` when the table keeps none).
         version: the row version (``0`` when the table keeps none).
@@ -403,3 +404,16 @@ class RateLimiter(Protocol):
             RateLimitedError: the window's limit is already reached (this attempt is
                 refused and not counted).
         """
+
+
+class BackgroundRunner(Protocol):
+    """Runs a job after the current request has been answered (a thread, a task queue).
+
+    The anonymous flows hand it their real work, so the visitor's request takes the
+    same time whether or not anything matched. A job is a callable without arguments
+    that logs its own failures; a runner may run jobs in any thread, in any order, and
+    at most once each.
+    """
+
+    def __call__(self, job: Callable[[], object]) -> object:
+        """Arrange for ``job()`` to run soon, outside the caller's request."""

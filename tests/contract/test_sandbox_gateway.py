@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from portal_access._domain.payments import PaymentMethodKind
+from portal_access.adapters import ManualClock
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.testing._gateway_contract import GatewayContract
-from portal_access.testing.sandbox import SandboxWebhooks
+from portal_access.testing.sandbox import SandboxVendor, SandboxWebhooks
 
 SECRET = "whsec_contract"
 
 
-class ManualClock:
-    """A clock that stands still until told to move."""
-
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, delta: timedelta) -> None:
-        self._now += delta
-
-
 class TestSandboxGateway(GatewayContract):
-    """The gateway contract, against the sandbox."""
+    """The gateway contract, against the sandbox gateway and its vendor."""
 
     payment_methods = frozenset(PaymentMethodKind)
 
@@ -41,7 +29,8 @@ class TestSandboxGateway(GatewayContract):
 
     @pytest.fixture
     def gateway(self, clock: ManualClock) -> SandboxGateway:
-        return SandboxGateway(webhook_secret=SECRET, clock=clock)
+        vendor = SandboxVendor(webhook_secret=SECRET, clock=clock)
+        return SandboxGateway(vendor=vendor, webhook_secret=SECRET, clock=clock)
 
     @pytest.fixture
     def webhooks(self, clock: ManualClock) -> SandboxWebhooks:

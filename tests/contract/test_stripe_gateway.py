@@ -11,8 +11,7 @@ from portal_access._domain.payments import PaymentMethodKind
 from portal_access.adapters._clock import ManualClock
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.testing._gateway_contract import GatewayContract
-from portal_access.testing._stripe_api import FakeStripeApi
-from portal_access.testing.stripe import StripeWebhooks
+from portal_access.testing.stripe import FakeStripeApi, StripeWebhooks
 from tests.stripe_shapes import assert_stripe_shaped
 
 SECRET = "whsec_contract"
@@ -29,7 +28,7 @@ class TestStripeGateway(GatewayContract):
 
     @pytest.fixture
     def api(self, clock: ManualClock) -> Iterator[FakeStripeApi]:
-        with FakeStripeApi(now=lambda: clock.now().timestamp()) as api:
+        with FakeStripeApi(clock=clock) as api:
             yield api
         assert_stripe_shaped(api)
 

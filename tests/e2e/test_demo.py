@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
+import signal
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
 from portal_access._demo import main
 
+DEMO = [sys.executable, "-m", "portal_access", "demo"]
 STEPS = [
     "-> access: NONE (not_registered)",
     "-> access: PAY_INVOICE_ONLY (invoice_open)",
@@ -60,3 +64,28 @@ def test_unknown_command_prints_usage():
     )
     assert result.returncode == 2
     assert "demo" in result.stderr
+
+
+def test_demo_serve_starts_the_example_portal_and_prints_its_url(tmp_path):
+    """README: `python -m portal_access demo --serve` serves the example portal and prints where."""
+    process = subprocess.Popen(
+        [*DEMO, "--serve", "--port", "0", "--directory", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        url = re.search(r"running at (http://\S+/portal/)", banner)
+        assert url is not None, banner
+        with urllib.request.urlopen(url.group(1) + "join/client-onboarding", timeout=30) as page:
+            assert "Facility care plan" in page.read().decode()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            rest = process.stdout.read()
+            process.stdout.close()
+    assert process.returncode == 0
+    assert "stopped." in rest

@@ -11,7 +11,6 @@ vendor object must win.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import random
 import time
 from collections import Counter
@@ -29,6 +28,7 @@ from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
 from portal_access.storage.sql._urls import database_url
+from tests.integration.processes import run_workers
 from tests.integration.webhook_workers import WorkerReport, handle_deliveries
 from tests.service.harness import (
     CANCEL,
@@ -85,7 +85,7 @@ def _act(h: Harness, contact_id: str, kind: str) -> None:
         h.sandbox.close_dispute(payment, won=True)
     elif kind == "refunded":
         payment = _pay(h, contact_id, card)
-        h.sandbox.refund(payment, amount=None, idempotency_key=f"refund-{contact_id}")
+        h.gateway.refund(payment, amount=None, idempotency_key=f"refund-{contact_id}")
     else:  # "renewals": two paid renewals, a failed one, then the vendor gives up
         _pay(h, contact_id, card)
         subscription = _subscription(h, contact_id)
@@ -167,26 +167,12 @@ def _sql_rows(url: str) -> dict[str, list[Any]]:
 
 
 def _run_workers(url: str, deliveries: list[Delivery], workers: int) -> list[WorkerReport]:
-    context = multiprocessing.get_context("spawn")
-    start, results = context.Barrier(workers), context.Queue()
     settings = {"now": START, "secret": SECRET}
-    processes = [
-        context.Process(
-            target=handle_deliveries,
-            args=(index, url, deliveries[index::workers], settings, start, results),
-        )
-        for index in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        reports = [results.get(timeout=600) for _ in processes]
-    finally:
-        for process in processes:
-            process.join(timeout=60)
-            if process.is_alive():
-                process.kill()
-    return sorted(reports)
+    return run_workers(
+        handle_deliveries,
+        lambda index: (index, url, deliveries[index::workers], settings),
+        workers,
+    )
 
 
 def _check(url: str, workers: int) -> None:

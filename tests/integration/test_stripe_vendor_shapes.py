@@ -11,8 +11,12 @@ import pytest
 
 from portal_access import Money, PaymentMethodKind, PaymentStatus, SubscriptionStatus
 from portal_access.adapters._clock import ManualClock
-from portal_access.testing._stripe_api import FakeStripeApi
-from portal_access.testing.stripe import StripeWebhooks, payment_intent_object, subscription_object
+from portal_access.testing.stripe import (
+    FakeStripeApi,
+    StripeWebhooks,
+    payment_intent_object,
+    subscription_object,
+)
 from tests.stripe_shapes import (
     assert_stripe_shaped,
     example_has,
@@ -92,10 +96,25 @@ def test_every_field_the_gateway_reads_is_in_stripes_published_example(kind: str
 
 
 @needs_vendor_specs
+def _kinds(value: object) -> set[str]:
+    """The ``object`` names of every Stripe object in ``value``, at any depth."""
+    if isinstance(value, list):
+        return set().union(*map(_kinds, value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    own = {value["object"]} if isinstance(value.get("object"), str) else set()
+    return own.union(*map(_kinds, value.values())) if value else own
+
+
 def test_every_kind_of_object_we_fake_is_one_stripe_publishes():
-    """The fake API and webhook factory build only objects Stripe has examples of."""
-    faked = {*READ_PATHS, "refund", "subscription_item", "payment_method"}
-    assert faked <= set(stripe_examples())
+    """The local API (every action: each Checkout mode, ACH, renewals, arrears, disputes,
+    refunds) and the webhook factory build only objects Stripe has examples of."""
+    from tests.integration.test_stripe_local_api import every_action  # noqa: PLC0415
+
+    faked = _kinds([*every_action().values()]) - {"list", "search_result"}
+    assert {"checkout.session", "invoice", "line_item", "invoice_payment", "price", "dispute",
+            "setup_intent", "charge", "refund", "subscription_item"} <= faked  # fmt: skip
+    assert {*READ_PATHS, *faked, "payment_method"} <= set(stripe_examples())
 
 
 def test_an_invented_field_is_caught_at_any_depth():
@@ -122,7 +141,7 @@ def test_the_webhook_factory_builds_only_stripe_shaped_events():
     """Every event StripeWebhooks builds (each payment status, subscriptions, unknown
     types) is shaped as Stripe sends it."""
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    with FakeStripeApi(now=lambda: clock.now().timestamp()) as api:
+    with FakeStripeApi(clock=clock) as api:
         webhooks = StripeWebhooks(secret="whsec_shapes", clock=clock, api=api)
         for n, status in enumerate(PaymentStatus):
             webhooks.payment(event_id=f"evt_p{n}", payment_id=f"pi_{n}", invoice_id="inv-1",

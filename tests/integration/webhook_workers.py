@@ -18,6 +18,7 @@ from portal_access._portal import PortalAccess
 from portal_access.adapters._clock import ManualClock
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.storage.sql import SqlStore
+from portal_access.testing.sandbox import SandboxVendor
 
 __all__ = ["WorkerReport", "handle_deliveries"]
 
@@ -60,9 +61,11 @@ def handle_deliveries(
     try:
         clock = ManualClock(settings["now"])
         store = SqlStore(url)
+        secret = settings["secret"]  # the worker verifies; the vendor is in the parent
+        vendor = SandboxVendor(webhook_secret=secret, clock=clock)
         portal = PortalAccess(
             store=store,
-            gateways=[SandboxGateway(webhook_secret=settings["secret"], clock=clock)],
+            gateways=[SandboxGateway(vendor=vendor, webhook_secret=secret, clock=clock)],
             clock=clock,
             policy=PortalPolicy(),
         )

@@ -28,8 +28,10 @@ from tests.service.harness import (
     ADMIN,
     CLASS,
     CLERK,
+    CLIENT,
     MONTHLY,
     PASSWORD,
+    PORTAL_URL,
     account,
     build,
     paid_offer,
@@ -67,7 +69,10 @@ def test_invitation_get_does_not_consume_and_post_registers_once():
     with pytest.raises(TokenAlreadyUsedError):
         harness.portal.accept_invitation(token, "another password 123")
     assert harness.store.snapshot() == before
-    assert harness.portal.log_in("ann@example.com", PASSWORD).contact_id == signup.contact_id
+    assert (
+        harness.portal.log_in("ann@example.com", PASSWORD, client_key=CLIENT).contact_id
+        == signup.contact_id
+    )
     assert len(harness.topics("contact.registered")) == 1
 
 
@@ -160,7 +165,7 @@ def test_invoice_email_invites_only_to_recipients():
         subjects = [m.subject for m in harness.mailer.to(address)]
         assert subjects, address
         assert all(s.startswith("Invoice ") for s in subjects), address
-        assert all("portal.invalid" in m.text for m in harness.mailer.to(address))
+        assert all(PORTAL_URL in m.text for m in harness.mailer.to(address))
     with pytest.raises(AccessDeniedError):
         harness.portal.send_invoice_email(signup.invoice_id, email, staff=CLERK)
 
@@ -186,9 +191,11 @@ def test_temporary_password_must_be_changed_at_first_login():
     harness.portal.set_temporary_password("c-1", "Temporary-Pass-42", staff=ADMIN)
     assert harness.portal.check_access("c-1").level is AccessLevel.NONE
     with pytest.raises(PasswordChangeRequiredError):
-        harness.portal.log_in("bo@example.com", "Temporary-Pass-42")
-    harness.portal.change_password("bo@example.com", "Temporary-Pass-42", PASSWORD)
-    assert harness.portal.log_in("BO@example.com", PASSWORD).contact_id == "c-1"
+        harness.portal.log_in("bo@example.com", "Temporary-Pass-42", client_key=CLIENT)
+    harness.portal.change_password(
+        "bo@example.com", "Temporary-Pass-42", PASSWORD, client_key=CLIENT
+    )
+    assert harness.portal.log_in("BO@example.com", PASSWORD, client_key=CLIENT).contact_id == "c-1"
     assert harness.portal.check_access("c-1").level is AccessLevel.FULL
 
 
@@ -204,7 +211,7 @@ def test_wrong_password_and_unknown_email_fail_alike():
         ("nobody@example.com", PASSWORD),
     ):
         with pytest.raises(AuthenticationError) as caught:
-            harness.portal.log_in(email, password)
+            harness.portal.log_in(email, password, client_key=CLIENT)
         errors.append(str(caught.value))
     assert errors[0] == errors[1]
 

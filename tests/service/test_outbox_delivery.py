@@ -13,10 +13,9 @@ from portal_access._portal import PortalAccess
 from portal_access.adapters._clock import ManualClock
 from portal_access.adapters._passwords import ScryptPasswordHasher
 from portal_access.adapters._randomness import SequentialIds
-from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore, MemoryTransaction
-from tests.service.harness import ADMIN, CLASS, SECRET, START, account
+from tests.service.harness import ADMIN, CLASS, START, account, sandbox_pair
 
 
 class CountingStore(MemoryStore):
@@ -37,7 +36,7 @@ def portal_on(store: CountingStore) -> PortalAccess:
     clock = ManualClock(START)
     portal = PortalAccess(
         store=store,
-        gateways=[SandboxGateway(webhook_secret=SECRET, clock=clock)],
+        gateways=[sandbox_pair(clock)[1]],
         clock=clock,
         ids=SequentialIds(),
         hasher=ScryptPasswordHasher(n=16),

@@ -21,6 +21,7 @@ from portal_access import (
 from portal_access._service.signup import KickoffForm
 from portal_access.repositories import unit_of_work
 from tests.service.harness import (
+    ADMIN,
     CLASS,
     MONTHLY,
     SETUP_FEE,
@@ -105,35 +106,39 @@ def test_the_same_form_submitted_twice_makes_one_signup():
     assert len(harness.mailer.sent) == 1
 
 
-def test_kickoff_form_can_join_an_existing_account():
-    """Seed 001_345994b3bb014aeb.txt: contacts belong to accounts; a form may name an existing one."""
+def test_staff_can_put_a_kickoff_signup_on_an_existing_account():
+    """Seed 001_345994b3bb014aeb.txt: contacts belong to accounts; staff may sign one up on an existing one."""
     harness = build()
     harness.portal.save_account(account())
     paid_offer(harness)
     signup = harness.portal.submit_kickoff_form(
-        "offer-1", KickoffForm(first_name="Bo", email="bo@example.com", account_id="acc-1")
+        "offer-1",
+        KickoffForm(first_name="Bo", email="bo@example.com"),
+        account_id="acc-1",
+        staff=ADMIN,
     )
     assert signup.account_id == "acc-1"
 
 
 @pytest.mark.parametrize(
-    ("form", "error", "field"),
+    ("form", "join", "error", "field"),
     [
-        (KickoffForm(first_name="Ann", email="not-an-email"), InvalidEmailError, "email"),
+        (KickoffForm(first_name="Ann", email="not-an-email"), {}, InvalidEmailError, "email"),
         (
-            KickoffForm(first_name="Ann", email="a@example.com", account_id="nope"),
+            KickoffForm(first_name="Ann", email="a@example.com"),
+            {"account_id": "nope", "staff": ADMIN},
             NotFoundError,
             None,
         ),
     ],
 )
-def test_bad_forms_are_typed_errors_and_change_nothing(form, error, field):
+def test_bad_forms_are_typed_errors_and_change_nothing(form, join, error, field):
     """DESIGN.md: bad input is a typed error and a failed call leaves the store as it was."""
     harness = build()
     paid_offer(harness)
     before = harness.store.snapshot()
     with pytest.raises(error) as caught:
-        harness.portal.submit_kickoff_form("offer-1", form)
+        harness.portal.submit_kickoff_form("offer-1", form, **join)
     if field:
         assert caught.value.field == field
     assert harness.store.snapshot() == before

@@ -24,6 +24,7 @@ from portal_access import (
 from portal_access.repositories import unit_of_work
 from tests.service.harness import (
     CANCEL,
+    PORTAL_URL,
     SUCCESS,
     Harness,
     account,
@@ -147,7 +148,7 @@ def test_statement_email_carries_the_portal_link():
     harness.portal.save_account(account())
     harness.portal.send_statement_email("acc-1", [EmailAddress.parse("ap@example.com")])
     (mail,) = harness.mailer.to("ap@example.com")
-    assert "https://portal.invalid" in mail.text
+    assert PORTAL_URL in mail.text
 
 
 def test_a_failing_subscriber_gets_the_event_again_later():

@@ -52,7 +52,7 @@ def play(story: dict, *, deliver) -> Harness:
         if story["renewal"] == "failed-then-ended":
             sandbox.exhaust_retries(subscription)
     if paid and story["refund"]:
-        sandbox.refund(payment, amount=None, idempotency_key="refund")
+        harness.gateway.refund(payment, amount=None, idempotency_key="refund")
     deliver(harness)
     return harness
 

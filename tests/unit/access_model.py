@@ -51,17 +51,33 @@ def expected_access(
     subscription_reports: list[dict],
     policy: PortalPolicy,
     now: datetime,
+    gateway_allowed: bool = True,
 ) -> tuple[AccessLevel, AccessReason]:
-    """What the rules say the contact may do, from the reports delivered so far."""
+    """What the rules say the contact may do, from the reports delivered so far.
+
+    ``gateway_allowed``: whether the contact may use the offer's gateway (seed 004).
+    """
+
+    def pay_only(reason: AccessReason) -> tuple[AccessLevel, AccessReason]:
+        needs_payment = reason in (AccessReason.INVOICE_OPEN, AccessReason.PAYMENT_FAILED)
+        if needs_payment and not gateway_allowed:
+            return AccessLevel.PAY_INVOICE_ONLY, AccessReason.GATEWAY_NOT_ALLOWED
+        return AccessLevel.PAY_INVOICE_ONLY, reason
+
+    def resubscribe_only(reason: AccessReason) -> tuple[AccessLevel, AccessReason]:
+        return AccessLevel.RESUBSCRIBE_ONLY, (
+            reason if gateway_allowed else AccessReason.GATEWAY_NOT_ALLOWED
+        )
+
     if not registered:
         return AccessLevel.NONE, AccessReason.NOT_REGISTERED
-    if waived:
-        return AccessLevel.FULL, AccessReason.PAYMENT_WAIVED
     payments = list(newest_payments(payment_reports).values())
     statuses = [p["status"] for p in payments]
     succeeded = sum(p["amount"] for p in payments if p["status"] == "succeeded")
     ach_pending = any(p["status"] == "processing" and p["ach"] for p in payments)
-    if succeeded >= due:
+    if waived:
+        granted = AccessReason.PAYMENT_WAIVED
+    elif succeeded >= due:
         granted = AccessReason.PAID
     elif "disputed" in statuses:
         if policy.revoke_on_dispute:
@@ -74,22 +90,24 @@ def expected_access(
     elif ach_pending and policy.ach is AchPolicy.GRANT_ON_INITIATION:
         granted = AccessReason.ACH_PROCESSING
     elif "processing" in statuses:
-        return AccessLevel.PAY_INVOICE_ONLY, AccessReason.PAYMENT_PROCESSING
+        return pay_only(AccessReason.PAYMENT_PROCESSING)
     elif "failed" in statuses:
-        return AccessLevel.PAY_INVOICE_ONLY, AccessReason.PAYMENT_FAILED
+        return pay_only(AccessReason.PAYMENT_FAILED)
     else:
-        return AccessLevel.PAY_INVOICE_ONLY, AccessReason.INVOICE_OPEN
+        return pay_only(AccessReason.INVOICE_OPEN)
     subscription = current_subscription(subscription_reports) if plan_tied else None
     if subscription is not None:
+        failed_at = subscription["failed_at"]
         if subscription["status"] in ("past_due", "unpaid"):
-            failed_at = subscription["failed_at"]
             if (
                 policy.renewal_grace
                 and failed_at is not None
                 and now < failed_at + policy.renewal_grace
             ):
                 return AccessLevel.FULL, AccessReason.RENEWAL_GRACE
-            return AccessLevel.RESUBSCRIBE_ONLY, AccessReason.RENEWAL_FAILED
-        if subscription["status"] == "canceled":
-            return AccessLevel.RESUBSCRIBE_ONLY, AccessReason.SUBSCRIPTION_ENDED
+            return resubscribe_only(AccessReason.RENEWAL_FAILED)
+        # seed 000: a waiver settles the first invoice, not a subscription that started
+        # anyway; only one that ended without a failed renewal leaves the waiver standing
+        if subscription["status"] == "canceled" and not (waived and failed_at is None):
+            return resubscribe_only(AccessReason.SUBSCRIPTION_ENDED)
     return AccessLevel.FULL, granted

@@ -326,3 +326,70 @@ def test_policy_refuses_a_negative_grace_period():
     with pytest.raises(ValidationError) as caught:
         policy(renewal_grace=timedelta(days=-1))
     assert caught.value.field == "renewal_grace"
+
+
+@pytest.mark.parametrize(
+    ("allowed", "configured", "expected"),
+    [
+        (None, None, AccessReason.INVOICE_OPEN),
+        ({"stripe"}, {"stripe", "paypal"}, AccessReason.INVOICE_OPEN),
+        ({"paypal"}, None, AccessReason.GATEWAY_NOT_ALLOWED),
+        ({"paypal", "stripe"}, {"paypal"}, AccessReason.GATEWAY_NOT_ALLOWED),
+    ],
+)
+def test_the_pay_invoice_view_lists_only_a_gateway_the_contact_may_use(
+    allowed, configured, expected
+):
+    """Seed 004_67d5e53a019b49ae.txt: the offer's gateway (stripe) is listed only when the contact may use it; otherwise the decision says so and grants no payment."""
+    portal = ContactPortalSettings(allowed_gateways=allowed)
+    decision = decide(state(portal=portal), policy(gateways=configured), NOW)
+    assert (decision.level, decision.reason) == (AccessLevel.PAY_INVOICE_ONLY, expected)
+    if expected is AccessReason.GATEWAY_NOT_ALLOWED:
+        assert (decision.gateways, decision.capabilities) == (frozenset(), frozenset())
+    else:
+        assert decision.gateways == {"stripe"}
+        assert decision.can(Capability.PAY_REQUIRED_INVOICE)
+
+
+def test_a_pending_payment_is_reported_even_when_the_gateway_is_off():
+    """Seed 004_67d5e53a019b49ae.txt: with a bank payment processing nothing is to pay, so the reason stays payment_processing."""
+    pending = requirement().observe_payment(ach(PaymentStatus.PROCESSING))
+    portal = ContactPortalSettings(allowed_gateways={"paypal"})
+    decision = decide(state(requirement=pending, portal=portal), policy(), NOW)
+    assert decision.reason is AccessReason.PAYMENT_PROCESSING
+
+
+def test_the_resubscribe_path_says_when_the_gateway_is_off():
+    """Seed 004_67d5e53a019b49ae.txt: re-subscribing through a gateway the contact may not use is refused in the decision."""
+    tied = attrs.evolve(paid_state().requirement, plan_id="p-1")  # type: ignore[misc]
+    tied = tied.observe_subscription(subscription(SubscriptionStatus.PAST_DUE, failed_at=NOW))
+    portal = ContactPortalSettings(allowed_gateways={"square"})
+    decision = decide(state(requirement=tied, portal=portal), policy(), NOW)
+    assert (decision.level, decision.reason) == (
+        AccessLevel.RESUBSCRIBE_ONLY,
+        AccessReason.GATEWAY_NOT_ALLOWED,
+    )
+    assert decision.capabilities == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("status", "failed", "expected"),
+    [
+        (SubscriptionStatus.ACTIVE, False, AccessReason.PAYMENT_WAIVED),
+        (SubscriptionStatus.INCOMPLETE, False, AccessReason.PAYMENT_WAIVED),
+        (SubscriptionStatus.PAST_DUE, True, AccessReason.RENEWAL_FAILED),
+        (SubscriptionStatus.UNPAID, True, AccessReason.RENEWAL_FAILED),
+        (SubscriptionStatus.CANCELED, True, AccessReason.SUBSCRIPTION_ENDED),
+        (SubscriptionStatus.CANCELED, False, AccessReason.PAYMENT_WAIVED),
+    ],
+)
+def test_a_waiver_does_not_outlive_a_subscription_that_started(status, failed, expected):
+    """Seed 000_07c53b15302458c1.txt: once the tied subscription started, its failed renewal restricts even after staff cancelled the required payment; one that never started (or was cancelled on request) leaves the waiver standing."""
+    waived = requirement(plan_id="p-1").waive()
+    waived = waived.observe_subscription(
+        subscription(status, failed_at=NOW - timedelta(days=1) if failed else None)
+    )
+    decision = decide(state(requirement=waived), policy(), NOW)
+    assert decision.reason is expected
+    full = expected is AccessReason.PAYMENT_WAIVED
+    assert decision.level is (AccessLevel.FULL if full else AccessLevel.RESUBSCRIBE_ONLY)

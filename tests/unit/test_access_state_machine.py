@@ -2,8 +2,9 @@
 deliveries, checked against the reference model in ``access_model.py`` after every step.
 
 Seed 000_07c53b15302458c1.txt (pay by card, ACH under both policies, failed renewal,
-re-subscribe, cancel required payment) and DESIGN.md (refunds, disputes, duplicate and
-out-of-order webhooks).
+re-subscribe, cancel required payment, and a subscription that starts after the waiver),
+seed 004_67d5e53a019b49ae.txt (the contact may not use the offer's gateway) and DESIGN.md
+(refunds, disputes, duplicate and out-of-order webhooks).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hypothesis.stateful import (
 
 from portal_access._domain.access import AccessState, PortalPolicy, decide
 from portal_access._domain.accounts import AccountClass
-from portal_access._domain.contacts import ContactRole
+from portal_access._domain.contacts import ContactPortalSettings, ContactRole
 from portal_access._domain.money import Money
 from portal_access._domain.payments import (
     AchPolicy,
@@ -47,8 +48,9 @@ class AccessMachine(RuleBasedStateMachine):
         revoke_on_refund=st.booleans(),
         revoke_on_dispute=st.booleans(),
         plan_tied=st.booleans(),
+        allowed=st.sampled_from([None, frozenset({"stripe"}), frozenset({"paypal"})]),
     )
-    def setup(self, ach, grace_days, revoke_on_refund, revoke_on_dispute, plan_tied):
+    def setup(self, ach, grace_days, revoke_on_refund, revoke_on_dispute, plan_tied, allowed):
         STATE_MACHINE_RUNS["examples"] += 1
         self.policy = PortalPolicy(
             ach=ach,
@@ -57,6 +59,7 @@ class AccessMachine(RuleBasedStateMachine):
             revoke_on_dispute=revoke_on_dispute,
         )
         self.plan_tied = plan_tied
+        self.portal = ContactPortalSettings(allowed_gateways=allowed)
         self.now = START
         self.version = 0
         self.registered = False
@@ -94,9 +97,11 @@ class AccessMachine(RuleBasedStateMachine):
             )
         )
 
-    def _report_subscription(self, subscription_id: str, status: SubscriptionStatus):
+    def _report_subscription(
+        self, subscription_id: str, status: SubscriptionStatus, *, failed: bool = True
+    ):
         self.subscriptions[subscription_id] = status.value
-        arrears = status is not SubscriptionStatus.ACTIVE
+        arrears = status is not SubscriptionStatus.ACTIVE and failed
         self.in_flight.append(
             SubscriptionSnapshot(
                 subscription_id=subscription_id,
@@ -177,6 +182,15 @@ class AccessMachine(RuleBasedStateMachine):
             self._report_subscription(current, SubscriptionStatus.CANCELED)
 
     @precondition(lambda self: self.plan_tied)
+    @rule()
+    def cancelled_on_request(self):
+        """The subscription ends without a failed renewal (cancelled, or its first
+        payment never completed): no renewal failed, so a waiver still stands."""
+        current = self._current_subscription()
+        if current is not None and self.subscriptions[current] == "active":
+            self._report_subscription(current, SubscriptionStatus.CANCELED, failed=False)
+
+    @precondition(lambda self: self.plan_tied)
     @rule(new_subscription=st.booleans())
     def resubscribe(self, new_subscription):
         current = self._current_subscription()
@@ -231,6 +245,7 @@ class AccessMachine(RuleBasedStateMachine):
             role=ContactRole.CLIENT,
             registered=self.registered,
             account_class=AccountClass(id="k", name="K"),
+            portal=self.portal,
             requirement=self.requirement,
         )
         decision = decide(state, self.policy, self.now)
@@ -263,6 +278,8 @@ class AccessMachine(RuleBasedStateMachine):
             ],
             policy=self.policy,
             now=self.now,
+            gateway_allowed=self.portal.allowed_gateways is None
+            or "stripe" in self.portal.allowed_gateways,
         )
         assert (decision.level, decision.reason) == expected
 

@@ -1,4 +1,5 @@
-"""The shape rules: a pure domain, nothing optional loaded at import, one error root."""
+"""The shape rules: layers whose arrows point inward, private modules kept private, a
+pure domain, nothing optional loaded at import, one error root (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ FORBIDDEN_STDLIB = {
     "pickle",
     "shelve",
 }
+# Pure parts of forbidden packages: parsing text, no I/O (``urllib.request`` stays out).
+PURE_STDLIB = {"urllib.parse"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -56,23 +59,30 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
+def _domain_sources() -> list[Path]:
+    """The domain's modules; never none (a moved folder must not make these tests vacuous)."""
+    found = sorted((SRC / "_domain").glob("*.py"))
+    assert len(found) > 20, "the domain's modules were not found"
+    return found
+
+
 def test_domain_imports_only_the_standard_library_attrs_cattrs_and_itself():
-    """DESIGN.md: the domain stays pure: no I/O, no clock, no randomness, no SDK, no adapters."""
-    for path in sorted((SRC / "domain").glob("*.py")):
+    """The domain stays pure: no I/O, no clock, no randomness, no SDK, no adapters."""
+    for path in _domain_sources():
         for name in _imports(path):
             top = name.split(".")[0]
             if name.startswith("portal_access."):
                 assert name.startswith("portal_access._domain"), f"{path.name} imports {name}"
                 continue
-            assert top not in FORBIDDEN_STDLIB, f"{path.name} imports {name}"
+            assert name in PURE_STDLIB or top not in FORBIDDEN_STDLIB, f"{path.name} imports {name}"
             assert (
                 top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY or top == "__future__"
             ), f"{path.name} imports {name}"
 
 
 def test_domain_never_reads_the_clock():
-    """DESIGN.md: time comes in as an argument; no now() or today() inside the domain."""
-    for path in sorted((SRC / "domain").glob("*.py")):
+    """Time comes in as an argument; no now() or today() inside the domain."""
+    for path in _domain_sources():
         text = path.read_text(encoding="utf-8")
         for call in (".now(", ".today(", ".utcnow(", "time.time("):
             assert call not in text, f"{path.name} calls {call}"
@@ -127,3 +137,114 @@ def test_every_public_module_declares_all():
 def test_package_ships_py_typed():
     """CI: the package is typed (PEP 561)."""
     assert (SRC / "py.typed").exists()
+
+
+# -- layers -------------------------------------------------------------------------------
+
+#: Which top-level parts of the package each part may import (besides itself). The
+#: arrows point inward: _domain <- ports <- repositories <- _service <- _portal; stores,
+#: gateways and adapters import only the domain, the ports and the shared adapters (a
+#: store also the repositories' table declarations). The Flask integration reads what the
+#: facade has no read for yet through the repositories (``contrib/flask/_reads.py``).
+#: ``<top>`` is ``portal_access/__init__.py`` (the host's API).
+LAYERS: dict[str, set[str]] = {
+    "_domain": set(),
+    "ports": {"_domain"},
+    "adapters": {"_domain", "ports"},
+    "repositories": {"_domain", "ports"},
+    "_service": {"_domain", "ports", "repositories"},
+    "_portal": {"_domain", "ports", "repositories", "_service", "adapters"},
+    "<top>": {"_domain", "_portal", "_service"},
+    "storage": {"_domain", "ports", "repositories", "adapters"},
+    "gateways": {"_domain", "ports", "adapters"},
+    "testing": {
+        "<top>",
+        "_domain",
+        "_service",
+        "ports",
+        "repositories",
+        "adapters",
+        "storage",
+        "gateways",
+    },
+    "contrib": {"<top>", "ports", "repositories", "adapters", "storage", "gateways", "testing"},
+    "_commands": {"<top>", "_domain", "_service", "_portal", "storage", "gateways", "adapters"},
+    "_demo": {"<top>", "ports", "adapters", "storage", "gateways", "testing", "_demo_server"},
+    "_demo_server": set(),
+    "__main__": set(),
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return "<top>" if len(parts) == 1 else parts[1]
+
+
+def _project_imports(path: Path) -> set[str]:
+    return {name for name in _imports(path) if name.split(".")[0] == "portal_access"}
+
+
+def _sources() -> list[Path]:
+    return sorted(SRC.rglob("*.py"))
+
+
+def test_every_part_of_the_package_has_a_layer():
+    """Each top-level module or package is placed in the layer table, so none escapes it."""
+    parts = {_part(_module_name(path)) for path in _sources()}
+    assert parts <= set(LAYERS), f"parts without a layer: {sorted(parts - set(LAYERS))}"
+
+
+def test_every_layer_imports_only_the_layers_beneath_it():
+    """Arrows point inward: a part imports only what its row of the layer table allows."""
+    wrong = []
+    for path in _sources():
+        mine = _part(_module_name(path))
+        for name in _project_imports(path):
+            theirs = _part(name)
+            if theirs != mine and theirs not in LAYERS[mine]:
+                wrong.append(f"{_module_name(path)} ({mine}) imports {name} ({theirs})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_module_imports_a_private_module_of_another_package():
+    """A module named with a leading underscore is private to the package that holds it."""
+    wrong = []
+    for path in _sources():
+        importer = _module_name(path)
+        for name in _project_imports(path):
+            parts = name.split(".")
+            for depth, part in enumerate(parts[2:], start=2):
+                if part.startswith("_") and not part.startswith("__"):
+                    owner = ".".join(parts[:depth])
+                    if not (importer + ".").startswith(owner + "."):
+                        wrong.append(f"{importer} imports {name}, private to {owner}")
+                    break
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_layers_form_no_cycle():
+    """No two parts of the package import each other, directly or around a circle."""
+    graph: dict[str, set[str]] = {part: set() for part in LAYERS}
+    for path in _sources():
+        mine = _part(_module_name(path))
+        graph[mine] |= {_part(name) for name in _project_imports(path)} - {mine}
+    seen: set[str] = set()
+    stack: list[str] = []
+
+    def visit(part: str) -> None:
+        assert part not in stack, f"import cycle: {' -> '.join([*stack, part])}"
+        if part in seen:
+            return
+        stack.append(part)
+        for other in sorted(graph[part]):
+            visit(other)
+        stack.pop()
+        seen.add(part)
+
+    for part in sorted(graph):
+        visit(part)

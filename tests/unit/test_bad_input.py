@@ -61,6 +61,19 @@ def _valid_examples() -> dict[type, object]:
         pa.PortalLogin: pa.PortalLogin(
             contact_id="c", email=pa.EmailAddress.parse("a@example.com")
         ),
+        pa.DuplicatePayment: pa.DuplicatePayment(
+            gateway="stripe", payment_id="p", invoice_id="i", amount=money, surplus=money
+        ),
+        pa.GatewayConflict: pa.GatewayConflict(
+            contact_id="c", gateway="stripe", allowed=("paypal",), invoice_id="i", purpose="x"
+        ),
+        pa.Actor: pa.Actor.system(),
+        pa.AuditRecord: pa.AuditRecord(
+            id="au",
+            occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+            actor=pa.Actor.system(),
+            action=pa.AuditAction.ACCESS_CHANGED,
+        ),
     }
 
 
@@ -125,6 +138,7 @@ def test_every_exported_value_class_is_covered():
         pa.InvitationView,
         pa.QuickPayResult,
         pa.AccountSummary,
+        pa.PaymentHistory,
         pa.ReconcileReport,
         pa.WebhookResult,
     }

@@ -54,3 +54,36 @@ def test_non_string_is_refused():
     """DESIGN.md: bad input is a typed error, never an AttributeError."""
     with pytest.raises(InvalidEmailError):
         EmailAddress.parse(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com",  # fullwidth letters in the domain
+        "ann@exam\u00adple.com",  # a soft hyphen in the domain
+        "ann@exam\u200bple.com",  # a zero-width space in the domain
+        "ann@example\u3002com",  # an ideographic full stop
+        "\uff41nn@example.com",  # a fullwidth letter in the local part
+        "ANN@EXAMPLE.COM",
+    ],
+)
+def test_look_alike_spellings_are_the_same_address(look_alike):
+    """An address that prints like ann@example.com is ann@example.com: one username, not two."""
+    address = EmailAddress.parse(look_alike)
+    assert address == EmailAddress.parse("ann@example.com")
+    assert address.value.lower() == "ann@example.com"
+
+
+@pytest.mark.parametrize(
+    "invisible", ["a\u200bnn@example.com", "a\u00adnn@example.com", "ann\u2060@example.com"]
+)
+def test_invisible_characters_in_the_local_part_are_refused(invisible):
+    """An invisible character where it would make another mailbox is refused, not kept."""
+    with pytest.raises(InvalidEmailError):
+        EmailAddress.parse(invisible)
+
+
+def test_an_idn_domain_has_one_spelling():
+    """The Unicode and the xn-- spelling of a domain are one address, shown in Unicode."""
+    assert EmailAddress.parse("a@xn--mnchen-3ya.de") == EmailAddress.parse("a@münchen.de")
+    assert str(EmailAddress.parse("a@xn--mnchen-3ya.de")) == "a@münchen.de"

@@ -8,16 +8,20 @@ import pytest
 
 from portal_access import ConfigurationError, Money, WebhookVerificationError
 from portal_access._domain.payments import PaymentStatus
+from portal_access.adapters import ManualClock
 from portal_access.gateways._kit import (
     Fields,
     WebhookSettings,
     any_signature_matches,
+    check_timestamped_signature,
     check_tolerance,
     decode_json,
     find_header,
+    gateway_event,
     hmac_sha256,
     parse_timestamped_header,
     positive_seconds,
+    retry_count,
     timestamped_header,
 )
 
@@ -162,9 +166,71 @@ def test_settings_name_the_field_that_is_wrong(kwargs, field):
     assert caught.value.field == field
 
 
+def test_a_gateway_names_its_own_secret_argument():
+    """A gateway whose secret is another argument (PayPal's webhook id) hears that name."""
+    with pytest.raises(ConfigurationError) as caught:
+        WebhookSettings.build(name="paypal", webhook_secret=" ", secret_field="webhook_id")
+    assert caught.value.field == "webhook_id"
+
+
 @pytest.mark.parametrize("value", [0, -1, True, "30"])
 def test_a_timeout_must_be_positive_seconds(value):
     """A bad timeout says "timeout", not "tolerance"."""
     with pytest.raises(ConfigurationError) as caught:
         positive_seconds(value, field="timeout")
     assert caught.value.field == "timeout"
+
+
+@pytest.mark.parametrize("value", [-1, True, 1.5, "2", None])
+def test_a_retry_count_must_be_a_whole_number_zero_or_more(value):
+    """A bad retry count is refused with its own field name; zero turns retries off."""
+    assert retry_count(0, field="max_retries") == 0
+    with pytest.raises(ConfigurationError) as caught:
+        retry_count(value, field="max_retries")
+    assert caught.value.field == "max_retries"
+
+
+def _settings(*secrets: str, tolerance: timedelta = timedelta(minutes=5)) -> WebhookSettings:
+    return WebhookSettings.build(
+        name="acme", webhook_secret=list(secrets), tolerance=tolerance, clock=ManualClock(NOW)
+    )
+
+
+def test_the_timestamped_check_takes_any_secret_against_any_signature():
+    """Either of two signatures, against either of two secrets, passes."""
+    body, at = b'{"id": "evt_1"}', int(NOW.timestamp())
+    header = {"acme-signature": timestamped_header(body, secrets=["old", "new"], timestamp=at)}
+    for secrets in (["new"], ["old"], ["other", "new"]):
+        check_timestamped_signature(
+            header, body, header="Acme-Signature", settings=_settings(*secrets)
+        )
+
+
+def test_the_timestamped_check_refuses_in_order_header_signature_timestamp():
+    """A bad header is a header failure before anything; a stale forgery is a signature
+    failure, not a timestamp one; a stale genuine one is a timestamp failure."""
+    body, settings = b"{}", _settings("secret")
+    stale = int((NOW - timedelta(minutes=6)).timestamp())
+
+    def reason(value: str) -> str:
+        headers = {"Acme-Signature": value}
+        return _reason(
+            lambda: check_timestamped_signature(
+                headers, body, header="Acme-Signature", settings=settings
+            )
+        )
+
+    assert reason("v1=abc") == "header"
+    assert reason(timestamped_header(body, secrets=["forged"], timestamp=stale)) == "signature"
+    assert reason(timestamped_header(body, secrets=["secret"], timestamp=stale)) == "timestamp"
+    ahead = int((NOW + timedelta(minutes=6)).timestamp())
+    assert reason(timestamped_header(body, secrets=["secret"], timestamp=ahead)) == "timestamp"
+
+
+def test_an_event_is_read_with_its_gateway_and_a_bad_one_is_a_body_failure():
+    """gateway_event reads the id and type (names configurable) and carries the gateway."""
+    fields = Fields({"event_id": "e-1", "type": "x"}, gateway="square")
+    event = gateway_event(fields, occurred_at=NOW, id_key="event_id")
+    assert (event.gateway, event.event_id, event.event_type) == ("square", "e-1", "x")
+    assert fields.gateway == "square"
+    assert _reason(lambda: gateway_event(fields, occurred_at=NOW)) == "body"

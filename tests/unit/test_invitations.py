@@ -81,7 +81,7 @@ def test_staff_permissions_have_lowercase_string_values() -> None:
     """Every staff permission has its lowercase name as value."""
     for permission in StaffPermission:
         assert permission.value == permission.name.lower()
-    assert len(StaffPermission) == 5
+    assert len(StaffPermission) == 6
 
 
 def test_seed_staff_with_permission_may_invite() -> None:

@@ -111,3 +111,9 @@ def test_any_text_is_accepted_or_refused_without_keeping_it(password: str) -> No
     assert MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH
     assert password.strip()
     assert password.strip().casefold() not in {ANN.key, "ann.lee.smith"}
+
+
+@pytest.mark.parametrize("password", ["correct horse\ud800", "\udfffcorrect horse battery"])
+def test_a_lone_surrogate_is_refused_before_anything_hashes_it(password: str) -> None:
+    """A password holding a lone surrogate (no encoding takes it) is a ValidationError."""
+    assert "surrogate" in refused(password).message

@@ -111,6 +111,8 @@ def test_only_the_digest_is_stored() -> None:
         "issued_at",
         "expires_at",
         "used_at",
+        "serial",
+        "sent_to",
     }
 
 

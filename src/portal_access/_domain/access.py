@@ -35,6 +35,7 @@ from portal_access._domain.capabilities import (
 )
 from portal_access._domain.contacts import ContactPortalSettings, ContactRole, SiteScope
 from portal_access._domain.errors import ValidationError
+from portal_access._domain.payment_gateways import may_pay_through, payable_gateways
 from portal_access._domain.payments import AchPolicy
 from portal_access._domain.requirement import RequiredPayment, Settlement
 from portal_access._domain.site_access import SiteAccess, resolve_sites
@@ -83,6 +84,7 @@ class AccessReason(enum.Enum):
     RENEWAL_GRACE = "renewal_grace"
     RENEWAL_FAILED = "renewal_failed"
     SUBSCRIPTION_ENDED = "subscription_ended"
+    GATEWAY_NOT_ALLOWED = "gateway_not_allowed"  # the payment's gateway is off for the contact
 
 
 def _grace(_instance: object, attribute: attrs.Attribute[timedelta], value: object) -> None:
@@ -94,6 +96,8 @@ def _gateway_set(value: object) -> frozenset[str] | None:
     if value is None:
         return None
     if isinstance(value, str) or not isinstance(value, frozenset | set | list | tuple):
+        raise ValidationError("must be a collection of gateway names", field="gateways")
+    if not all(isinstance(name, str) and name.strip() for name in value):
         raise ValidationError("must be a collection of gateway names", field="gateways")
     return frozenset(value)
 
@@ -109,6 +113,9 @@ class PortalPolicy:
         revoke_on_dispute: a dispute of what paid for access takes access back.
         gateways: the gateways the host configured; ``None`` restricts nothing.
         system: the system-wide portal options (seed 001).
+        refund_duplicates: refund a second payment of an invoice (money beyond what it
+            asks) and cancel a second live subscription through the gateway, after
+            commit, instead of only reporting them for staff; off by default.
     """
 
     ach: AchPolicy = attrs.field(
@@ -121,6 +128,7 @@ class PortalPolicy:
     system: SystemPortalOptions = attrs.field(
         factory=SystemPortalOptions, validator=instance_of(SystemPortalOptions)
     )
+    refund_duplicates: bool = attrs.field(default=False, validator=instance_of(bool))
 
 
 @attrs.frozen
@@ -203,11 +211,7 @@ class AccessDecision:
 
 
 def _gateways(state: AccessState, policy: PortalPolicy) -> frozenset[str]:
-    allowed = state.portal.allowed_gateways
-    configured = policy.gateways
-    if allowed is None:
-        return configured if configured is not None else frozenset()
-    return allowed if configured is None else allowed & configured
+    return payable_gateways(state.portal.allowed_gateways, policy.gateways)
 
 
 _NOT_SETTLED = {
@@ -226,12 +230,19 @@ def decide(state: AccessState, policy: PortalPolicy, now: datetime) -> AccessDec
     1. Portal switched off for the contact or its account class: NONE.
     2. Not registered: NONE (seed 000: registration comes before anything).
     3. No requirement (no paid access, or the role is not Client): FULL.
-    4. Waived by staff ("cancel required payment", seed 000): FULL.
-    5. Disputed / refunded in full: NONE when the policy revokes, else as paid.
-    6. Paid, or ACH processing under GRANT_ON_INITIATION: FULL, unless the tied
-       subscription's renewal failed (RESUBSCRIBE_ONLY after any grace period) or it
-       ended (RESUBSCRIBE_ONLY).
-    7. Otherwise (open, processing, failed): PAY_INVOICE_ONLY.
+    4. Disputed / refunded in full: NONE when the policy revokes, else as paid.
+    5. Paid, waived by staff ("cancel required payment", seed 000), or ACH processing
+       under GRANT_ON_INITIATION: FULL, unless the tied subscription's renewal failed
+       (RESUBSCRIBE_ONLY after any grace period) or it ended (RESUBSCRIBE_ONLY). A
+       waiver settles the first invoice, not the subscription: once a subscription
+       started anyway (a bank payment cleared after the waiver) its failed renewal
+       restricts as well; only a subscription that ended without a failed renewal
+       (never started, or cancelled on request) leaves a waived contact FULL.
+    6. Otherwise (open, processing, failed): PAY_INVOICE_ONLY.
+
+    The pay-invoice and re-subscribe decisions list the offer's gateway only when the
+    contact may use it (seed 004); when it may not and a payment is needed, the reason
+    is GATEWAY_NOT_ALLOWED and no gateway or payment capability is granted.
 
     Raises:
         ValidationError: ``now`` is naive.
@@ -249,22 +260,17 @@ def decide(state: AccessState, policy: PortalPolicy, now: datetime) -> AccessDec
     if requirement is None:
         return _full(state, policy, AccessReason.NO_PAYMENT_REQUIRED)
     settlement = requirement.settlement
-    if settlement is Settlement.WAIVED:
-        return _full(state, policy, AccessReason.PAYMENT_WAIVED)
-    if settlement is Settlement.DISPUTED and policy.revoke_on_dispute:
+    waived = settlement is Settlement.WAIVED
+    if waived:
+        reason = AccessReason.PAYMENT_WAIVED
+    elif settlement is Settlement.DISPUTED and policy.revoke_on_dispute:
         return AccessDecision(AccessLevel.NONE, AccessReason.PAYMENT_DISPUTED)
-    if settlement is Settlement.REFUNDED and policy.revoke_on_refund:
+    elif settlement is Settlement.REFUNDED and policy.revoke_on_refund:
         return AccessDecision(AccessLevel.NONE, AccessReason.PAYMENT_REFUNDED)
-    if settlement is Settlement.ACH_PROCESSING and policy.ach is AchPolicy.GRANT_ON_INITIATION:
+    elif settlement is Settlement.ACH_PROCESSING and policy.ach is AchPolicy.GRANT_ON_INITIATION:
         reason = AccessReason.ACH_PROCESSING
     elif settlement in _NOT_SETTLED:
-        return AccessDecision(
-            AccessLevel.PAY_INVOICE_ONLY,
-            _NOT_SETTLED[settlement],
-            capabilities=PAY_INVOICE_CAPABILITIES,
-            gateways=frozenset({requirement.gateway}),
-            required_invoice_id=requirement.invoice_id,
-        )
+        return _pay_invoice(state, policy, requirement, _NOT_SETTLED[settlement])
     else:
         reason = AccessReason.PAID
     subscription = requirement.subscription
@@ -277,9 +283,9 @@ def decide(state: AccessState, policy: PortalPolicy, now: datetime) -> AccessDec
                     _full(state, policy, AccessReason.RENEWAL_GRACE),
                     valid_until=failed_at + grace,
                 )
-            return _resubscribe(requirement, AccessReason.RENEWAL_FAILED)
-        if subscription.ended:
-            return _resubscribe(requirement, AccessReason.SUBSCRIPTION_ENDED)
+            return _resubscribe(state, policy, requirement, AccessReason.RENEWAL_FAILED)
+        if subscription.ended and not (waived and subscription.renewal_failed_at is None):
+            return _resubscribe(state, policy, requirement, AccessReason.SUBSCRIPTION_ENDED)
     return _full(state, policy, reason)
 
 
@@ -293,12 +299,40 @@ def _full(state: AccessState, policy: PortalPolicy, reason: AccessReason) -> Acc
     )
 
 
-def _resubscribe(requirement: RequiredPayment, reason: AccessReason) -> AccessDecision:
+def _payment_gateway(
+    state: AccessState, policy: PortalPolicy, requirement: RequiredPayment
+) -> frozenset[str]:
+    """The offer's gateway when the contact may pay through it, else nothing (seed 004)."""
+    gateway = requirement.gateway
+    if may_pay_through(gateway, state.portal.allowed_gateways, policy.gateways):
+        return frozenset({gateway})
+    return frozenset()
+
+
+def _pay_invoice(
+    state: AccessState, policy: PortalPolicy, requirement: RequiredPayment, reason: AccessReason
+) -> AccessDecision:
+    gateways = _payment_gateway(state, policy, requirement)
+    must_pay = reason in (AccessReason.INVOICE_OPEN, AccessReason.PAYMENT_FAILED)
+    blocked = must_pay and not gateways
+    return AccessDecision(
+        AccessLevel.PAY_INVOICE_ONLY,
+        AccessReason.GATEWAY_NOT_ALLOWED if blocked else reason,
+        capabilities=frozenset() if blocked else PAY_INVOICE_CAPABILITIES,
+        gateways=gateways,
+        required_invoice_id=requirement.invoice_id,
+    )
+
+
+def _resubscribe(
+    state: AccessState, policy: PortalPolicy, requirement: RequiredPayment, reason: AccessReason
+) -> AccessDecision:
+    gateways = _payment_gateway(state, policy, requirement)
     return AccessDecision(
         AccessLevel.RESUBSCRIBE_ONLY,
-        reason,
-        capabilities=RESUBSCRIBE_CAPABILITIES,
-        gateways=frozenset({requirement.gateway}),
+        reason if gateways else AccessReason.GATEWAY_NOT_ALLOWED,
+        capabilities=RESUBSCRIBE_CAPABILITIES if gateways else frozenset(),
+        gateways=gateways,
     )
 
 
@@ -309,7 +343,12 @@ def onboarding_due(state: AccessState) -> bool:
     Invoice is paid." It fires once: never again after ``onboarding_started``. A pending
     ACH payment does not count, even where the policy grants access on initiation.
     Without a payment requirement it is due at once.
+
+    Raises:
+        ValidationError: ``state`` is not an :class:`AccessState`.
     """
+    if not isinstance(state, AccessState):
+        raise ValidationError("must be an AccessState", field="state", value=state)
     if state.onboarding_flow is None or state.onboarding_started:
         return False
     requirement = state.effective_requirement

@@ -18,8 +18,10 @@ import enum
 import attrs
 
 from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.errors import ConfigurationError, ValidationError
 from portal_access._domain.money import Money
-from portal_access._domain.validation import identifier, instance_of, non_blank, optional
+from portal_access._domain.return_urls import origin, url_origin
+from portal_access._domain.validation import identifier, instance_of, non_blank, optional, text
 
 __all__ = [
     "Account",
@@ -28,6 +30,14 @@ __all__ = [
     "Site",
     "SystemPortalOptions",
 ]
+
+
+def _origins(value: object) -> frozenset[str]:
+    if isinstance(value, str) or not isinstance(value, frozenset | set | list | tuple):
+        raise ConfigurationError(
+            "must be a collection of origins", field="return_origins", value=value
+        )
+    return frozenset(origin(item, field="return_origins") for item in value)
 
 
 class InactiveSiteVisibility(enum.Enum):
@@ -124,6 +134,12 @@ class SystemPortalOptions:
         make_payment_terms: "Make a payment terms".
         invite_from_email: "Account invite from email"; ``None`` uses the mailer's default.
         invite_template: "Invite email template", a key the host's mailer understands.
+        return_origins: origins besides ``portal_url``'s a payer may be sent back to
+            from a payment page (``"https://pay.example"``); see
+            :mod:`~portal_access._domain.return_urls`.
+
+    Raises:
+        ConfigurationError: a ``return_origins`` entry that is not an origin.
     """
 
     portal_url: str = attrs.field(default="https://portal.invalid/", validator=non_blank)
@@ -139,10 +155,32 @@ class SystemPortalOptions:
         default=None, validator=optional(instance_of(Money))
     )
     request_login_button: bool = attrs.field(default=False, validator=instance_of(bool))
-    login_message_html: str = attrs.field(default="", validator=instance_of(str))
-    login_terms_html: str = attrs.field(default="", validator=instance_of(str))
-    make_payment_terms: str = attrs.field(default="", validator=instance_of(str))
+    login_message_html: str = attrs.field(default="", validator=text)
+    login_terms_html: str = attrs.field(default="", validator=text)
+    make_payment_terms: str = attrs.field(default="", validator=text)
     invite_from_email: EmailAddress | None = attrs.field(
         default=None, validator=optional(instance_of(EmailAddress))
     )
     invite_template: str = attrs.field(default="portal-invite", validator=non_blank)
+    return_origins: frozenset[str] = attrs.field(default=frozenset(), converter=_origins)
+
+    @property
+    def portal_origins(self) -> frozenset[str]:
+        """Where payers may return: ``portal_url``'s origin (unless it is the
+        unconfigured ``.invalid`` default) and ``return_origins``.
+
+        Raises:
+            ConfigurationError: ``portal_url`` is not an http(s) URL.
+
+        >>> SystemPortalOptions(portal_url="https://portal.example/app").portal_origins
+        frozenset({'https://portal.example'})
+        >>> SystemPortalOptions().portal_origins
+        frozenset()
+        """
+        try:
+            own = url_origin(self.portal_url, field="portal_url")
+        except ValidationError as exc:
+            raise ConfigurationError(exc.message, field="portal_url") from None
+        if own.rsplit(".", 1)[-1].split(":")[0] == "invalid":  # RFC 2606: never a real host
+            return self.return_origins
+        return self.return_origins | {own}

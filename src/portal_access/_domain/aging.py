@@ -150,14 +150,22 @@ def age_invoices(invoices: Iterable[Invoice], *, as_of: date, currency: str) -> 
     Raises:
         CurrencyMismatchError: an open invoice is not in ``currency`` (``field="currency"``).
         UnknownCurrencyError: ``currency`` is not ISO 4217.
-        ValidationError: ``as_of`` is not a ``date``.
+        ValidationError: ``as_of`` is not a ``date``, or ``invoices`` not a collection
+            of Invoice.
 
     >>> age_invoices([], as_of=date(2026, 1, 1), currency="EUR").total
     Money(amount=0, currency='EUR')
     """
     _check_date(as_of, "as_of")
     buckets = AgingBuckets.empty(currency)
-    for invoice in invoices:
+    given: object = invoices  # anything a caller passes, checked before use
+    if not isinstance(given, Iterable) or isinstance(given, str | bytes):
+        raise ValidationError("must be a collection of Invoice", field="invoices")
+    item: object
+    for item in given:
+        if not isinstance(item, Invoice):
+            raise ValidationError("must hold only Invoice", field="invoices")
+        invoice = item
         if invoice.status is not InvoiceStatus.OPEN:
             continue
         if invoice.currency != buckets.currency:

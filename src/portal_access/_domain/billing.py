@@ -212,7 +212,10 @@ class Invoice:
         default=InvoicePurpose.STANDARD, validator=instance_of(InvoicePurpose)
     )
     gateway: str | None = attrs.field(default=None, validator=optional(non_blank))
-    quick_pay_code: str | None = attrs.field(default=None, validator=optional(non_blank))
+    # a per-invoice secret (it opens the payment page): never in a repr or a log
+    quick_pay_code: str | None = attrs.field(
+        default=None, validator=optional(non_blank), repr=False
+    )
     amount_paid: Money | None = attrs.field(default=None, validator=optional(instance_of(Money)))
 
     def __attrs_post_init__(self) -> None:

@@ -33,6 +33,7 @@ from portal_access._domain.validation import (
     instance_of,
     non_blank,
     optional,
+    text,
     tuple_of,
 )
 
@@ -97,7 +98,7 @@ class CheckoutRequest:
     customer_email: EmailAddress | None = attrs.field(
         default=None, validator=optional(instance_of(EmailAddress))
     )
-    customer_name: str = attrs.field(default="", validator=instance_of(str))
+    customer_name: str = attrs.field(default="", validator=text)
     invoice_id: str | None = attrs.field(default=None, validator=optional(identifier))
     invoice_number: str | None = attrs.field(default=None, validator=optional(non_blank))
     lines: tuple[InvoiceLine, ...] = attrs.field(default=(), validator=tuple_of(InvoiceLine))

@@ -22,7 +22,7 @@ import attrs
 
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ValidationError
-from portal_access._domain.validation import identifier, instance_of, optional
+from portal_access._domain.validation import identifier, instance_of, optional, text
 
 __all__ = ["Contact", "ContactPortalSettings", "ContactRole", "GATEWAY_NAMES", "SiteScope"]
 
@@ -66,9 +66,10 @@ class SiteScope:
             raise ValidationError(
                 "an account-level contact sees every site; list none", field="site_ids"
             )
-        for site_id in self.site_ids:
-            if not site_id.strip():
-                raise ValidationError("site ids must be non-blank", field="site_ids")
+        given: frozenset[object] = frozenset(self.site_ids)  # the converter kept any items
+        for site_id in given:
+            if not isinstance(site_id, str) or not site_id.strip():
+                raise ValidationError("site ids must be non-blank strings", field="site_ids")
 
     @classmethod
     def all_sites(cls) -> SiteScope:
@@ -88,7 +89,9 @@ def _gateways(value: object) -> frozenset[str] | None:
         raise ValidationError(
             "must be a collection of gateway names", field="allowed_gateways", value=value
         )
-    names = frozenset(str(name).lower() for name in value)
+    if not all(isinstance(name, str) for name in value):
+        raise ValidationError("must be gateway names", field="allowed_gateways")
+    names = frozenset(name.lower() for name in value)
     unknown = names - GATEWAY_NAMES
     if unknown:
         raise ValidationError(
@@ -134,8 +137,8 @@ class Contact:
 
     id: str = attrs.field(validator=identifier)
     account_id: str = attrs.field(validator=identifier)
-    first_name: str = attrs.field(validator=instance_of(str))
-    last_name: str = attrs.field(default="", validator=instance_of(str))
+    first_name: str = attrs.field(validator=text)
+    last_name: str = attrs.field(default="", validator=text)
     email: EmailAddress | None = attrs.field(
         default=None, validator=optional(instance_of(EmailAddress))
     )

@@ -1,11 +1,18 @@
 """Email addresses: validated once, compared case-insensitively.
 
 The email address is the portal username (seed 003_11ad6fb0c789d951.txt), so two
-spellings that differ only in case are the same person.
+spellings that differ only in case are the same person. So are two spellings that print
+the same: the text is NFKC-normalised (fullwidth letters become ASCII), the domain is
+written in its one canonical IDNA form (invisible characters such as a zero-width
+space or a soft hyphen, which IDNA maps to nothing, disappear from it; ``xn--`` labels
+and ideographic full stops read as the same domain), and the local part must be plain
+ASCII (an invisible character there is refused).
 
 >>> EmailAddress.parse(" Ann@Example.COM ")
 EmailAddress('Ann@example.com')
 >>> EmailAddress.parse("Ann@example.com") == EmailAddress.parse("ann@EXAMPLE.com")
+True
+>>> EmailAddress.parse("ann@\uff45xample.com") == EmailAddress.parse("ann@exam\u00adple.com")
 True
 >>> EmailAddress.parse("ann@@example.com")
 Traceback (most recent call last):
@@ -16,6 +23,7 @@ portal_access.InvalidEmailError: email: not an email address
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import attrs
 
@@ -33,24 +41,29 @@ _ADDRESS = re.compile(rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})*\.{_TLD}")
 
 
 def _split(text: str) -> tuple[str, str] | None:
-    """``(local, lower-cased host)`` of a valid address, else ``None``."""
+    """``(local, canonical lower-cased host)`` of a valid address, else ``None``.
+
+    A non-ASCII host is encoded to IDNA and decoded back, so every spelling of one
+    domain (fullwidth, with invisible characters, ``xn--``) becomes the same text.
+    """
     local, at, host = text.rpartition("@")
     if not at:
         return None
     try:
         ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+        if _ADDRESS.fullmatch(f"{local}@{ascii_host}") is None:
+            return None
+        canonical = ascii_host.encode("ascii").decode("idna")
     except UnicodeError:
         return None
-    if _ADDRESS.fullmatch(f"{local}@{ascii_host}") is None:
-        return None
-    return local, host.lower()
+    return local, canonical.lower()
 
 
 def _normalised(text: object, field: str) -> str:
     """``text`` trimmed with its domain lower-cased, or :class:`InvalidEmailError`."""
     if not isinstance(text, str) or len(text) > 256:
-        raise InvalidEmailError("not an email address", field=field, value=text)
-    parts = _split(text.strip())
+        raise InvalidEmailError("not an email address", field=field, value=None)
+    parts = _split(unicodedata.normalize("NFKC", text.strip()))
     if parts is None:
         raise InvalidEmailError("not an email address", field=field, value=text)
     local, host = parts

@@ -16,12 +16,14 @@ meaning fits, an error is also the matching built-in, so ``except ValueError`` a
     ├── NotFoundError (LookupError)          no such offer, contact...; ``kind`` and ``key``
     ├── ConflictError                        the current state does not allow the operation
     │   ├── StaleStateError                  someone else changed the row first (row version)
-    │   └── TokenAlreadyUsedError            a single-use token was redeemed before
+    │   ├── TokenAlreadyUsedError            a single-use token was redeemed before
+    │   └── PaymentInProgressError           money is on its way or in: no second checkout
     ├── AccessDeniedError (PermissionError)  not allowed: permission, access level, registration
     │   ├── InvalidTokenError                unknown, expired or someone else's token
     │   │   └── TokenExpiredError
     │   ├── AuthenticationError              wrong email or password
-    │   └── PasswordChangeRequiredError      a staff-set temporary password must be changed
+    │   ├── PasswordChangeRequiredError      a staff-set temporary password must be changed
+    │   └── GatewayNotAllowedError           the payment's gateway is not one the contact may use
     ├── RateLimitedError                     too many tries; ``retry_after`` in seconds
     ├── GatewayError                         the payment gateway failed; ``retry_safe``
     │   ├── GatewayUnavailableError          network, timeout, 5xx: retrying is safe
@@ -32,7 +34,7 @@ meaning fits, an error is also the matching built-in, so ``except ValueError`` a
         └── SchemaVersionError               the database schema is not the one we understand
 
 Errors carry their context as attributes (``field``, ``kind``/``key``, ``retry_safe``,
-``reason``) so a host can act on them without parsing messages.
+``reason``, ``gateway``/``allowed``) so a host can act on them without parsing messages.
 
 >>> try:
 ...     raise InvalidEmailError("not an email address", field="email", value="bob@")
@@ -50,6 +52,7 @@ __all__ = [
     "ConflictError",
     "CurrencyMismatchError",
     "GatewayError",
+    "GatewayNotAllowedError",
     "GatewayRejectedError",
     "GatewayUnavailableError",
     "HeaderInjectionError",
@@ -59,6 +62,7 @@ __all__ = [
     "NotFoundError",
     "PasswordChangeRequiredError",
     "PaymentDeclinedError",
+    "PaymentInProgressError",
     "PortalAccessError",
     "RateLimitedError",
     "SchemaVersionError",
@@ -156,6 +160,37 @@ class TokenAlreadyUsedError(ConflictError):
     """A single-use token was presented a second time."""
 
 
+class PaymentInProgressError(ConflictError):
+    """Money for this is on its way or already in, so no second checkout page opens.
+
+    Show the payer what is going on instead of a payment page; ``reason`` says what:
+
+    - ``"bank_payment_processing"``: a bank (ACH) payment is clearing ("your bank payment
+      is processing");
+    - ``"payment_processing"``: another payment is pending at the gateway;
+    - ``"paid"``: a payment of the invoice succeeded;
+    - ``"subscription_live"``: re-subscribing while a subscription is live or starting.
+
+    ``invoice_id`` names the invoice (or ``None``), ``payment_id`` the payment and
+    ``subscription_id`` the subscription, when there is one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        invoice_id: str | None = None,
+        payment_id: str | None = None,
+        subscription_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.invoice_id = invoice_id
+        self.payment_id = payment_id
+        self.subscription_id = subscription_id
+
+
 class AccessDeniedError(PortalAccessError, PermissionError):
     """The caller may not do this."""
 
@@ -174,6 +209,21 @@ class AuthenticationError(AccessDeniedError):
 
 class PasswordChangeRequiredError(AccessDeniedError):
     """The password is a staff-set temporary one and must be changed before use."""
+
+
+class GatewayNotAllowedError(AccessDeniedError):
+    """The payment would go through a gateway this contact may not use (seed 004's
+    per-contact PayPal / Stripe / Square selectors).
+
+    ``gateway`` is the gateway the payment needs (the offer's or the invoice's);
+    ``allowed`` the contact's gateways as staff set them, sorted. Staff fix it on the
+    contact or the offer; the payer cannot.
+    """
+
+    def __init__(self, message: str, *, gateway: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.gateway = gateway
+        self.allowed = allowed
 
 
 class RateLimitedError(PortalAccessError):

@@ -16,10 +16,12 @@ from typing import Any, ClassVar
 
 import attrs
 
-from portal_access._domain.validation import aware_datetime, identifier, instance_of
+from portal_access._domain.audit import AuditRecord
+from portal_access._domain.validation import aware_datetime, identifier, instance_of, int64
 
 __all__ = [
     "AccessChanged",
+    "AuditRecorded",
     "ContactCreated",
     "ContactRegistered",
     "DomainEvent",
@@ -30,8 +32,10 @@ __all__ = [
     "InvoiceVoided",
     "OnboardingDue",
     "OutboxMessage",
+    "PaymentDuplicated",
     "PaymentRecorded",
     "SubscriptionChanged",
+    "SubscriptionDuplicated",
     "WebhookProcessed",
 ]
 
@@ -116,6 +120,47 @@ class PaymentRecorded(DomainEvent):
 
 
 @attrs.frozen
+class PaymentDuplicated(DomainEvent):
+    """A payment brought more than its invoice asked (a second payment of one invoice):
+    ``surplus`` (minor units of ``currency``) is to be refunded. Emitted once when the
+    payment becomes surplus; the account summary lists it until it is refunded.
+    ``refund_automatically``: the ``refund_duplicates`` policy refunds it after commit."""
+
+    topic: ClassVar[str] = "payment.duplicate"
+    gateway: str
+    payment_id: str
+    invoice_id: str
+    contact_id: str | None
+    amount: int
+    surplus: int
+    currency: str
+    refund_automatically: bool
+
+
+@attrs.frozen
+class SubscriptionDuplicated(DomainEvent):
+    """A second live subscription of the contact's tied plan: access follows the newest
+    (``kept_subscription_id``); this one bills twice and is to be cancelled.
+    ``cancel_automatically``: the ``refund_duplicates`` policy cancels it after commit."""
+
+    topic: ClassVar[str] = "subscription.duplicate"
+    gateway: str
+    subscription_id: str
+    contact_id: str
+    plan_id: str
+    kept_subscription_id: str
+    cancel_automatically: bool
+
+
+@attrs.frozen
+class AuditRecorded(DomainEvent):
+    """A staff action or an access change, as an audit trail entry (``record``)."""
+
+    topic: ClassVar[str] = "audit.recorded"
+    record: AuditRecord
+
+
+@attrs.frozen
 class SubscriptionChanged(DomainEvent):
     """A subscription tied to paid access changed state."""
 
@@ -150,15 +195,16 @@ class OnboardingDue(DomainEvent):
 class EmailRequested(DomainEvent):
     """An email to send; the mailer receives it from the outbox after commit.
 
-    The body holds single-use links; the outbox clears it once delivered.
+    The body holds single-use links; the outbox clears it once delivered, and it is
+    never in a repr (nor, so, in a log line that prints the event).
     """
 
     topic: ClassVar[str] = "email.requested"
     kind: str
     to: tuple[str, ...]
     subject: str
-    text: str
-    html: str
+    text: str = attrs.field(repr=False)
+    html: str = attrs.field(repr=False)
     contact_id: str | None = None
 
 
@@ -181,7 +227,8 @@ class OutboxMessage:
         id: stable id; subscribers deduplicate on it.
         occurred_at: when the unit of work that wrote it ran.
         topic: the event's topic.
-        payload: the event's fields, JSON-ready.
+        payload: the event's fields, JSON-ready (not in the repr: an email's payload
+            holds single-use links).
         delivered: delivered to every subscriber.
         attempts: how many delivery attempts failed so far.
     """
@@ -189,6 +236,6 @@ class OutboxMessage:
     id: str = attrs.field(validator=identifier)
     occurred_at: datetime = attrs.field(validator=aware_datetime)
     topic: str = attrs.field(validator=identifier)
-    payload: dict[str, Any] = attrs.field(validator=instance_of(dict))
+    payload: dict[str, Any] = attrs.field(validator=instance_of(dict), repr=False)
     delivered: bool = attrs.field(default=False, validator=instance_of(bool))
-    attempts: int = attrs.field(default=0, validator=instance_of(int))
+    attempts: int = attrs.field(default=0, validator=int64)

@@ -27,19 +27,26 @@ from portal_access._domain.validation import (
     calendar_date,
     identifier,
     instance_of,
+    int64,
     optional,
+    text,
     tuple_of,
 )
 
 #: The prefix of :func:`renewal_invoice_id` ids (never drawn by the id port).
 RENEWAL_PREFIX = "rnw_"
+#: The prefix of :func:`resubscribe_invoice_id` ids (never drawn by the id port).
+RESUBSCRIBE_PREFIX = "rsb_"
 
 __all__ = [
     "RENEWAL_PREFIX",
+    "RESUBSCRIBE_PREFIX",
     "GatewayEvent",
     "RenewalInvoiceReport",
     "SubscriptionReport",
     "renewal_invoice_id",
+    "resubscribe_invoice_id",
+    "resubscribed_invoice_id",
 ]
 
 
@@ -53,6 +60,28 @@ def renewal_invoice_id(gateway: str, vendor_invoice_id: str) -> str:
     'rnw_stripe_in_123'
     """
     return f"{RENEWAL_PREFIX}{gateway}_{vendor_invoice_id}"
+
+
+def resubscribe_invoice_id(invoice_id: str) -> str:
+    """What a re-subscribe page names as its invoice: the required invoice, marked.
+
+    Gateways echo it like any invoice id (it tells them the page is ours), and the
+    payment it brings is the subscription's, never a second payment of the required
+    invoice (seed 000: that invoice is paid once).
+
+    >>> resubscribe_invoice_id("inv_1"), resubscribed_invoice_id("rsb_inv_1")
+    ('rsb_inv_1', 'inv_1')
+    >>> resubscribed_invoice_id("inv_1") is None
+    True
+    """
+    return f"{RESUBSCRIBE_PREFIX}{invoice_id}"
+
+
+def resubscribed_invoice_id(invoice_id: str) -> str | None:
+    """The required invoice a :func:`resubscribe_invoice_id` id marks, else ``None``."""
+    if invoice_id.startswith(RESUBSCRIBE_PREFIX):
+        return invoice_id.removeprefix(RESUBSCRIBE_PREFIX)
+    return None
 
 
 @attrs.frozen
@@ -87,7 +116,7 @@ class RenewalInvoiceReport:
     plan_id: str = attrs.field(validator=identifier)
     amount: Money = attrs.field(validator=instance_of(Money))
     status: InvoiceStatus = attrs.field(validator=instance_of(InvoiceStatus))
-    version: int = attrs.field(validator=instance_of(int))
+    version: int = attrs.field(validator=int64)
     issued_on: date = attrs.field(validator=calendar_date)
     due_on: date = attrs.field(validator=calendar_date)
     gateway: str = attrs.field(validator=identifier)
@@ -115,7 +144,7 @@ class GatewayEvent:
 
     gateway: str = attrs.field(validator=identifier)
     event_id: str = attrs.field(validator=identifier)
-    event_type: str = attrs.field(validator=instance_of(str))
+    event_type: str = attrs.field(validator=text)
     occurred_at: datetime = attrs.field(validator=aware_datetime)
     payments: tuple[PaymentSnapshot, ...] = attrs.field(
         default=(), validator=tuple_of(PaymentSnapshot)

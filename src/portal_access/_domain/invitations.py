@@ -41,6 +41,7 @@ __all__ = [
     "InvoiceEmail",
     "StaffMember",
     "StaffPermission",
+    "authorize",
     "auto_invite_on_creation",
     "ensure_invitable",
     "invoice_email_invitees",
@@ -65,6 +66,7 @@ class StaffPermission(enum.Enum):
     MANAGE_OFFERS = "manage_offers"  # seed 000: kickoff forms with paid portal access
     MANAGE_PORTAL_SETTINGS = "manage_portal_settings"  # seed 001: class and system options
     SET_TEMPORARY_PASSWORD = "set_temporary_password"  # noqa: S105 - seed 003
+    REFUND_PAYMENTS = "refund_payments"  # a second payment of one invoice, or any other
 
 
 def _permissions(value: object) -> frozenset[StaffPermission]:
@@ -112,6 +114,24 @@ class StaffMember:
         """
         if permission not in self.permissions:
             raise AccessDeniedError(f"staff member {self.id!r} lacks permission {permission.value}")
+
+
+def authorize(staff: object, permission: StaffPermission) -> StaffMember:
+    """``staff`` if it is a :class:`StaffMember` holding ``permission``, else raise.
+
+    Raises:
+        ValidationError: ``staff`` is not a StaffMember (``field="staff"``).
+        AccessDeniedError: it lacks ``permission``.
+
+    >>> authorize(None, StaffPermission.INVITE_CONTACTS)
+    Traceback (most recent call last):
+    ...
+    portal_access.ValidationError: staff: must be a StaffMember
+    """
+    if not isinstance(staff, StaffMember):
+        raise ValidationError("must be a StaffMember", field="staff", value=staff)
+    staff.require(permission)
+    return staff
 
 
 def ensure_invitable(contact: Contact, account: Account, *, saved: bool) -> EmailAddress:

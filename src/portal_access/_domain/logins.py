@@ -20,10 +20,12 @@ from datetime import datetime
 import attrs
 
 from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.links import LinkLedger
 from portal_access._domain.validation import (
     aware_datetime,
     identifier,
     instance_of,
+    int64,
     non_blank,
     optional,
 )
@@ -42,6 +44,8 @@ class PortalLogin:
         temporary: the password was set by staff and must be changed at first login.
         registered_at: when the contact first set a password of their own (the moment
             seed 000's registration happens); ``None`` until then.
+        links: which of the contact's single-use links are still alive; every password
+            set here retires them all.
         version: the row version, bumped by every write.
     """
 
@@ -50,7 +54,8 @@ class PortalLogin:
     password_hash: str | None = attrs.field(default=None, validator=optional(non_blank), repr=False)
     temporary: bool = attrs.field(default=False, validator=instance_of(bool))
     registered_at: datetime | None = attrs.field(default=None, validator=optional(aware_datetime))
-    version: int = attrs.field(default=0, validator=instance_of(int))
+    links: LinkLedger = attrs.field(factory=LinkLedger, validator=instance_of(LinkLedger))
+    version: int = attrs.field(default=0, validator=int64)
 
     @property
     def registered(self) -> bool:
@@ -58,14 +63,19 @@ class PortalLogin:
         return self.registered_at is not None
 
     def with_password(self, password_hash: str, *, now: datetime) -> PortalLogin:
-        """The contact set their own password: registered from ``now`` if not before."""
+        """The contact set their own password: registered from ``now`` if not before.
+        Every outstanding link dies."""
         return attrs.evolve(
             self,
             password_hash=password_hash,
             temporary=False,
             registered_at=self.registered_at or now,
+            links=self.links.revoke_all(),
         )
 
     def with_temporary_password(self, password_hash: str) -> PortalLogin:
-        """Staff set a temporary password (seed 003); it must be changed at first login."""
-        return attrs.evolve(self, password_hash=password_hash, temporary=True)
+        """Staff set a temporary password (seed 003); it must be changed at first login.
+        Every outstanding link dies."""
+        return attrs.evolve(
+            self, password_hash=password_hash, temporary=True, links=self.links.revoke_all()
+        )

@@ -13,8 +13,9 @@ portal_access.CurrencyMismatchError: currency: cannot combine USD and EUR
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -25,7 +26,22 @@ from portal_access._domain.errors import (
     UnknownCurrencyError,
 )
 
-__all__ = ["CURRENCY_EXPONENTS", "Money", "currency_code", "currency_exponent"]
+__all__ = [
+    "CURRENCY_EXPONENTS",
+    "MAX_AMOUNT_TEXT_LENGTH",
+    "MAX_MINOR_UNITS",
+    "Money",
+    "currency_code",
+    "currency_exponent",
+]
+
+#: The largest amount, in minor units: 18 digits, so every amount fits a signed 64-bit
+#: integer (every processor's limit is far lower).
+MAX_MINOR_UNITS = 10**18 - 1
+#: The longest text :meth:`Money.parse` reads; longer text is refused before any work.
+MAX_AMOUNT_TEXT_LENGTH = 40
+# A plain decimal in ASCII digits: no exponent, no underscores, no other scripts' digits.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 _ZERO_DECIMAL = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
 _THREE_DECIMAL = "BHD IQD JOD KWD LYD OMR TND"
@@ -81,6 +97,27 @@ def currency_code(value: object) -> str:
     return code
 
 
+def _decimal(major: object) -> Decimal:
+    """``major`` as a ``Decimal``, refusing anything whose reading could cost more than
+    its bounded length."""
+    if isinstance(major, float | bool):
+        raise InvalidMoneyError("floats are never money", field="amount", value=major)
+    if isinstance(major, int):
+        if abs(major) > MAX_MINOR_UNITS:
+            raise InvalidMoneyError(
+                f"must be at most {MAX_MINOR_UNITS} minor units", field="amount", value=None
+            )
+        return Decimal(major)
+    if isinstance(major, Decimal):
+        return major
+    if not isinstance(major, str) or len(major) > MAX_AMOUNT_TEXT_LENGTH:
+        raise InvalidMoneyError("not a plain decimal number", field="amount", value=None)
+    stripped = major.strip()
+    if _DECIMAL_TEXT.fullmatch(stripped) is None:
+        raise InvalidMoneyError("not a plain decimal number", field="amount", value=major)
+    return Decimal(stripped)
+
+
 def _normalise_currency(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
 
@@ -94,6 +131,10 @@ def _check_amount(_instance: Money, attribute: attrs.Attribute[int], value: obje
         )
     if value < 0:
         raise InvalidMoneyError("must not be negative", field=attribute.name, value=value)
+    if value > MAX_MINOR_UNITS:
+        raise InvalidMoneyError(
+            f"must be at most {MAX_MINOR_UNITS} minor units", field=attribute.name, value=None
+        )
 
 
 def _check_currency(_instance: Money, attribute: attrs.Attribute[str], value: object) -> None:
@@ -112,11 +153,12 @@ class Money:
     Equality between currencies is simply ``False``.
 
     Args:
-        amount: minor units, an ``int`` >= 0 (``2500`` is 25.00 USD but 2500 JPY).
+        amount: minor units, an ``int`` from 0 to :data:`MAX_MINOR_UNITS` (``2500`` is
+            25.00 USD but 2500 JPY).
         currency: ISO 4217 code; lowercase is accepted and upper-cased.
 
     Raises:
-        InvalidMoneyError: a negative amount, a float, a bool or a string.
+        InvalidMoneyError: a negative or too large amount, a float, a bool or a string.
         UnknownCurrencyError: the currency is not ISO 4217.
     """
 
@@ -136,8 +178,13 @@ class Money:
     def parse(cls, major: str | Decimal | int, currency: str) -> Money:
         """Build from a major-unit decimal (``"25.00"``), exactly.
 
+        Text is a plain decimal in ASCII digits, at most :data:`MAX_AMOUNT_TEXT_LENGTH`
+        characters: exponents (``"1e3"``), underscores (``"1_000"``) and other scripts'
+        digits are refused, so the work done is bounded by the length checked first.
+
         Raises:
-            InvalidMoneyError: more digits than the currency has, negative, or not a number.
+            InvalidMoneyError: more digits than the currency has, negative, too large,
+                or not a plain decimal number.
 
         >>> Money.parse("25.5", "USD")
         Money(amount=2550, currency='USD')
@@ -145,16 +192,19 @@ class Money:
         Traceback (most recent call last):
         ...
         portal_access.InvalidMoneyError: amount: JPY has 0 decimal places
+        >>> Money.parse("9e999998", "JPY")
+        Traceback (most recent call last):
+        ...
+        portal_access.InvalidMoneyError: amount: not a plain decimal number
         """
-        if isinstance(major, float | bool):
-            raise InvalidMoneyError("floats are never money", field="amount", value=major)
         exponent = currency_exponent(currency)
-        try:
-            value = Decimal(major)
-        except (InvalidOperation, TypeError, ValueError):
-            raise InvalidMoneyError("not a decimal number", field="amount", value=major) from None
+        value = _decimal(major)
         if not value.is_finite():
             raise InvalidMoneyError("not a finite number", field="amount", value=major)
+        if value.adjusted() + exponent >= len(str(MAX_MINOR_UNITS)):
+            raise InvalidMoneyError(
+                f"must be at most {MAX_MINOR_UNITS} minor units", field="amount", value=None
+            )
         minor = value.scaleb(exponent)
         if minor != minor.to_integral_value():
             raise InvalidMoneyError(

@@ -31,7 +31,7 @@ from portal_access._domain.billing import (
     renewal_invoice_lines,
 )
 from portal_access._domain.contacts import GATEWAY_NAMES, ContactRole
-from portal_access._domain.errors import ConfigurationError
+from portal_access._domain.errors import ConfigurationError, ValidationError
 from portal_access._domain.money import Money, currency_code
 from portal_access._domain.placeholders import PlaceholderTemplate, TemplateOutput
 from portal_access._domain.validation import identifier, instance_of, non_blank, optional
@@ -44,6 +44,16 @@ class InviteTiming(enum.Enum):
 
     IMMEDIATELY = "immediately"
     LATER = "later"
+
+
+def _invite_timing(value: object) -> InviteTiming:
+    """An :class:`InviteTiming`, or its value (``"immediately"``, ``"later"``)."""
+    if isinstance(value, InviteTiming):
+        return value
+    for timing in InviteTiming:
+        if value == timing.value:
+            return timing
+    raise ValidationError("must be 'immediately' or 'later'", field="invite", value=value)
 
 
 def _gateway(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -147,9 +157,7 @@ class Offer:
     paid_access: PaidAccess | None = attrs.field(
         default=None, validator=optional(instance_of(PaidAccess))
     )
-    invite: InviteTiming = attrs.field(
-        default=InviteTiming.IMMEDIATELY, validator=instance_of(InviteTiming)
-    )
+    invite: InviteTiming = attrs.field(default=InviteTiming.IMMEDIATELY, converter=_invite_timing)
     onboarding_flow: str | None = attrs.field(default=None, validator=optional(non_blank))
     active: bool = attrs.field(default=True, validator=instance_of(bool))
     account_class_id: str | None = attrs.field(default=None, validator=optional(identifier))

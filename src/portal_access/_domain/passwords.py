@@ -17,6 +17,8 @@ portal_access.ValidationError: password: must be at least 10 characters
 
 from __future__ import annotations
 
+import re
+
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ValidationError
 
@@ -26,6 +28,8 @@ __all__ = ["MAX_PASSWORD_LENGTH", "MIN_PASSWORD_LENGTH", "check_new_password"]
 MIN_PASSWORD_LENGTH = 10
 #: Most characters in a password: a bound on the hashing work an attacker can ask for.
 MAX_PASSWORD_LENGTH = 1024
+#: A lone surrogate: no keyboard types one, and no encoding (so no hash) takes it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _refuse(message: str) -> ValidationError:
@@ -43,7 +47,8 @@ def check_new_password(password: str, *, email: EmailAddress | None = None) -> N
     Raises:
         ValidationError: ``field="password"`` and ``value=None``: not a ``str``, fewer
             than :data:`MIN_PASSWORD_LENGTH` or more than :data:`MAX_PASSWORD_LENGTH`
-            characters, only whitespace, or the email address or its local part.
+            characters, only whitespace, holding a lone surrogate, or the email address
+            or its local part.
             ``field="email"`` when ``email`` is neither ``None`` nor an EmailAddress.
 
     >>> check_new_password("Ann.Lee.Smith", email=EmailAddress.parse("ann.lee.smith@example.com"))
@@ -61,6 +66,8 @@ def check_new_password(password: str, *, email: EmailAddress | None = None) -> N
         raise _refuse(f"must be at most {MAX_PASSWORD_LENGTH} characters")
     if not password.strip():
         raise _refuse("must not be only whitespace")
+    if _LONE_SURROGATE.search(password) is not None:
+        raise _refuse("must not contain lone surrogates")
     if email is not None:
         folded = password.strip().casefold()
         local_part = email.value.rsplit("@", 1)[0]

@@ -20,7 +20,7 @@ import enum
 import attrs
 
 from portal_access._domain.money import Money
-from portal_access._domain.validation import identifier, instance_of
+from portal_access._domain.validation import identifier, instance_of, int64
 
 __all__ = ["AchPolicy", "PaymentMethodKind", "PaymentSnapshot", "PaymentStatus"]
 
@@ -67,7 +67,7 @@ class AchPolicy(enum.Enum):
 
 
 def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    instance_of(int)(_instance, attribute, value)
+    int64(_instance, attribute, value)
 
 
 @attrs.frozen

@@ -63,7 +63,9 @@ def _texts(text: str | Iterable[str], field: str) -> Iterator[str]:
         raise ValidationError("must be a string or an iterable of strings", field=field, value=text)
     for item in text:
         if not isinstance(item, str):
-            raise InvalidEmailError(f"not an email address: {item!r}", field=field, value=item)
+            raise InvalidEmailError(
+                f"not an email address: a {type(item).__name__}", field=field, value=item
+            )
         yield item
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hmac
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import attrs
 
@@ -27,21 +26,10 @@ from portal_access._domain.billing import Invoice, InvoiceStatus
 from portal_access._domain.contacts import Contact
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ValidationError
-from portal_access._domain.validation import instance_of, non_blank
+from portal_access._domain.validation import instance_of
+from portal_access._domain.visitor_input import MAX_CODE_LENGTH, MAX_NAME_LENGTH, visitor_text
 
 __all__ = ["SelfRegistrationRequest", "matches_invoice", "self_registration_allowed"]
-
-#: Longest text accepted in a form field from an anonymous visitor.
-_MAX_FIELD_LENGTH = 255
-
-
-def _form_text(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    non_blank(instance, attribute, value)
-    assert isinstance(value, str)
-    if len(value) > _MAX_FIELD_LENGTH:
-        raise ValidationError(
-            f"must be at most {_MAX_FIELD_LENGTH} characters", field=attribute.name
-        )
 
 
 @attrs.frozen
@@ -55,12 +43,14 @@ class SelfRegistrationRequest:
         email: "Email Address".
 
     Raises:
-        ValidationError: a blank field, or one longer than 255 characters.
+        ValidationError: a blank field, control characters, or one too long (the invoice
+            number and code at most 64 characters, the name 255; see
+            :mod:`~portal_access._domain.visitor_input`).
     """
 
-    invoice_number: str = attrs.field(validator=_form_text)
-    code: str = attrs.field(validator=_form_text, repr=False)
-    contact_name: str = attrs.field(validator=_form_text)
+    invoice_number: str = attrs.field(validator=visitor_text(MAX_CODE_LENGTH))
+    code: str = attrs.field(validator=visitor_text(MAX_CODE_LENGTH), repr=False)
+    contact_name: str = attrs.field(validator=visitor_text(MAX_NAME_LENGTH))
     email: EmailAddress = attrs.field(validator=instance_of(EmailAddress))
 
     @classmethod

@@ -17,7 +17,13 @@ from datetime import datetime
 
 import attrs
 
-from portal_access._domain.validation import aware_datetime, identifier, instance_of, optional
+from portal_access._domain.validation import (
+    aware_datetime,
+    identifier,
+    instance_of,
+    int64,
+    optional,
+)
 
 __all__ = ["SubscriptionSnapshot", "SubscriptionStatus"]
 
@@ -61,8 +67,8 @@ class SubscriptionSnapshot:
     subscription_id: str = attrs.field(validator=identifier)
     plan_id: str = attrs.field(validator=identifier)
     status: SubscriptionStatus = attrs.field(validator=instance_of(SubscriptionStatus))
-    version: int = attrs.field(validator=instance_of(int))
-    created: int = attrs.field(default=0, validator=instance_of(int))
+    version: int = attrs.field(validator=int64)
+    created: int = attrs.field(default=0, validator=int64)
     renewal_failed_at: datetime | None = attrs.field(
         default=None, validator=optional(aware_datetime)
     )

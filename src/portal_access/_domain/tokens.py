@@ -46,11 +46,14 @@ from portal_access._domain.validation import (
     ensure_aware,
     identifier,
     instance_of,
+    int64,
+    non_blank,
     optional,
 )
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIMES",
+    "MAX_TOKEN_TEXT_LENGTH",
     "MIN_TOKEN_BYTES",
     "TokenPurpose",
     "TokenRecord",
@@ -65,6 +68,8 @@ MIN_TOKEN_BYTES = 32
 _MAX_TOKEN_BYTES = 256
 # URL-safe base64 without padding of 32..256 bytes is 43..342 characters.
 _TOKEN_TEXT = re.compile(r"[A-Za-z0-9_-]{43,342}")
+#: The longest token text :func:`issue_token` makes: longer text is refused unread.
+MAX_TOKEN_TEXT_LENGTH = 342
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
@@ -108,6 +113,11 @@ class TokenRecord:
         issued_at: when it was issued (timezone-aware).
         expires_at: when it stops working; after ``issued_at``.
         used_at: when it was redeemed, or ``None``.
+        serial: its place among the contact's links (see
+            :class:`~portal_access._domain.links.LinkLedger`); 0 for links issued
+            before serials existed.
+        sent_to: the case-folded address it was mailed to (``EmailAddress.key``); the
+            link works only while that is still the contact's address.
 
     Raises:
         ValidationError: a malformed digest, a naive datetime, or an expiry not after
@@ -120,8 +130,12 @@ class TokenRecord:
     issued_at: datetime = attrs.field(validator=aware_datetime)
     expires_at: datetime = attrs.field(validator=aware_datetime)
     used_at: datetime | None = attrs.field(default=None, validator=optional(aware_datetime))
+    serial: int = attrs.field(default=0, validator=int64)
+    sent_to: str | None = attrs.field(default=None, validator=optional(non_blank))
 
     def __attrs_post_init__(self) -> None:
+        if self.serial < 0:
+            raise ValidationError("must not be negative", field="serial", value=self.serial)
         if self.expires_at <= self.issued_at:
             raise ValidationError(
                 "must be after issued_at", field="expires_at", value=self.expires_at
@@ -149,6 +163,8 @@ def issue_token(
     contact_id: str,
     now: datetime,
     lifetime: timedelta | None = None,
+    serial: int = 0,
+    sent_to: str | None = None,
 ) -> tuple[str, TokenRecord]:
     """Make a token from ``raw`` random bytes: the text to send and the record to store.
 
@@ -159,6 +175,8 @@ def issue_token(
         contact_id: whose token it is.
         now: the issue time (timezone-aware).
         lifetime: how long it lives; default :data:`DEFAULT_TOKEN_LIFETIMES` [purpose].
+        serial: the link's serial from the contact's ``LinkLedger``.
+        sent_to: the key of the address the link is mailed to.
 
     Returns:
         The token text (URL-safe base64 without padding) and its :class:`TokenRecord`.
@@ -190,6 +208,8 @@ def issue_token(
         contact_id=contact_id,
         issued_at=now,
         expires_at=now + lifetime,
+        serial=serial,
+        sent_to=sent_to,
     )
     return text, record
 
@@ -223,6 +243,8 @@ def check_token(
     """
     ensure_aware(now, field="now")
     if not isinstance(presented, str):
+        raise InvalidTokenError("unknown token")
+    if len(presented) > MAX_TOKEN_TEXT_LENGTH:
         raise InvalidTokenError("unknown token")
     if _TOKEN_TEXT.fullmatch(presented) is None:
         raise InvalidTokenError("unknown token")  # not something issue_token makes

@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from portal_access._domain.access import AccessDecision, AccessState, decide
 from portal_access._domain.errors import NotFoundError
+from portal_access._domain.validation import ensure_identifier
 from portal_access._service.context import ServiceContext
 from portal_access.repositories import read_access_state
 
@@ -59,8 +60,9 @@ def check_access(
 
     Raises:
         NotFoundError: no such contact.
+        ValidationError: ``contact_id`` is not an id.
     """
-    state = read_access_state(context.store, contact_id)
+    state = read_access_state(context.store, ensure_identifier(contact_id, field="contact_id"))
     if state is None:
         raise NotFoundError("contact", contact_id)
     if cache is None:

@@ -8,8 +8,11 @@ from collections.abc import Callable
 import attrs
 
 from portal_access._domain.access import AccessState, decide, onboarding_due
+from portal_access._domain.audit import AuditAction
 from portal_access._domain.errors import NotFoundError
 from portal_access._domain.events import AccessChanged, OnboardingDue
+from portal_access._domain.validation import ensure_identifier
+from portal_access._service import audit_trail
 from portal_access._service.context import Work
 
 __all__ = ["change_access", "create_access", "require_access_state"]
@@ -20,8 +23,9 @@ def require_access_state(work: Work, contact_id: str) -> AccessState:
 
     Raises:
         NotFoundError: no such contact.
+        ValidationError: ``contact_id`` is not an id.
     """
-    state = work.uow.access.get(contact_id)
+    state = work.uow.access.get(ensure_identifier(contact_id, field="contact_id"))
     if state is None:
         raise NotFoundError("contact", contact_id)
     return state
@@ -41,7 +45,8 @@ def change_access(
     current: AccessState | None = None,
 ) -> AccessState:
     """Apply ``change`` to the contact's state, save it (row-versioned), and emit
-    ``AccessChanged`` when the decision moved and ``OnboardingDue`` when it became due.
+    ``AccessChanged`` (with an audit trail entry by ``work.actor``) when the decision
+    moved and ``OnboardingDue`` when it became due.
 
     ``current`` is the state as this unit of work read it, if it did (saves reading it
     again; the row version still guards the save).
@@ -68,6 +73,18 @@ def change_access(
                 level=new.level.value,
                 reason=new.reason.value,
             )
+        )
+        audit_trail.record(
+            work,
+            AuditAction.ACCESS_CHANGED,
+            reason=new.reason.value,
+            contact_id=contact_id,
+            account_id=saved.account_id,
+            details={
+                "previous_level": old.level.value,
+                "previous_reason": old.reason.value,
+                "level": new.level.value,
+            },
         )
     return saved
 

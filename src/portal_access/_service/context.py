@@ -8,6 +8,7 @@ events to the outbox inside the same transaction, and delivers the outbox after 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 from urllib.parse import quote
@@ -15,12 +16,14 @@ from urllib.parse import quote
 import attrs
 
 from portal_access._domain.access import PortalPolicy
+from portal_access._domain.audit import Actor
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError, StaleStateError, StorageError
 from portal_access._domain.events import DomainEvent, EmailRequested, OutboxMessage
 from portal_access._domain.serialization import unstructure
 from portal_access._service.emails import EmailTemplates
 from portal_access.ports import (
+    BackgroundRunner,
     Clock,
     Mailer,
     PasswordHasher,
@@ -41,6 +44,15 @@ log = logging.getLogger("portal_access")
 MAX_ATTEMPTS = 8
 #: How many pending outbox messages one delivery takes.
 DELIVERY_BATCH = 100
+_DUMMY_PASSWORD = "portal-access timing equaliser"  # noqa: S105 - not a credential
+
+#: How many times one delivery goes back for messages its own subscribers caused.
+DELIVERY_ROUNDS = 10
+
+#: Whether this thread is delivering the outbox now: a subscriber that runs a use case
+#: must not have the message it is handling delivered to it again (recursively), so a
+#: use case run from inside a delivery leaves its events to that delivery's next round.
+_delivery = threading.local()
 
 
 @attrs.frozen
@@ -81,7 +93,16 @@ class ServiceContext:
     templates: EmailTemplates
     links: PortalLinks
     business_name: str
+    background: BackgroundRunner
     subscribers: list[tuple[str | None, Subscriber]] = attrs.field(factory=list)
+    _dummy_hash: str | None = attrs.field(default=None, init=False, repr=False)
+
+    def dummy_hash(self) -> str:
+        """A hash of no one's password, computed once: verified against when no login
+        matches, so a miss costs the same one hash check as a hit."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash(_DUMMY_PASSWORD)
+        return self._dummy_hash
 
     def receives(self, topic: str) -> bool:
         """Whether delivering a ``topic`` message calls anyone: the mailer for emails,
@@ -96,22 +117,27 @@ class ServiceContext:
         Raises:
             ConfigurationError: no such gateway was given to the portal.
         """
-        try:
-            return self.gateways[name]
-        except KeyError:
+        given: object = name  # a host may pass anything; never repr() what is not text
+        found = self.gateways.get(given) if isinstance(given, str) else None
+        if found is None:
+            shown = repr(given)[:80] if isinstance(given, str) else "(not a name)"
             raise ConfigurationError(
-                f"no gateway {name!r} configured; have {sorted(self.gateways)}",
-                field="gateway",
-                value=name,
-            ) from None
+                f"no gateway {shown} configured; have {sorted(self.gateways)}", field="gateway"
+            )
+        return found
 
 
 @attrs.define
 class Work:
-    """A unit of work plus the events the use case emits into it."""
+    """A unit of work plus the events the use case emits into it.
+
+    ``actor`` is who the use case acts for, for the audit trail (staff use cases set
+    it to the staff member; gateway events to the gateway).
+    """
 
     uow: UnitOfWork
     context: ServiceContext
+    actor: Actor = attrs.field(factory=Actor.system)
 
     def emit(self, event: DomainEvent) -> None:
         """Write ``event`` to the outbox, in this unit of work, for delivery after commit.
@@ -133,12 +159,15 @@ class Work:
         )
 
 
-def run(context: ServiceContext, use_case: Callable[[Work], T]) -> T:
+def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool = True) -> T:
     """Run ``use_case`` in one unit of work, retrying lost races, then deliver the outbox.
 
     The unit of work ends by reading what the outbox holds for delivery (the use case's
     events and any left by an earlier failure), so delivering after commit needs no
-    second read; only the outcomes are written, in one more unit of work.
+    second read; only the outcomes are written, in one more unit of work. With
+    ``deliver=False`` (an anonymous visitor's request, whose time must not depend on
+    what it found) nothing is read or delivered: the outbox waits for the next use case
+    or :func:`deliver_outbox`.
 
     A failure leaves the store as it was: the unit of work rolls back, events included.
     """
@@ -146,17 +175,14 @@ def run(context: ServiceContext, use_case: Callable[[Work], T]) -> T:
         try:
             with unit_of_work(context.store) as uow:
                 result = use_case(Work(uow, context))
-                pending = _pending(uow)
+                pending = _pending(uow) if deliver else []
             break
         except StaleStateError:
             if attempt == MAX_ATTEMPTS:
                 raise
             log.info("portal_access: lost a race (attempt %d); retrying", attempt)
     try:
-        if pending is None:
-            deliver_outbox(context)
-        else:
-            _deliver_all(context, pending)
+        _deliver_rounds(context, pending)
     except Exception:  # committed is committed: delivery is retried by deliver_outbox()
         log.exception("portal_access: outbox delivery failed after commit; will retry")
     return result
@@ -169,9 +195,36 @@ def deliver_outbox(context: ServiceContext, *, batch: int = DELIVERY_BATCH) -> i
     attempt count grows) and is tried again on the next call. Outcomes are written back
     in one unit of work per batch.
     """
-    with unit_of_work(context.store) as uow:
-        pending = list(uow.outbox.pending(batch))
-    return _deliver_all(context, pending)
+    return _deliver_rounds(context, None, batch=batch)
+
+
+def _deliver_rounds(
+    context: ServiceContext, pending: list[OutboxMessage] | None, *, batch: int = DELIVERY_BATCH
+) -> int:
+    """Deliver ``pending`` (``None``: read them), then what the subscribers' own use cases
+    added meanwhile, for up to :data:`DELIVERY_ROUNDS` rounds; how many were delivered.
+
+    Called while this thread is already delivering (a subscriber ran a use case), it
+    delivers nothing and asks the delivery under way for another round.
+    """
+    if getattr(_delivery, "active", False):
+        _delivery.more = True
+        return 0
+    _delivery.active = True
+    try:
+        delivered = 0
+        for _round in range(DELIVERY_ROUNDS):
+            _delivery.more = False
+            if pending is None:
+                with unit_of_work(context.store) as uow:
+                    pending = list(uow.outbox.pending(batch))
+            delivered += _deliver_all(context, pending)
+            if not _delivery.more:
+                break
+            pending = None
+        return delivered
+    finally:
+        _delivery.active = False
 
 
 def _pending(uow: UnitOfWork) -> list[OutboxMessage] | None:

@@ -16,6 +16,7 @@ from portal_access._domain.errors import ConflictError, ValidationError
 from portal_access._domain.events import ContactCreated
 from portal_access._domain.invitations import InvitationSource, auto_invite_on_creation
 from portal_access._domain.logins import PortalLogin
+from portal_access._domain.validation import ensure_instance
 from portal_access._service.access_states import change_access, create_access
 from portal_access._service.context import Work
 from portal_access._service.invitations import invite
@@ -33,6 +34,7 @@ __all__ = [
 
 def save_account_class(work: Work, account_class: AccountClass) -> AccountClass:
     """Create or change a class; its accounts and their contacts follow at once."""
+    ensure_instance(account_class, AccountClass, field="account_class")
     work.uow.account_classes.save(account_class)
     for account_id in work.uow.accounts.ids_in_class(account_class.id):
         account = require_account(work, account_id)
@@ -42,6 +44,7 @@ def save_account_class(work: Work, account_class: AccountClass) -> AccountClass:
 
 def save_account(work: Work, account: Account) -> Account:
     """Create or change an account; a class not stored yet is stored with it."""
+    ensure_instance(account, Account, field="account")
     stored_class = work.uow.account_classes.get(account.account_class.id)
     if stored_class is None:
         work.uow.account_classes.save(account.account_class)
@@ -61,6 +64,7 @@ def _store_account(work: Work, account: Account) -> None:
 
 def save_site(work: Work, site: Site) -> Site:
     """Create or change a site (e.g. make it inactive); the account's contacts follow."""
+    ensure_instance(site, Site, field="site")
     require_account(work, site.account_id)
     work.uow.sites.save(site)
     sites = work.uow.sites.for_account(site.account_id)
@@ -79,6 +83,7 @@ def create_contact(work: Work, contact: Contact) -> bool:
         NotFoundError: the account does not exist.
         ConflictError: a contact with this id exists.
     """
+    ensure_instance(contact, Contact, field="contact")
     account = require_account(work, contact.account_id)
     if work.uow.contacts.get(contact.id) is not None:
         raise ConflictError(f"contact {contact.id!r} exists")
@@ -111,7 +116,7 @@ def update_contact(work: Work, contact: Contact) -> Contact:
         ValidationError: the contact would move to another account.
         ConflictError: the new email is another login's username.
     """
-    stored = require_contact(work, contact.id)
+    stored = require_contact(work, ensure_instance(contact, Contact, field="contact").id)
     if stored.account_id != contact.account_id:
         raise ValidationError("a contact cannot move between accounts", field="account_id")
     work.uow.contacts.save(contact)
@@ -127,10 +132,17 @@ def update_contact(work: Work, contact: Contact) -> Contact:
 
 
 def sync_login_email(work: Work, contact: Contact) -> PortalLogin | None:
-    """Keep the contact's login username equal to its email."""
+    """Keep the contact's login username equal to its email; when the email changes (or
+    is removed), every outstanding link of the contact dies with the old address."""
     login = work.uow.logins.get(contact.id)
-    if login is None or contact.email is None or login.email.value == contact.email.value:
+    if login is None or (contact.email is not None and login.email.value == contact.email.value):
         return login
+    moved = contact.email != login.email  # another address, not the same one re-cased
     return work.uow.logins.save(
-        attrs.evolve(login, email=contact.email), expected_version=login.version
+        attrs.evolve(
+            login,
+            email=contact.email or login.email,
+            links=login.links.revoke_all() if moved else login.links,
+        ),
+        expected_version=login.version,
     )

@@ -108,6 +108,13 @@ _PASSWORD_RESET = _template(
     "password here: {{ link.url }}\n\nIf it was not you, ignore this email.",
 )
 
+_ALREADY_REGISTERED = _template(
+    "Your {{ business.name }} customer portal",
+    f"{_GREETING}\n\nYou already have a login for your portal: your username is "
+    "{{ contact.email }}. Log in at {{ portal.url }}\n\nIf you forgot your password, "
+    'use "Having trouble?" on the login page to choose a new one.',
+)
+
 _RESUBSCRIBE = _template(
     "Restore your {{ business.name }} portal access",
     f"{_GREETING}\n\nYour subscription payment did not go through, so your portal access "
@@ -128,11 +135,17 @@ _STATEMENT = _template(
 
 @attrs.frozen
 class EmailTemplates:
-    """Every email the service sends; pass your own to :class:`PortalAccess` to change them."""
+    """Every email the service sends; pass your own to :class:`PortalAccess` to change them.
+
+    ``already_registered`` goes to a contact invited again after registering: it
+    carries no link (an invitation never sets a registered contact's password), only
+    where to log in and the hint to use "Having trouble?".
+    """
 
     invitation: EmailTemplate = _INVITATION
     portal_instructions: EmailTemplate = _PORTAL_INSTRUCTIONS
     password_reset: EmailTemplate = _PASSWORD_RESET
+    already_registered: EmailTemplate = _ALREADY_REGISTERED
     resubscribe: EmailTemplate = _RESUBSCRIBE
     invoice: EmailTemplate = _INVOICE
     statement: EmailTemplate = _STATEMENT

@@ -4,6 +4,11 @@ An invitation is a single-use, expiring link to set the first password; "send po
 instructions" (seed 003) is the same kind of link, never a password. The link is
 consumed on POST only: ``view_invitation`` (GET) checks it without using it up, because
 mail scanners open links before people do.
+
+Every link dies with what it was for (see :mod:`~portal_access._domain.links`): it works
+only for the address it was mailed to, and not after a password was set or a newer link
+of its purpose was used. An invitation never sets the password of a contact who is
+registered already: inviting one mails where to log in (and "Having trouble?") instead.
 """
 
 from __future__ import annotations
@@ -21,13 +26,20 @@ from portal_access._domain.errors import (
 )
 from portal_access._domain.events import ContactRegistered, InvitationSent
 from portal_access._domain.invitations import InvitationSource, ensure_invitable
+from portal_access._domain.links import ensure_link_alive
 from portal_access._domain.logins import PortalLogin
 from portal_access._domain.passwords import check_new_password
-from portal_access._domain.tokens import TokenPurpose, TokenRecord, check_token, token_digest
+from portal_access._domain.tokens import (
+    MAX_TOKEN_TEXT_LENGTH,
+    TokenPurpose,
+    TokenRecord,
+    check_token,
+    token_digest,
+)
 from portal_access._service.access_states import change_access
 from portal_access._service.context import Work
 from portal_access._service.lookups import require_account, require_contact
-from portal_access._service.mailings import mail_link
+from portal_access._service.mailings import mail_link, send_email, template_values
 
 __all__ = [
     "InvitationView",
@@ -89,11 +101,25 @@ def _login_ready(work: Work, contact: Contact, account: Account) -> tuple[Contac
 def invite(work: Work, contact: Contact, account: Account, *, source: InvitationSource) -> None:
     """Invite ``contact``: turn its portal user on, make its login, mail the link.
 
+    A contact who is registered already gets no link that could set a password: the
+    email says where to log in, and that "Having trouble?" resets a forgotten password.
+
     Raises:
         ConflictError: the class has the portal off, or the email is someone else's login.
         InvalidEmailError: the contact has no email (seed 001).
     """
     contact, email = _login_ready(work, contact, account)
+    login = work.uow.logins.get(contact.id)
+    if login is not None and login.registered:
+        send_email(
+            work,
+            kind="already_registered",
+            template=work.context.templates.already_registered,
+            to=(email,),
+            values=template_values(work, contact, account),
+            contact_id=contact.id,
+        )
+        return
     expires = mail_link(
         work,
         contact,
@@ -141,25 +167,49 @@ def look_up_token(
     """The valid, unused token record for ``token`` (any of ``purposes``), unconsumed.
 
     Raises:
-        InvalidTokenError: unknown, malformed, for another purpose or another contact.
+        InvalidTokenError: unknown, malformed, for another purpose or another contact;
+            retired (mailed to an address the contact no longer has, or older than a
+            password set or a newer link of its purpose used); or an invitation of a
+            contact who is registered already.
         TokenExpiredError: past its expiry.
         TokenAlreadyUsedError: used before.
     """
+    if not isinstance(token, str):
+        raise InvalidTokenError("this link is not valid")
+    if len(token) > MAX_TOKEN_TEXT_LENGTH:
+        raise InvalidTokenError("this link is not valid")
     try:
         record = work.uow.tokens.get(token_digest(token))
     except ValidationError:
         record = None
     if record is None or record.purpose not in purposes:
         raise InvalidTokenError("this link is not valid")
-    return check_token(
+    check_token(
         record, token, purpose=record.purpose, now=work.context.clock.now(), contact_id=contact_id
     )
+    login = work.uow.logins.get(record.contact_id)
+    contact = work.uow.contacts.get(record.contact_id)
+    if login is None or contact is None:
+        raise InvalidTokenError("this link is not valid")
+    ensure_link_alive(record, login.links, contact.email)
+    if record.purpose is TokenPurpose.INVITATION and login.registered:
+        raise InvalidTokenError(
+            "you are registered already: log in, or use Having trouble? to reset your password"
+        )
+    return record
 
 
 def consume_token(work: Work, record: TokenRecord) -> None:
-    """Mark the token used, or fail if a concurrent request used it first."""
+    """Mark the token used, or fail if a concurrent request used it first; every older
+    link of its purpose dies with it."""
     if not work.uow.tokens.mark_used(record.digest, work.context.clock.now()):
         raise TokenAlreadyUsedError("this link was already used")
+    login = work.uow.logins.get(record.contact_id)
+    if login is None:
+        raise InvalidTokenError("this link is not valid")
+    work.uow.logins.save(
+        attrs.evolve(login, links=login.links.used(record)), expected_version=login.version
+    )
 
 
 def complete_password_link(

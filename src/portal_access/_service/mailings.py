@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import attrs
+
 from portal_access._domain.accounts import Account
 from portal_access._domain.contacts import Contact
 from portal_access._domain.email_address import EmailAddress
+from portal_access._domain.errors import ConflictError
 from portal_access._domain.events import EmailRequested
 from portal_access._domain.tokens import MIN_TOKEN_BYTES, TokenPurpose, issue_token
 from portal_access._service.context import Work
@@ -41,15 +44,31 @@ def template_values(
 
 
 def issue_link(
-    work: Work, contact_id: str, purpose: TokenPurpose, path: str
+    work: Work, contact_id: str, purpose: TokenPurpose, path: str, *, to: EmailAddress
 ) -> tuple[str, datetime]:
-    """Issue a single-use token for ``contact_id``; return the link and its expiry.
+    """Issue a single-use token for ``contact_id`` mailed to ``to``; return the link and
+    its expiry.
 
-    Only the token's digest is stored; the link exists in the email alone.
+    Only the token's digest is stored; the link exists in the email alone. It takes
+    the next serial of the contact's :class:`~portal_access._domain.links.LinkLedger`
+    (written to the login in this unit of work) and is bound to ``to``.
+
+    Raises:
+        ConflictError: the contact has no portal login (every link belongs to one).
     """
+    login = work.uow.logins.get(contact_id)
+    if login is None:
+        raise ConflictError(f"contact {contact_id!r} has no portal login to link to")
+    serial, ledger = login.links.issue()
+    work.uow.logins.save(attrs.evolve(login, links=ledger), expected_version=login.version)
     raw = work.context.ids.token_bytes(MIN_TOKEN_BYTES)
     token, record = issue_token(
-        raw, purpose=purpose, contact_id=contact_id, now=work.context.clock.now()
+        raw,
+        purpose=purpose,
+        contact_id=contact_id,
+        now=work.context.clock.now(),
+        serial=serial,
+        sent_to=to.key,
     )
     work.uow.tokens.add(record)
     return work.context.links.link(path, token), record.expires_at
@@ -90,7 +109,7 @@ def mail_link(
 ) -> datetime:
     """Issue a single-use link for ``contact`` and mail it with ``template``; return
     when it expires. The email's kind is the link's purpose."""
-    url, expires = issue_link(work, contact.id, purpose, path)
+    url, expires = issue_link(work, contact.id, purpose, path, to=to)
     send_email(
         work,
         kind=purpose.value,

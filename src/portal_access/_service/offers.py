@@ -5,6 +5,7 @@ from __future__ import annotations
 from portal_access._domain.billing import Plan
 from portal_access._domain.errors import ConfigurationError
 from portal_access._domain.offers import Offer
+from portal_access._domain.validation import ensure_instance
 from portal_access._service.context import Work
 
 __all__ = ["save_offer", "save_plan"]
@@ -13,7 +14,7 @@ __all__ = ["save_offer", "save_plan"]
 def save_plan(work: Work, plan: Plan) -> Plan:
     """Create or change a plan. Offers keep the plan they were saved with: a price change
     applies to offers saved again, never silently to existing subscriptions."""
-    work.uow.plans.save(plan)
+    work.uow.plans.save(ensure_instance(plan, Plan, field="plan"))
     return plan
 
 
@@ -23,7 +24,9 @@ def save_offer(work: Work, offer: Offer) -> Offer:
     Raises:
         ConfigurationError: the offer's gateway is not configured in this portal, or its
             account class does not exist.
+        ValidationError: ``offer`` is not an Offer.
     """
+    ensure_instance(offer, Offer, field="offer")
     if offer.paid_access is not None:
         work.context.gateway(offer.paid_access.gateway)
         if offer.paid_access.plan is not None:

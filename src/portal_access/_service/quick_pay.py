@@ -18,7 +18,14 @@ import attrs
 from portal_access._domain.billing import InvoiceLine, InvoiceStatus
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.errors import AccessDeniedError
-from portal_access._service.checkout import payment_methods_for, reuse_open_session
+from portal_access._domain.return_urls import check_return_urls
+from portal_access._domain.visitor_input import MAX_CODE_LENGTH, ensure_visitor_text
+from portal_access._service.anonymous import hit_limits
+from portal_access._service.checkout import (
+    ensure_payable_invoice,
+    payment_methods_for,
+    reuse_open_session,
+)
 from portal_access._service.context import Work
 
 __all__ = ["QuickPayResult", "prepare_quick_pay"]
@@ -43,22 +50,31 @@ def prepare_quick_pay(
     *,
     success_url: str,
     cancel_url: str,
-    client_key: str = "",
+    client_key: str,
 ) -> CheckoutRequest | CheckoutSession | None:
     """The checkout request for a matching open invoice, a reusable page, or ``None``.
 
     Raises:
         AccessDeniedError: guest payment is switched off (system option).
+        ValidationError: an invoice number or code longer than 64 characters or with
+            control characters, a blank ``client_key``, or a return URL off the portal.
+        ConfigurationError: no portal origin is configured to check return URLs against.
         RateLimitedError: too many attempts for this invoice number or client.
+        PaymentInProgressError: a payment of the matched invoice is under way.
+        GatewayNotAllowedError: the invoice's contact may not use its gateway (seed 004).
     """
     context = work.context
     if not context.policy.system.pay_as_guest:
         raise AccessDeniedError("payment as guest is not enabled")
+    check_return_urls(
+        context.policy.system.portal_origins, success_url=success_url, cancel_url=cancel_url
+    )
+    number = ensure_visitor_text(
+        invoice_number, field="invoice_number", max_length=MAX_CODE_LENGTH
+    ).strip()
+    ensure_visitor_text(code, field="code", max_length=MAX_CODE_LENGTH, blank=True)
+    hit_limits(context, "quick-pay", client_key, invoice=number.upper())
     now = context.clock.now()
-    number = invoice_number.strip()
-    context.limiter.hit(f"quick-pay:invoice:{number.upper()}", now=now)
-    if client_key:
-        context.limiter.hit(f"quick-pay:client:{client_key}", now=now)
     invoice = work.uow.invoices.with_number(number)
     expected = _normalised(invoice.quick_pay_code or "") if invoice else b"\0" * 8
     matched = hmac.compare_digest(_normalised(code), expected) and bool(expected.strip(b"\0"))
@@ -67,6 +83,7 @@ def prepare_quick_pay(
     balance = invoice.balance
     if not balance or invoice.gateway is None or invoice.gateway not in context.gateways:
         return None
+    ensure_payable_invoice(work, invoice)  # the code matched: say why no page opens
     key = f"quick-pay:{invoice.id}:{balance.amount}:{now.date().isoformat()}"
     reused = reuse_open_session(work, key)
     if reused is not None:

@@ -5,22 +5,46 @@ address. If they have an Inactive Subscription that was associated with Paid Por
 Access they will see a Re-Subscribe option which will take them to a process to enter
 new payment information." The re-subscribe link is single-use, mailed to the matched
 address, and consumed on POST.
+
+A re-subscribe charges the subscription, not the required invoice: its page names the
+required invoice marked (:func:`~portal_access._domain.gateway_events.resubscribe_invoice_id`),
+which gateways echo like any invoice id, and its payment is recorded on the contact's
+account without ever counting as a second payment of the required invoice. The page is
+recorded for the required invoice, whose row the recording reads first, so two links
+opened at once give one live page. While a subscription of the plan is active or
+starting, no page opens (``PaymentInProgressError``, reason ``subscription_live``).
 """
 
 from __future__ import annotations
 
 from portal_access._domain.access import AccessLevel, decide
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
+from portal_access._domain.duplicate_payments import live_subscription_refusal
 from portal_access._domain.errors import ConflictError
+from portal_access._domain.gateway_events import resubscribe_invoice_id
+from portal_access._domain.payment_gateways import ensure_payable
 from portal_access._domain.payments import PaymentMethodKind
+from portal_access._domain.requirement import RequiredPayment
+from portal_access._domain.return_urls import check_return_urls
 from portal_access._domain.tokens import TokenPurpose, token_digest
 from portal_access._service.access_states import require_access_state
 from portal_access._service.context import Work
 from portal_access._service.invitations import consume_token, look_up_token
-from portal_access._service.lookups import require_account, require_contact, require_plan
+from portal_access._service.lookups import (
+    require_account,
+    require_contact,
+    require_invoice,
+    require_plan,
+)
 from portal_access._service.mailings import mail_link
 
-__all__ = ["finish_resubscribe", "prepare_resubscribe", "send_resubscribe_link_if_due"]
+__all__ = [
+    "ensure_no_live_subscription",
+    "finish_resubscribe",
+    "prepare_resubscribe",
+    "resubscribe_target",
+    "send_resubscribe_link_if_due",
+]
 
 
 def _resubscribe_due(work: Work, contact_id: str) -> bool:
@@ -65,16 +89,25 @@ def prepare_resubscribe(
 
     Raises:
         InvalidTokenError, TokenExpiredError, TokenAlreadyUsedError: a bad link.
+        PaymentInProgressError: a subscription of the plan is active or starting.
+        GatewayNotAllowedError: the contact may not use the offer's gateway (seed 004).
         ConflictError: the contact is not restricted to re-subscribing (any more).
+        ValidationError, ConfigurationError: a return URL off the portal's origins.
     """
+    check_return_urls(
+        work.context.policy.system.portal_origins, success_url=success_url, cancel_url=cancel_url
+    )
     record = look_up_token(work, token, (TokenPurpose.RESUBSCRIBE,), contact_id=contact_id)
     key = f"resubscribe:{token_digest(token)}"
+    state = require_access_state(work, record.contact_id)
+    requirement = _tied_requirement(work, record.contact_id)
+    require_invoice(work, requirement.invoice_id)  # the row checkouts of it take turns on
+    assert requirement.plan_id is not None
+    _refuse_live_subscription(work, record.contact_id, requirement.plan_id)
+    policy = work.context.policy
+    ensure_payable(requirement.gateway, state.portal.allowed_gateways, policy.gateways)
     if not _resubscribe_due(work, record.contact_id):
         raise ConflictError("there is nothing to re-subscribe to")
-    state = require_access_state(work, record.contact_id)
-    requirement = state.effective_requirement
-    assert requirement is not None
-    assert requirement.plan_id is not None
     plan = require_plan(work, requirement.plan_id)
     contact = require_contact(work, record.contact_id)
     subscription = requirement.subscription
@@ -87,11 +120,44 @@ def prepare_resubscribe(
         contact_id=contact.id,
         customer_email=contact.email,
         customer_name=contact.full_name,
-        invoice_id=requirement.invoice_id,
+        invoice_id=resubscribe_invoice_id(requirement.invoice_id),
         plan=plan,
         payment_methods=frozenset({PaymentMethodKind.CARD}),
         replaces_subscription_id=subscription.subscription_id if subscription else None,
     )
+
+
+def _tied_requirement(work: Work, contact_id: str) -> RequiredPayment:
+    requirement = require_access_state(work, contact_id).effective_requirement
+    if requirement is None or requirement.plan_id is None:
+        raise ConflictError("there is nothing to re-subscribe to")
+    return requirement
+
+
+def _refuse_live_subscription(work: Work, contact_id: str, plan_id: str) -> None:
+    reports = work.uow.subscriptions.for_contact(contact_id)
+    refusal = live_subscription_refusal(plan_id, (r.snapshot for r in reports))
+    if refusal is not None:
+        raise refusal
+
+
+def ensure_no_live_subscription(work: Work, request: CheckoutRequest) -> None:
+    """The recording unit of work's check: no subscription of the plan became active or
+    started while the page opened.
+
+    Raises:
+        PaymentInProgressError: one did (reason ``subscription_live``).
+    """
+    assert request.contact_id is not None
+    assert request.plan is not None
+    _refuse_live_subscription(work, request.contact_id, request.plan.id)
+
+
+def resubscribe_target(work: Work, contact_id: str) -> tuple[str, str]:
+    """The gateway a re-subscribe page opens at (the offer's) and the invoice it is
+    recorded for (the required one)."""
+    requirement = _tied_requirement(work, contact_id)
+    return requirement.gateway, requirement.invoice_id
 
 
 def finish_resubscribe(work: Work, request: CheckoutRequest, token: str) -> None:

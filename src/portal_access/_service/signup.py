@@ -3,7 +3,14 @@
 One unit of work creates (or finds) the account and the contact, the required invoice
 with the first charges, the contact's access state with its payment requirement and
 onboarding flow, and the invitation when the offer says "immediately". The natural key
-is (offer, email): a double-click or a retried request returns the first signup.
+is (offer, email): a double-click, a retried request, or the same form sent by several
+workers at once returns the first signup.
+
+A visitor's form always makes a new account: it never names an existing one (a
+stranger could otherwise join any account through a free offer and see its invoices).
+Joining an existing account is a staff call: staff holding ``INVITE_CONTACTS`` submit
+the form with ``account_id`` (a host that emails its own join links checks them, then
+makes that call for the staff member who issued the link).
 """
 
 from __future__ import annotations
@@ -17,13 +24,25 @@ from portal_access._domain.accounts import Account
 from portal_access._domain.billing import Invoice, InvoicePurpose
 from portal_access._domain.contacts import Contact
 from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.errors import ConflictError, NotFoundError, ValidationError
+from portal_access._domain.errors import (
+    ConflictError,
+    NotFoundError,
+    StaleStateError,
+    StorageError,
+    ValidationError,
+)
 from portal_access._domain.events import InvoiceCreated
-from portal_access._domain.invitations import InvitationSource
+from portal_access._domain.invitations import (
+    InvitationSource,
+    StaffMember,
+    StaffPermission,
+    authorize,
+)
 from portal_access._domain.offers import InviteTiming, Offer
 from portal_access._domain.requirement import RequiredPayment
 from portal_access._domain.serialization import from_json, to_json
-from portal_access._domain.validation import instance_of, non_blank, optional
+from portal_access._domain.validation import ensure_identifier, optional
+from portal_access._domain.visitor_input import MAX_NAME_LENGTH, visitor_text
 from portal_access._service.access_states import change_access
 from portal_access._service.context import Work
 from portal_access._service.directory import create_contact, save_account
@@ -38,20 +57,26 @@ __all__ = ["KickoffForm", "Signup", "new_quick_pay_code", "submit_kickoff_form"]
 class KickoffForm:
     """What a visitor typed into a kickoff form.
 
+    Every field is bounded (names at most 255 characters, no control characters; the
+    email as :class:`~portal_access.EmailAddress`); a form never names an account.
+
     Args:
         first_name: the contact's first name.
         email: the contact's email (the future username).
         last_name: the contact's last name.
-        account_id: an existing account to join; ``None`` makes a new account in the
-            offer's account class.
         account_name: the new account's name (defaults to the contact's full name).
+
+    Raises:
+        ValidationError: a blank first name or email, a field too long, or control
+            characters.
     """
 
-    first_name: str = attrs.field(validator=non_blank)
-    email: str = attrs.field(validator=non_blank)
-    last_name: str = attrs.field(default="", validator=instance_of(str))
-    account_id: str | None = attrs.field(default=None, validator=optional(non_blank))
-    account_name: str | None = attrs.field(default=None, validator=optional(non_blank))
+    first_name: str = attrs.field(validator=visitor_text(MAX_NAME_LENGTH))
+    email: str = attrs.field(validator=visitor_text(MAX_NAME_LENGTH))
+    last_name: str = attrs.field(default="", validator=visitor_text(MAX_NAME_LENGTH, blank=True))
+    account_name: str | None = attrs.field(
+        default=None, validator=optional(visitor_text(MAX_NAME_LENGTH))
+    )
 
 
 @attrs.frozen
@@ -71,25 +96,83 @@ def new_quick_pay_code(work: Work) -> str:
 
 
 def submit_kickoff_form(
-    work: Work, offer_id: str, form: KickoffForm, *, idempotency_key: str | None = None
+    work: Work,
+    offer_id: str,
+    form: KickoffForm,
+    *,
+    idempotency_key: str | None = None,
+    account_id: str | None = None,
+    staff: StaffMember | None = None,
 ) -> Signup:
     """Create what the kickoff form asks for; see the module docstring.
 
+    Args:
+        work: the unit of work.
+        offer_id: the offer (kickoff form) submitted.
+        form: what was typed.
+        idempotency_key: the host's key for this submission (default: the email).
+        account_id: an existing account to put the contact on; only with ``staff``.
+        staff: the staff member submitting for someone (needed with ``account_id``).
+
     Raises:
         NotFoundError: no such offer or account.
+        AccessDeniedError: ``account_id`` without a staff member holding
+            ``INVITE_CONTACTS``.
         ConflictError: the offer is inactive, or the contact already has a payment
             requirement from another signup.
-        ValidationError: a bad email, or no account named and the offer makes none.
+        ValidationError: a bad email or id, or the offer makes no accounts and no
+            account was given.
     """
-    offer = require_offer(work, offer_id)
+    if not isinstance(form, KickoffForm):
+        raise ValidationError("must be a KickoffForm", field="form", value=form)
+    offer = require_offer(work, ensure_identifier(offer_id, field="offer_id"))
+    if account_id is not None:
+        ensure_identifier(account_id, field="account_id")
+        authorize(staff, StaffPermission.INVITE_CONTACTS)  # joining an account: staff only
     if not offer.active:
         raise ConflictError(f"offer {offer.id!r} is not taking submissions")
     email = EmailAddress.parse(form.email, field="email")
+    if idempotency_key is not None:
+        ensure_identifier(idempotency_key, field="idempotency_key")
     key = f"kickoff:{offer.id}:{idempotency_key or email.key}"
     done = work.uow.idempotency.get(key)
     if done is not None:
         return from_json(done, Signup)
-    account = _account_for(work, offer, form)
+    try:
+        return _sign_up(work, offer, form, email, key=key, account_id=account_id)
+    except ConflictError:
+        _raise_if_finished_elsewhere(work, key)
+        raise
+
+
+def _raise_if_finished_elsewhere(work: Work, key: str) -> None:
+    """Raise :class:`StaleStateError` (run the use case again) when a concurrent
+    submission of the same form committed since this one looked.
+
+    On PostgreSQL (READ COMMITTED) a unit of work sees rows other units of work commit
+    while it runs: the same form sent by several workers at once finds the first
+    worker's login partway through and would answer "the email is someone else's".
+    That is the race, not a conflict: run again, the idempotency key returns the first
+    signup.
+    """
+    try:
+        finished = work.uow.idempotency.get(key) is not None
+    except StorageError:  # the transaction cannot read any more: report the conflict
+        return
+    if finished:
+        raise StaleStateError("the same form was submitted concurrently and finished first")
+
+
+def _sign_up(
+    work: Work,
+    offer: Offer,
+    form: KickoffForm,
+    email: EmailAddress,
+    *,
+    key: str,
+    account_id: str | None,
+) -> Signup:
+    account = _account_for(work, offer, form, account_id)
     contact, invited = _contact_for(work, offer, form, account, email)
     state = work.uow.access.get(contact.id)
     assert state is not None
@@ -126,9 +209,9 @@ def _enrol(state: AccessState, requirement: RequiredPayment | None, offer: Offer
     )
 
 
-def _account_for(work: Work, offer: Offer, form: KickoffForm) -> Account:
-    if form.account_id is not None:
-        return require_account(work, form.account_id)
+def _account_for(work: Work, offer: Offer, form: KickoffForm, account_id: str | None) -> Account:
+    if account_id is not None:
+        return require_account(work, account_id)
     if offer.account_class_id is None:
         raise ValidationError("this form needs an existing account", field="account_id")
     account_class = work.uow.account_classes.get(offer.account_class_id)

@@ -7,16 +7,20 @@ you can invite them".
 
 from __future__ import annotations
 
+from portal_access._domain.accounts import Account
+from portal_access._domain.audit import Actor, AuditAction
 from portal_access._domain.contacts import Contact
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.invitations import (
     InvitationSource,
     StaffMember,
     StaffPermission,
+    authorize,
     ensure_invitable,
 )
 from portal_access._domain.passwords import check_new_password
 from portal_access._domain.tokens import TokenPurpose
+from portal_access._service import audit_trail
 from portal_access._service.context import Work
 from portal_access._service.directory import create_contact
 from portal_access._service.invitations import ensure_login, invite, send_password_link
@@ -24,6 +28,7 @@ from portal_access._service.lookups import require_account, require_contact
 
 __all__ = [
     "contact_for_address",
+    "invite_as_staff",
     "invite_contact",
     "invite_email_address",
     "registered",
@@ -40,9 +45,30 @@ def invite_contact(work: Work, contact_id: str, *, staff: StaffMember) -> None:
         NotFoundError: no such contact.
         InvalidEmailError: the contact has no email.
     """
-    staff.require(StaffPermission.INVITE_CONTACTS)
+    authorize(staff, StaffPermission.INVITE_CONTACTS)
     contact = require_contact(work, contact_id)
-    invite(work, contact, require_account(work, contact.account_id), source=InvitationSource.STAFF)
+    account = require_account(work, contact.account_id)
+    invite_as_staff(work, contact, account, staff=staff, source=InvitationSource.STAFF)
+
+
+def invite_as_staff(
+    work: Work,
+    contact: Contact,
+    account: Account,
+    *,
+    staff: StaffMember,
+    source: InvitationSource,
+) -> None:
+    """Invite ``contact`` on ``staff``'s behalf, on the audit trail."""
+    work.actor = Actor.staff(staff)
+    invite(work, contact, account, source=source)
+    audit_trail.record(
+        work,
+        AuditAction.SEND_INVITATION,
+        reason=source.value,
+        contact_id=contact.id,
+        account_id=account.id,
+    )
 
 
 def contact_for_address(work: Work, account_id: str, email: EmailAddress) -> Contact:
@@ -66,12 +92,12 @@ def invite_email_address(work: Work, account_id: str, email: str, *, staff: Staf
     The account's contact with that email is invited, or a new contact is made for it.
     Returns the contact id.
     """
-    staff.require(StaffPermission.INVITE_CONTACTS)
+    authorize(staff, StaffPermission.INVITE_CONTACTS)
     account = require_account(work, account_id)
     address = EmailAddress.parse(email)
     contact = contact_for_address(work, account.id, address)
     if not registered(work, contact.id):
-        invite(work, contact, account, source=InvitationSource.STAFF)
+        invite_as_staff(work, contact, account, staff=staff, source=InvitationSource.STAFF)
     return contact.id
 
 
@@ -84,8 +110,16 @@ def registered(work: Work, contact_id: str) -> bool:
 def send_portal_instructions(work: Work, contact_id: str, *, staff: StaffMember) -> None:
     """Seed 003's "Send Portal Instructions": the login URL, the username and a
     set-password link. The password itself is never emailed (DESIGN.md)."""
-    staff.require(StaffPermission.INVITE_CONTACTS)
+    authorize(staff, StaffPermission.INVITE_CONTACTS)
+    work.actor = Actor.staff(staff)
     send_password_link(work, contact_id, purpose=TokenPurpose.SET_PASSWORD)
+    contact = require_contact(work, contact_id)
+    audit_trail.record(
+        work,
+        AuditAction.SEND_PORTAL_INSTRUCTIONS,
+        contact_id=contact.id,
+        account_id=contact.account_id,
+    )
 
 
 def set_temporary_password(
@@ -98,7 +132,8 @@ def set_temporary_password(
         AccessDeniedError: the staff member lacks ``SET_TEMPORARY_PASSWORD``.
         ValidationError: the password is too short or equals the email.
     """
-    staff.require(StaffPermission.SET_TEMPORARY_PASSWORD)
+    authorize(staff, StaffPermission.SET_TEMPORARY_PASSWORD)
+    work.actor = Actor.staff(staff)
     contact = require_contact(work, contact_id)
     account = require_account(work, contact.account_id)
     email = ensure_invitable(contact, account, saved=True)
@@ -107,4 +142,10 @@ def set_temporary_password(
     work.uow.logins.save(
         login.with_temporary_password(work.context.hasher.hash(password)),
         expected_version=login.version,
+    )
+    audit_trail.record(
+        work,
+        AuditAction.SET_TEMPORARY_PASSWORD,
+        contact_id=contact.id,
+        account_id=account.id,
     )

@@ -15,16 +15,15 @@ from portal_access._domain.access import decide
 from portal_access._domain.aging import AgingBuckets, age_invoices
 from portal_access._domain.billing import Invoice, InvoiceStatus
 from portal_access._domain.capabilities import Capability
+from portal_access._domain.duplicate_payments import DuplicatePayment
 from portal_access._domain.errors import AccessDeniedError
 from portal_access._domain.money import Money
-from portal_access._domain.payments import PaymentStatus
 from portal_access._service.access_states import require_access_state
 from portal_access._service.context import Work
+from portal_access._service.payment_history import payment_history
 from portal_access.repositories import PaymentRecord
 
 __all__ = ["AccountSummary", "account_summary"]
-
-_SETTLED = {PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED}
 
 
 @attrs.frozen
@@ -39,6 +38,9 @@ class AccountSummary:
         invoices: every invoice of the account, newest first.
         settled_payments: succeeded, refunded and disputed payments, newest first.
         pending_payments: payments still processing (ACH), newest first.
+        duplicate_payments: payments that brought more than their invoice asked (a
+            second payment of one invoice), with the surplus for staff to refund; each
+            leaves the list once refunded (seed 000: an invoice is paid once).
     """
 
     account_id: str
@@ -48,6 +50,7 @@ class AccountSummary:
     invoices: tuple[Invoice, ...]
     settled_payments: tuple[PaymentRecord, ...]
     pending_payments: tuple[PaymentRecord, ...]
+    duplicate_payments: tuple[DuplicatePayment, ...] = ()
 
 
 def account_summary(work: Work, contact_id: str) -> AccountSummary:
@@ -92,19 +95,14 @@ def account_summary(work: Work, contact_id: str) -> AccountSummary:
         if decision.can(Capability.AGING_BUCKETS)
         else {}
     )
-    payments = sorted(
-        work.uow.payments.for_account(state.account_id),
-        key=lambda record: (record.recorded_at or now, record.snapshot.payment_id),
-        reverse=True,
-    )
+    history = payment_history(work.uow.payments.for_account(state.account_id), invoices, now=now)
     return AccountSummary(
         account_id=state.account_id,
         as_of=as_of,
         balances=balances,
         aging=aging,
         invoices=invoices,
-        settled_payments=tuple(p for p in payments if p.snapshot.status in _SETTLED),
-        pending_payments=tuple(
-            p for p in payments if p.snapshot.status is PaymentStatus.PROCESSING
-        ),
+        settled_payments=history.settled,
+        pending_payments=history.pending,
+        duplicate_payments=history.duplicates,
     )

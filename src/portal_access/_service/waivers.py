@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import attrs
 
+from portal_access._domain.audit import Actor, AuditAction
 from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.events import InvoiceVoided
-from portal_access._domain.invitations import StaffMember, StaffPermission
+from portal_access._domain.invitations import StaffMember, StaffPermission, authorize
+from portal_access._service import audit_trail
 from portal_access._service.access_states import change_access, require_access_state
 from portal_access._service.context import Work
 from portal_access._service.lookups import require_invoice
@@ -20,8 +22,11 @@ from portal_access._service.lookups import require_invoice
 __all__ = ["cancel_required_payment"]
 
 
-def cancel_required_payment(work: Work, contact_id: str, *, staff: StaffMember) -> str:
+def cancel_required_payment(
+    work: Work, contact_id: str, *, staff: StaffMember, reason: str = ""
+) -> str:
     """Void the contact's required invoice and grant access; returns the invoice id.
+    The audit trail records who and ``reason`` (why).
 
     Idempotent: cancelling again changes nothing.
 
@@ -31,7 +36,8 @@ def cancel_required_payment(work: Work, contact_id: str, *, staff: StaffMember) 
         ConflictError: no required payment, or the invoice is already paid (refund it
             instead).
     """
-    staff.require(StaffPermission.CANCEL_REQUIRED_PAYMENT)
+    authorize(staff, StaffPermission.CANCEL_REQUIRED_PAYMENT)
+    work.actor = Actor.staff(staff)
     state = require_access_state(work, contact_id)
     requirement = state.requirement
     if requirement is None:
@@ -42,5 +48,13 @@ def cancel_required_payment(work: Work, contact_id: str, *, staff: StaffMember) 
     if invoice.status is InvoiceStatus.OPEN:
         work.uow.invoices.save(invoice.void())
         work.emit(InvoiceVoided(invoice_id=invoice.id, contact_id=contact_id, staff_id=staff.id))
+        audit_trail.record(
+            work,
+            AuditAction.CANCEL_REQUIRED_PAYMENT,
+            reason=reason,
+            contact_id=contact_id,
+            account_id=state.account_id,
+            invoice_id=invoice.id,
+        )
     change_access(work, contact_id, lambda s: attrs.evolve(s, requirement=requirement.waive()))
     return invoice.id

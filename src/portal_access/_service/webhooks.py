@@ -9,7 +9,9 @@ own create call racing the webhook into two rows. Here:
   rolls the record back too, so the vendor's retry is processed (dj-stripe #832);
 - every vendor object is upserted under ``(gateway, vendor id)`` and only a newer
   snapshot replaces the stored one, so duplicates and stale reports change nothing;
-- the object's *state* is applied, never the event's verb.
+- the object's *state* is applied, never the event's verb;
+- a report applies only to invoices, subscriptions and contacts of the gateway that
+  signed it (:mod:`~portal_access._service.webhook_trust`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from portal_access._domain.access import AccessState
+from portal_access._domain.audit import Actor
 from portal_access._domain.billing import (
     Invoice,
     InvoiceLine,
@@ -28,7 +31,11 @@ from portal_access._domain.billing import (
     LineKind,
     renewal_invoice_lines,
 )
-from portal_access._domain.errors import StaleStateError, WebhookVerificationError
+from portal_access._domain.errors import (
+    StaleStateError,
+    ValidationError,
+    WebhookVerificationError,
+)
 from portal_access._domain.events import (
     InvoicePaid,
     PaymentRecorded,
@@ -40,13 +47,16 @@ from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
     SubscriptionReport,
+    resubscribed_invoice_id,
 )
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
 from portal_access._domain.requirement import RECEIVED
 from portal_access._domain.subscriptions import SubscriptionSnapshot
+from portal_access._service import duplicates
 from portal_access._service.access_states import change_access
 from portal_access._service.context import ServiceContext, Work, run
+from portal_access._service.webhook_trust import trusted_part
 from portal_access.repositories import PaymentRecord
 
 __all__ = ["WebhookResult", "apply_event", "handle_webhook"]
@@ -99,16 +109,27 @@ def handle_webhook(
     """Verify, record once, apply. Safe to call with the same delivery any number of
     times and in any order.
 
+    ``headers`` is a ``Mapping[str, str]`` or a framework's multi-dict with ``items()``
+    (Werkzeug's ``request.headers``); a repeated header's values are comma-joined.
+
     Raises:
         WebhookVerificationError: unknown gateway, bad signature, stale timestamp or a
-            malformed body; nothing was parsed or stored.
+            malformed body (a ``str`` body, or header names or values that are not
+            ``str``, are ``"body"`` and ``"header"`` failures); nothing was parsed or
+            stored.
     """
+    headers = _delivery_headers(headers, body)
+    if not isinstance(gateway_name, str):
+        raise WebhookVerificationError("the gateway name must be a str", reason="gateway")
     gateway = context.gateways.get(gateway_name)
     if gateway is None:
         log.warning("webhook for unconfigured gateway %r rejected", gateway_name)
         raise WebhookVerificationError(f"no gateway {gateway_name!r}", reason="gateway")
     try:
-        event = gateway.parse_webhook(headers, body)
+        try:
+            event = gateway.parse_webhook(headers, body)
+        except ValidationError as exc:  # verified, but no valid event (an absurd amount...)
+            raise WebhookVerificationError(f"not a valid event: {exc}", reason="body") from exc
     except WebhookVerificationError as exc:
         log.warning("webhook from %s rejected: %s (reason: %s)", gateway_name, exc, exc.reason)
         raise
@@ -135,7 +156,9 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
     events = work.uow.gateway_events
     if events.outcome(event.gateway, event.event_id) is not None:
         return _result(event, DUPLICATE)
-    outcomes = [_apply_renewal(work, report) for report in event.renewals]
+    work.actor = Actor.gateway(event.gateway, event.event_id)
+    event, outcomes = trusted_part(work, event)
+    outcomes += [_apply_renewal(work, report) for report in event.renewals]
     outcomes += [_apply_payment(work, snapshot) for snapshot in event.payments]
     outcomes += [_apply_subscription(work, report) for report in event.subscriptions]
     if not outcomes:
@@ -158,6 +181,29 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
     return _result(event, outcome)
 
 
+def _delivery_headers(headers: object, body: object) -> dict[str, str]:
+    """A delivery as the gateway port takes it: ``bytes``, and the headers' ``items()``
+    as ``str`` names and values (a repeated name's values comma-joined)."""
+    if not isinstance(body, bytes):
+        raise WebhookVerificationError("the body must be the raw bytes received", reason="body")
+    refused = WebhookVerificationError("header names and values must be str", reason="header")
+    items = getattr(headers, "items", None)
+    if not callable(items):
+        raise refused
+    joined: dict[str, str] = {}
+    try:
+        for pair in items():
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise refused
+            name, value = pair
+            if not (isinstance(name, str) and isinstance(value, str)):
+                raise refused
+            joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    except (TypeError, ValueError):  # items() of something that is no headers at all
+        raise refused from None
+    return joined
+
+
 def _result(event: GatewayEvent, outcome: str) -> WebhookResult:
     return WebhookResult(event.gateway, event.event_id, event.event_type, outcome)
 
@@ -167,27 +213,33 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
     stored = uow.payments.get(snapshot.gateway, snapshot.payment_id)
     if stored is not None and not snapshot.supersedes(stored.snapshot):
         return f"stale snapshot of payment {snapshot.payment_id}"
-    invoice = uow.invoices.get(snapshot.invoice_id)
+    resubscribing = resubscribed_invoice_id(snapshot.invoice_id)  # the subscription's money
+    invoice = uow.invoices.get(resubscribing or snapshot.invoice_id)
     if invoice is None:
         if snapshot.invoice_id.startswith(RENEWAL_PREFIX):
             raise _DeferredError(f"renewal invoice {snapshot.invoice_id} not seen yet")
         return f"unknown invoice {snapshot.invoice_id}"
     if invoice.currency != snapshot.amount.currency:
         return f"payment {snapshot.payment_id} is not in the invoice's currency"
-    if invoice.status is InvoiceStatus.VOID and snapshot.status is PaymentStatus.SUCCEEDED:
+    if (
+        invoice.status is InvoiceStatus.VOID
+        and snapshot.status is PaymentStatus.SUCCEEDED
+        and not resubscribing
+    ):
         log.warning(
             "payment %s succeeded on void invoice %s: refund it",
             snapshot.payment_id,
             invoice.number,
         )
-    uow.payments.save(
-        PaymentRecord(
-            snapshot=snapshot,
-            account_id=invoice.account_id,
-            contact_id=invoice.contact_id,
-            recorded_at=stored.recorded_at if stored else work.context.clock.now(),
-        )
+    record = PaymentRecord(
+        snapshot=snapshot,
+        account_id=invoice.account_id,
+        contact_id=invoice.contact_id,
+        recorded_at=stored.recorded_at if stored else work.context.clock.now(),
     )
+    uow.payments.save(record)
+    if not resubscribing:
+        duplicates.note_payment(work, invoice, record, stored)
     work.emit(
         PaymentRecorded(
             gateway=snapshot.gateway,
@@ -198,6 +250,8 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
             currency=snapshot.amount.currency,
         )
     )
+    if resubscribing:  # the subscription's reports restore access; the invoice is settled
+        return APPLIED
     state = uow.access.get(invoice.contact_id) if invoice.contact_id else None
     requirement = state.requirement if state is not None else None
     if state is not None and requirement is not None and requirement.invoice_id == invoice.id:
@@ -241,7 +295,8 @@ def _paid_total(work: Work, invoice: Invoice) -> Money:
 def _mark_paid(work: Work, invoice: Invoice, amount: Money) -> None:
     if invoice.status is not InvoiceStatus.OPEN:
         return  # paid already, or void: the books keep what they said
-    work.uow.invoices.save(invoice.mark_paid(amount))
+    # credited once: a second payment's money is surplus (see duplicates), not paid
+    work.uow.invoices.save(invoice.mark_paid(min(amount, invoice.total)))
     work.emit(InvoicePaid(invoice_id=invoice.id, contact_id=invoice.contact_id))
 
 
@@ -264,7 +319,8 @@ def _apply_subscription(work: Work, report: SubscriptionReport) -> str:
     )
     requirement = state.requirement
     if requirement is not None and requirement.plan_id == snapshot.plan_id:
-        change_access(work, report.contact_id, _observing(snapshot), current=state)
+        updated = change_access(work, report.contact_id, _observing(snapshot), current=state)
+        duplicates.note_subscription(work, report, stored, state, updated)
     return APPLIED
 
 

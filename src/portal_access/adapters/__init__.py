@@ -1,4 +1,5 @@
-"""The default adapters: the clock, mailers, password hasher, ids and rate limiter.
+"""The default adapters: the clock, mailers, password hasher, ids, rate limiter and
+background runner.
 
 :class:`~portal_access.PortalAccess` builds the defaults it needs from here; a host
 passes its own (any object with the port's methods, see :mod:`portal_access.ports`)
@@ -10,13 +11,15 @@ where these do not fit.
 True
 """
 
+from portal_access.adapters._background import BackgroundThread
 from portal_access.adapters._clock import ManualClock, SystemClock
-from portal_access.adapters._mail import ConsoleMailer, MemoryMailer, SentEmail, SmtpMailer
+from portal_access.adapters._mail import ConsoleMailer, MemoryMailer, SentEmail, SmtpMailer, SmtpTls
 from portal_access.adapters._passwords import ScryptPasswordHasher
 from portal_access.adapters._randomness import SecretsTokenSource, SequentialIds
 from portal_access.adapters._rate_limit import MemoryRateLimiter
 
 __all__ = [
+    "BackgroundThread",
     "ConsoleMailer",
     "ManualClock",
     "MemoryMailer",
@@ -26,5 +29,6 @@ __all__ = [
     "SentEmail",
     "SequentialIds",
     "SmtpMailer",
+    "SmtpTls",
     "SystemClock",
 ]

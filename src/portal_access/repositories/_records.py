@@ -18,7 +18,7 @@ class PaymentRecord:
     """A payment as the store keeps it: the newest snapshot and whose it is.
 
     Unique by ``(snapshot.gateway, snapshot.payment_id)``: the create call and every
-    webhook upsert the same row.
+    webhook upsert the same row, so a create call racing its webhook makes one payment.
     """
 
     snapshot: PaymentSnapshot = attrs.field(validator=instance_of(PaymentSnapshot))

@@ -1,9 +1,10 @@
-"""What users import in *their* tests: the sandbox gateway, contract suites, strategies.
+"""What users import in *their* tests: the sandbox vendor, contract suites, strategies.
 
 Nothing here is imported by ``import portal_access``. The names load lazily, each with
 what it needs (``pip install "portal-access[testing]"`` brings pytest and hypothesis):
 
-- :class:`SandboxGateway`: the in-process payment vendor (no dependency).
+- :class:`SandboxVendor`: the in-process payment vendor (no dependency), and
+  :class:`SandboxGateway`, the gateway that talks to it.
 - :class:`StoreContract`: subclass it with a ``store`` fixture to test your store's
   eight port methods; :class:`StorageContract` (the same fixture) then tests the
   library's repositories on your store.
@@ -12,9 +13,9 @@ what it needs (``pip install "portal-access[testing]"`` brings pytest and hypoth
 - :class:`SandboxWebhooks`: signed sandbox webhooks for the gateway contract.
 - :mod:`portal_access.testing.strategies`: hypothesis strategies for every value.
 
->>> from portal_access.testing import SandboxGateway
->>> SandboxGateway.__name__
-'SandboxGateway'
+>>> from portal_access.testing import SandboxVendor
+>>> SandboxVendor.__name__
+'SandboxVendor'
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "FailingStore",
     "GatewayContract",
     "SandboxGateway",
+    "SandboxVendor",
     "SandboxWebhooks",
     "StorageContract",
     "StoreContract",
@@ -35,6 +37,7 @@ _WHERE = {
     "FailingStore": "portal_access.testing._faults",
     "GatewayContract": "portal_access.testing._gateway_contract",
     "SandboxGateway": "portal_access.gateways.sandbox",
+    "SandboxVendor": "portal_access.testing.sandbox",
     "SandboxWebhooks": "portal_access.testing.sandbox",
     "StorageContract": "portal_access.testing._storage_contract",
     "StoreContract": "portal_access.testing._store_contract",

@@ -6,22 +6,28 @@ Inherit :class:`GatewayContract` in a test class and provide two fixtures: ``gat
 vendor-shaped, correctly signed deliveries for it)::
 
     import pytest
-    from portal_access.testing._gateway_contract import GatewayContract
+    from portal_access.gateways.sandbox import SandboxGateway
+    from portal_access.testing import GatewayContract
+    from portal_access.testing.sandbox import SandboxVendor, SandboxWebhooks
 
-    class TestMyGateway(GatewayContract):
+    class TestSandboxGateway(GatewayContract):
         @pytest.fixture
-        def gateway(self):
-            return MyGateway(webhook_secret="whsec_test", clock=clock)
+        def gateway(self, clock):
+            vendor = SandboxVendor(webhook_secret="whsec_test", clock=clock)
+            return SandboxGateway(vendor=vendor, webhook_secret="whsec_test", clock=clock)
 
         @pytest.fixture
-        def webhooks(self):
-            return MyWebhooks(secret="whsec_test", clock=clock)
+        def webhooks(self, clock):
+            return SandboxWebhooks(secret="whsec_test", clock=clock)
 
 Class attributes fit it to a vendor: ``payment_methods`` (the kinds the vendor reports;
-others are skipped), ``malformed_header_reason`` (a scheme without a timestamp may only
-see a bad signature), ``currency``; override :meth:`GatewayContract.checkout_request` to
-change the pages it opens. A ``stale`` that cannot exist (no timestamp in the scheme)
-may call ``pytest.skip``. It needs pytest; nothing imports it unless you do.
+others are skipped), ``subscription_statuses`` (the statuses it can report; others are
+skipped), ``checkout_purposes`` (the purposes it has a hosted page for; any other must be
+refused with a :class:`~portal_access.GatewayRejectedError`), ``malformed_header_reason``
+(a scheme without a timestamp may only see a bad signature), ``currency``; override
+:meth:`GatewayContract.checkout_request` to change the pages it opens. A ``stale`` that
+cannot exist (no timestamp in the scheme) may call ``pytest.skip``. It needs pytest;
+nothing imports it unless you do. See ``docs/gateways/adding-a-gateway.md``.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import pytest
 from portal_access._domain.billing import InvoiceLine, LineKind, Plan
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
 from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.errors import WebhookVerificationError
+from portal_access._domain.errors import GatewayRejectedError, WebhookVerificationError
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
@@ -115,8 +121,11 @@ class GatewayContract:
     payment_methods: ClassVar[frozenset[PaymentMethodKind]] = frozenset(
         {PaymentMethodKind.CARD, PaymentMethodKind.BANK_ACCOUNT}
     )
+    subscription_statuses: ClassVar[frozenset[SubscriptionStatus]] = frozenset(SubscriptionStatus)
+    checkout_purposes: ClassVar[frozenset[CheckoutPurpose]] = frozenset(CheckoutPurpose)
     malformed_header_reason: ClassVar[str] = "header"
     currency: ClassVar[str] = "USD"
+    payment_id: ClassVar[str] = "py_contract_1"
 
     @pytest.fixture
     def gateway(self) -> PaymentGateway:
@@ -197,7 +206,7 @@ class GatewayContract:
     ) -> Delivery:
         return webhooks.payment(
             event_id=f"evt_contract_{version}",
-            payment_id="py_contract_1",
+            payment_id=self.payment_id,
             invoice_id=INVOICE,
             contact_id=CONTACT,
             status=status,
@@ -238,7 +247,7 @@ class GatewayContract:
             True,
         )
         [snapshot] = event.payments
-        assert snapshot.payment_id == "py_contract_1"
+        assert snapshot.payment_id == self.payment_id
         assert snapshot.invoice_id == INVOICE
         assert (snapshot.status, snapshot.method) == (status, method)
         assert snapshot.amount == Money(29900, self.currency)
@@ -268,6 +277,8 @@ class GatewayContract:
         self, gateway: PaymentGateway, webhooks: WebhookFactory, status: SubscriptionStatus
     ) -> None:
         """Each subscription status maps to a report for the contact in the metadata."""
+        if status not in self.subscription_statuses:
+            pytest.skip(f"{status.value} is not in {type(self).__name__}.subscription_statuses")
         failed_at = datetime(2026, 2, 1, tzinfo=UTC) if status in _ARREARS else None
         event = gateway.parse_webhook(
             *webhooks.subscription(
@@ -399,8 +410,13 @@ class GatewayContract:
     def test_start_checkout_opens_an_https_page(
         self, gateway: PaymentGateway, purpose: CheckoutPurpose
     ) -> None:
-        """Every purpose opens a hosted https page named after the gateway."""
+        """Every purpose opens a hosted https page named after the gateway (one the vendor
+        has no page for is refused as rejected)."""
         request = self.checkout_request(purpose, idempotency_key=f"contract-{purpose.value}")
+        if purpose not in self.checkout_purposes:
+            with pytest.raises(GatewayRejectedError):
+                gateway.start_checkout(request)
+            return
         session = gateway.start_checkout(request)
         assert session.url.startswith("https://")
         assert session.gateway == gateway.name

@@ -1,53 +1,123 @@
 """A small Stripe API on 127.0.0.1 for tests: the real ``stripe`` SDK talks to it.
 
-It answers what ``StripeGateway`` calls with JSON shaped like Stripe's own examples,
-keeps what it made in ``objects``, records every request, replays a POST repeated with
-its ``Idempotency-Key`` (refusing the key with other parameters, as Stripe does), fails
-on demand (``fail_next``) and lists ``events`` newest first, paginated, as Stripe does.
+:class:`StripeServer` answers what ``StripeGateway`` calls with JSON shaped like
+Stripe's own objects, keeps what it made in ``objects``, records every request, replays
+a POST repeated with its ``Idempotency-Key`` (refusing the key with other parameters,
+as Stripe does), fails on demand (``fail_next``) and lists ``events`` newest first,
+paginated, as Stripe does. What it changes it reports as signed events, queued for the
+host's endpoint; :class:`~portal_access.testing.stripe.FakeStripeApi` adds what the
+payer and Stripe do.
 
->>> with FakeStripeApi() as api:
+>>> with StripeServer() as api:
 ...     api.url.startswith("http://127.0.0.1:")
 True
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
-import time
 from collections import Counter, deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from portal_access.testing.stripe import RecordedRequest
+import attrs
 
-__all__ = ["FakeStripeApi"]
+from portal_access._domain.money import Money
+from portal_access.adapters import SystemClock
+from portal_access.ports import Clock
+from portal_access.testing._deliveries import DeliveryQueue, WebhookSender
+from portal_access.testing._local_server import Answer, LocalApi, RawRequest
+from portal_access.testing._signing import TimestampedSigner
+from portal_access.testing._stripe_objects import Obj, event_object
+
+__all__ = ["RecordedRequest", "StripeServer", "unflatten"]
 
 Reply = tuple[int, dict[str, Any]]
 
 
-def _error(status: int, kind: str, message: str, code: str | None = None) -> Reply:
+@attrs.frozen
+class RecordedRequest:
+    """One request the fake API received; ``form`` keeps Stripe's bracketed keys."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    form: dict[str, str]
+    headers: dict[str, str]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The form (or the query of a GET) as nested dicts and lists."""
+        return unflatten({**self.query, **self.form})
+
+
+def unflatten(flat: dict[str, str]) -> dict[str, Any]:
+    """``{"a[b][0]": "x"}`` -> ``{"a": {"b": ["x"]}}`` (Stripe's form encoding, undone).
+
+    >>> unflatten({"line_items[0][quantity]": "1", "mode": "payment"})
+    {'line_items': [{'quantity': '1'}], 'mode': 'payment'}
+    """
+    root: dict[str, Any] = {}
+    for key, value in flat.items():
+        parts = re.findall(r"[^\[\]]+", key)
+        node: Any = root
+        for index, part in enumerate(parts):
+            slot: Any = part
+            if isinstance(node, list):
+                slot = int(part)
+                node.extend([None] * (slot + 1 - len(node)))
+            if index == len(parts) - 1:
+                node[slot] = value
+                break
+            if (node[slot] if isinstance(node, list) else node.get(slot)) is None:
+                node[slot] = [] if parts[index + 1].isdigit() else {}
+            node = node[slot]
+    return root
+
+
+def error_reply(status: int, kind: str, message: str, code: str | None = None) -> Reply:
+    """Stripe's error body with its HTTP status."""
     return status, {"error": {"type": kind, "message": message, "code": code}}
 
 
 def _missing(object_id: str) -> Reply:
-    return _error(404, "invalid_request_error", f"No such: '{object_id}'", "resource_missing")
+    return error_reply(404, "invalid_request_error", f"No such: '{object_id}'", "resource_missing")
 
 
-class FakeStripeApi:
-    """The fake API; use as a context manager (or :meth:`start` / :meth:`stop`)."""
+class StripeServer(LocalApi, WebhookSender):
+    """The local API; use as a context manager (or :meth:`start` / :meth:`stop`).
 
-    def __init__(self, *, now: Callable[[], float] = time.time) -> None:
+    Its events go to an attached endpoint as soon as the payer's or Stripe's action that
+    made them is done; events that answer an API call (a refund, a cancellation) wait
+    for the next action or :meth:`deliver`: Stripe sends webhooks after it has answered.
+
+    Args:
+        clock: Stripe's time (``created``, periods, signatures); default the system's.
+        webhook_secret: the endpoint's signing secret (the gateway's ``webhook_secret``).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        webhook_secret: str = "whsec_test",  # noqa: S107 - a test endpoint's
+    ) -> None:
         self.objects: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
         self.requests: list[RecordedRequest] = []
-        self._now, self._lock, self._ids = now, threading.Lock(), Counter[str]()
+        self.clock = clock or SystemClock()
+        self._lock, self._ids = threading.RLock(), Counter[str]()
         self._replies: dict[str, tuple[str, Reply]] = {}
         self._failures: deque[Reply] = deque()
-        self._server: ThreadingHTTPServer | None = None
+        self._queue = DeliveryQueue(
+            TimestampedSigner("Stripe-Signature", webhook_secret, self.clock).sign
+        )
+        self._session_params: dict[str, dict[str, Any]] = {}  # what each session was opened with
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("POST", re.compile(r"/v1/customers"), self._create_customer),
             ("GET", re.compile(r"/v1/customers/search"), self._search_customers),
@@ -61,32 +131,17 @@ class FakeStripeApi:
             ("GET", re.compile(r"/v1/[a-z_/]+/([^/]+)"), self._retrieve),
         ]
 
-    @property
-    def url(self) -> str:
-        """The base URL to give the SDK (``api_base``)."""
-        assert self._server is not None, "start the fake API first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeStripeApi:
-        """Listen on a free port of 127.0.0.1, in a daemon thread."""
-        handler = type("Handler", (_Handler,), {"api": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeStripeApi:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+    def answer(self, request: RawRequest) -> Answer:
+        """Route one request (called by the server thread); Stripe's ``Request-Id`` too."""
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            form=dict(parse_qsl(request.data.decode(), keep_blank_values=True)),
+            headers=request.headers,
+        )
+        status, payload = self.handle(recorded)
+        return status, payload, {"Request-Id": f"req_test_{len(self.requests):04d}"}
 
     def new_id(self, prefix: str) -> str:
         """A new id like Stripe's (``cus_test_0001``)."""
@@ -99,7 +154,7 @@ class FakeStripeApi:
         return obj
 
     def record_event(self, event: dict[str, Any]) -> None:
-        """Keep an event (for ``GET /v1/events``) and the object it carries."""
+        """Keep an event made elsewhere (for ``GET /v1/events``) and the object it carries."""
         with self._lock:
             self.events.append(event)
             self.add(dict(event["data"]["object"]))
@@ -108,7 +163,47 @@ class FakeStripeApi:
         """Answer the next ``times`` requests with ``status`` and ``{"error": error}``."""
         self._failures.extend([(status, {"error": error})] * times)
 
-    # -- the HTTP side -------------------------------------------------------------------
+    # -- webhook deliveries (attach, pending_deliveries, deliver, redeliver) ----------------
+
+    def _event_body(self, event_id: str) -> bytes:
+        """An emitted event's body.
+
+        Raises:
+            KeyError: no such event.
+        """
+        found = [e for e in self.events if e["id"] == event_id]
+        if not found:
+            raise KeyError(event_id)
+        return json.dumps(found[0]).encode()
+
+    # -- the books -------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """Stripe's now, in unix seconds."""
+        return int(self.clock.now().timestamp())
+
+    def moment(self, seconds: int) -> datetime:
+        """Unix seconds as an aware instant."""
+        return datetime.fromtimestamp(seconds, UTC)
+
+    def emit(self, event_type: str, obj: Obj) -> None:
+        """Report ``obj`` as it is now in an event: kept for ``GET /v1/events`` and queued."""
+        event = event_object(event_id=self.new_id("evt"), event_type=event_type,
+                             obj=copy.deepcopy(obj), created=self.now())  # fmt: skip
+        self.events.append(event)
+        self._queue.push(json.dumps(event).encode())
+
+    def flush(self) -> None:
+        """Hand the new deliveries to the attached endpoint (outside the lock: it may call
+        the API back)."""
+        self._queue.flush()
+
+    @staticmethod
+    def money(obj: Obj, key: str = "amount") -> Money:
+        """``obj[key]`` minor units in ``obj["currency"]``."""
+        return Money(int(obj[key]), str(obj["currency"]).upper())
+
+    # -- the HTTP side ---------------------------------------------------------------------
 
     def handle(self, request: RecordedRequest) -> Reply:
         """Route one request (called by the server thread)."""
@@ -121,12 +216,12 @@ class FakeStripeApi:
             if request.method == "POST" and key in self._replies:
                 seen, reply = self._replies[key]
                 if seen != fingerprint:
-                    return _error(400, "idempotency_error", "Keys for idempotent requests "
-                                  "can only be used with the same parameters")  # fmt: skip
+                    return error_reply(400, "idempotency_error", "Keys for idempotent requests "
+                                       "can only be used with the same parameters")  # fmt: skip
                 return reply
             reply = self._route(request)
             if request.method == "POST" and key is not None and reply[0] < 500:
-                self._replies[key] = (fingerprint, reply)
+                self._replies[key] = (fingerprint, copy.deepcopy(reply))
             return reply
 
     def _route(self, request: RecordedRequest) -> Reply:
@@ -137,7 +232,7 @@ class FakeStripeApi:
             if method == request.method and match:
                 found = self.objects.get(match[1])
                 return _missing(match[1]) if found is None else handler(request, found)
-        return _error(404, "invalid_request_error", "Unrecognized request URL")
+        return error_reply(404, "invalid_request_error", "Unrecognized request URL")
 
     def _retrieve(self, request: RecordedRequest, found: dict[str, Any]) -> Reply:
         obj = dict(found)
@@ -148,7 +243,7 @@ class FakeStripeApi:
 
     def _create_customer(self, request: RecordedRequest) -> Reply:
         params = request.params
-        customer = {"id": self.new_id("cus"), "object": "customer", "created": int(self._now()),
+        customer = {"id": self.new_id("cus"), "object": "customer", "created": self.now(),
                     "email": params.get("email"), "name": params.get("name"),
                     "metadata": params.get("metadata", {}), "livemode": False}  # fmt: skip
         return 200, self.add(customer)
@@ -164,15 +259,16 @@ class FakeStripeApi:
                      "url": "/v1/customers/search", "next_page": None}  # fmt: skip
 
     def _create_session(self, request: RecordedRequest) -> Reply:
-        params, now = request.params, int(self._now())
+        params, now = request.params, self.now()
         session_id, lines = self.new_id("cs"), params.get("line_items", [])
         total = sum(int(i["price_data"]["unit_amount"]) * int(i["quantity"]) for i in lines)
+        methods = params.get("allowed_payment_method_types", ["card"])
         intent = None
         if params.get("mode") == "payment":
             intent = self.add({"id": self.new_id("pi"), "object": "payment_intent",
                                "amount": total, "currency": params.get("currency", "usd"),
                                "status": "requires_payment_method", "created": now,
-                               "payment_method_types": params.get("allowed_payment_method_types"),
+                               "customer": params.get("customer"), "payment_method_types": methods,
                                "metadata": params.get("payment_intent_data", {}).get(
                                    "metadata", {}), "last_payment_error": None})["id"]  # fmt: skip
         session = {"id": session_id, "object": "checkout.session", "created": now,
@@ -180,18 +276,20 @@ class FakeStripeApi:
                    "expires_at": now + 86400, "status": "open", "payment_status": "unpaid",
                    "mode": params.get("mode"), "amount_total": total,
                    "currency": params.get("currency"), "customer": params.get("customer"),
-                   "payment_method_types": params.get("allowed_payment_method_types", ["card"]),
+                   "payment_method_types": methods,
                    "metadata": params.get("metadata", {}), "payment_intent": intent,
                    "subscription": None, "invoice": None, "setup_intent": None,
                    "success_url": params.get("success_url"), "livemode": False,
                    "cancel_url": params.get("cancel_url")}  # fmt: skip
+        self._session_params[session_id] = params
         return 200, self.add(session)
 
     def _expire(self, _request: RecordedRequest, session: dict[str, Any]) -> Reply:
         if session["status"] != "open":
-            return _error(400, "invalid_request_error", "Only Checkout Sessions with a status "
-                          'in ["open"] can be expired.')  # fmt: skip
+            return error_reply(400, "invalid_request_error", "Only Checkout Sessions with a "
+                               'status in ["open"] can be expired.')  # fmt: skip
         session["status"] = "expired"
+        self.emit("checkout.session.expired", session)
         return 200, session
 
     def _create_refund(self, request: RecordedRequest) -> Reply:
@@ -199,17 +297,36 @@ class FakeStripeApi:
         intent = self.objects.get(params.get("payment_intent", ""))
         if intent is None:
             return _missing(params.get("payment_intent", ""))
+        charge = self.objects.get(intent.get("latest_charge") or "")
         amount = int(params.get("amount", intent["amount"]))
-        return 200, self.add({"id": self.new_id("re"), "object": "refund", "amount": amount,
-                              "currency": intent["currency"], "payment_intent": intent["id"],
-                              "status": "succeeded", "metadata": {}})  # fmt: skip
+        if charge is not None:
+            left = charge["amount"] - charge["amount_refunded"]
+            amount = int(params.get("amount", left))
+            if not 0 < amount <= left:
+                return error_reply(400, "invalid_request_error", f"Refund amount ({amount}) is "
+                                   f"greater than unrefunded amount ({left})",
+                                   "charge_already_refunded")  # fmt: skip
+        refund = self.add({"id": self.new_id("re"), "object": "refund", "amount": amount,
+                           "currency": intent["currency"], "payment_intent": intent["id"],
+                           "charge": charge and charge["id"], "created": self.now(),
+                           "status": "succeeded", "metadata": {}})  # fmt: skip
+        if charge is not None:
+            charge["amount_refunded"] += amount
+            charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+            self.emit("charge.refunded", charge)
+        return 200, refund
 
     def _subscription(self, request: RecordedRequest, subscription: dict[str, Any]) -> Reply:
         """POST updates (nested dicts merged); DELETE cancels (a canceled one is refused)."""
         if request.method == "DELETE" and subscription["status"] == "canceled":
-            return _error(400, "invalid_request_error", "subscription is canceled")
-        changes = {"status": "canceled"} if request.method == "DELETE" else request.params
-        for key, value in changes.items():
+            return error_reply(400, "invalid_request_error", "subscription is canceled")
+        if request.method == "DELETE":
+            details = {"comment": None, "feedback": None, "reason": "cancellation_requested"}
+            subscription.update(status="canceled", canceled_at=self.now(), ended_at=self.now(),
+                                cancellation_details=details)  # fmt: skip
+            self.emit("customer.subscription.deleted", subscription)
+            return 200, subscription
+        for key, value in request.params.items():
             merged = {**subscription.get(key, {}), **value} if isinstance(value, dict) else value
             subscription[key] = merged
         return 200, subscription
@@ -242,32 +359,3 @@ class FakeStripeApi:
         limit = int(params.get("limit", 10))
         return 200, {"object": "list", "data": listed[:limit], "has_more": len(listed) > limit,
                      "url": "/v1/events"}  # fmt: skip
-
-
-class _Handler(BaseHTTPRequestHandler):
-    api: FakeStripeApi
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def _answer(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
-        request = RecordedRequest(
-            method=self.command,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            form=dict(parse_qsl(body, keep_blank_values=True)),
-            headers={key.lower(): value for key, value in self.headers.items()},
-        )
-        status, payload = self.api.handle(request)
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Request-Id", f"req_test_{len(self.api.requests):04d}")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_DELETE = _answer  # noqa: N815 - the stdlib's names

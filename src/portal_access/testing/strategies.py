@@ -10,6 +10,11 @@ Each strategy builds *valid* values (they pass the constructors' validation); th
 arguments narrow them (``money(currency="JPY")``, ``contacts(account=...)``).
 ``gateway_reports`` builds what matters most for webhooks: the reports a gateway
 sends about one required payment, with duplicates and in any order.
+
+``hostile_text`` and ``hostile_values`` are the opposite: what an attacker types (lone
+surrogates, control characters, look-alike letters, huge numbers, huge text), for the
+property every public entry point keeps: bad input raises a ``PortalAccessError``,
+never anything else.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from portal_access._domain.requirement import RequiredPayment
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 
 __all__ = [
+    "HOSTILE_SAMPLES",
     "access_states",
     "account_classes",
     "accounts",
@@ -62,6 +68,8 @@ __all__ = [
     "currencies",
     "email_addresses",
     "gateway_reports",
+    "hostile_text",
+    "hostile_values",
     "identifiers",
     "money",
     "offers",
@@ -72,6 +80,63 @@ __all__ = [
 ]
 
 _ALNUM = string.ascii_lowercase + string.digits
+
+#: Hand-picked attacks every text input meets besides random text: a lone surrogate, NUL,
+#: header injection, invisible and look-alike characters, an exponent and an underscore
+#: in a number, other scripts' digits, a URL with user info, and sheer size.
+HOSTILE_SAMPLES: tuple[str, ...] = (
+    "",
+    " ",
+    "\ud800",
+    "a\udfffb",
+    "\x00",
+    "ann\x00@example.com",
+    "x\r\nBcc: victim@example.com",
+    "ann\u200b@example.com",
+    "ann@exam\u00adple.com",
+    "ann@\uff45xample.com",
+    "9e999998",
+    "1_000",
+    "\u0661\u0662",
+    "-1",
+    "NaN",
+    "https://portal.example@evil.example/",
+    "../../etc/passwd",
+    "{{ contact.first_name }}",
+    "\U0010ffff",
+    "x" * 5_000,
+    "9" * 5_000,
+)
+
+
+def hostile_text() -> st.SearchStrategy[str]:
+    """Text an attacker sends: any code point (lone surrogates and controls included),
+    the :data:`HOSTILE_SAMPLES`, and long runs."""
+    anything = st.characters(codec=None, exclude_categories=())
+    return st.one_of(
+        st.sampled_from(HOSTILE_SAMPLES),
+        st.text(anything, max_size=40),
+        st.text(st.sampled_from("\x00\ud800\r\n\u200b\u00ad\uff41@.9e_-"), max_size=20),
+        st.builds(lambda c, n: c * n, st.characters(codec=None), st.integers(256, 6_000)),
+    )
+
+
+def hostile_values() -> st.SearchStrategy[object]:
+    """Anything at all where a value is expected: hostile text, huge and negative
+    numbers, floats, bytes, ``None``, containers."""
+    huge = st.sampled_from([10**4301, -(10**4301), 2**63, -(2**63) - 1, 10**18])
+    scalars = st.one_of(
+        hostile_text(),
+        huge,
+        st.integers(),
+        st.floats(),
+        st.binary(max_size=20),
+        st.none(),
+        st.booleans(),
+    )
+    return st.one_of(
+        scalars, st.lists(scalars, max_size=3), st.dictionaries(hostile_text(), scalars, max_size=3)
+    )
 
 
 def identifiers(prefix: str = "") -> st.SearchStrategy[str]:

@@ -4,21 +4,29 @@ Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``s
 ``square``, ``paypal``) builds on it, and nothing outside ``gateways`` imports it.
 
 - :mod:`.settings`: :class:`WebhookSettings` (name, secrets, tolerance, clock) validated
-  with one set of messages, and :func:`positive_seconds` for timeouts;
+  with one set of messages, :func:`positive_seconds` for timeouts and
+  :func:`retry_count` for an SDK's retries;
 - :mod:`.signatures`: header lookup in any case, HMAC digests, the ``t=...,v1=...``
   header form, constant-time comparison against several secrets, and the tolerance
-  check against the injected clock, both ways;
-- :mod:`.documents`: a verified body decoded as JSON, and :class:`Fields`, typed readers
+  check against the injected clock, both ways; :func:`check_timestamped_signature`
+  puts them together for the ``t=...,v1=...`` scheme;
+- :mod:`.documents`: a verified body decoded as JSON, :class:`Fields`, typed readers
   of its fields (required, optional, money, moments, status tables) whose every failure
   is a :class:`~portal_access.WebhookVerificationError` with reason ``"body"`` naming
-  the field's path.
+  the field's path, and :func:`gateway_event`, an event as ours.
 """
 
-from portal_access.gateways._kit.documents import Fields, decode_json
-from portal_access.gateways._kit.settings import WebhookSettings, positive_seconds
+from portal_access.gateways._kit.documents import Fields, decode_json, gateway_event
+from portal_access.gateways._kit.settings import (
+    DEFAULT_TOLERANCE,
+    WebhookSettings,
+    positive_seconds,
+    retry_count,
+)
 from portal_access.gateways._kit.signatures import (
     TimestampedSignature,
     any_signature_matches,
+    check_timestamped_signature,
     check_tolerance,
     find_header,
     hmac_sha256,
@@ -27,15 +35,19 @@ from portal_access.gateways._kit.signatures import (
 )
 
 __all__ = [
+    "DEFAULT_TOLERANCE",
     "Fields",
     "TimestampedSignature",
     "WebhookSettings",
     "any_signature_matches",
+    "check_timestamped_signature",
     "check_tolerance",
     "decode_json",
+    "gateway_event",
     "find_header",
     "hmac_sha256",
     "parse_timestamped_header",
     "positive_seconds",
+    "retry_count",
     "timestamped_header",
 ]

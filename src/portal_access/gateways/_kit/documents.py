@@ -29,12 +29,12 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from portal_access._domain.errors import ValidationError, WebhookVerificationError
+from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
 
-__all__ = ["Fields", "decode_json"]
+__all__ = ["Fields", "decode_json", "gateway_event"]
 
 _T = TypeVar("_T")
-_MISSING = object()
 
 
 def decode_json(body: bytes, *, gateway: str) -> dict[str, Any]:
@@ -51,6 +51,30 @@ def decode_json(body: bytes, *, gateway: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise _bad(gateway, "", "is not a JSON object")
     return document
+
+
+def gateway_event(
+    event: Fields,
+    *,
+    occurred_at: datetime,
+    id_key: str = "id",
+    type_key: str = "type",
+    **reports: Any,
+) -> GatewayEvent:
+    """The event as ours: its id, its type (for logs), its time, and what the mapping
+    made of its object (``payments``, ``subscriptions``, ``renewals``,
+    ``checkout_session_id``; none: acknowledged, ignored).
+
+    Raises:
+        WebhookVerificationError: ``reason="body"``: no id or type.
+    """
+    return GatewayEvent(
+        gateway=event.gateway,
+        event_id=event.text(id_key),
+        event_type=event.text(type_key),
+        occurred_at=occurred_at,
+        **reports,
+    )
 
 
 def _bad(gateway: str, path: str, message: str) -> WebhookVerificationError:
@@ -75,6 +99,11 @@ class Fields:
         self._path = path
 
     @property
+    def gateway(self) -> str:
+        """The gateway's name (snapshots carry it)."""
+        return self._gateway
+
+    @property
     def raw(self) -> Mapping[str, Any]:
         """The object itself."""
         return self._document
@@ -93,8 +122,10 @@ class Fields:
         return f"{self._path}.{key}" if self._path else key
 
     def _get(self, key: str, kind: type[_T], what: str, *, required: bool) -> _T | None:
-        value = self._document.get(key, _MISSING)
-        if value is _MISSING or value is None:
+        value = self._document.get(key)
+        if type(value) is kind:  # the common case, checked first: every webhook reads many
+            return value
+        if value is None:
             if required:
                 raise self.error(key, "is missing")
             return None

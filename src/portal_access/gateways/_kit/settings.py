@@ -12,6 +12,8 @@ portal_access.ConfigurationError: webhook_secret: needs one or more non-blank se
 Traceback (most recent call last):
 ...
 portal_access.ConfigurationError: timeout: must be a positive number of seconds
+>>> retry_count(2, field="max_retries")
+2
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from portal_access._domain.errors import ConfigurationError
 from portal_access.adapters import SystemClock
 from portal_access.ports import Clock
 
-__all__ = ["DEFAULT_TOLERANCE", "WebhookSettings", "positive_seconds"]
+__all__ = ["DEFAULT_TOLERANCE", "WebhookSettings", "positive_seconds", "retry_count"]
 
 #: How far a signed timestamp may be from now, either way, by default (Stripe's default).
 DEFAULT_TOLERANCE = timedelta(minutes=5)
@@ -39,7 +41,7 @@ class WebhookSettings:
     """
 
     name: str
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = attrs.field(repr=False)  # never in a repr or a log
     tolerance: timedelta
     clock: Clock
 
@@ -51,6 +53,7 @@ class WebhookSettings:
         webhook_secret: str | Sequence[str],
         tolerance: timedelta = DEFAULT_TOLERANCE,
         clock: Clock | None = None,
+        secret_field: str = "webhook_secret",  # noqa: S107 - an argument's name
     ) -> WebhookSettings:
         """Validated settings.
 
@@ -59,6 +62,8 @@ class WebhookSettings:
             webhook_secret: the signing secret, or several while rotating (any may match).
             tolerance: how far a signature's timestamp may be from now, either way.
             clock: the time the tolerance is checked against (default: the system clock).
+            secret_field: the argument's name in the gateway's own signature, for messages
+                (PayPal's ``webhook_id`` plays the secret's part: it is in what PayPal signs).
 
         Raises:
             ConfigurationError: a blank name, no secret or a blank one, a tolerance that
@@ -71,7 +76,7 @@ class WebhookSettings:
         )
         secrets = tuple(s for s in given if isinstance(s, str) and s.strip())
         if not secrets or len(secrets) != len(given):
-            raise ConfigurationError("needs one or more non-blank secrets", field="webhook_secret")
+            raise ConfigurationError("needs one or more non-blank secrets", field=secret_field)
         if not _non_negative(tolerance):
             raise ConfigurationError(
                 "must be a timedelta that is not negative", field="tolerance", value=tolerance
@@ -90,6 +95,17 @@ def positive_seconds(value: float, *, field: str) -> float:
     return float(value)
 
 
+def retry_count(value: int, *, field: str) -> int:
+    """``value`` when it is a whole number of retries, zero or more (an SDK's retries).
+
+    Raises:
+        ConfigurationError: negative, or not an ``int`` (``True`` is not a count).
+    """
+    if not _count(value):
+        raise ConfigurationError("must be a whole number, zero or more", field=field, value=value)
+    return value
+
+
 # Arguments arrive from untyped host code too: these checks take ``object``.
 
 
@@ -103,3 +119,7 @@ def _non_negative(value: object) -> bool:
 
 def _positive(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

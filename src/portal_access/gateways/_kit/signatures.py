@@ -4,7 +4,8 @@ constant-time comparison and the tolerance, against the injected clock.
 The order is fixed and the same for every gateway: find the header (reason
 ``"header"``), compare the signature over the *raw* body with every secret (reason
 ``"signature"``), then the timestamp (reason ``"timestamp"``); nothing of the body is
-parsed before the signature matched.
+parsed before the signature matched. :func:`check_timestamped_signature` is the whole
+check for the ``t=<seconds>,v1=<hex>`` scheme (Stripe's, and the sandbox's).
 
 >>> body = b'{"id": "evt_1"}'
 >>> value = timestamped_header(body, secrets=["whsec_a", "whsec_b"], timestamp=1)
@@ -15,6 +16,11 @@ parsed before the signature matched.
 True
 >>> find_header({"STRIPE-SIGNATURE": value}, "Stripe-Signature") == value
 True
+>>> from portal_access.adapters import ManualClock
+>>> settings = WebhookSettings.build(name="stripe", webhook_secret="whsec_b",
+...                                  clock=ManualClock(header.signed_at))
+>>> check_timestamped_signature({"stripe-signature": value}, body,
+...                             header="Stripe-Signature", settings=settings)
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from portal_access._domain.errors import WebhookVerificationError
+from portal_access.gateways._kit.settings import WebhookSettings
 
 __all__ = [
     "TimestampedSignature",
     "any_signature_matches",
+    "check_timestamped_signature",
     "check_tolerance",
     "find_header",
     "hmac_sha256",
@@ -138,3 +146,23 @@ def check_tolerance(signed_at: datetime, *, now: datetime, tolerance: timedelta)
             f"signed at {signed_at.isoformat()}, outside the tolerance of {tolerance}",
             reason="timestamp",
         )
+
+
+def check_timestamped_signature(
+    headers: Mapping[str, str], body: bytes, *, header: str, settings: WebhookSettings
+) -> None:
+    """The whole check of a ``t=<seconds>,v1=<hex>`` header named ``header``: each
+    ``v1`` is the hex HMAC-SHA256 of ``f"{t}.".encode() + body``; any of them may match
+    any of ``settings.secrets``; ``t`` must be within ``settings.tolerance`` of
+    ``settings.clock``'s now, either way.
+
+    Raises:
+        WebhookVerificationError: ``reason`` ``"header"``, ``"signature"`` or
+            ``"timestamp"``, checked in that order.
+    """
+    signature = parse_timestamped_header(find_header(headers, header), header=header)
+    signed = f"{signature.timestamp}.".encode() + body
+    expected = [hmac_sha256(secret, signed).hex() for secret in settings.secrets]
+    if not any_signature_matches(expected, signature.signatures):
+        raise WebhookVerificationError("no signature matches a webhook secret", reason="signature")
+    check_tolerance(signature.signed_at, now=settings.clock.now(), tolerance=settings.tolerance)

@@ -1,9 +1,10 @@
 """The Stripe gateway, on Stripe's official SDK (``pip install "portal-access[stripe]"``).
 
-Same shape as every gateway: ``gateway.py`` (the
-:class:`~portal_access.ports.PaymentGateway` methods), ``webhooks.py`` (the
-``Stripe-Signature`` scheme), ``mapping.py`` (Stripe objects -> snapshots), plus
-``errors.py`` (the SDK's errors -> ours). See ``docs/gateways/stripe.md``.
+The same files as every gateway: ``_gateway.py`` (the
+:class:`~portal_access.ports.PaymentGateway` methods on ``stripe.StripeClient``),
+``_checkout.py`` (a checkout request as Checkout parameters), ``_webhooks.py`` (the
+``Stripe-Signature`` scheme), ``_mapping.py`` and ``_objects.py`` (Stripe's objects ->
+snapshots) and ``_errors.py`` (the SDK's errors -> ours). See ``docs/gateways/stripe.md``.
 """
 
 try:

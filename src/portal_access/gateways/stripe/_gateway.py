@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import stripe
@@ -26,8 +26,13 @@ from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, Che
 from portal_access._domain.errors import ConfigurationError, GatewayRejectedError
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
-from portal_access.adapters._clock import SystemClock
-from portal_access.gateways.stripe import _mapping as mapping
+from portal_access.gateways._kit import (
+    DEFAULT_TOLERANCE,
+    Fields,
+    WebhookSettings,
+    positive_seconds,
+    retry_count,
+)
 from portal_access.gateways.stripe import _webhooks as webhooks
 from portal_access.gateways.stripe._checkout import (
     checkout_params,
@@ -36,6 +41,7 @@ from portal_access.gateways.stripe._checkout import (
     upsert_customer,
 )
 from portal_access.gateways.stripe._errors import translate
+from portal_access.gateways.stripe._mapping import event_from
 from portal_access.gateways.stripe._objects import PaymentOwner, invoice_owner
 from portal_access.ports import Clock
 
@@ -55,15 +61,17 @@ class StripeGateway:
             and ``max_network_retries`` (safe: every POST carries an idempotency key).
         webhook_secret: the endpoint's signing secret, or several while rotating.
         name: the gateway's name as offers use it.
-        tolerance: how many seconds a signature's timestamp may be from now.
+        tolerance: how far a signature's timestamp may be from now, either way.
         clock: the time for that check (default: the system clock).
         api_base: another API address (a local test server).
         max_network_retries: see ``api_key``.
         timeout: see ``api_key``.
 
     Raises:
-        ConfigurationError: neither or both of ``client`` and ``api_key``; no secret or a
-            blank one; a negative tolerance or retry count; a non-positive timeout.
+        ConfigurationError: naming the field: neither or both of ``client`` and
+            ``api_key``; no secret or a blank one; a blank name; a tolerance that is not a
+            ``timedelta`` of zero or more; a negative ``max_network_retries``; a
+            ``timeout`` that is not a positive number of seconds.
 
     No network call happens here:
 
@@ -80,35 +88,29 @@ class StripeGateway:
         api_key: str | None = None,
         webhook_secret: str | Sequence[str],
         name: str = "stripe",
-        tolerance: int = 300,
+        tolerance: timedelta = DEFAULT_TOLERANCE,
         clock: Clock | None = None,
         api_base: str | None = None,
         max_network_retries: int = 2,
         timeout: float = 30.0,
     ) -> None:
-        given: list[object] = (
-            [webhook_secret] if isinstance(webhook_secret, str) else [*webhook_secret]
+        self._settings = WebhookSettings.build(
+            name=name, webhook_secret=webhook_secret, tolerance=tolerance, clock=clock
         )
-        secrets = [s for s in given if isinstance(s, str) and s.strip()]
-        if not secrets or len(secrets) != len(given):
-            raise ConfigurationError("needs one or more non-blank secrets", field="webhook_secret")
+        retries = retry_count(max_network_retries, field="max_network_retries")
+        seconds = positive_seconds(timeout, field="timeout")
         if (client is None) == (api_key is None):
             raise ConfigurationError("give either client or api_key", field="client")
-        if tolerance < 0 or max_network_retries < 0 or timeout <= 0:
-            raise ConfigurationError("must not be negative", field="tolerance")
-        if not name.strip():
-            raise ConfigurationError("must not be blank", field="name")
         if client is None:
             assert api_key is not None
             stripe.enable_telemetry = False  # no telemetry header, no id file written
             client = stripe.StripeClient(
                 api_key,
                 base_addresses={"api": api_base} if api_base else None,
-                max_network_retries=max_network_retries,
-                http_client=stripe.RequestsClient(timeout=timeout),
+                max_network_retries=retries,
+                http_client=stripe.RequestsClient(timeout=seconds),
             )
-        self._client, self._secrets, self._name = client, tuple(secrets), name
-        self._tolerance, self._clock = tolerance, clock or SystemClock()
+        self._client, self._name = client, name
 
     @property
     def name(self) -> str:
@@ -160,19 +162,16 @@ class StripeGateway:
         if session_id.startswith("in_"):
             return
         sessions = self._client.v1.checkout.sessions
-        try:
-            sessions.expire(session_id, options=idempotent("expire", session_id))
-        except stripe.InvalidRequestError as exc:
-            state = self._call(lambda: sessions.retrieve(session_id)).status
-            if state not in ("expired", "complete"):
-                raise translate(exc, gateway=self._name) from exc
-        except stripe.StripeError as exc:
-            raise translate(exc, gateway=self._name) from exc
+        self._close(
+            lambda: sessions.expire(session_id, options=idempotent("expire", session_id)),
+            lambda: sessions.retrieve(session_id).status,
+            done=("expired", "complete"),
+        )
 
     # -- webhooks and events -------------------------------------------------------------
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
-        """Verify ``Stripe-Signature`` (see :mod:`~.webhooks`), then normalise the event.
+        """Verify ``Stripe-Signature`` (see :mod:`._webhooks`), then map the event.
 
         Raises:
             WebhookVerificationError: reason ``header``, ``signature``, ``timestamp`` or
@@ -180,11 +179,7 @@ class StripeGateway:
             GatewayError: a charge or dispute without our metadata could not be looked
                 up (Stripe will retry the delivery).
         """
-        now = self._clock.now().timestamp()
-        webhooks.verify_signature(
-            headers, body, secrets=self._secrets, now=now, tolerance=self._tolerance
-        )
-        return webhooks.parse_event(self._name, body, resolve=self._resolve)
+        return webhooks.parse_webhook(headers, body, self._settings, resolve=self._resolve)
 
     def _resolve(self, intent_id: str) -> PaymentOwner | None:
         """Whose payment an intent is: its metadata, else the invoice it paid."""
@@ -198,7 +193,7 @@ class StripeGateway:
         found = self._call(lambda: self._client.v1.invoice_payments.list(query))
         for payment in found.data:
             if isinstance(payment.invoice, stripe.Invoice):
-                return invoice_owner(payment.invoice.to_dict(), self._name)
+                return invoice_owner(Fields(payment.invoice.to_dict(), gateway=self._name))
         return None
 
     def list_events(self, *, since: datetime) -> Iterator[GatewayEvent]:
@@ -212,7 +207,7 @@ class StripeGateway:
         listed = self._client.v1.events
         events = self._call(lambda: [e.to_dict() for e in listed.list(params).auto_paging_iter()])
         for document in reversed(events):
-            yield mapping.event_from_document(self._name, document, resolve=self._resolve)
+            yield event_from(Fields(document, gateway=self._name), resolve=self._resolve)
 
     # -- money back and endings ----------------------------------------------------------
 
@@ -250,11 +245,25 @@ class StripeGateway:
             GatewayError: Stripe refused (no such subscription) or was unreachable.
         """
         subscriptions = self._client.v1.subscriptions
+        options = idempotent("cancel", idempotency_key)
+        self._close(
+            lambda: subscriptions.cancel(subscription_id, options=options),
+            lambda: subscriptions.retrieve(subscription_id).status,
+            done=("canceled", "incomplete_expired"),
+        )
+
+    def _close(
+        self, close: Callable[[], object], state: Callable[[], str | None], *, done: tuple[str, ...]
+    ) -> None:
+        """Close something; Stripe refusing is fine when ``state()`` says it is ``done``.
+
+        Raises:
+            GatewayError: Stripe refused and it is not done, or could not be reached.
+        """
         try:
-            subscriptions.cancel(subscription_id, options=idempotent("cancel", idempotency_key))
+            close()
         except stripe.InvalidRequestError as exc:
-            state = self._call(lambda: subscriptions.retrieve(subscription_id)).status
-            if state not in ("canceled", "incomplete_expired"):
+            if self._call(state) not in done:
                 raise translate(exc, gateway=self._name) from exc
         except stripe.StripeError as exc:
             raise translate(exc, gateway=self._name) from exc

@@ -1,4 +1,4 @@
-"""Stripe objects -> snapshots: the one mapping webhooks and reconcile share.
+"""Stripe events -> our values: the one mapping webhooks and reconcile share.
 
 Shapes follow the API version the installed SDK pins (``stripe.api_version``): an
 invoice names its subscription in ``parent.subscription_details`` (with the
@@ -26,16 +26,16 @@ tie and the domain's lifecycle order breaks the tie (processing < failed <
 succeeded < refunded < disputed): a duplicate or an older report never wins, and
 same-second reports converge whatever their arrival order.
 
->>> import json
->>> body = json.loads('''{"id": "evt_1", "type": "customer.created", "created": 1,
-...                       "data": {"object": {"object": "customer", "id": "cus_1"}}}''')
->>> event_from_document("stripe", body).actionable
+>>> from portal_access.gateways._kit import Fields, gateway_event
+>>> event = Fields({"id": "evt_1", "type": "customer.created", "created": 1,
+...                 "data": {"object": {"object": "customer", "id": "cus_1"}}}, gateway="stripe")
+>>> event_from(event).actionable
 False
 """
 
 from __future__ import annotations
 
-import attrs
+from typing import Any
 
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import (
@@ -47,25 +47,20 @@ from portal_access._domain.gateway_events import (
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
+from portal_access.gateways._kit import Fields, gateway_event
 from portal_access.gateways.stripe._objects import (
     DISPUTE_SETTLED,
     INVOICE_STATUS,
-    Obj,
+    SUBSCRIPTION_STATUS,
     PaymentOwner,
     Resolver,
-    bad_body,
-    field,
     invoice_owner,
-    metadata,
     method_kind,
-    moment,
-    money,
     offered_method,
     subscription_details,
-    subscription_status,
 )
 
-__all__ = ["MAPPED_EVENT_TYPES", "VERSION_SCALE", "event_from_document"]
+__all__ = ["MAPPED_EVENT_TYPES", "VERSION_SCALE", "event_from"]
 
 VERSION_SCALE = 1_000_000  # event seconds -> microseconds (the domain's version unit)
 
@@ -89,198 +84,179 @@ MAPPED_EVENT_TYPES = frozenset(
         "charge.dispute.closed",
     }
 )
+_ARREARS = (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
+
+Payments = tuple[PaymentSnapshot, ...]
+
+
+def event_from(event: Fields, *, resolve: Resolver | None = None) -> GatewayEvent:
+    """One Stripe event (a verified webhook body, or a listed event as a plain dict).
+
+    Raises:
+        WebhookVerificationError: ``reason="body"``: not a Stripe event's shape.
+        GatewayError: ``resolve`` could not ask the API.
+    """
+    kind, occurred_at = event.text("type"), event.moment("created")
+    obj = event.object("data").object("object")
+    try:  # an unmapped type is acknowledged, ignored
+        reports = {}
+        if kind in MAPPED_EVENT_TYPES:
+            reports = _reports(kind, obj, event.integer("created") * VERSION_SCALE, resolve)
+        return gateway_event(event, occurred_at=occurred_at, **reports)
+    except ValidationError as exc:  # a value the domain refuses (a blank id, a bad currency)
+        raise event.error("", str(exc)) from exc
+
+
+def _reports(kind: str, obj: Fields, version: int, resolve: Resolver | None) -> dict[str, Any]:
+    """What the event's object reports; the type says only which object it is."""
+    if kind.startswith("checkout.session."):
+        return {"payments": _session(kind, obj, version), "checkout_session_id": obj.text("id")}
+    if kind.startswith("payment_intent."):
+        return {"payments": _intent(obj, version)}
+    if kind.startswith("invoice."):
+        return _invoice(kind, obj, version)
+    if kind.startswith("customer.subscription."):
+        return {"subscriptions": _subscription(obj, version)}
+    if kind == "charge.refunded":
+        refunded = PaymentStatus.REFUNDED if obj.flag("refunded") else PaymentStatus.SUCCEEDED
+        return {"payments": _charge_like(obj, version, resolve, refunded)}
+    disputed = DISPUTE_SETTLED.get(obj.optional_text("status") or "", PaymentStatus.DISPUTED)
+    return {"payments": _charge_like(obj, version, resolve, disputed)}  # charge.dispute.*
 
 
 def _snapshot(
-    gateway: str,
+    obj: Fields,
     owner: PaymentOwner | None,
     status: PaymentStatus | None,
     *,
     method: PaymentMethodKind,
     amount: Money,
     version: int,
-) -> tuple[PaymentSnapshot, ...]:
+) -> Payments:
     if owner is None or status is None:
         return ()
     amount = owner.amount if owner.amount is not None else amount
     return (
         PaymentSnapshot(
-            owner.payment_id, owner.invoice_id, method, status, amount, version, gateway
+            owner.payment_id, owner.invoice_id, method, status, amount, version, obj.gateway
         ),
     )
 
 
-def _session(event: Obj, obj: Obj, gateway: str, version: int) -> tuple[PaymentSnapshot, ...]:
-    invoice_id = metadata(obj).get("invoice_id")
-    payment_id = obj.get("payment_intent" if obj.get("mode") == "payment" else "invoice")
-    paid = obj.get("payment_status") in ("paid", "no_payment_required")
-    if not invoice_id or not isinstance(payment_id, str) or obj.get("status") != "complete":
+def _session(kind: str, obj: Fields, version: int) -> Payments:
+    invoice_id = obj.string_map("metadata").get("invoice_id")
+    payment_id = obj.optional_text(
+        "payment_intent" if obj.optional_text("mode") == "payment" else "invoice"
+    )
+    paid = obj.optional_text("payment_status") in ("paid", "no_payment_required")
+    if not invoice_id or payment_id is None or obj.optional_text("status") != "complete":
         return ()
     status = PaymentStatus.SUCCEEDED if paid else PaymentStatus.PROCESSING
-    if not paid and event["type"] == "checkout.session.async_payment_failed":
+    if not paid and kind == "checkout.session.async_payment_failed":
         status = PaymentStatus.FAILED
-    method = offered_method(
-        obj.get("payment_method_types"), delayed=not paid or "async" in event["type"]
-    )
-    owner = PaymentOwner(payment_id, invoice_id)
-    amount = money(obj, "amount_total")
-    return _snapshot(gateway, owner, status, method=method, amount=amount, version=version)
+    offered = obj.texts("payment_method_types")
+    method = offered_method(offered, delayed=not paid or "async" in kind)
+    owner, amount = PaymentOwner(payment_id, invoice_id), obj.money("amount_total", "currency")
+    return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
 
 
-def _intent(obj: Obj, gateway: str, version: int) -> tuple[PaymentSnapshot, ...]:
-    invoice_id = metadata(obj).get("invoice_id")
-    state = field(obj, "status", str, required=True)
-    error = obj.get("last_payment_error")
-    failed_with = error.get("payment_method") if isinstance(error, dict) else None
+def _intent(obj: Fields, version: int) -> Payments:
+    invoice_id = obj.string_map("metadata").get("invoice_id")
+    state = obj.text("status")
+    error = obj.optional_object("last_payment_error")
     status = {"succeeded": PaymentStatus.SUCCEEDED, "processing": PaymentStatus.PROCESSING}.get(
         state, PaymentStatus.FAILED if error else None
     )
-    if isinstance(failed_with, dict) and isinstance(failed_with.get("type"), str):
-        method = method_kind(failed_with["type"])
-    else:
-        method = offered_method(obj.get("payment_method_types"), delayed=state == "processing")
-    owner = PaymentOwner(field(obj, "id", str, required=True), invoice_id) if invoice_id else None
-    amount = money(obj, "amount")
-    return _snapshot(gateway, owner, status, method=method, amount=amount, version=version)
+    failed_with = error.optional_object("payment_method") if error else None
+    failed_type = failed_with.optional_text("type") if failed_with else None
+    offered = obj.texts("payment_method_types")
+    method = (
+        method_kind(failed_type)
+        if failed_type
+        else offered_method(offered, delayed=state == "processing")
+    )
+    owner = PaymentOwner(obj.text("id"), invoice_id) if invoice_id else None
+    amount = obj.money("amount", "currency")
+    return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
 
 
 def _charge_like(
-    obj: Obj, gateway: str, version: int, resolve: Resolver | None, status: PaymentStatus
-) -> tuple[PaymentSnapshot, ...]:
-    intent = obj.get("payment_intent")
-    invoice_id = metadata(obj).get("invoice_id")
-    details = obj.get("payment_method_details")
-    method = method_kind(details.get("type") if isinstance(details, dict) else None)
-    amount = money(obj, "amount")
-    if not isinstance(intent, str):
+    obj: Fields, version: int, resolve: Resolver | None, status: PaymentStatus
+) -> Payments:
+    intent = obj.optional_text("payment_intent")
+    invoice_id = obj.string_map("metadata").get("invoice_id")
+    details = obj.optional_object("payment_method_details")
+    method = method_kind(details.optional_text("type") if details else None)
+    amount = obj.money("amount", "currency")
+    if intent is None:
         return ()
     if invoice_id:
         owner: PaymentOwner | None = PaymentOwner(intent, invoice_id)
     else:
         owner = resolve(intent) if resolve is not None else None
-    return _snapshot(gateway, owner, status, method=method, amount=amount, version=version)
+    return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
 
 
-def _invoice(event: Obj, obj: Obj, gateway: str, version: int) -> GatewayEvent | None:
-    owner = invoice_owner(obj, gateway)
-    state = obj.get("status")
+def _invoice(kind: str, obj: Fields, version: int) -> dict[str, Any]:
+    owner = invoice_owner(obj)
     if owner is None:
-        return None
+        return {}
+    state = obj.optional_text("status") or ""
     status = PaymentStatus.SUCCEEDED if state == "paid" else None
-    if state in ("open", "uncollectible") and event["type"] == "invoice.payment_failed":
+    if state in ("open", "uncollectible") and kind == "invoice.payment_failed":
         status = PaymentStatus.FAILED
-    types = (obj.get("payment_settings") or {}).get("payment_method_types")
-    method = offered_method(types, delayed=False)
-    amount = money(obj, "total")
-    payments = _snapshot(gateway, owner, status, method=method, amount=amount, version=version)
-    details = subscription_details(obj)
-    renewals: tuple[RenewalInvoiceReport, ...] = ()
-    meta = metadata(details)
-    renewal = owner.invoice_id == renewal_invoice_id(gateway, owner.payment_id)
-    if renewal and state in INVOICE_STATUS and meta.get("plan_id") and meta.get("contact_id"):
-        issued = moment(field(obj, "created", int, required=True)).date()
-        due = obj.get("due_date")
-        renewals = (
-            RenewalInvoiceReport(
-                contact_id=meta["contact_id"],
-                vendor_invoice_id=owner.payment_id,
-                subscription_id=details["subscription"],
-                plan_id=meta["plan_id"],
-                amount=amount,
-                status=INVOICE_STATUS[state],
-                version=version,
-                issued_on=issued,
-                due_on=moment(due).date() if isinstance(due, int) else issued,
-                gateway=gateway,
-            ),
-        )
-    return _base(event, gateway, payments=payments, renewals=renewals)
-
-
-def _subscription(obj: Obj, gateway: str, version: int) -> tuple[SubscriptionReport, ...]:
-    meta = metadata(obj)
-    status = subscription_status(obj.get("status"))
-    reason = (obj.get("cancellation_details") or {}).get("reason")
-    failed = status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID) or (
-        obj.get("status") == "canceled" and reason == "payment_failed"
+    settings = obj.optional_object("payment_settings")
+    method = offered_method(
+        settings.texts("payment_method_types") if settings else (), delayed=False
     )
-    items = (obj.get("items") or {}).get("data") or [{}]
-    start = items[0].get("current_period_start") if isinstance(items[0], dict) else None
+    amount = obj.money("total", "currency")
+    payments = _snapshot(obj, owner, status, method=method, amount=amount, version=version)
+    details = subscription_details(obj)
+    meta = details.string_map("metadata") if details else {}
+    renewal = owner.invoice_id == renewal_invoice_id(obj.gateway, owner.payment_id)
+    if not (
+        details
+        and renewal
+        and state in INVOICE_STATUS
+        and meta.get("plan_id")
+        and meta.get("contact_id")
+    ):
+        return {"payments": payments}
+    issued = obj.moment("created").date()
+    due = obj.optional_moment("due_date")
+    report = RenewalInvoiceReport(
+        contact_id=meta["contact_id"],
+        vendor_invoice_id=owner.payment_id,
+        subscription_id=details.text("subscription"),
+        plan_id=meta["plan_id"],
+        amount=amount,
+        status=INVOICE_STATUS[state],
+        version=version,
+        issued_on=issued,
+        due_on=due.date() if due else issued,
+        gateway=obj.gateway,
+    )
+    return {"payments": payments, "renewals": (report,)}
+
+
+def _subscription(obj: Fields, version: int) -> tuple[SubscriptionReport, ...]:
+    meta = obj.string_map("metadata")
+    status = obj.status("status", SUBSCRIPTION_STATUS)
+    cancellation = obj.optional_object("cancellation_details")
+    reason = cancellation.optional_text("reason") if cancellation else None
+    failed = status in _ARREARS or (obj.text("status") == "canceled" and reason == "payment_failed")
+    items = obj.optional_object("items")
+    first = next(items.objects("data"), None) if items else None
+    start = first.optional_moment("current_period_start") if first else None
     if not meta.get("contact_id") or not meta.get("plan_id"):
         return ()
     snapshot = SubscriptionSnapshot(
-        subscription_id=field(obj, "id", str, required=True),
+        subscription_id=obj.text("id"),
         plan_id=meta["plan_id"],
         status=status,
         version=version,
-        created=field(obj, "created", int, required=True),
-        renewal_failed_at=moment(start) if failed and isinstance(start, int) else None,
-        gateway=gateway,
+        created=obj.integer("created"),
+        renewal_failed_at=start if failed else None,
+        gateway=obj.gateway,
     )
     return (SubscriptionReport(meta["contact_id"], snapshot),)
-
-
-def _dispute_status(obj: Obj) -> PaymentStatus:
-    return DISPUTE_SETTLED.get(str(obj.get("status")), PaymentStatus.DISPUTED)
-
-
-def _base(
-    event: Obj,
-    gateway: str,
-    *,
-    payments: tuple[PaymentSnapshot, ...] = (),
-    subscriptions: tuple[SubscriptionReport, ...] = (),
-    renewals: tuple[RenewalInvoiceReport, ...] = (),
-) -> GatewayEvent:
-    return GatewayEvent(
-        gateway=gateway,
-        event_id=event["id"],
-        event_type=event["type"],
-        occurred_at=moment(event["created"]),
-        payments=payments,
-        subscriptions=subscriptions,
-        renewals=renewals,
-    )
-
-
-def event_from_document(
-    gateway: str, document: object, *, resolve: Resolver | None = None
-) -> GatewayEvent:
-    """Normalise a decoded, already verified Stripe event (a webhook body or a listed
-    event as a plain dict).
-
-    Raises:
-        WebhookVerificationError: ``reason="body"``: not a Stripe event's shape.
-        GatewayError: ``resolve`` could not ask the API.
-    """
-    if not isinstance(document, dict):
-        raise bad_body("not a JSON object")
-    for key, kind in (("id", str), ("type", str), ("created", int)):
-        field(document, key, kind, required=True)
-    data = field(document, "data", dict, required=True)
-    obj: Obj = field(data, "object", dict, required=True)
-    try:
-        return _event(gateway, document, obj, resolve)
-    except ValidationError as exc:  # a field the domain refuses (blank id, bad currency...)
-        raise bad_body(str(exc)) from exc
-
-
-def _event(gateway: str, event: Obj, obj: Obj, resolve: Resolver | None) -> GatewayEvent:
-    kind = event["type"]
-    version = event["created"] * VERSION_SCALE
-    if kind not in MAPPED_EVENT_TYPES:
-        return _base(event, gateway)  # acknowledged, ignored
-    if kind.startswith("checkout.session."):
-        session = _base(event, gateway, payments=_session(event, obj, gateway, version))
-        return attrs.evolve(session, checkout_session_id=field(obj, "id", str, required=True))
-    if kind.startswith("payment_intent."):
-        return _base(event, gateway, payments=_intent(obj, gateway, version))
-    if kind.startswith("invoice."):
-        return _invoice(event, obj, gateway, version) or _base(event, gateway)
-    if kind.startswith("customer.subscription."):
-        return _base(event, gateway, subscriptions=_subscription(obj, gateway, version))
-    if kind == "charge.refunded":
-        status = PaymentStatus.REFUNDED if obj.get("refunded") is True else PaymentStatus.SUCCEEDED
-        return _base(event, gateway, payments=_charge_like(obj, gateway, version, resolve, status))
-    status = _dispute_status(obj)  # charge.dispute.*
-    return _base(event, gateway, payments=_charge_like(obj, gateway, version, resolve, status))

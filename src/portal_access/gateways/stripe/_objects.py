@@ -1,10 +1,10 @@
-"""Reading Stripe's JSON objects: fields, vocabularies, and whose payment an invoice is.
+"""Stripe's vocabularies, and whose payment an invoice or a payment intent is.
 
-Plain ``dict`` in (a webhook body, or an SDK object's ``to_dict()``), domain values out.
-Anything not shaped as Stripe documents it is a :class:`~portal_access.WebhookVerificationError`
-with reason ``"body"``.
+Read with the kit's :class:`~portal_access.gateways._kit.Fields`: a webhook body, or an
+SDK object's ``to_dict()``; anything not shaped as Stripe documents it is a
+:class:`~portal_access.WebhookVerificationError` with reason ``"body"``.
 
->>> subscription_status("incomplete_expired")
+>>> SUBSCRIPTION_STATUS["incomplete_expired"]
 <SubscriptionStatus.CANCELED: 'canceled'>
 >>> method_kind("us_bank_account")
 <PaymentMethodKind.BANK_ACCOUNT: 'bank_account'>
@@ -14,38 +14,30 @@ with reason ``"body"``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import attrs
 
 from portal_access._domain.billing import InvoiceStatus
-from portal_access._domain.errors import WebhookVerificationError
 from portal_access._domain.gateway_events import renewal_invoice_id
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionStatus
+from portal_access.gateways._kit import Fields
 
 __all__ = [
     "DISPUTE_SETTLED",
     "INVOICE_STATUS",
-    "Obj",
+    "SUBSCRIPTION_STATUS",
     "PaymentOwner",
     "Resolver",
-    "bad_body",
-    "field",
     "invoice_owner",
-    "metadata",
     "method_kind",
-    "moment",
-    "money",
     "offered_method",
     "subscription_details",
-    "subscription_status",
 ]
 
-_SUBSCRIPTION = {
+SUBSCRIPTION_STATUS = {
     "incomplete": SubscriptionStatus.INCOMPLETE,
     "incomplete_expired": SubscriptionStatus.CANCELED,
     "trialing": SubscriptionStatus.ACTIVE,
@@ -55,17 +47,15 @@ _SUBSCRIPTION = {
     "paused": SubscriptionStatus.UNPAID,
     "canceled": SubscriptionStatus.CANCELED,
 }
-_BANK = {"us_bank_account", "acss_debit", "sepa_debit", "bacs_debit", "au_becs_debit"}
-_WALLET = {"link", "cashapp", "paypal", "amazon_pay", "revolut_pay", "apple_pay", "google_pay"}
-DISPUTE_SETTLED = {"won": PaymentStatus.SUCCEEDED, "warning_closed": PaymentStatus.SUCCEEDED}
 INVOICE_STATUS = {
     "open": InvoiceStatus.OPEN,
     "uncollectible": InvoiceStatus.OPEN,
     "paid": InvoiceStatus.PAID,
     "void": InvoiceStatus.VOID,
 }
-
-Obj = Mapping[str, Any]
+DISPUTE_SETTLED = {"won": PaymentStatus.SUCCEEDED, "warning_closed": PaymentStatus.SUCCEEDED}
+_BANK = {"us_bank_account", "acss_debit", "sepa_debit", "bacs_debit", "au_becs_debit"}
+_WALLET = {"link", "cashapp", "paypal", "amazon_pay", "revolut_pay", "apple_pay", "google_pay"}
 
 
 @attrs.frozen
@@ -81,40 +71,6 @@ class PaymentOwner:
 Resolver = Callable[[str], PaymentOwner | None]
 
 
-def bad_body(message: str) -> WebhookVerificationError:
-    """The error for a verified body that is not Stripe's shape."""
-    return WebhookVerificationError(f"stripe event body: {message}", reason="body")
-
-
-def field(obj: Obj, key: str, kind: type, *, required: bool = False) -> Any:
-    """``obj[key]`` checked to be a ``kind`` (``None`` when absent and not required)."""
-    value = obj.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
-        raise bad_body(f"{key!r} must be {kind.__name__}")
-    return value
-
-
-def metadata(obj: Obj, key: str = "metadata") -> dict[str, str]:
-    """The string entries of ``obj``'s metadata (empty when there is none)."""
-    value = obj.get(key)
-    return {k: v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
-
-
-def moment(seconds: int) -> datetime:
-    """A Stripe timestamp as an aware datetime."""
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        raise bad_body(f"time {seconds} is out of range") from None
-
-
-def money(obj: Obj, key: str) -> Money:
-    """``obj[key]`` minor units in ``obj["currency"]``."""
-    return Money(field(obj, key, int, required=True), field(obj, "currency", str, required=True))
-
-
 def method_kind(type_text: str | None) -> PaymentMethodKind:
     """Our kind for a Stripe payment method type (``us_bank_account`` is ACH)."""
     if type_text == "card":
@@ -124,10 +80,9 @@ def method_kind(type_text: str | None) -> PaymentMethodKind:
     return PaymentMethodKind.WALLET if type_text in _WALLET else PaymentMethodKind.OTHER
 
 
-def offered_method(types: object, *, delayed: bool) -> PaymentMethodKind:
+def offered_method(offered: Sequence[str], *, delayed: bool) -> PaymentMethodKind:
     """The method of a payment from the types it offered: the only one; a bank for a
     delayed (processing) payment when a bank was offered; else a card if offered."""
-    offered = [t for t in types if isinstance(t, str)] if isinstance(types, list) else []
     if len(offered) == 1:
         return method_kind(offered[0])
     if delayed:
@@ -136,30 +91,23 @@ def offered_method(types: object, *, delayed: bool) -> PaymentMethodKind:
     return PaymentMethodKind.CARD if "card" in offered else PaymentMethodKind.OTHER
 
 
-def subscription_status(text: object) -> SubscriptionStatus:
-    """Our status for a Stripe subscription status."""
-    if not isinstance(text, str) or text not in _SUBSCRIPTION:
-        raise bad_body(f"unknown subscription status {text!r}")
-    return _SUBSCRIPTION[text]
-
-
-def subscription_details(invoice: Obj) -> Obj:
+def subscription_details(invoice: Fields) -> Fields | None:
     """An invoice's ``parent.subscription_details`` (its subscription and metadata)."""
-    parent = invoice.get("parent")
-    details = parent.get("subscription_details") if isinstance(parent, dict) else None
-    return details if isinstance(details, dict) else {}
+    parent = invoice.optional_object("parent")
+    return parent.optional_object("subscription_details") if parent else None
 
 
-def invoice_owner(invoice: Obj, gateway: str) -> PaymentOwner | None:
+def invoice_owner(invoice: Fields) -> PaymentOwner | None:
     """Whose payment an invoice is: the first invoice of our subscription pays our
     invoice (``invoice_id`` in the subscription's metadata); any other subscription
     invoice is a renewal; an invoice without a subscription is not ours."""
-    invoice_id = field(invoice, "id", str, required=True)
+    invoice_id, amount = invoice.text("id"), invoice.money("total", "currency")
     details = subscription_details(invoice)
-    ours = metadata(details).get("invoice_id")
-    amount = money(invoice, "total")
-    if invoice.get("billing_reason") == "subscription_create" and ours:
+    if details is None:
+        return None
+    ours = details.string_map("metadata").get("invoice_id")
+    if invoice.optional_text("billing_reason") == "subscription_create" and ours:
         return PaymentOwner(invoice_id, ours, amount)
-    if isinstance(details.get("subscription"), str):
-        return PaymentOwner(invoice_id, renewal_invoice_id(gateway, invoice_id), amount)
-    return None
+    if details.optional_text("subscription") is None:
+        return None
+    return PaymentOwner(invoice_id, renewal_invoice_id(invoice.gateway, invoice_id), amount)

@@ -1,9 +1,9 @@
 """What the payer and the vendor do in the sandbox: pay, clear ACH, renew, dispute...
 
 Each action changes the vendor's objects and emits, in order, the events a real vendor
-would (Stripe's test helpers play the same role). Actions on a missing object, or one in
-the wrong state, raise :class:`~portal_access.GatewayRejectedError` as a vendor's API
-would.
+would (Stripe's test helpers play the same role), then hands them to an attached
+endpoint. An action on a missing object, or on one in the wrong state, raises
+:class:`~portal_access.testing.sandbox.SandboxError`, as the vendor's API would refuse.
 """
 
 from __future__ import annotations
@@ -11,20 +11,54 @@ from __future__ import annotations
 import attrs
 
 from portal_access._domain.billing import InvoiceStatus
-from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionStatus
-from portal_access.gateways.sandbox._mapping import method_text
-from portal_access.gateways.sandbox._objects import Invoice, Payment, Session, Subscription
-from portal_access.gateways.sandbox._vendor import SandboxVendor
+from portal_access.testing._sandbox.books import SandboxBooks, refused
+from portal_access.testing._sandbox.objects import Checkout, Invoice, Payment, Subscription
 
-__all__ = ["SandboxSimulator"]
+__all__ = ["SandboxVendor"]
 
 _ACTIVE, _PAST_DUE = SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE
 
 
-class SandboxSimulator(SandboxVendor):
-    """The sandbox vendor plus the payer's and the vendor's actions."""
+class SandboxVendor(SandboxBooks):
+    """An in-process payment vendor: its books, its API (what
+    :class:`~portal_access.gateways.sandbox.SandboxGateway` calls), its signed webhooks,
+    and what the payer and the vendor do.
+
+    Args:
+        webhook_secret: the signing secret, or several while rotating (one ``v1`` each).
+        clock: the vendor's time (event ``created``, periods, signatures).
+        ids: where ids come from; default random, so a vendor started again (a dev
+            server reloaded on the same database) never repeats an event id. Pass
+            :class:`~portal_access.adapters.SequentialIds` for readable ids in a test.
+        base_url: the hosted pages' base URL.
+
+    Raises:
+        ConfigurationError: no secret, or a blank one.
+
+    >>> from datetime import UTC, datetime
+    >>> from portal_access import InvoiceLine, Money
+    >>> from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
+    >>> from portal_access.adapters import ManualClock, SequentialIds
+    >>> from portal_access.gateways.sandbox import SandboxGateway
+    >>> clock = ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
+    >>> vendor = SandboxVendor(webhook_secret="whsec_test", clock=clock, ids=SequentialIds())
+    >>> gateway = SandboxGateway(vendor=vendor, webhook_secret="whsec_test", clock=clock)
+    >>> session = gateway.start_checkout(CheckoutRequest(
+    ...     purpose=CheckoutPurpose.REQUIRED_PAYMENT, currency="USD", contact_id="c-1",
+    ...     success_url="https://portal.example/paid", cancel_url="https://portal.example",
+    ...     idempotency_key="checkout-inv-1", invoice_id="inv-1",
+    ...     lines=(InvoiceLine("Setup fee", Money(25000, "USD")),)))
+    >>> session.url
+    'https://sandbox.portal-access.invalid/checkout/cs_sbx_000002'
+    >>> vendor.pay(session.session_id)
+    'py_sbx_000003'
+    >>> headers, body = vendor.pending_deliveries()[0]
+    >>> payment = gateway.parse_webhook(headers, body).payments[0]
+    >>> payment.invoice_id, payment.status, payment.amount
+    ('inv-1', <PaymentStatus.SUCCEEDED: 'succeeded'>, Money(amount=25000, currency='USD'))
+    """
 
     def pay(
         self,
@@ -38,23 +72,22 @@ class SandboxSimulator(SandboxVendor):
         A card (or wallet) payment succeeds or fails at once; a bank account (ACH)
         payment starts ``processing`` (see :meth:`settle_ach`), or fails at once when
         ``succeed`` is false. A failed payment leaves the page open for another try.
-        The amount is ``request.amount_due_now``; the payment carries the request's
-        ``invoice_id`` and ``contact_id``. With a plan, the subscription starts
-        (``incomplete`` while ACH processes, ``active`` once paid) or, when
-        ``replaces_subscription_id`` names this contact's past-due or unpaid
-        subscription, that one is reactivated. Saving a method charges nothing: it
-        emits ``setup.succeeded`` and returns the setup id.
+        The amount is the page's lines plus the plan's first period; the payment
+        carries the page's ``invoice_id`` and ``contact_id``. With a plan, the
+        subscription starts (``incomplete`` while ACH processes, ``active`` once paid)
+        or, when the page replaces this contact's past-due or unpaid subscription, that
+        one is reactivated. Saving a method charges nothing: it emits
+        ``setup.succeeded`` and returns the setup id.
 
         Raises:
-            GatewayRejectedError: no such page, or it expired or was already paid, or
-                the page does not offer ``method``.
+            SandboxError: no such page, or it expired or was already paid, or the page
+                does not offer ``method``.
         """
-        session = self._payable(session_id)
-        request = session.request
-        if method not in request.payment_methods:
-            raise self._reject(f"{method.value} is not offered on this page", "method")
-        if request.purpose is CheckoutPurpose.SAVE_PAYMENT_METHOD:
-            return self._setup(session, method, succeed=succeed)
+        checkout = self._payable(session_id)
+        if method not in checkout.methods:
+            raise refused("method", f"{method.value} is not offered on this page")
+        if checkout.amount is None:
+            return self._setup(checkout, method, succeed=succeed)
         if not succeed:
             status = PaymentStatus.FAILED
         elif method is PaymentMethodKind.BANK_ACCOUNT:
@@ -63,19 +96,19 @@ class SandboxSimulator(SandboxVendor):
             status = PaymentStatus.SUCCEEDED
         payment = Payment(
             self._ids.new_id("py_sbx_"),
-            contact_id=request.contact_id,
-            invoice_id=request.invoice_id,
+            contact_id=checkout.contact_id,
+            invoice_id=checkout.invoice_id,
             method=method,
             status=status,
-            amount=request.amount_due_now,
+            amount=checkout.amount,
             version=0,
             session_id=session_id,
         )
         payment = self._put_payment(payment)
         if status is not PaymentStatus.FAILED:
-            self._sessions[session_id] = attrs.evolve(session, status="complete")
-            if request.plan is not None:
-                subscription_id = self._subscribe(request, payment)
+            self._checkouts[session_id] = attrs.evolve(checkout, status="complete")
+            if checkout.plan is not None:
+                subscription_id = self._subscribe(checkout, payment)
                 self._payments[payment.id] = attrs.evolve(payment, activates=subscription_id)
         self._queue.flush()
         return payment.id
@@ -85,7 +118,7 @@ class SandboxSimulator(SandboxVendor):
         a subscription it pays for becomes active when it clears.
 
         Raises:
-            GatewayRejectedError: no such payment, or it is not processing.
+            SandboxError: no such payment, or it is not processing.
         """
         payment = self._payment(payment_id, PaymentStatus.PROCESSING)
         status = PaymentStatus.SUCCEEDED if cleared else PaymentStatus.FAILED
@@ -98,14 +131,15 @@ class SandboxSimulator(SandboxVendor):
         """The vendor renews a subscription; returns the renewal payment id.
 
         An active subscription moves to its next period and gets a renewal invoice
-        (``invoice.updated``, open), charged with the subscription's method. Paid: the
-        invoice is paid and the subscription stays active. Failed: the invoice stays
-        open and the subscription goes ``past_due`` with ``renewal_failed_at`` = the
-        period's start. A past-due subscription instead retries its open invoice (a
-        failed retry changes nothing else). Renewal charges settle at once, even ACH.
+        (``invoice.updated``, open) for the plan alone, charged with the subscription's
+        method. Paid: the invoice is paid and the subscription stays active. Failed: the
+        invoice stays open and the subscription goes ``past_due`` with
+        ``renewal_failed_at`` = the period's start. A past-due subscription instead
+        retries its open invoice (a failed retry changes nothing else). Renewal charges
+        settle at once, even ACH.
 
         Raises:
-            GatewayRejectedError: no such subscription, or not active or past due.
+            SandboxError: no such subscription, or not active or past due.
         """
         subscription = self._subscription(subscription_id)
         today = self._now().date()
@@ -129,7 +163,7 @@ class SandboxSimulator(SandboxVendor):
         elif subscription.status is _PAST_DUE and self._open_invoices(subscription_id):
             invoice = self._open_invoices(subscription_id)[-1]
         else:
-            raise self._reject(f"subscription is {subscription.status.value}", "renew")
+            raise refused("renew", f"subscription is {subscription.status.value}")
         payment = Payment(
             self._ids.new_id("py_sbx_"),
             contact_id=subscription.contact_id,
@@ -156,11 +190,11 @@ class SandboxSimulator(SandboxVendor):
         ``renewal_failed_at`` stays the same.
 
         Raises:
-            GatewayRejectedError: no such subscription, or it is not past due.
+            SandboxError: no such subscription, or it is not past due.
         """
         subscription = self._subscription(subscription_id)
         if subscription.status is not _PAST_DUE:
-            raise self._reject(f"subscription is {subscription.status.value}", "not_past_due")
+            raise refused("not_past_due", f"subscription is {subscription.status.value}")
         if unpaid:
             self._put_subscription(subscription, status=SubscriptionStatus.UNPAID)
         else:
@@ -172,7 +206,7 @@ class SandboxSimulator(SandboxVendor):
         """The payer's bank disputes a succeeded payment: ``disputed``.
 
         Raises:
-            GatewayRejectedError: no such payment, or it has not succeeded.
+            SandboxError: no such payment, or it has not succeeded.
         """
         payment = self._payment(payment_id, PaymentStatus.SUCCEEDED)
         self._put_payment(payment, status=PaymentStatus.DISPUTED, dispute_open=True)
@@ -183,51 +217,45 @@ class SandboxSimulator(SandboxVendor):
         ``disputed``. Either way a ``payment.disputed`` event reports it.
 
         Raises:
-            GatewayRejectedError: no such payment, or no open dispute.
+            SandboxError: no such payment, or no open dispute.
         """
         payment = self._payment(payment_id, PaymentStatus.DISPUTED)
         if not payment.dispute_open:
-            raise self._reject(f"the dispute of {payment_id} is closed", "dispute_closed")
+            raise refused("dispute_closed", f"the dispute of {payment_id} is closed")
         status = PaymentStatus.SUCCEEDED if won else PaymentStatus.DISPUTED
         self._put_payment(payment, "payment.disputed", status=status, dispute_open=False)
         self._queue.flush()
 
-    # -- helpers -------------------------------------------------------------------------
+    # -- what the actions share ------------------------------------------------------------
 
-    def _payable(self, session_id: str) -> Session:
-        session = self._session(session_id)
-        if session.status == "expired" or self._now() >= session.expires_at:
-            raise self._reject(f"checkout session {session_id} expired", "session_expired")
-        if session.status == "complete":
-            raise self._reject(f"checkout session {session_id} is paid", "session_complete")
-        return session
+    def _payable(self, session_id: str) -> Checkout:
+        checkout = self._checkout_of(session_id)
+        if checkout.status == "expired" or self._now() >= checkout.expires_at:
+            raise refused("session_expired", f"checkout session {session_id} expired")
+        if checkout.status == "complete":
+            raise refused("session_complete", f"checkout session {session_id} is paid")
+        return checkout
 
-    def _setup(self, session: Session, method: PaymentMethodKind, *, succeed: bool) -> str:
+    def _setup(self, checkout: Checkout, method: PaymentMethodKind, *, succeed: bool) -> str:
         setup_id = self._ids.new_id("seti_sbx_")
         status = "succeeded" if succeed else "failed"
         if succeed:
-            self._sessions[session.id] = attrs.evolve(session, status="complete")
+            self._checkouts[checkout.id] = attrs.evolve(checkout, status="complete")
         self._emit(
             f"setup.{status}",
-            {
-                "object": "setup",
-                "id": setup_id,
-                "contact_id": session.request.contact_id,
-                "checkout_session_id": session.id,
-                "method": method_text(method),
-                "status": status,
-                "version": self._next_version(),
-            },
-        )
+            {"object": "setup", "id": setup_id, "contact_id": checkout.contact_id,
+             "checkout_session_id": checkout.id, "method": method.value, "status": status,
+             "version": self._next_version()},
+        )  # fmt: skip
         self._queue.flush()
         return setup_id
 
-    def _subscribe(self, request: CheckoutRequest, payment: Payment) -> str:
-        """The subscription ``payment`` starts or restores (``request.plan`` is set)."""
-        assert request.plan is not None
-        assert request.contact_id is not None  # start_checkout refuses a plan without one
-        old = self._subscriptions.get(request.replaces_subscription_id or "")
-        if old is not None and old.in_arrears and old.contact_id == request.contact_id:
+    def _subscribe(self, checkout: Checkout, payment: Payment) -> str:
+        """The subscription ``payment`` starts or restores (``checkout.plan`` is set)."""
+        assert checkout.plan is not None
+        contact_id = checkout.contact_id or ""
+        old = self._subscriptions.get(checkout.replaces or "")
+        if old is not None and old.in_arrears and old.contact_id == contact_id:
             self._subscriptions[old.id] = attrs.evolve(old, method=payment.method)
             if payment.status is PaymentStatus.SUCCEEDED:
                 self._activate(old.id)
@@ -237,14 +265,14 @@ class SandboxSimulator(SandboxVendor):
         paid = payment.status is PaymentStatus.SUCCEEDED
         subscription = Subscription(
             self._ids.new_id("sub_sbx_"),
-            contact_id=request.contact_id,
-            plan=request.plan,
+            contact_id=contact_id,
+            plan=checkout.plan,
             method=payment.method,
             status=_ACTIVE if paid else SubscriptionStatus.INCOMPLETE,
             version=version,
             created=version,
             period_start=now,
-            period_end=request.plan.interval.advance(now),
+            period_end=checkout.plan.interval.advance(now),
         )
         self._subscriptions[subscription.id] = subscription
         self._emit("subscription.updated", subscription.to_json())

@@ -1,0 +1,333 @@
+"""PayPal objects -> snapshots: the one mapping webhooks and reconcile share.
+
+**Which payment.** An order (the one-time charge, quick pay) is paid by its *capture*:
+the payment id is the capture id, its invoice our id in ``custom_id``. A subscription's
+first invoice is paid by its setup fee, every later one by a *sale* (PayPal's name for a
+subscription payment, ``billing_agreement_id`` naming the subscription): a sale made
+before the subscription's ``start_time`` is the setup fee and pays our invoice, any
+other is a renewal (:func:`~portal_access._domain.gateway_events.renewal_invoice_id`).
+
+**Which state.** The object's state decides, never the event's verb:
+
+- ``CHECKOUT.ORDER.APPROVED`` / ``COMPLETED``: the order as it is now (the lookup
+  captures an approved order first: PayPal takes no money until the merchant captures);
+- ``PAYMENT.CAPTURE.*``: the capture's ``status``; a refund or reversal event carries a
+  refund, so the capture it points at (``links`` ``up``) is looked up and its state used;
+- ``PAYMENT.SALE.*``: the sale's ``state`` (its subscription is looked up for our ids);
+- ``BILLING.SUBSCRIPTION.*``: the subscription's ``status`` and failed payments;
+- ``CUSTOMER.DISPUTE.*``: the dispute's status and outcome, against the capture it names.
+
+**Ordering.** Versions are the objects' ``update_time`` in microseconds
+(:func:`~portal_access.gateways.paypal._objects.version_of`). Ties go to the later
+lifecycle stage, as the domain orders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from portal_access._domain.billing import InvoiceStatus
+from portal_access._domain.errors import ValidationError, WebhookVerificationError
+from portal_access._domain.gateway_events import (
+    GatewayEvent,
+    RenewalInvoiceReport,
+    SubscriptionReport,
+    renewal_invoice_id,
+)
+from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
+from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
+from portal_access.gateways._kit import Fields
+from portal_access.gateways.paypal._objects import (
+    CAPTURE_STATUS,
+    CLOSED_PREFIX,
+    SALE_STATUS,
+    Ours,
+    capture_method,
+    dispute_status,
+    link,
+    sale_method,
+    subscription_status,
+    version_of,
+)
+
+__all__ = ["MAPPED_EVENT_TYPES", "Lookups", "event_from_document"]
+
+GATEWAY_WORD = "paypal"
+
+#: Event types whose resource is mapped; every other type is acknowledged and ignored.
+MAPPED_EVENT_TYPES = frozenset(
+    {
+        "CHECKOUT.ORDER.APPROVED",
+        "CHECKOUT.ORDER.COMPLETED",
+        "PAYMENT.CAPTURE.COMPLETED",
+        "PAYMENT.CAPTURE.PENDING",
+        "PAYMENT.CAPTURE.DENIED",
+        "PAYMENT.CAPTURE.DECLINED",
+        "PAYMENT.CAPTURE.REFUNDED",
+        "PAYMENT.CAPTURE.REVERSED",
+        "PAYMENT.SALE.COMPLETED",
+        "PAYMENT.SALE.PENDING",
+        "PAYMENT.SALE.DENIED",
+        "BILLING.SUBSCRIPTION.CREATED",
+        "BILLING.SUBSCRIPTION.ACTIVATED",
+        "BILLING.SUBSCRIPTION.UPDATED",
+        "BILLING.SUBSCRIPTION.RE-ACTIVATED",
+        "BILLING.SUBSCRIPTION.PAYMENT.FAILED",
+        "BILLING.SUBSCRIPTION.SUSPENDED",
+        "BILLING.SUBSCRIPTION.CANCELLED",
+        "BILLING.SUBSCRIPTION.EXPIRED",
+        "CUSTOMER.DISPUTE.CREATED",
+        "CUSTOMER.DISPUTE.UPDATED",
+        "CUSTOMER.DISPUTE.RESOLVED",
+    }
+)
+
+
+class Lookups(Protocol):
+    """What the mapping asks PayPal (the gateway answers through the SDK).
+
+    Each returns the object as a plain ``dict`` (``None``: PayPal knows no such object)
+    and raises :class:`~portal_access.GatewayError` when PayPal cannot be asked.
+    """
+
+    def settled_order(self, order_id: str) -> Mapping[str, Any] | None:
+        """The order now, captured first when it is approved and not closed."""
+
+    def capture(self, capture_id: str) -> Mapping[str, Any] | None:
+        """A captured payment."""
+
+    def subscription(self, subscription_id: str) -> Mapping[str, Any] | None:
+        """A subscription."""
+
+
+class _Event:
+    """One event being mapped: its envelope, resource, gateway name and lookups."""
+
+    def __init__(self, gateway: str, document: Fields, lookups: Lookups) -> None:
+        self.gateway, self.lookups = gateway, lookups
+        self.event_id = document.text("id")
+        self.event_type = document.text("event_type")
+        self.occurred_at = document.instant("create_time")
+        self.resource = document.object("resource")
+
+    def fields(self, obj: Mapping[str, Any], path: str) -> Fields:
+        return Fields(obj, gateway=GATEWAY_WORD, path=path)
+
+    def build(
+        self,
+        payments: tuple[PaymentSnapshot, ...] = (),
+        subscriptions: tuple[SubscriptionReport, ...] = (),
+        renewals: tuple[RenewalInvoiceReport, ...] = (),
+        checkout: str | None = None,
+    ) -> GatewayEvent:
+        return GatewayEvent(
+            gateway=self.gateway,
+            event_id=self.event_id,
+            event_type=self.event_type,
+            occurred_at=self.occurred_at,
+            payments=payments,
+            subscriptions=subscriptions,
+            renewals=renewals,
+            checkout_session_id=checkout,
+        )
+
+
+def _updated(obj: Fields) -> int:
+    moment = obj.optional_instant("update_time") or obj.instant("create_time")
+    return version_of(moment)
+
+
+def _capture_snapshot(
+    gateway: str,
+    capture: Fields,
+    *,
+    invoice_id: str | None = None,
+    status: PaymentStatus | None = None,
+    version: int | None = None,
+) -> PaymentSnapshot | None:
+    """The snapshot of a capture of ours (``custom_id`` names our invoice)."""
+    ours = capture.optional_text("custom_id") or invoice_id
+    if not ours or ours.startswith(CLOSED_PREFIX):
+        return None
+    return PaymentSnapshot(
+        payment_id=capture.text("id"),
+        invoice_id=ours,
+        method=capture_method(capture),
+        status=status or capture.status("status", CAPTURE_STATUS),
+        amount=capture.object("amount").decimal_money("value", "currency_code"),
+        version=version if version is not None else _updated(capture),
+        gateway=gateway,
+    )
+
+
+def _order_captures(gateway: str, order: Fields) -> Iterator[PaymentSnapshot]:
+    for unit in order.objects("purchase_units"):
+        payments = unit.optional_object("payments")
+        if payments is None:
+            continue
+        for capture in payments.objects("captures"):
+            invoice_id = unit.optional_text("custom_id")
+            snapshot = _capture_snapshot(gateway, capture, invoice_id=invoice_id)
+            if snapshot is not None:
+                yield snapshot
+
+
+def _order(event: _Event) -> GatewayEvent:
+    order_id = event.resource.text("id")
+    found = event.lookups.settled_order(order_id)
+    if found is None:
+        return event.build(checkout=order_id)
+    order = event.fields(found, "order")
+    return event.build(payments=tuple(_order_captures(event.gateway, order)), checkout=order_id)
+
+
+def _capture(event: _Event) -> GatewayEvent:
+    resource = event.resource
+    if event.event_type in ("PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"):
+        href = link(resource, "up")  # a refund: its capture holds the state
+        if href is None:
+            raise resource.error("links", "has no link up to the refunded capture")
+        found = event.lookups.capture(href.rstrip("/").rsplit("/", 1)[-1])
+        if found is None:
+            return event.build()
+        resource = event.fields(found, "capture")
+    snapshot = _capture_snapshot(event.gateway, resource)
+    return event.build(payments=(snapshot,) if snapshot is not None else ())
+
+
+def _dispute(event: _Event) -> GatewayEvent:
+    dispute = event.resource
+    status, version = dispute_status(dispute), _updated(dispute)
+    payments: list[PaymentSnapshot] = []
+    for transaction in dispute.objects("disputed_transactions"):
+        capture_id = transaction.optional_text("seller_transaction_id")
+        found = event.lookups.capture(capture_id) if capture_id else None
+        if found is None:
+            continue  # not a capture of an order (a subscription's sale, another shop's)
+        capture = event.fields(found, "capture")
+        snapshot = _capture_snapshot(event.gateway, capture, status=status, version=version)
+        if snapshot is not None:
+            payments.append(snapshot)
+    return event.build(payments=tuple(payments))
+
+
+def _subscription_report(gateway: str, subscription: Fields) -> SubscriptionReport | None:
+    ours = Ours.unpack(subscription.optional_text("custom_id"))
+    if ours is None:
+        return None
+    status = subscription_status(subscription)
+    billing = subscription.optional_object("billing_info")
+    failed = billing.optional_object("last_failed_payment") if billing is not None else None
+    failures = billing.optional_integer("failed_payments_count") if billing is not None else None
+    in_arrears = status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID) or (
+        status is SubscriptionStatus.CANCELED and bool(failures)
+    )
+    snapshot = SubscriptionSnapshot(
+        subscription_id=subscription.text("id"),
+        plan_id=ours.plan_id,
+        status=status,
+        version=_updated(subscription),
+        created=int(subscription.instant("create_time").timestamp()),
+        renewal_failed_at=failed.instant("time") if in_arrears and failed is not None else None,
+        gateway=gateway,
+    )
+    return SubscriptionReport(ours.contact_id, snapshot)
+
+
+def _subscription(event: _Event) -> GatewayEvent:
+    report = _subscription_report(event.gateway, event.resource)
+    return event.build(subscriptions=(report,) if report is not None else ())
+
+
+def _sale(event: _Event) -> GatewayEvent:
+    sale = event.resource
+    subscription_id = sale.optional_text("billing_agreement_id")
+    found = event.lookups.subscription(subscription_id) if subscription_id else None
+    if found is None:
+        return event.build()  # not a subscription's payment
+    subscription = event.fields(found, "subscription")
+    ours = Ours.unpack(subscription.optional_text("custom_id"))
+    if ours is None:
+        return event.build()
+    state = sale.text("state").lower()
+    status = SALE_STATUS.get(state)
+    if status is None:
+        raise sale.error("state", f"unknown status {state[:40]!r}")
+    made = sale.instant("create_time")
+    amount = sale.object("amount").decimal_money("total", "currency")
+    version, sale_id = _updated(sale), sale.text("id")
+    starts = subscription.optional_instant("start_time")
+    if starts is not None and made < starts and ours.invoice_id:
+        invoice_id = ours.invoice_id  # the setup fee: our first invoice
+        renewals: tuple[RenewalInvoiceReport, ...] = ()
+    elif status is PaymentStatus.FAILED:
+        return event.build()  # a failed renewal raises no invoice; the subscription says it
+    else:
+        invoice_id = renewal_invoice_id(event.gateway, sale_id)
+        paid = InvoiceStatus.PAID if status is not PaymentStatus.PROCESSING else InvoiceStatus.OPEN
+        renewals = (
+            RenewalInvoiceReport(
+                contact_id=ours.contact_id,
+                vendor_invoice_id=sale_id,
+                subscription_id=subscription.text("id"),
+                plan_id=ours.plan_id,
+                amount=amount,
+                status=paid,
+                version=version,
+                issued_on=made.date(),
+                due_on=made.date(),
+                gateway=event.gateway,
+            ),
+        )
+    payment = PaymentSnapshot(
+        payment_id=sale_id,
+        invoice_id=invoice_id,
+        method=sale_method(sale),
+        status=status,
+        amount=amount,
+        version=version,
+        gateway=event.gateway,
+    )
+    return event.build(payments=(payment,), renewals=renewals)
+
+
+def event_from_document(gateway: str, document: object, *, lookups: Lookups) -> GatewayEvent:
+    """Normalise a decoded, already verified PayPal event (a webhook body, or one event of
+    the webhook events list).
+
+    Raises:
+        WebhookVerificationError: ``reason="body"``: not a PayPal event's shape.
+        GatewayError: a lookup could not ask PayPal (the delivery should be retried).
+    """
+    if not isinstance(document, dict):
+        raise WebhookVerificationError(
+            f"{GATEWAY_WORD} webhook body: is not an event", reason="body"
+        )
+    event = _Event(gateway, Fields(document, gateway=GATEWAY_WORD), lookups)
+    kind = event.event_type
+    try:
+        if kind not in MAPPED_EVENT_TYPES:
+            return event.build()  # acknowledged, ignored
+        if kind.startswith("CHECKOUT.ORDER."):
+            return _order(event)
+        if kind.startswith("PAYMENT.CAPTURE."):
+            return _capture(event)
+        if kind.startswith("PAYMENT.SALE."):
+            return _sale(event)
+        if kind.startswith("BILLING.SUBSCRIPTION."):
+            return _subscription(event)
+        return _dispute(event)  # CUSTOMER.DISPUTE.*
+    except ValidationError as exc:  # a value the domain refuses (blank id, bad currency...)
+        raise WebhookVerificationError(
+            f"{GATEWAY_WORD} webhook body: {exc}", reason="body"
+        ) from exc
+
+
+def occurred(document: Mapping[str, Any]) -> datetime | None:
+    """When a listed event happened (for ordering a page of the events list)."""
+    try:
+        return Fields(document, gateway=GATEWAY_WORD).instant("create_time")
+    except WebhookVerificationError:
+        return None

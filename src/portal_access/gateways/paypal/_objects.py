@@ -1,0 +1,163 @@
+"""Reading PayPal's JSON objects: statuses, amounts, times, and whose payment it is.
+
+Plain ``dict`` in (a webhook's ``resource``, or an API answer decoded from its text),
+domain values out, through the kit's :class:`~portal_access.gateways._kit.Fields`, so a
+body of another shape is a :class:`~portal_access.WebhookVerificationError` with reason
+``"body"`` naming the field.
+
+**Our ids at PayPal.** An order's purchase unit carries our invoice id in ``custom_id``
+(and the invoice number in ``invoice_id``, which PayPal shows the payer); a subscription
+carries :class:`Ours` (contact, plan, invoice) packed in its ``custom_id``. A closed
+order's ``custom_id`` is rewritten to :data:`CLOSED_PREFIX` + the invoice id, so its
+approval is never captured.
+
+**Ordering.** A snapshot's version is the object's ``update_time`` in microseconds since
+the epoch (:func:`version_of`): PayPal's own clock for that object, so a duplicate or an
+older report never wins.
+
+>>> ours = Ours(contact_id="c-1", plan_id="plan-monthly", invoice_id="inv_1")
+>>> Ours.unpack(ours.pack()) == ours
+True
+>>> capture_method(Fields({"status": "PENDING", "status_details": {"reason": "ECHECK"}},
+...                       gateway="paypal"))
+<PaymentMethodKind.BANK_ACCOUNT: 'bank_account'>
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+
+from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
+from portal_access._domain.subscriptions import SubscriptionStatus
+from portal_access.gateways._kit import Fields
+
+__all__ = [
+    "CAPTURE_STATUS",
+    "CLOSED_PREFIX",
+    "SALE_STATUS",
+    "SUBSCRIPTION_STATUS",
+    "Obj",
+    "Ours",
+    "capture_method",
+    "dispute_status",
+    "link",
+    "sale_method",
+    "subscription_status",
+    "version_of",
+]
+
+Obj = Mapping[str, Any]
+
+#: What a closed order's ``custom_id`` starts with: its approval is never captured.
+CLOSED_PREFIX = "closed:"
+
+CAPTURE_STATUS = {
+    "COMPLETED": PaymentStatus.SUCCEEDED,
+    "PENDING": PaymentStatus.PROCESSING,
+    "DECLINED": PaymentStatus.FAILED,
+    "FAILED": PaymentStatus.FAILED,
+    "REFUNDED": PaymentStatus.REFUNDED,
+    "PARTIALLY_REFUNDED": PaymentStatus.SUCCEEDED,  # REFUNDED means in full
+}
+#: A sale's ``state`` (lower case in webhooks; read in any case).
+SALE_STATUS = {
+    "completed": PaymentStatus.SUCCEEDED,
+    "pending": PaymentStatus.PROCESSING,
+    "denied": PaymentStatus.FAILED,
+    "refunded": PaymentStatus.REFUNDED,
+    "partially_refunded": PaymentStatus.SUCCEEDED,
+}
+SUBSCRIPTION_STATUS = {
+    "APPROVAL_PENDING": SubscriptionStatus.INCOMPLETE,
+    "APPROVED": SubscriptionStatus.INCOMPLETE,
+    "ACTIVE": SubscriptionStatus.ACTIVE,
+    "SUSPENDED": SubscriptionStatus.UNPAID,  # PayPal suspends after the failure threshold
+    "CANCELLED": SubscriptionStatus.CANCELED,
+    "EXPIRED": SubscriptionStatus.CANCELED,
+}
+_DISPUTE_SETTLED = {"RESOLVED_SELLER_FAVOUR", "CANCELED_BY_BUYER", "DENIED"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@attrs.frozen
+class Ours:
+    """Our ids on a PayPal subscription (its ``custom_id``)."""
+
+    contact_id: str
+    plan_id: str
+    invoice_id: str | None = None
+
+    def pack(self) -> str:
+        """The ``custom_id`` text: compact JSON, ASCII only (PayPal's pattern)."""
+        return json.dumps(
+            {"c": self.contact_id, "p": self.plan_id, "i": self.invoice_id}, separators=(",", ":")
+        )
+
+    @classmethod
+    def unpack(cls, text: str | None) -> Ours | None:
+        """The ids in a ``custom_id``, or ``None`` when it is not one of ours."""
+        try:
+            value = json.loads(text or "")
+        except ValueError:
+            return None
+        if not isinstance(value, dict):
+            return None
+        contact, plan, invoice = value.get("c"), value.get("p"), value.get("i")
+        if not (isinstance(contact, str) and contact and isinstance(plan, str) and plan):
+            return None
+        return cls(contact, plan, invoice if isinstance(invoice, str) and invoice else None)
+
+
+def version_of(moment: datetime) -> int:
+    """An instant as microseconds since the epoch (the domain's version unit)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def link(obj: Fields, rel: str) -> str | None:
+    """The ``href`` of the object's HATEOAS link ``rel``, if any."""
+    for item in obj.objects("links"):
+        if item.optional_text("rel") == rel:
+            return item.optional_text("href")
+    return None
+
+
+def capture_method(capture: Fields) -> PaymentMethodKind:
+    """How a capture was paid: a card answers through a processor; an eCheck says so
+    while it is pending; anything else went through the payer's PayPal wallet."""
+    if capture.has("processor_response"):
+        return PaymentMethodKind.CARD
+    details = capture.optional_object("status_details")
+    if details is not None and details.optional_text("reason") == "ECHECK":
+        return PaymentMethodKind.BANK_ACCOUNT
+    return PaymentMethodKind.WALLET
+
+
+def sale_method(sale: Fields) -> PaymentMethodKind:
+    """How a subscription payment (a sale) was paid: ``payment_mode`` ``ECHECK`` is a bank."""
+    echeck = "ECHECK" in (sale.optional_text("payment_mode"), sale.optional_text("reason_code"))
+    return PaymentMethodKind.BANK_ACCOUNT if echeck else PaymentMethodKind.WALLET
+
+
+def subscription_status(subscription: Fields) -> SubscriptionStatus:
+    """Our status for a subscription: ``ACTIVE`` with failed payments is past due."""
+    status = subscription.status("status", SUBSCRIPTION_STATUS)
+    billing = subscription.optional_object("billing_info")
+    failed = billing.optional_integer("failed_payments_count") if billing is not None else None
+    if status is SubscriptionStatus.ACTIVE and failed:
+        return SubscriptionStatus.PAST_DUE
+    return status
+
+
+def dispute_status(dispute: Fields) -> PaymentStatus:
+    """A dispute the merchant won (or the buyer dropped) leaves the payment succeeded;
+    any other dispute, open or lost, is a disputed payment."""
+    if dispute.optional_text("status") != "RESOLVED":
+        return PaymentStatus.DISPUTED
+    outcome = dispute.optional_object("dispute_outcome")
+    code = outcome.optional_text("outcome_code") if outcome is not None else None
+    return PaymentStatus.SUCCEEDED if code in _DISPUTE_SETTLED else PaymentStatus.DISPUTED
