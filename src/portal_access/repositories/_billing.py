@@ -54,7 +54,7 @@ class InvoiceRepository(ById[Invoice]):
     table, kind, lock = INVOICES, Invoice, Lock.WAIT
 
     def columns(self, value: Invoice) -> dict[str, Scalar]:
-        """The trimmed number, the account and the issue date."""
+        """The trimmed number, the account and the date it was issued."""
         return {
             "number_key": value.number.strip(),
             "account_id": value.account_id,
