@@ -57,6 +57,7 @@ from portal_access.adapters import (
     ScryptPasswordHasher,
 )
 from portal_access.gateways.sandbox import SandboxGateway
+from portal_access.repositories import unit_of_work
 from portal_access.storage.sql import SqlStore
 from portal_access.testing.sandbox import SandboxVendor
 
@@ -132,7 +133,7 @@ def build(directory: Path, scrypt_n: int) -> Fixture:
     link = next(word for word in mailer.to("ann@example.com")[-1].text.split() if "token=" in word)
     portal.accept_invitation(link.split("token=", 1)[1].rstrip("."), PASSWORD)
 
-    with store.unit_of_work() as uow:
+    with unit_of_work(store) as uow:
         found = uow.invoices.get(invited.invoice_id)
     assert known.invoice_id is not None
     assert found is not None

@@ -4,8 +4,11 @@ Implement these to plug in your own store, gateway, mailer, clock, token source,
 password hasher or rate limiter. Each method's docstring is the contract; the contract
 suites in :mod:`portal_access.testing` check an implementation against it.
 
-- :class:`Store` hands out units of work; a :class:`UnitOfWork` commits everything it
-  wrote or nothing, and exposes one small repository per aggregate.
+- :class:`Store` keeps rows of the tables :mod:`portal_access.repositories` declares
+  (:class:`Table`, :class:`Column`, :class:`Index`) and hands out transactions; a
+  :class:`StoreTransaction` reads and writes :class:`Row` values by key and by index.
+  Eight methods in all: every rule (numbering, single use, orderings, versions) lives
+  once, in the repositories above this port (``docs/stores.md``).
 - :class:`PaymentGateway` opens hosted checkout pages, verifies and normalises webhooks,
   lists past events (reconcile), refunds, cancels.
 - :class:`Mailer`, :class:`Clock`, :class:`TokenSource`, :class:`PasswordHasher`,
@@ -14,402 +17,277 @@ suites in :mod:`portal_access.testing` check an implementation against it.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import date, datetime
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
-from portal_access._domain.access import AccessState
-from portal_access._domain.accounts import Account, AccountClass, Site
-from portal_access._domain.billing import Invoice, Plan
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
-from portal_access._domain.contacts import Contact
 from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.events import OutboxMessage
-from portal_access._domain.gateway_events import GatewayEvent, SubscriptionReport
-from portal_access._domain.logins import PortalLogin
+from portal_access._domain.errors import ValidationError
+from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
-from portal_access._domain.offers import Offer
-from portal_access._domain.payments import PaymentSnapshot
-from portal_access._domain.tokens import TokenRecord
-from portal_access._domain.validation import aware_datetime, identifier, instance_of, optional
 
 __all__ = [
-    "AccessStateRepository",
-    "AccountClassRepository",
-    "AccountRepository",
     "BackgroundRunner",
-    "CheckoutRecord",
-    "CheckoutRepository",
     "Clock",
-    "ContactRepository",
-    "GatewayEventRepository",
-    "IdempotencyRepository",
-    "InvoiceRepository",
-    "LoginRepository",
+    "Column",
+    "Committed",
+    "Index",
+    "Key",
+    "Lock",
     "Mailer",
-    "OfferRepository",
-    "OutboxRepository",
     "PasswordHasher",
     "PaymentGateway",
-    "PaymentRecord",
-    "PaymentRepository",
-    "PlanRepository",
     "RateLimiter",
-    "SiteRepository",
+    "Row",
+    "Scalar",
     "Store",
-    "SubscriptionRepository",
-    "TokenRepository",
+    "StoreTransaction",
+    "Table",
     "TokenSource",
-    "UnitOfWork",
 ]
 
+#: A value a column holds.
+Scalar = str | int | bool | date | datetime | None
+#: A row's key: the values of its table's key columns, in the table's key order.
+Key = tuple[Scalar, ...]
+#: What :meth:`Store.read_committed` returns: a row's document and version.
+Committed = tuple[str | None, int]
 
-# -- records the store keeps besides the domain values -----------------------------------
+_COLUMN_TYPES = (str, int, bool, date, datetime)
+
+
+# -- the store: what a table is ------------------------------------------------------------
+
+
+def _names(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(n, str) and n for n in value):
+        raise ValidationError("must be a tuple of column names", field=attribute.name, value=value)
 
 
 @attrs.frozen
-class PaymentRecord:
-    """A payment as the store keeps it: the newest snapshot and whose it is.
+class Column:
+    """A column of a :class:`Table`.
 
-    Unique by ``(snapshot.gateway, snapshot.payment_id)``: the create call and every
-    webhook upsert the same row, so a create call racing its webhook makes one payment.
+    Args:
+        name: the column's name.
+        type: what it holds: ``str`` (a key or lookup value, compared by code point),
+            ``int``, ``bool``, ``date`` or ``datetime`` (timezone-aware; ordered as instants).
+        nullable: whether it may hold ``None``.
+        text: a ``str`` that is long and never looked up (a database stores it as
+            unbounded text rather than as a key).
     """
 
-    snapshot: PaymentSnapshot = attrs.field(validator=instance_of(PaymentSnapshot))
-    account_id: str = attrs.field(validator=identifier)
-    contact_id: str | None = attrs.field(default=None, validator=optional(identifier))
-    recorded_at: datetime | None = attrs.field(default=None, validator=optional(aware_datetime))
+    name: str
+    type: type = attrs.field(validator=attrs.validators.in_(_COLUMN_TYPES))
+    nullable: bool = False
+    text: bool = attrs.field(default=False, kw_only=True)
 
 
 @attrs.frozen
-class CheckoutRecord:
-    """A hosted checkout page we opened, and what it was for."""
-
-    session: CheckoutSession = attrs.field(validator=instance_of(CheckoutSession))
-    purpose: str = attrs.field(validator=identifier)
-    invoice_id: str | None = attrs.field(default=None, validator=optional(identifier))
-    contact_id: str | None = attrs.field(default=None, validator=optional(identifier))
-    idempotency_key: str = attrs.field(default="", validator=instance_of(str))
-
-
-# -- repositories: one per aggregate, each a few methods ---------------------------------
-
-
-class OfferRepository(Protocol):
-    """Offers (kickoff forms) by id."""
-
-    def get(self, offer_id: str) -> Offer | None:
-        """The offer, or ``None``."""
-
-    def save(self, offer: Offer) -> None:
-        """Insert or replace the offer under its id."""
-
-
-class PlanRepository(Protocol):
-    """Subscription plans by id."""
-
-    def get(self, plan_id: str) -> Plan | None:
-        """The plan, or ``None``."""
-
-    def save(self, plan: Plan) -> None:
-        """Insert or replace the plan under its id."""
-
-
-class AccountClassRepository(Protocol):
-    """Account classes by id."""
-
-    def get(self, class_id: str) -> AccountClass | None:
-        """The class, or ``None``."""
-
-    def save(self, account_class: AccountClass) -> None:
-        """Insert or replace the class under its id."""
-
-
-class AccountRepository(Protocol):
-    """Accounts by id (each holds a copy of its class, kept current by the service)."""
-
-    def get(self, account_id: str) -> Account | None:
-        """The account, or ``None``."""
-
-    def save(self, account: Account) -> None:
-        """Insert or replace the account under its id."""
-
-    def ids_in_class(self, class_id: str) -> Sequence[str]:
-        """Ids of the accounts whose class is ``class_id``, in id order."""
-
-
-class SiteRepository(Protocol):
-    """Sites, by account."""
-
-    def for_account(self, account_id: str) -> tuple[Site, ...]:
-        """Every site of the account, active or not, in id order."""
-
-    def save(self, site: Site) -> None:
-        """Insert or replace the site under its id."""
-
-
-class ContactRepository(Protocol):
-    """Contacts by id, by account, by email."""
-
-    def get(self, contact_id: str) -> Contact | None:
-        """The contact, or ``None``."""
-
-    def save(self, contact: Contact) -> None:
-        """Insert or replace the contact under its id."""
-
-    def with_email(self, email: EmailAddress) -> Sequence[Contact]:
-        """Contacts whose email equals ``email`` case-insensitively, in id order."""
-
-    def for_account(self, account_id: str) -> Sequence[Contact]:
-        """Contacts of the account, in id order."""
-
-
-class LoginRepository(Protocol):
-    """Portal logins by contact and by email (the username)."""
-
-    def get(self, contact_id: str) -> PortalLogin | None:
-        """The contact's login, or ``None``."""
-
-    def with_email(self, email: EmailAddress) -> PortalLogin | None:
-        """The login whose email equals ``email`` case-insensitively, or ``None``."""
-
-    def save(self, login: PortalLogin, *, expected_version: int | None) -> PortalLogin:
-        """Insert (``expected_version=None``) or update the login; return it with
-        ``version`` bumped.
-
-        Raises:
-            ConflictError: another contact's login has this email (any case).
-            StaleStateError: the stored version is not ``expected_version`` (or a row
-                exists when inserting).
-        """
-
-
-class InvoiceRepository(Protocol):
-    """Invoices by id, number, contact and account."""
-
-    def get(self, invoice_id: str) -> Invoice | None:
-        """The invoice, or ``None``."""
-
-    def with_number(self, number: str) -> Invoice | None:
-        """The invoice with this number (exact match after trimming), or ``None``."""
-
-    def for_account(self, account_id: str) -> Sequence[Invoice]:
-        """Invoices of the account, oldest issue date first, then by id."""
-
-    def save(self, invoice: Invoice) -> None:
-        """Insert or replace the invoice under its id.
-
-        Raises:
-            ConflictError: another invoice already has this number.
-            StaleStateError: ``get`` in this unit of work found no such invoice and a
-                concurrent unit of work has created it since.
-        """
-
-    def next_number(self) -> str:
-        """A new invoice number, unique and increasing ("1001", "1002", ...).
-
-        It is taken inside the unit of work: a rollback hands the number out again (so
-        SQL stores keep a counter row, not a database sequence)."""
-
-
-class PaymentRepository(Protocol):
-    """Payments keyed by ``(gateway, vendor payment id)``."""
-
-    def get(self, gateway: str, payment_id: str) -> PaymentRecord | None:
-        """The record, or ``None``."""
-
-    def save(self, record: PaymentRecord) -> None:
-        """Insert or replace the record under ``(gateway, payment_id)``.
-
-        ``get`` may lock the row until the unit of work ends.
-
-        Raises:
-            StaleStateError: ``get`` in this unit of work found no such row and a
-                concurrent unit of work has created it since (so an older snapshot never
-                replaces a newer one).
-        """
-
-    def for_account(self, account_id: str) -> Sequence[PaymentRecord]:
-        """Payments of the account, in ``(gateway, payment_id)`` order."""
-
-
-class SubscriptionRepository(Protocol):
-    """Subscriptions keyed by ``(gateway, vendor subscription id)``."""
-
-    def get(self, gateway: str, subscription_id: str) -> SubscriptionReport | None:
-        """The newest report kept, or ``None``."""
-
-    def save(self, report: SubscriptionReport) -> None:
-        """Insert or replace under ``(gateway, subscription_id)``.
-
-        ``get`` may lock the row until the unit of work ends.
-
-        Raises:
-            StaleStateError: ``get`` in this unit of work found no such row and a
-                concurrent unit of work has created it since (so an older snapshot never
-                replaces a newer one).
-        """
-
-    def for_contact(self, contact_id: str) -> Sequence[SubscriptionReport]:
-        """The contact's subscriptions, in ``(gateway, subscription_id)`` order."""
-
-
-class AccessStateRepository(Protocol):
-    """The per-contact access state: the one row ``check_access`` reads."""
-
-    def get(self, contact_id: str) -> AccessState | None:
-        """The state, or ``None``."""
-
-    def save(self, state: AccessState, *, expected_version: int | None) -> AccessState:
-        """Insert (``expected_version=None``) or update; return it with ``version`` bumped.
-
-        Raises:
-            StaleStateError: the stored version is not ``expected_version`` (or a row
-                exists when inserting).
-        """
-
-    def contact_ids_for_account(self, account_id: str) -> Sequence[str]:
-        """Contacts of the account that have an access state, in id order."""
-
-
-class TokenRepository(Protocol):
-    """Token records by digest (the token itself is never stored)."""
-
-    def get(self, digest: str) -> TokenRecord | None:
-        """The record, or ``None``."""
-
-    def add(self, record: TokenRecord) -> None:
-        """Insert a new record.
-
-        Raises:
-            ConflictError: a record with this digest exists.
-        """
-
-    def mark_used(self, digest: str, used_at: datetime) -> bool:
-        """Set ``used_at`` if it is still unset; ``True`` if this call did it.
-
-        This is the single-use guarantee: of two concurrent redemptions only one
-        returns ``True`` (``UPDATE ... WHERE used_at IS NULL``).
-        """
-
-
-class GatewayEventRepository(Protocol):
-    """Which gateway events were processed: written in the same unit of work as their
-    effects, so a failed apply rolls it back and the vendor's retry is processed."""
-
-    def record(self, gateway: str, event_id: str, outcome: str, at: datetime) -> bool:
-        """Record the event; ``False`` (and nothing written) when already recorded."""
-
-    def outcome(self, gateway: str, event_id: str) -> str | None:
-        """The recorded outcome, or ``None`` when never processed."""
-
-
-class CheckoutRepository(Protocol):
-    """Hosted checkout pages by idempotency key and by session."""
-
-    def with_key(self, idempotency_key: str) -> CheckoutRecord | None:
-        """The page opened under this key, or ``None``. A blank key matches nothing;
-        should two pages share a key, the first in ``(gateway, session_id)`` order wins."""
-
-    def save(self, record: CheckoutRecord) -> None:
-        """Insert or replace under ``(session.gateway, session.session_id)``."""
-
-    def for_invoice(self, invoice_id: str) -> Sequence[CheckoutRecord]:
-        """Pages opened for the invoice, in ``(gateway, session_id)`` order."""
-
-
-class OutboxRepository(Protocol):
-    """Events waiting for delivery to the mailer and the host's subscribers."""
-
-    def add(self, message: OutboxMessage) -> None:
-        """Append a message. One added as ``delivered`` is kept, and never pending.
-
-        Raises:
-            ConflictError: a message with this id exists.
-        """
-
-    def get(self, message_id: str) -> OutboxMessage | None:
-        """The message, delivered or not, or ``None``."""
-
-    def pending(self, limit: int) -> Sequence[OutboxMessage]:
-        """Up to ``limit`` undelivered messages, oldest first (then by id)."""
-
-    def mark_delivered(self, message_id: str) -> None:
-        """Mark delivered and clear the payload of emails (they hold single-use links):
-        an ``email.requested`` message's payload becomes ``{"cleared": True}``.
-
-        Raises:
-            NotFoundError: no message has this id.
-        """
-
-    def mark_failed(self, message_id: str) -> None:
-        """Count one failed delivery attempt; the message stays pending.
-
-        Raises:
-            NotFoundError: no message has this id.
-        """
-
-
-class IdempotencyRepository(Protocol):
-    """Results of use cases run under an idempotency key."""
-
-    def get(self, key: str) -> str | None:
-        """The stored result (JSON text), or ``None``."""
-
-    def put(self, key: str, result: str) -> None:
-        """Store the result under ``key``.
-
-        Raises:
-            ConflictError: the key is taken (a :class:`StaleStateError` when a concurrent
-                unit of work stored it after this one's ``get`` found nothing: running
-                the use case again returns that result).
-        """
-
-
-class UnitOfWork(Protocol):
-    """One transaction: everything written through it commits together, or nothing.
-
-    Repositories read their own writes within the unit of work.
+class Index:
+    """A lookup of a :class:`Table`: rows whose ``equal`` columns equal given values,
+    ordered by the ``order`` columns and then by the table's key.
+
+    Args:
+        name: the index's name (a database names its index so).
+        equal: the columns a lookup gives values for.
+        order: the columns that order what a lookup finds (never nullable).
+        unique: no two rows may hold the same values in the ``equal`` columns (rows
+            with a ``None`` among them never clash, as in SQL).
+
+    >>> by_class = Index("ix_accounts_class", ("class_id",))
+    >>> by_class.selects({"id": "a-1", "class_id": "k-1"}, ("k-1",))
+    True
     """
 
-    offers: OfferRepository
-    plans: PlanRepository
-    account_classes: AccountClassRepository
-    accounts: AccountRepository
-    sites: SiteRepository
-    contacts: ContactRepository
-    logins: LoginRepository
-    invoices: InvoiceRepository
-    payments: PaymentRepository
-    subscriptions: SubscriptionRepository
-    access: AccessStateRepository
-    tokens: TokenRepository
-    gateway_events: GatewayEventRepository
-    checkouts: CheckoutRepository
-    outbox: OutboxRepository
-    idempotency: IdempotencyRepository
+    name: str
+    equal: tuple[str, ...] = attrs.field(validator=_names)
+    order: tuple[str, ...] = attrs.field(default=(), validator=_names)
+    unique: bool = False
+
+    def selects(self, values: Mapping[str, Scalar], wanted: Sequence[Scalar]) -> bool:
+        """Whether a row holding ``values`` is found by a lookup of ``wanted`` (one value
+        per ``equal`` column; ``None`` finds nothing, as SQL's ``=``)."""
+        return all(
+            value is not None and values[name] == value
+            for name, value in zip(self.equal, wanted, strict=True)
+        )
+
+
+@attrs.frozen
+class Table:
+    """A table a store keeps: its key, its columns, its lookups.
+
+    Args:
+        name: the table's name.
+        key: the columns that identify a row (never nullable).
+        columns: every column, the key's included.
+        indexes: the lookups :meth:`StoreTransaction.find` serves.
+        document: each row also holds a document (:attr:`Row.doc`, long text).
+        versioned: each row also holds a version (:attr:`Row.version`) that
+            :meth:`StoreTransaction.update` can require.
+
+    Raises:
+        ValidationError: the key or an index names an unknown column, or a nullable one
+            where it may not.
+
+    >>> by_account = Index("ix_invoices_account", ("account_id",), order=("issued_on",))
+    >>> invoices = Table(
+    ...     "invoices",
+    ...     ("id",),
+    ...     (Column("id", str), Column("account_id", str), Column("issued_on", date)),
+    ...     (by_account,),
+    ... )
+    >>> row = Row({"id": "inv-1", "account_id": "a-1", "issued_on": date(2026, 3, 1)}, "{}")
+    >>> invoices.key_of(row.values), invoices.sort_key(by_account)(row)
+    (('inv-1',), (datetime.date(2026, 3, 1), 'inv-1'))
+    """
+
+    name: str
+    key: tuple[str, ...] = attrs.field(validator=_names)
+    columns: tuple[Column, ...]
+    indexes: tuple[Index, ...] = ()
+    document: bool = True
+    versioned: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        names = {column.name for column in self.columns}
+        required = {column.name for column in self.columns if not column.nullable}
+        wrong = [name for name in self.key if name not in required]
+        for index in self.indexes:
+            wrong += [name for name in index.equal if name not in names]
+            wrong += [name for name in index.order if name not in required]
+        if wrong:
+            raise ValidationError(
+                f"table {self.name}: unknown or nullable columns {wrong}", field="columns"
+            )
+
+    def key_of(self, values: Mapping[str, Scalar]) -> Key:
+        """The key of a row holding ``values``."""
+        return tuple(map(values.__getitem__, self.key))
+
+    def sort_key(self, index: Index) -> Callable[[Row], tuple[Scalar, ...]]:
+        """What orders the rows ``index`` finds: its ``order`` columns, then the key."""
+        names = index.order + self.key
+        return lambda row: tuple(row.values[name] for name in names)
+
+
+class Row(NamedTuple):
+    """One row: its columns' values, and its document and version when the table has them.
+
+    (A named tuple rather than an attrs class: the hot path makes one per page view.)
+
+    Attributes:
+        values: a value for every column of the table (read-only).
+        doc: the document (``None`` when the table keeps none).
+        version: the row version (``0`` when the table keeps none).
+    """
+
+    values: Mapping[str, Scalar]
+    doc: str | None = None
+    version: int = 0
+
+
+class Lock(enum.Enum):
+    """How a read inside a transaction locks the rows it returns, until the transaction
+    ends. A store that runs one transaction at a time may ignore it."""
+
+    NONE = "none"
+    """No lock: read the newest committed rows (and the transaction's own writes)."""
+    WAIT = "wait"
+    """Lock the rows, waiting for another transaction's lock (``FOR UPDATE``); what is
+    returned is the newest committed state after that wait."""
+    SKIP = "skip"
+    """Lock the rows, leaving out those another transaction has locked
+    (``FOR UPDATE SKIP LOCKED``)."""
+
+
+# -- the store: the port ---------------------------------------------------------------------
+
+
+class StoreTransaction(Protocol):
+    """One transaction of a :class:`Store`: reads see the committed state plus its own
+    writes; nothing it writes is seen elsewhere before it commits.
+
+    Every method raises :class:`~portal_access.StorageError` once the transaction has
+    ended, or when the store fails.
+    """
+
+    def get(self, table: Table, key: Key, *, lock: Lock = Lock.NONE) -> Row | None:
+        """The row of ``table`` with this ``key``, or ``None`` (locked as ``lock`` says)."""
+
+    def find(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        limit: int | None = None,
+        lock: Lock = Lock.NONE,
+    ) -> Sequence[Row]:
+        """The rows of ``table`` that ``index`` selects for ``values`` (one per ``equal``
+        column; see :meth:`Index.selects`), ordered by :meth:`Table.sort_key`: the
+        index's ``order`` columns, then the key. At most ``limit`` rows when given."""
+
+    def insert(self, table: Table, row: Row) -> bool:
+        """Add ``row``; ``False``, writing nothing, when its key or the values of a unique
+        index are taken. Either way the transaction stays usable (``ON CONFLICT DO
+        NOTHING``, never a failed statement)."""
+
+    def update(self, table: Table, row: Row, *, expected_version: int | None = None) -> bool:
+        """Replace the row whose key is ``row``'s with ``row`` (values, document and
+        version, as given); when ``expected_version`` is given, only if the stored row's
+        version equals it. ``False``, writing nothing, when no row matched.
+
+        Raises:
+            ConflictError: the new values take a unique index's values held by another
+                row (the repositories check first; only a race gets here). The
+                transaction then cannot commit.
+        """
+
+    def delete(self, table: Table, key: Key) -> bool:
+        """Remove the row with this ``key``; ``False`` when there was none."""
+
+    def next_value(self, counter: str, *, first: int) -> int:
+        """The next value of the named counter: ``first`` on its first use, then one more
+        than the last value handed out. Taken inside the transaction: a rollback hands
+        it out again; concurrent transactions never get the same value."""
 
 
 class Store(Protocol):
-    """Where portal-access keeps its state."""
+    """Where portal-access keeps its state: rows of the tables declared in
+    :data:`portal_access.repositories.TABLES`, each kept under its key.
 
-    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
-        """Begin a unit of work; leaving the block commits, an exception rolls back.
-        Units of work do not nest.
+    A store may also define ``repositories`` (a mapping of repository name to a subclass
+    of the library's repository, used instead of it) and ``documents`` (a
+    :class:`~portal_access.repositories.DocumentCache`): see ``docs/stores.md``.
+    """
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """Begin a transaction; leaving the block commits, an exception rolls back (and
+        propagates unchanged). Transactions do not nest within a thread.
 
         Raises:
             StaleStateError: the commit lost a race the caller may retry.
-            StorageError: the store failed, or a statement failed and the block carried
-                on (nothing is committed).
+            StorageError: the store failed, a transaction is already open in this
+                thread, or a statement failed and the block carried on (nothing is
+                committed).
         """
 
-    def read_access_state(self, contact_id: str) -> AccessState | None:
-        """The contact's committed access state, read outside any unit of work: the hot
-        path of ``check_access``. One indexed read; an implementation may cache by
-        version. It sees only committed state."""
+    def read_committed(self, table: Table, key: Key) -> Committed | None:
+        """``(doc, version)`` of the committed row of ``table`` with this ``key`` (as
+        :attr:`Row.doc` and :attr:`Row.version` say), or ``None``, read outside any
+        transaction: the hot path of ``check_access``, called on every portal page, which
+        needs nothing else of the row. It never sees uncommitted writes.
+
+        Raises:
+            StorageError: the store failed.
+        """
 
 
 # -- the outside world --------------------------------------------------------------------

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -17,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 
 from portal_access._domain.errors import ConfigurationError, SchemaVersionError
 from portal_access._domain.serialization import to_json
+from portal_access.repositories import read_access_state, unit_of_work
 from portal_access.storage.sql import SqlStore, current_revision, upgrade
 from portal_access.storage.sql import _cli as cli
 from portal_access.storage.sql import _schema as schema
@@ -35,7 +37,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def _open(store: SqlStore) -> None:
-    with store.unit_of_work():
+    with unit_of_work(store):
         pass
 
 
@@ -63,7 +65,7 @@ def test_empty_database_is_refused_with_the_command_to_run(url: str):
             _open(store)
         assert "python -m portal_access db upgrade --url" in str(raised.value)
         with pytest.raises(SchemaVersionError):
-            store.read_access_state("c-1")
+            read_access_state(store, "c-1")
     assert current_revision(url) is None
 
 
@@ -72,7 +74,7 @@ def test_older_schema_is_refused(url: str):
     _migrate_to(url, "0001")
     with SqlStore(url) as store:
         with pytest.raises(SchemaVersionError, match="revision 0001, older than the revision 0002"):
-            store.read_access_state("c-1")
+            read_access_state(store, "c-1")
         with pytest.raises(SchemaVersionError, match="db upgrade --url"):
             _open(store)
 
@@ -111,11 +113,11 @@ def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
     assert current_revision(url) == "0001"
     assert upgrade(url) == "0002"
     with SqlStore(url) as store:
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert list(uow.checkouts.for_invoice("inv-1")) == [values.checkout()]
             assert uow.checkouts.with_key(values.checkout().idempotency_key) == values.checkout()
             assert uow.invoices.next_number() == "1042"
-        assert store.read_access_state("c-1") == state
+        assert read_access_state(store, "c-1") == state
     engine = sa.create_engine(database_url(url))
     try:
         indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("checkouts")}
@@ -123,6 +125,47 @@ def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
         engine.dispose()
     assert {"ix_checkouts_key", "ix_checkouts_invoice"} <= indexes
     assert upgrade(url) == "0002"  # again: nothing to do
+
+
+def test_rows_the_previous_store_wrote_read_on_through_the_repositories(url: str):
+    """A database at head holding rows as the store wrote them before the store port
+    (documents, column copies, a counter at 1005) reads on unchanged: invoice numbers go
+    on at 1006, and the outbox takes ``delivered`` and ``attempts`` from their columns."""
+    upgrade(url)
+    message = values.message("m-1", topic="email.requested", payload={"text": "link"})
+    _execute(
+        url,
+        "INSERT INTO outbox (id, occurred_at, topic, delivered, attempts, doc) "
+        "VALUES ('m-1', :at, 'email.requested', :delivered, 3, :doc)",
+        at=values.NOW.replace(tzinfo=None),
+        delivered=False,
+        doc=to_json(message),
+    )
+    _execute(
+        url,
+        "INSERT INTO tokens (digest, used_at, doc) VALUES (:digest, NULL, :doc)",
+        digest=values.token().digest,
+        doc=to_json(values.token()),
+    )
+    _execute(
+        url,
+        "INSERT INTO logins (contact_id, email_key, version, doc) "
+        "VALUES ('c-1', 'ann@example.com', 2, :doc)",
+        doc=to_json(values.login().with_temporary_password("hash$1")),
+    )
+    _execute(url, "UPDATE counters SET value = 1005 WHERE name = 'invoice_number'")
+    with SqlStore(url) as store, unit_of_work(store) as uow:
+        assert uow.invoices.next_number() == "1006"
+        assert uow.outbox.get("m-1") == attrs.evolve(message, attempts=3)
+        assert uow.tokens.mark_used(values.token().digest, values.NOW) is True
+        assert uow.logins.with_email(values.email("ANN@example.com")) is not None
+        uow.outbox.mark_delivered("m-1")
+    with SqlStore(url) as store, unit_of_work(store) as uow:
+        assert uow.invoices.next_number() == "1007"
+        assert uow.outbox.pending(10) == ()
+        delivered = uow.outbox.get("m-1")
+        assert delivered is not None
+        assert delivered.payload == {"cleared": True}
 
 
 def test_migrations_make_the_tables_the_code_uses(url: str):

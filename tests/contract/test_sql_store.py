@@ -21,12 +21,13 @@ import pytest
 import sqlalchemy as sa
 
 from portal_access import PaymentStatus
-from portal_access._domain.access import AccessState
 from portal_access._domain.errors import StaleStateError, StorageError
-from portal_access.ports import Store, UnitOfWork
+from portal_access.ports import Committed, Key, Store, StoreTransaction, Table
+from portal_access.repositories import UnitOfWork, read_access_state, unit_of_work
 from portal_access.storage.sql import SqlStore
 from portal_access.storage.sql import _schema as schema
 from portal_access.storage.sql._urls import database_url, psycopg_conninfo
+from portal_access.testing import StoreContract
 from portal_access.testing._faults import WRITE_METHODS, FailingStore
 from portal_access.testing._storage_contract import StorageContract, values
 from portal_access.testing._storage_contract.transactions import (
@@ -61,17 +62,39 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def _open(store: SqlStore) -> None:
-    with store.unit_of_work():
+    with unit_of_work(store):
         pass
 
 
-class TestSqliteStore(StorageContract):
-    """The SQL store on a SQLite file keeps the storage contract."""
+class _OnSqlite:
+    """A new SQL store on a SQLite file for each test."""
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SqlStore]:
         with SqlStore(sqlite_url(tmp_path), create=True) as store:
             yield store
+
+
+class _OnPostgres:
+    """A new SQL store on a PostgreSQL schema of its own for each test."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[SqlStore]:
+        with postgres_schema() as url, SqlStore(url, create=True) as store:
+            yield store
+
+
+class TestSqliteStorePort(_OnSqlite, StoreContract):
+    """The SQL store on a SQLite file keeps the store port's contract."""
+
+
+@requires_postgres
+class TestPostgresStorePort(_OnPostgres, StoreContract):
+    """The SQL store on PostgreSQL keeps the store port's contract."""
+
+
+class TestSqliteStore(_OnSqlite, StorageContract):
+    """The repositories keep the storage contract on the SQL store on a SQLite file."""
 
 
 class TestSqliteStoreDecodingEveryRead(StorageContract):
@@ -85,13 +108,8 @@ class TestSqliteStoreDecodingEveryRead(StorageContract):
 
 
 @requires_postgres
-class TestPostgresStore(StorageContract):
-    """The SQL store on PostgreSQL keeps the storage contract."""
-
-    @pytest.fixture
-    def store(self) -> Iterator[SqlStore]:
-        with postgres_schema() as url, SqlStore(url, create=True) as store:
-            yield store
+class TestPostgresStore(_OnPostgres, StorageContract):
+    """The repositories keep the storage contract on the SQL store on PostgreSQL."""
 
 
 # -- the hot path ------------------------------------------------------------------------------
@@ -100,44 +118,44 @@ class TestPostgresStore(StorageContract):
 def test_read_access_state_sees_only_what_other_stores_committed(url: str):
     """Another store's uncommitted and rolled-back writes are never read; commits are."""
     with SqlStore(url, create=True) as writer, SqlStore(url) as reader:
-        with writer.unit_of_work() as uow:
+        with unit_of_work(writer) as uow:
             uow.access.save(values.access_state(), expected_version=None)
-            assert reader.read_access_state("c-1") is None
-        first = reader.read_access_state("c-1")
+            assert read_access_state(reader, "c-1") is None
+        first = read_access_state(reader, "c-1")
         assert first == values.access_state(version=1)
-        with writer.unit_of_work() as uow:
+        with unit_of_work(writer) as uow:
             uow.access.save(values.access_state(registered=False), expected_version=1)
-            assert reader.read_access_state("c-1") is first
-        second = reader.read_access_state("c-1")
+            assert read_access_state(reader, "c-1") is first
+        second = read_access_state(reader, "c-1")
         assert second == values.access_state(registered=False, version=2)
         roll_back(
             writer,
             lambda uow: uow.access.save(values.access_state(), expected_version=2),
         )
-        assert reader.read_access_state("c-1") is second
+        assert read_access_state(reader, "c-1") is second
 
 
 def test_access_state_cache_skips_the_decode_only_for_the_same_version(url: str):
     """An unchanged row comes back as the same object; each new version is decoded afresh,
     even after the cache evicted entries (a tiny cache)."""
     with SqlStore(url, create=True, access_cache_size=2) as store:
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             for n in range(5):
                 uow.access.save(values.access_state(f"c-{n}"), expected_version=None)
-        read = [store.read_access_state(f"c-{n}") for n in range(5)]
-        assert store.read_access_state("c-4") is read[4]
-        with store.unit_of_work() as uow:
+        read = [read_access_state(store, f"c-{n}") for n in range(5)]
+        assert read_access_state(store, "c-4") is read[4]
+        with unit_of_work(store) as uow:
             uow.access.save(values.access_state("c-4", registered=False), expected_version=1)
-        newer = store.read_access_state("c-4")
+        newer = read_access_state(store, "c-4")
         assert newer == values.access_state("c-4", registered=False, version=2)
-        assert [store.read_access_state(f"c-{n}") for n in range(4)] == read[:4]
+        assert [read_access_state(store, f"c-{n}") for n in range(4)] == read[:4]
 
 
 def test_hot_path_from_many_threads_never_goes_back_in_time(url: str):
     """Readers in 4 threads, while a writer bumps one state 30 times, each see versions
     that only grow and end at the last commit."""
     with SqlStore(url, create=True) as store:
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.access.save(values.access_state(), expected_version=None)
         done = threading.Event()
         seen: dict[int, list[int]] = {}
@@ -147,10 +165,10 @@ def test_hot_path_from_many_threads_never_goes_back_in_time(url: str):
             mine = seen.setdefault(n, [])
             try:
                 while not done.is_set():
-                    state = store.read_access_state("c-1")
+                    state = read_access_state(store, "c-1")
                     assert state is not None
                     mine.append(state.version)
-                state = store.read_access_state("c-1")
+                state = read_access_state(store, "c-1")
                 assert state is not None
                 mine.append(state.version)
             except BaseException as exc:  # reported below
@@ -160,7 +178,7 @@ def test_hot_path_from_many_threads_never_goes_back_in_time(url: str):
         for thread in readers:
             thread.start()
         for version in range(1, 31):
-            with store.unit_of_work() as uow:
+            with unit_of_work(store) as uow:
                 state = uow.access.get("c-1")
                 assert state is not None
                 uow.access.save(
@@ -178,15 +196,15 @@ def test_hot_path_from_many_threads_never_goes_back_in_time(url: str):
 def test_hot_path_reconnects_after_losing_its_connection(url: str):
     """The server dropping the hot path's connection costs nothing but a reconnect."""
     with SqlStore(url, create=True) as store:
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.access.save(values.access_state(), expected_version=None)
-        assert store.read_access_state("c-1") is not None
+        assert read_access_state(store, "c-1") is not None
         _drop_hot_path_connection(store)
-        assert store.read_access_state("c-1") == values.access_state(version=1)
+        assert read_access_state(store, "c-1") == values.access_state(version=1)
 
 
 def _drop_hot_path_connection(store: SqlStore) -> None:
-    connection = store._reader._local.connection.connection
+    connection = store._reader.local.connection.connection
     if isinstance(connection, sqlite3.Connection):
         connection.close()
         return
@@ -212,27 +230,27 @@ def _terminate(admin_url: str, pid: int) -> None:
 
 
 class _Interrupted:
-    """Wraps a store: just before the ``at``-th write (1-based) of the first unit of work
-    since :meth:`reset`, ``interrupt`` runs with that unit of work's connection.
+    """Wraps a store: just before the ``at``-th write (1-based) of the first transaction
+    since :meth:`reset`, ``interrupt`` runs with that transaction's connection.
     ``at=0`` only counts the writes."""
 
     def __init__(self, store: SqlStore, *, interrupt: Callable[[sa.Connection], None]):
         self.store, self._interrupt = store, interrupt
+        self.documents = store.documents
         self.reset(at=0)
 
     def reset(self, *, at: int) -> None:
         self.at, self.writes, self._units = at, 0, 0
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[UnitOfWork]:
+    def transaction(self) -> Iterator[StoreTransaction]:
         self._units += 1
         watched = self._units == 1
-        with self.store.unit_of_work() as uow:
-            connection = uow.connection  # type: ignore[attr-defined]
-            yield cast(UnitOfWork, _Hooked(uow, lambda: self._write(connection, watched)))
+        with self.store.transaction() as tx:
+            yield cast(StoreTransaction, _Hooked(tx, lambda: self._write(tx.connection, watched)))
 
-    def read_access_state(self, contact_id: str) -> AccessState | None:
-        return self.store.read_access_state(contact_id)
+    def read_committed(self, table: Table, key: Key) -> Committed | None:
+        return self.store.read_committed(table, key)
 
     def _write(self, connection: sa.Connection, watched: bool) -> None:
         if watched:
@@ -247,14 +265,14 @@ class _Hooked:
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(self._inner, name)
-        if name in WRITE_METHODS:
+        if name not in WRITE_METHODS:
+            return found
 
-            def write(*args: Any, **kwargs: Any) -> Any:
-                self._before_write()
-                return found(*args, **kwargs)
+        def write(*args: Any, **kwargs: Any) -> Any:
+            self._before_write()
+            return found(*args, **kwargs)
 
-            return write
-        return found if callable(found) else _Hooked(found, self._before_write)
+        return write
 
 
 def _kill(url: str) -> Callable[[sa.Connection], None]:
@@ -331,21 +349,21 @@ def _restore(url: str, rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list
 def test_failure_injected_at_each_write_leaves_the_database_as_it_was(url: str):
     """A StorageError injected at each write of a multi-table unit of work changes no row."""
     with SqlStore(url, create=True) as store:
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             write_to_every_repository(uow)
         before = dump(url)
         counting = FailingStore(store, fail_on_write=0)
         roll_back(counting, _use_case)
-        assert counting.writes == 9
+        assert counting.writes == 10
         for write in range(1, counting.writes + 1):
             failing = FailingStore(store, fail_on_write=write)
             with (
                 pytest.raises(StorageError, match="injected failure"),
-                failing.unit_of_work() as uow,
+                unit_of_work(failing) as uow,
             ):
                 _use_case(uow)
             assert dump(url) == before, f"write {write} left a change"
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             _use_case(uow)
         assert dump(url) != before
 
@@ -370,20 +388,20 @@ def test_a_failed_statement_stops_the_commit(url: str):
     with SqlStore(url, create=True) as store:
         with pytest.raises(StorageError, match="nothing was committed"):
             _go_on_after_a_failed_statement(store)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.offers.get("o-1") is None
 
 
 def _go_on_after_a_failed_statement(store: SqlStore) -> None:
-    with store.unit_of_work() as uow:
+    with unit_of_work(store) as uow:
         uow.offers.save(values.offer())
-        tx = uow.offers._tx  # type: ignore[attr-defined]
+        tx = uow.transaction
         with contextlib.suppress(StorageError):
             tx.execute(sa.text("SELECT * FROM no_such_table"))
 
 
 def _nest(store: SqlStore) -> None:
-    with store.unit_of_work() as outer:
+    with unit_of_work(store) as outer:
         outer.offers.save(values.offer())
         _open(store)
 
@@ -393,7 +411,7 @@ def test_units_of_work_do_not_nest_and_end_with_their_block(url: str):
     with SqlStore(url, create=True) as store:
         with pytest.raises(StorageError, match="already open"):
             _nest(store)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.offers.get("o-1") is None
             kept = uow
         with pytest.raises(StorageError, match="unit of work has ended"):
@@ -412,8 +430,8 @@ def postgres_store() -> Iterator[SqlStore]:
 @requires_postgres
 def test_postgres_units_of_work_run_read_committed(postgres_store: SqlStore):
     """Each unit of work is READ COMMITTED, whatever the server's default."""
-    with postgres_store.unit_of_work() as uow:
-        level = uow.connection.exec_driver_sql("SHOW transaction_isolation").scalar()  # type: ignore[attr-defined]
+    with unit_of_work(postgres_store) as uow:
+        level = uow.transaction.connection.exec_driver_sql("SHOW transaction_isolation").scalar()  # type: ignore[attr-defined]
     assert level == "read committed"
 
 
@@ -427,7 +445,7 @@ def test_postgres_older_snapshot_never_overwrites_a_concurrent_insert(postgres_s
 
     def second() -> None:
         try:
-            with postgres_store.unit_of_work() as uow:
+            with unit_of_work(postgres_store) as uow:
                 first_saved.wait(timeout=10)
                 assert uow.payments.get("stripe", "pi_1") is None  # not committed yet
                 second_reading.set()
@@ -437,7 +455,7 @@ def test_postgres_older_snapshot_never_overwrites_a_concurrent_insert(postgres_s
 
     thread = threading.Thread(target=second)
     thread.start()
-    with postgres_store.unit_of_work() as uow:
+    with unit_of_work(postgres_store) as uow:
         assert uow.payments.get("stripe", "pi_1") is None
         uow.payments.save(newer)
         first_saved.set()
@@ -445,7 +463,7 @@ def test_postgres_older_snapshot_never_overwrites_a_concurrent_insert(postgres_s
         time.sleep(0.2)  # the second save is now blocked on our row
     thread.join(timeout=10)
     assert len(outcome) == 1
-    with postgres_store.unit_of_work() as uow:
+    with unit_of_work(postgres_store) as uow:
         assert uow.payments.get("stripe", "pi_1") == newer
 
 
@@ -453,7 +471,7 @@ def test_postgres_older_snapshot_never_overwrites_a_concurrent_insert(postgres_s
 def test_postgres_deadlock_is_a_stale_state_error(postgres_store: SqlStore):
     """Two units of work updating two access states in opposite orders: PostgreSQL
     breaks the deadlock and the loser sees StaleStateError (the service retries it)."""
-    with postgres_store.unit_of_work() as uow:
+    with unit_of_work(postgres_store) as uow:
         uow.access.save(values.access_state("c-1"), expected_version=None)
         uow.access.save(values.access_state("c-2"), expected_version=None)
     both_hold = threading.Barrier(2)
@@ -461,7 +479,7 @@ def test_postgres_deadlock_is_a_stale_state_error(postgres_store: SqlStore):
 
     def update(first: str, then: str) -> None:
         try:
-            with postgres_store.unit_of_work() as uow:
+            with unit_of_work(postgres_store) as uow:
                 uow.access.save(values.access_state(first), expected_version=1)
                 both_hold.wait(timeout=10)
                 uow.access.save(values.access_state(then), expected_version=1)
@@ -479,7 +497,7 @@ def test_postgres_deadlock_is_a_stale_state_error(postgres_store: SqlStore):
     assert len(errors) == 1, errors  # the loser rolled back; the winner went through
     assert isinstance(errors[0], StaleStateError)
     assert "deadlock" in str(errors[0])
-    assert [postgres_store.read_access_state(c).version for c in ("c-1", "c-2")] == [2, 2]  # type: ignore[union-attr]
+    assert [read_access_state(postgres_store, c).version for c in ("c-1", "c-2")] == [2, 2]  # type: ignore[union-attr]
 
 
 # -- SQLite: settings and indexes ---------------------------------------------------------------
@@ -488,8 +506,8 @@ def test_postgres_deadlock_is_a_stale_state_error(postgres_store: SqlStore):
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path):
     """Every SQLite connection of the store: WAL, foreign keys on, a busy timeout, and
     units of work that hold the write lock from their first statement."""
-    with SqlStore(sqlite_url(tmp_path), create=True) as store, store.unit_of_work() as uow:
-        connection = uow.connection  # type: ignore[attr-defined]
+    with SqlStore(sqlite_url(tmp_path), create=True) as store, unit_of_work(store) as uow:
+        connection = uow.transaction.connection  # type: ignore[attr-defined]
         pragma = connection.exec_driver_sql
         assert pragma("PRAGMA journal_mode").scalar() == "wal"
         assert pragma("PRAGMA foreign_keys").scalar() == 1
@@ -500,8 +518,8 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Pa
 def test_sqlite_commits_are_synced_to_disk(tmp_path: Path):
     """A committed unit of work survives a power loss, not only a crash of the process:
     SQLite runs with synchronous=FULL (2) whatever its build's default."""
-    with SqlStore(sqlite_url(tmp_path), create=True) as store, store.unit_of_work() as uow:
-        synchronous = uow.connection.exec_driver_sql("PRAGMA synchronous").scalar()  # type: ignore[attr-defined]
+    with SqlStore(sqlite_url(tmp_path), create=True) as store, unit_of_work(store) as uow:
+        synchronous = uow.transaction.connection.exec_driver_sql("PRAGMA synchronous").scalar()  # type: ignore[attr-defined]
         assert synchronous == 2
 
 
@@ -515,15 +533,15 @@ def test_sqlite_every_lookup_uses_a_key_or_an_index(tmp_path: Path):
             "before_cursor_execute",
             lambda _c, _cur, sql, params, _ctx, _many: statements.append((sql, params)),
         )
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             write_to_every_repository(uow)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             _read_everything(uow)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             plans = {
                 sql: " / ".join(
                     row[-1]
-                    for row in uow.connection.exec_driver_sql(  # type: ignore[attr-defined]
+                    for row in uow.transaction.connection.exec_driver_sql(  # type: ignore[attr-defined]
                         f"EXPLAIN QUERY PLAN {sql}", params
                     )
                 )

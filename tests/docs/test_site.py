@@ -123,6 +123,7 @@ def test_docstrings_become_markdown():
 PUBLIC_MODULES = (
     "portal_access",
     "portal_access.ports",
+    "portal_access.repositories",
     "portal_access.adapters",
     "portal_access.storage.memory",
     "portal_access.storage.sql",

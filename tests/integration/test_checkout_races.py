@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from portal_access import CheckoutSession
+from portal_access.repositories import unit_of_work
 from tests.integration.checkout_workers import PageReport, open_pages
 from tests.integration.processes import run_workers
 from tests.service.harness import (
@@ -50,7 +51,7 @@ def _contacts(w: World, count: int) -> list[str]:
 def _records(w: World, contact_id: str) -> list[CheckoutSession]:
     invoice_id = w.portal.check_access(contact_id).required_invoice_id
     assert invoice_id is not None
-    with w.harness.store.unit_of_work() as uow:
+    with unit_of_work(w.harness.store) as uow:
         return [record.session for record in uow.checkouts.for_invoice(invoice_id)]
 
 

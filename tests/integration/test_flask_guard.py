@@ -60,12 +60,15 @@ def test_pay_invoice_only_allows_the_pay_invoice_view_and_checkout_only():
 
 def test_pay_invoice_page_stays_while_an_ach_payment_processes():
     """Seed 000_07c53b15302458c1.txt: under grant-on-clearing a processing ACH payment keeps the contact on the pay view, which says so."""
-    harness, _contact = registered()
+    harness, contact_id = registered()
     harness.checkout("ach")
     response = harness.client.get("/portal/", follow_redirects=True)
     assert response.request.path == "/portal/pay"
     assert "Your payment is processing" in response.text
+    assert "of $299.00. Bank payments" in response.text  # the processing payment, named
     assert "Pay $299.00 securely" not in response.text
+    console = harness.client.get(harness.console(contact_id)).text
+    assert console.count("Clear payment") == 1  # the sandbox console lists it to settle
 
 
 def test_full_access_passes_and_restricted_pages_send_home():

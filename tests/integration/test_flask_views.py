@@ -19,6 +19,7 @@ from portal_access import (
 )
 from portal_access.contrib.flask._state import app_state
 from portal_access.contrib.flask.testing import log_out
+from portal_access.repositories import unit_of_work
 from tests.integration.flask_portal import PASSWORD, build, registered
 
 ADMIN = StaffMember(id="staff-1", name="Admin", permissions=frozenset(StaffPermission))
@@ -41,7 +42,7 @@ def _host_invoice(account_id: str, *, number: str = "H-100", code: str = "QP7X2K
 
 
 def _account_of(harness, contact_id: str) -> str:
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         return uow.contacts.get(contact_id).account_id
 
 
@@ -395,7 +396,7 @@ def test_quick_pay_opens_the_payment_page_for_a_matching_invoice_only():
     assert "back=guest" in opened.location
     paid = harness.post(opened.location.split("?")[0], {"method": "card", "back": "guest"})
     assert paid.location == "/portal/quick-pay/done"
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         assert uow.invoices.get("inv-H-100").status.value == "paid"
 
 

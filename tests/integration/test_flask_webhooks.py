@@ -21,16 +21,16 @@ OWN_SECRET = "whsec_host_built"
 
 
 class FlakyStore(MemoryStore):
-    """A memory store whose units of work fail while ``down`` (a database outage)."""
+    """A memory store whose transactions fail while ``down`` (a database outage)."""
 
     down = False
 
     @contextmanager
-    def unit_of_work(self):
+    def transaction(self):
         if self.down:
             raise StorageError("the database is unreachable")
-        with super().unit_of_work() as uow:
-            yield uow
+        with super().transaction() as transaction:
+            yield transaction
 
 
 def _sandbox_factory(harness) -> SandboxWebhooks:

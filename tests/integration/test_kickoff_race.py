@@ -16,6 +16,7 @@ from collections import Counter
 import pytest
 
 from portal_access import AccountClass, Charge, EmailAddress, Money
+from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
 from tests.integration.kickoff_workers import portal_for, submit_forms, submit_with
@@ -45,7 +46,7 @@ def check(answers: list[list[str]], store) -> None:
         assert len(seen) == 1, seen  # every caller got the same answer...
         (answer,) = seen
         assert answer.startswith("Signup("), answer  # ...and it is the signup
-    with store.unit_of_work() as uow:
+    with unit_of_work(store) as uow:
         for round_number in range(ROUNDS):
             contacts = uow.contacts.with_email(emails()[round_number])
             assert len(contacts) == 1  # one contact, one account, one invoice per form

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from portal_access import AccessLevel, PaymentMethodKind, PortalPolicy, decide
 from portal_access.ports import Store
+from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
 from portal_access.storage.sql._urls import database_url
@@ -133,7 +134,7 @@ def shuffled_copies(deliveries: list[Delivery]) -> list[Delivery]:
 def _state(store: Store, contact_ids: list[str], policy: PortalPolicy) -> dict[str, Any]:
     """Everything the events may have changed, per contact, comparable across stores."""
     found: dict[str, Any] = {}
-    with store.unit_of_work() as uow:
+    with unit_of_work(store) as uow:
         for contact_id in contact_ids:
             access = uow.access.get(contact_id)
             assert access is not None

@@ -38,6 +38,7 @@ from portal_access.adapters import ManualClock, MemoryMailer, ScryptPasswordHash
 from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.ports import Store
+from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
 from portal_access.testing.sandbox import SandboxVendor
@@ -363,7 +364,7 @@ def world(
                             account_class_id=CLASS.id, offer_id="offer-1")  # fmt: skip
         contact_id = sign_up(harness).contact_id
         if allowed_gateways is not None:  # staff switch the contact's gateways (seed 004)
-            with harness.store.unit_of_work() as uow:
+            with unit_of_work(harness.store) as uow:
                 found = uow.contacts.get(contact_id)
             assert found is not None
             settings = ContactPortalSettings(allowed_gateways=allowed_gateways)

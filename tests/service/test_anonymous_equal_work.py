@@ -16,6 +16,8 @@ import pytest
 
 from portal_access import PortalAccessError, SystemPortalOptions
 from portal_access.adapters import ScryptPasswordHasher
+from portal_access.ports import Key, Table
+from portal_access.repositories import unit_of_work
 from tests.service.harness import (
     CANCEL,
     CLASS,
@@ -37,21 +39,22 @@ OPTIONS = SystemPortalOptions(request_login_button=True, pay_as_guest=True)
 
 @attrs.define
 class Recorder:
-    """Wraps a store: every repository call of every unit of work, in order."""
+    """Wraps a store: every call of every transaction on the store port, in order (the
+    operation and its table, not the keys)."""
 
     store: Any
     calls: list[str] = attrs.field(factory=list)
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[Any]:
         self.calls.append("begin")
-        with self.store.unit_of_work() as uow:
-            yield _Recording(uow, self.calls)
+        with self.store.transaction() as transaction:
+            yield _Recording(transaction, self.calls)
         self.calls.append("commit")
 
-    def read_access_state(self, contact_id: str) -> Any:
-        self.calls.append("read_access_state")
-        return self.store.read_access_state(contact_id)
+    def read_committed(self, table: Table, key: Key) -> Any:
+        self.calls.append(f"read_committed {table.name}")
+        return self.store.read_committed(table, key)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
@@ -59,24 +62,15 @@ class Recorder:
 
 @attrs.define
 class _Recording:
-    uow: Any
-    calls: list[str]
-
-    def __getattr__(self, repository: str) -> Any:
-        return _RecordingRepository(getattr(self.uow, repository), repository, self.calls)
-
-
-@attrs.define
-class _RecordingRepository:
-    repository: Any
-    name: str
+    transaction: Any
     calls: list[str]
 
     def __getattr__(self, method: str) -> Any:
-        found = getattr(self.repository, method)
+        found = getattr(self.transaction, method)
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append(f"{self.name}.{method}")
+            where = args[0] if args else ""
+            self.calls.append(f"{method} {getattr(where, 'name', where)}")
             return found(*args, **kwargs)
 
         return call
@@ -139,7 +133,7 @@ def fx(store) -> Fixture:
     while jobs:
         jobs.pop(0)()
     register(harness)
-    with store.unit_of_work() as uow:
+    with unit_of_work(store) as uow:
         invoice = uow.invoices.get(signup.invoice_id)
     fixture = Fixture(harness, recorder, hasher, jobs, invoice.number)
     fixture.work_of(lambda: harness.portal.log_in("x@example.com", "warm up!!", client_key=CLIENT))
@@ -177,7 +171,7 @@ def test_self_registration_does_the_same_work_and_mails_outside_the_request(fx):
     """Seed 001_345994b3bb014aeb.txt self-registration: the same work for a match and a miss."""
     portal = fx.harness.portal
     code = "x"
-    with fx.recorder.store.unit_of_work() as uow:
+    with unit_of_work(fx.recorder.store) as uow:
         code = uow.invoices.with_number(fx.invoice_number).quick_pay_code
     fx.harness.mailer.sent.clear()
     match = fx.work_of(

@@ -17,6 +17,7 @@ from portal_access import (
     RateLimitedError,
     SystemPortalOptions,
 )
+from portal_access.repositories import unit_of_work
 from tests.service.harness import (
     CANCEL,
     CLASS,
@@ -37,7 +38,7 @@ def prepared(**kw):
     harness.portal.save_account_class(attrs.evolve(CLASS, invoice_verified_self_registration=True))
     paid_offer(harness)
     signup = sign_up(harness)
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         invoice = uow.invoices.get(signup.invoice_id)
     harness.invitation = harness.link("ann@example.com", "/portal/invitation")
     harness.mailer.sent.clear()

@@ -22,6 +22,7 @@ from portal_access._domain.self_registration import SelfRegistrationRequest
 from portal_access._service.context import Work, run
 from portal_access._service.logins import mail_trouble_links
 from portal_access._service.self_registration import invite_if_matched
+from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.testing._faults import FailingStore
 from tests.service.harness import (
@@ -80,7 +81,7 @@ def paying(h: Harness) -> None:
 def lapsed(h: Harness) -> None:
     paying(h)
     h.deliver()
-    with h.store.unit_of_work() as uow:  # type: ignore[attr-defined]
+    with unit_of_work(h.store) as uow:
         (sub,) = uow.subscriptions.for_contact(h.contact_id)
     h.sandbox.renew(sub.snapshot.subscription_id, succeed=False)
     h.deliver()
@@ -97,7 +98,7 @@ def bo(contact_id: str = "c-bo") -> Contact:
 
 
 def invoice_of(h: Harness):
-    with h.store.unit_of_work() as uow:  # type: ignore[attr-defined]
+    with unit_of_work(h.store) as uow:
         return uow.invoices.with_number("1001")
 
 

@@ -14,6 +14,7 @@ from portal_access import (
     ContactPortalSettings,
     GatewayNotAllowedError,
 )
+from portal_access.repositories import unit_of_work
 from tests.service.harness import CANCEL, CLIENT, SUCCESS
 from tests.service.money_world import World, world
 
@@ -22,7 +23,7 @@ ONLY_PAYPAL = frozenset({"paypal"})
 
 def _allow(w: World, gateways: frozenset[str] | None, **settings: bool) -> None:
     """Staff switch the contact's gateway selectors (seed 004's contact panel)."""
-    with w.harness.store.unit_of_work() as uow:
+    with unit_of_work(w.harness.store) as uow:
         contact = uow.contacts.get(w.contact_id)
     assert contact is not None
     portal = ContactPortalSettings(allowed_gateways=gateways, **settings)

@@ -10,6 +10,7 @@ import attrs
 import pytest
 
 from portal_access import EmailAddress, InvalidTokenError, TokenAlreadyUsedError
+from portal_access.repositories import unit_of_work
 from tests.service.harness import (
     ADMIN,
     CANCEL,
@@ -52,7 +53,7 @@ def registered(store) -> tuple[Harness, str]:
 
 
 def change_email(harness: Harness, contact_id: str, email: str) -> None:
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         contact = uow.contacts.get(contact_id)
     harness.portal.update_contact(attrs.evolve(contact, email=EmailAddress.parse(email)))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from portal_access import AuthenticationError
+from portal_access.repositories import unit_of_work
 from tests.service.harness import CLIENT, PASSWORD, build, paid_offer, register, sign_up
 from tests.service.stores import store
 
@@ -28,7 +29,7 @@ def test_a_look_alike_kickoff_form_is_the_first_signup(store, look_alike):
     first = sign_up(harness)
     again = sign_up(harness, email=look_alike)
     assert again == first
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         assert [c.id for c in uow.contacts.for_account(first.account_id)] == [first.contact_id]
 
 

@@ -28,6 +28,7 @@ from portal_access import (
     PaymentStatus,
     SubscriptionStatus,
 )
+from portal_access.repositories import unit_of_work
 from portal_access.testing.sandbox import SandboxWebhooks
 from tests.service.harness import ADMIN, SECRET
 from tests.service.money_world import PROPERTY_RUNS, SandboxWorld, world
@@ -160,7 +161,7 @@ class OnePaymentPerInvoice(RuleBasedStateMachine):
         surplus = sum(d.surplus.amount for d in history.duplicates)
         assert surplus == max(0, collected - owed)  # every extra cent is reported
         PROPERTY_RUNS["duplicates"] += len(self.w.topics("payment.duplicate"))
-        with self.w.harness.store.unit_of_work() as uow:
+        with unit_of_work(self.w.harness.store) as uow:
             live = [
                 r for r in uow.subscriptions.for_contact(contact_id) if r.snapshot.status in LIVE
             ]

@@ -18,6 +18,7 @@ from portal_access import (
     PaymentMethodKind,
     WebhookVerificationError,
 )
+from portal_access.repositories import unit_of_work
 from portal_access.testing.sandbox import SandboxError
 from tests.service.harness import (
     ADMIN,
@@ -105,14 +106,14 @@ def test_ach_that_fails_returns_to_pay_invoice_only(policy):
     harness.sandbox.settle_ach(payment_id, cleared=False)
     harness.deliver()
     assert level(harness, contact_id) == (AccessLevel.PAY_INVOICE_ONLY, AccessReason.PAYMENT_FAILED)
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         invoice = uow.invoices.get(harness.portal.check_access(contact_id).required_invoice_id)
     assert invoice is not None
     assert invoice.status is InvoiceStatus.OPEN
 
 
 def _subscription_id(harness: Harness, contact_id: str) -> str:
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         (report,) = [
             r
             for r in uow.subscriptions.for_contact(contact_id)
@@ -173,7 +174,7 @@ def test_renewal_invoices_carry_only_the_subscription():
     pay(harness, contact_id)
     harness.sandbox.renew(_subscription_id(harness, contact_id), succeed=True)
     harness.deliver(duplicate=2)
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         renewals = [
             i
             for i in uow.invoices.for_account(uow.contacts.get(contact_id).account_id)  # type: ignore[union-attr]
@@ -215,7 +216,7 @@ def test_staff_cancel_required_payment_voids_and_grants():
         harness.portal.cancel_required_payment(contact_id, staff=CLERK)
     invoice_id = harness.portal.cancel_required_payment(contact_id, staff=ADMIN)
     assert level(harness, contact_id) == (AccessLevel.FULL, AccessReason.PAYMENT_WAIVED)
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         assert uow.invoices.get(invoice_id).status is InvoiceStatus.VOID  # type: ignore[union-attr]
     assert len(harness.topics("onboarding.due")) == 1
     with pytest.raises(SandboxError):  # the open page can no longer take money

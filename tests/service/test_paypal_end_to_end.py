@@ -25,6 +25,7 @@ from portal_access.adapters import (
     ManualClock,
 )
 from portal_access.gateways.paypal import PayPalGateway
+from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
 from portal_access.testing.paypal import LocalPayPalApi, PayPalWebhooks
@@ -128,7 +129,7 @@ def story(store: Any, clock: ManualClock, api: LocalPayPalApi, *, ach: AchPolicy
 
 
 def _invoices(s: Story) -> list[Any]:
-    with s.harness.store.unit_of_work() as uow:
+    with unit_of_work(s.harness.store) as uow:
         return list(uow.invoices.for_account(_account(s, uow)))
 
 
@@ -283,7 +284,7 @@ def test_each_contact_pays_only_with_the_gateways_allowed(store, clock, api, all
     subscription_id, sale = s.approve()
     s.deliver(s.subscription_event("BILLING.SUBSCRIPTION.ACTIVATED", subscription_id),
               s.sale_event("PAYMENT.SALE.COMPLETED", sale))  # fmt: skip
-    with s.harness.store.unit_of_work() as uow:
+    with unit_of_work(s.harness.store) as uow:
         contact = uow.contacts.get(s.contact_id)
     assert contact is not None
     portal_settings = ContactPortalSettings(allowed_gateways=allowed)

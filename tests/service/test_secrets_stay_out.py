@@ -22,6 +22,7 @@ from portal_access import (
 from portal_access._domain.serialization import unstructure
 from portal_access.adapters import SmtpMailer
 from portal_access.gateways._kit.settings import WebhookSettings
+from portal_access.repositories import unit_of_work
 from tests.service.harness import (
     CANCEL,
     CLASS,
@@ -94,7 +95,7 @@ def test_no_secret_reaches_the_log(caplog):
     ) if False else None
     harness.portal.having_trouble("ann@example.com", client_key=CLIENT)
     reset = harness.link("ann@example.com", "/portal/reset-password")
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         code = uow.invoices.get(signup.invoice_id).quick_pay_code
     harness.portal.quick_pay(
         "1001", code, success_url=SUCCESS, cancel_url=CANCEL, client_key=CLIENT

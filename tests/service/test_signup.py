@@ -19,6 +19,7 @@ from portal_access import (
     ValidationError,
 )
 from portal_access._service.signup import KickoffForm
+from portal_access.repositories import unit_of_work
 from tests.service.harness import (
     ADMIN,
     CLASS,
@@ -39,7 +40,7 @@ def test_kickoff_form_creates_contact_invoice_and_invitation():
     signup = sign_up(harness)
     assert signup.invited
     assert signup.invoice_id is not None
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         invoice = uow.invoices.get(signup.invoice_id)
         contact = uow.contacts.get(signup.contact_id)
     assert invoice is not None

@@ -27,6 +27,7 @@ from portal_access._portal import PortalAccess
 from portal_access.adapters import ManualClock
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.ports import Store
+from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
 from portal_access.testing.square import FakeSquareApi, SquareWebhooks
@@ -84,7 +85,7 @@ class Story:
         return str(subscription["id"])
 
     def invoices(self, purpose: InvoicePurpose) -> list:
-        with self.harness.store.unit_of_work() as uow:
+        with unit_of_work(self.harness.store) as uow:
             account = uow.contacts.get(self.contact_id).account_id  # type: ignore[union-attr]
             return [i for i in uow.invoices.for_account(account) if i.purpose is purpose]
 
@@ -126,7 +127,7 @@ def story(
         plan=MONTHLY,
     )
     signup = sign_up(harness)
-    with store.unit_of_work() as uow:
+    with unit_of_work(store) as uow:
         contact = uow.contacts.get(signup.contact_id)
     assert contact is not None
     settings = ContactPortalSettings(can_save_payment_method=can_save, allowed_gateways=allowed)

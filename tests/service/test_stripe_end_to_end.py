@@ -14,6 +14,7 @@ from portal_access._commands.reconcile import main as reconcile_main
 from portal_access._portal import PortalAccess
 from portal_access.adapters._clock import ManualClock
 from portal_access.gateways.stripe import StripeGateway
+from portal_access.repositories import unit_of_work
 from portal_access.testing.stripe import FakeStripeApi, StripeWebhooks
 from tests.service.harness import (
     CANCEL,
@@ -124,7 +125,7 @@ def test_ach_processing_then_failed(api, policy):
     s.deliver(s.bank_settles(intent, cleared=False))
     assert s.level() == (AccessLevel.PAY_INVOICE_ONLY, AccessReason.PAYMENT_FAILED)
     invoice_id = s.portal.check_access(s.contact_id).required_invoice_id
-    with s.harness.store.unit_of_work() as uow:
+    with unit_of_work(s.harness.store) as uow:
         assert uow.invoices.get(invoice_id).status is InvoiceStatus.OPEN  # type: ignore[union-attr]
     assert s.harness.topics("onboarding.due") == []
 

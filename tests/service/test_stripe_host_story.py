@@ -27,6 +27,7 @@ from portal_access._portal import PortalAccess
 from portal_access._service.signup import KickoffForm
 from portal_access.adapters import ManualClock, MemoryMailer, ScryptPasswordHasher
 from portal_access.gateways.stripe import StripeGateway
+from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.testing.stripe import FakeStripeApi
 from tests.service.harness import START
@@ -103,7 +104,7 @@ def test_first_invoice_both_charges_renewal_only_the_plan_failed_renewal_resubsc
     host.later(days=31)
     stripe.renew(subscription["id"], succeed=True)
     assert lines(stripe, subscription["latest_invoice"]) == [5000]
-    with host.store.unit_of_work() as uow:  # the host's books agree
+    with unit_of_work(host.store) as uow:  # the host's books agree
         (renewal,) = [i for i in uow.invoices.for_account(uow.contacts.get(host.contact).account_id)
                       if i.purpose is InvoicePurpose.RENEWAL]  # fmt: skip
     assert ([line.kind for line in renewal.lines], renewal.total) == (

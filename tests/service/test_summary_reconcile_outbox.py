@@ -21,6 +21,7 @@ from portal_access import (
     PaymentMethodKind,
     PaymentStatus,
 )
+from portal_access.repositories import unit_of_work
 from tests.service.harness import (
     CANCEL,
     PORTAL_URL,
@@ -49,7 +50,7 @@ def test_summary_shows_balances_aging_and_settled_and_pending_payments():
     """Seed 004_67d5e53a019b49ae.txt: a summary of transactions made and pending; seed 001: aging buckets."""
     harness = build()
     contact_id = paid_client(harness)
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         account_id = uow.contacts.get(contact_id).account_id  # type: ignore[union-attr]
     today = harness.clock.now().date()
     harness.portal.save_invoice(
@@ -129,7 +130,7 @@ def test_saving_a_payment_method_needs_the_contact_switch():
         harness.portal.start_payment_method_setup(
             contact_id, gateway="sandbox", success_url=SUCCESS, cancel_url=CANCEL
         )
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         contact = uow.contacts.get(contact_id)
     assert contact is not None
     harness.portal.update_contact(

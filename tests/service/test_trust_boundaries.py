@@ -22,6 +22,7 @@ from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
 from portal_access._domain.gateway_events import resubscribe_invoice_id
 from portal_access._service.signup import KickoffForm
 from portal_access.gateways.sandbox import SandboxGateway
+from portal_access.repositories import unit_of_work
 from portal_access.testing.sandbox import SandboxVendor
 from tests.service.harness import (
     ADMIN,
@@ -92,7 +93,7 @@ def test_a_payment_signed_by_another_gateway_pays_nothing(store):
     assert any("another gateway" in r.outcome or "through weak" in r.outcome for r in results)
     decision = harness.portal.check_access(signup.contact_id)
     assert decision.level is AccessLevel.PAY_INVOICE_ONLY
-    with harness.store.unit_of_work() as uow:
+    with unit_of_work(harness.store) as uow:
         assert uow.invoices.get(signup.invoice_id).status is InvoiceStatus.OPEN
         assert uow.subscriptions.for_contact(signup.contact_id) == ()
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portal_access import AchPolicy, PaymentMethodKind
+from portal_access.repositories import read_access_state, unit_of_work
 from tests.service.harness import CANCEL, SUCCESS, Harness, build, paid_offer, register, sign_up
 
 STORIES = st.fixed_dictionaries(
@@ -57,14 +58,18 @@ def play(story: dict, *, deliver) -> Harness:
 
 
 def final_state(harness: Harness) -> tuple:
-    state = harness.store.read_access_state(harness.contact_id)
+    state = read_access_state(harness.store, harness.contact_id)
     assert state is not None
-    snapshot = harness.store.snapshot()
+    with unit_of_work(harness.store) as uow:
+        payments = [record.snapshot for record in uow.payments.for_account(state.account_id)]
+        invoices = [
+            (i.id, i.status, i.amount_paid) for i in uow.invoices.for_account(state.account_id)
+        ]
     return (
         attrs.evolve(state, version=0),
         harness.portal.check_access(harness.contact_id),
-        sorted((k, v.snapshot) for k, v in snapshot["payments"].items()),
-        sorted((k, v.status, v.amount_paid) for k, v in snapshot["invoices"].items()),
+        payments,
+        invoices,
     )
 
 

@@ -11,7 +11,7 @@ from hypothesis import given
 
 from portal_access import AccessState, Money, StorageError
 from portal_access._domain.serialization import from_json, to_json
-from portal_access.storage._documents import DocumentCache, load
+from portal_access.repositories._documents import DocumentCache, load
 from portal_access.testing import strategies
 
 

@@ -15,6 +15,7 @@ from portal_access._domain.access import AccessDecision, AccessState, decide
 from portal_access._domain.errors import NotFoundError
 from portal_access._domain.validation import ensure_identifier
 from portal_access._service.context import ServiceContext
+from portal_access.repositories import read_access_state
 
 __all__ = ["DecisionCache", "check_access"]
 
@@ -33,12 +34,16 @@ class DecisionCache:
 
     def decision(self, context: ServiceContext, state: AccessState) -> AccessDecision:
         """The decision for ``state`` now, from the cache when still valid."""
-        now = context.clock.now()
         entry = self._entries.get(state.contact_id)
         if entry is not None and entry[0] == state.version:
             decision = entry[1]
-            if decision.valid_until is None or now < decision.valid_until:
+            if decision.valid_until is None:  # only a write changes it: no clock to read
                 return decision
+            now = context.clock.now()
+            if now < decision.valid_until:
+                return decision
+        else:
+            now = context.clock.now()
         decision = decide(state, context.policy, now)
         with self._lock:
             self._entries[state.contact_id] = (state.version, decision)
@@ -57,7 +62,7 @@ def check_access(
         NotFoundError: no such contact.
         ValidationError: ``contact_id`` is not an id.
     """
-    state = context.store.read_access_state(ensure_identifier(contact_id, field="contact_id"))
+    state = read_access_state(context.store, ensure_identifier(contact_id, field="contact_id"))
     if state is None:
         raise NotFoundError("contact", contact_id)
     if cache is None:

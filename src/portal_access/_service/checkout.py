@@ -39,7 +39,7 @@ from portal_access._service.access_states import require_access_state
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.lookups import require_contact, require_invoice, require_plan
 from portal_access._service.payment_history import invoice_payments
-from portal_access.ports import CheckoutRecord
+from portal_access.repositories import CheckoutRecord
 
 __all__ = [
     "Recheck",

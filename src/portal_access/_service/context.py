@@ -31,8 +31,8 @@ from portal_access.ports import (
     RateLimiter,
     Store,
     TokenSource,
-    UnitOfWork,
 )
+from portal_access.repositories import UnitOfWork, unit_of_work
 
 __all__ = ["PortalLinks", "ServiceContext", "Subscriber", "Work", "run"]
 
@@ -173,7 +173,7 @@ def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with context.store.unit_of_work() as uow:
+            with unit_of_work(context.store) as uow:
                 result = use_case(Work(uow, context))
                 pending = _pending(uow) if deliver else []
             break
@@ -216,7 +216,7 @@ def _deliver_rounds(
         for _round in range(DELIVERY_ROUNDS):
             _delivery.more = False
             if pending is None:
-                with context.store.unit_of_work() as uow:
+                with unit_of_work(context.store) as uow:
                     pending = list(uow.outbox.pending(batch))
             delivered += _deliver_all(context, pending)
             if not _delivery.more:
@@ -251,7 +251,7 @@ def _deliver_all(context: ServiceContext, pending: Sequence[OutboxMessage]) -> i
             failed.append(message.id)
         else:
             delivered.append(message.id)
-    with context.store.unit_of_work() as uow:
+    with unit_of_work(context.store) as uow:
         for message_id in delivered:
             uow.outbox.mark_delivered(message_id)
         for message_id in failed:

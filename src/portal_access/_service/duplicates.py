@@ -35,7 +35,7 @@ from portal_access._domain.money import Money
 from portal_access._service import audit_trail
 from portal_access._service.context import ServiceContext, Work
 from portal_access._service.payment_history import credit_order, duplicates_of
-from portal_access.ports import PaymentRecord
+from portal_access.repositories import PaymentRecord
 
 __all__ = ["cancel_duplicate", "note_payment", "note_subscription", "refund_duplicate"]
 

@@ -15,7 +15,7 @@ from portal_access._domain.duplicate_payments import DuplicatePayment, duplicate
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
 from portal_access._service.context import Work
-from portal_access.ports import PaymentRecord
+from portal_access.repositories import PaymentRecord
 
 __all__ = [
     "PaymentHistory",

@@ -16,7 +16,7 @@ from portal_access._domain.payments import PaymentStatus
 from portal_access._domain.validation import ensure_identifier, ensure_instance
 from portal_access._service import audit_trail
 from portal_access._service.context import ServiceContext, Work, run
-from portal_access.ports import PaymentRecord
+from portal_access.repositories import PaymentRecord
 
 __all__ = ["refund_payment"]
 

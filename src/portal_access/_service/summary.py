@@ -21,7 +21,7 @@ from portal_access._domain.money import Money
 from portal_access._service.access_states import require_access_state
 from portal_access._service.context import Work
 from portal_access._service.payment_history import payment_history
-from portal_access.ports import PaymentRecord
+from portal_access.repositories import PaymentRecord
 
 __all__ = ["AccountSummary", "account_summary"]
 

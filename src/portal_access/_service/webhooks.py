@@ -57,7 +57,7 @@ from portal_access._service import duplicates
 from portal_access._service.access_states import change_access
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.webhook_trust import trusted_part
-from portal_access.ports import PaymentRecord
+from portal_access.repositories import PaymentRecord
 
 __all__ = ["WebhookResult", "apply_event", "handle_webhook"]
 

@@ -5,7 +5,9 @@ what it needs (``pip install "portal-access[testing]"`` brings pytest and hypoth
 
 - :class:`SandboxVendor`: the in-process payment vendor (no dependency), and
   :class:`SandboxGateway`, the gateway that talks to it.
-- :class:`StorageContract`: subclass it with a ``store`` fixture to test your store.
+- :class:`StoreContract`: subclass it with a ``store`` fixture to test your store's
+  eight port methods; :class:`StorageContract` (the same fixture) then tests the
+  library's repositories on your store.
 - :class:`GatewayContract`: subclass it with ``gateway`` and ``webhooks`` fixtures.
 - :class:`FailingStore`: fail the Nth write, for atomicity tests.
 - :class:`SandboxWebhooks`: signed sandbox webhooks for the gateway contract.
@@ -28,6 +30,7 @@ __all__ = [
     "SandboxVendor",
     "SandboxWebhooks",
     "StorageContract",
+    "StoreContract",
 ]
 
 _WHERE = {
@@ -37,6 +40,7 @@ _WHERE = {
     "SandboxVendor": "portal_access.testing.sandbox",
     "SandboxWebhooks": "portal_access.testing.sandbox",
     "StorageContract": "portal_access.testing._storage_contract",
+    "StoreContract": "portal_access.testing._store_contract",
 }
 
 

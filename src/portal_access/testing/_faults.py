@@ -5,44 +5,54 @@ case once through ``FailingStore(store, fail_on_write=0)`` to count its writes, 
 per write ``k`` with ``fail_on_write=k``, and check the store did not change.
 
 >>> from portal_access._domain.accounts import AccountClass
+>>> from portal_access.repositories import unit_of_work
 >>> from portal_access.storage.memory import MemoryStore
 >>> store = MemoryStore()
 >>> failing = FailingStore(store, fail_on_write=2)
->>> with failing.unit_of_work() as uow:
+>>> with unit_of_work(failing) as uow:
 ...     uow.account_classes.save(AccountClass(id="k-1", name="Commercial"))
 ...     uow.invoices.next_number()
 Traceback (most recent call last):
 ...
 portal_access.StorageError: injected failure
->>> failing.writes, store.snapshot()["account_classes"]
+>>> failing.writes, store.snapshot()
 (2, {})
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
 
-from portal_access._domain.access import AccessState
 from portal_access._domain.errors import StorageError, ValidationError
-from portal_access.ports import Store, UnitOfWork
+from portal_access.ports import (
+    Committed,
+    Index,
+    Key,
+    Lock,
+    Row,
+    Scalar,
+    Store,
+    StoreTransaction,
+    Table,
+)
+from portal_access.repositories import DocumentCache, documents_of
 
 __all__ = ["WRITE_METHODS", "FailingStore"]
 
-#: The repository methods that count as writes.
-WRITE_METHODS = frozenset(
-    {"save", "add", "put", "record", "mark_used", "mark_delivered", "mark_failed", "next_number"}
-)
+#: The store-transaction methods that count as writes.
+WRITE_METHODS = frozenset({"insert", "update", "delete", "next_value"})
 
 
 class FailingStore:
     """Wraps any :class:`~portal_access.ports.Store`; its ``fail_on_write``-th write fails.
 
-    Every call of a repository method in :data:`WRITE_METHODS` is a write, counted in
-    :attr:`writes` across every unit of work of this wrapper. The write numbered
+    Every call of a transaction method in :data:`WRITE_METHODS` is a write, counted in
+    :attr:`writes` across every transaction of this wrapper. The write numbered
     ``fail_on_write`` (1-based) raises ``StorageError("injected failure")`` instead of
-    running; every other call, and :meth:`read_access_state`, passes through.
+    running; every other call, and :meth:`read_committed`, passes through. The wrapped
+    store's ``documents`` are kept; its ``repositories`` are not (the library's own run,
+    so that every write goes through the port).
 
     Args:
         store: the store to wrap.
@@ -64,19 +74,24 @@ class FailingStore:
         #: How many writes were attempted so far, the failed one included.
         self.writes = 0
 
+    @property
+    def documents(self) -> DocumentCache:
+        """The wrapped store's document cache."""
+        return documents_of(self.store)
+
     @contextmanager
-    def unit_of_work(self) -> Iterator[UnitOfWork]:
-        """The wrapped store's unit of work, with its writes counted (and one failed).
+    def transaction(self) -> Iterator[StoreTransaction]:
+        """The wrapped store's transaction, with its writes counted (and one failed).
 
         Raises:
             StorageError: from a write, the injected failure; else as the wrapped store.
         """
-        with self.store.unit_of_work() as uow:
-            yield cast(UnitOfWork, _FailingUnitOfWork(uow, self._write))
+        with self.store.transaction() as transaction:
+            yield _FailingTransaction(transaction, self._write)
 
-    def read_access_state(self, contact_id: str) -> AccessState | None:
+    def read_committed(self, table: Table, key: Key) -> Committed | None:
         """The wrapped store's answer (reads never fail)."""
-        return self.store.read_access_state(contact_id)
+        return self.store.read_committed(table, key)
 
     def _write(self) -> None:
         self.writes += 1
@@ -84,33 +99,39 @@ class FailingStore:
             raise StorageError("injected failure")
 
 
-class _FailingUnitOfWork:
-    """A unit of work whose repositories count their writes."""
+class _FailingTransaction:
+    """A store transaction that calls ``before_write`` before each write."""
 
-    def __init__(self, uow: UnitOfWork, on_write: Callable[[], None]) -> None:
-        self._uow = uow
-        self._on_write = on_write
+    def __init__(self, inner: StoreTransaction, before_write: Callable[[], None]) -> None:
+        self.inner = inner
+        self._before_write = before_write
 
-    def __getattr__(self, name: str) -> Any:
-        wrapped = _FailingRepository(getattr(self._uow, name), self._on_write)
-        setattr(self, name, wrapped)  # one wrapper per repository
-        return wrapped
+    def get(self, table: Table, key: Key, *, lock: Lock = Lock.NONE) -> Row | None:
+        return self.inner.get(table, key, lock=lock)
 
+    def find(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        limit: int | None = None,
+        lock: Lock = Lock.NONE,
+    ) -> Sequence[Row]:
+        return self.inner.find(table, index, values, limit=limit, lock=lock)
 
-class _FailingRepository:
-    """A repository whose write methods call ``on_write`` before they run."""
+    def insert(self, table: Table, row: Row) -> bool:
+        self._before_write()
+        return self.inner.insert(table, row)
 
-    def __init__(self, repository: object, on_write: Callable[[], None]) -> None:
-        self._repository = repository
-        self._on_write = on_write
+    def update(self, table: Table, row: Row, *, expected_version: int | None = None) -> bool:
+        self._before_write()
+        return self.inner.update(table, row, expected_version=expected_version)
 
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._repository, name)
-        if name not in WRITE_METHODS:
-            return method
+    def delete(self, table: Table, key: Key) -> bool:
+        self._before_write()
+        return self.inner.delete(table, key)
 
-        def write(*args: Any, **kwargs: Any) -> Any:
-            self._on_write()
-            return method(*args, **kwargs)
-
-        return write
+    def next_value(self, counter: str, *, first: int) -> int:
+        self._before_write()
+        return self.inner.next_value(counter, first=first)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, request
 from flask.typing import ResponseReturnValue
 
-from portal_access import AccessLevel, AccessReason, PaymentStatus, PortalAccessError
+from portal_access import AccessLevel, AccessReason, PortalAccessError
 from portal_access.contrib.flask import _links, _reads
 from portal_access.contrib.flask._guard import serves
 from portal_access.contrib.flask._pages import (
@@ -51,14 +51,13 @@ def pay_invoice() -> ResponseReturnValue:
     """Seed 000's Pay Invoice view: the required invoice, and how its payment stands."""
     state = app_state()
     decision = g.portal_decision
-    invoice = _reads.invoice(state.store, decision.required_invoice_id or "")
+    invoice = _reads.invoice(state.portal, decision.required_invoice_id or "")
     if invoice is None:
         abort(404)
     processing = [
         record
-        for record in _reads.payments_of(state.store, g.portal_contact_id)
+        for record in _reads.pending_payments(state.portal, g.portal_contact_id)
         if record.snapshot.invoice_id == invoice.id
-        and record.snapshot.status is PaymentStatus.PROCESSING
     ]
     return page(
         "pay_invoice.html",

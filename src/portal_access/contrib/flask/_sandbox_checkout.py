@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask.typing import ResponseReturnValue
 
-from portal_access import PaymentMethodKind, PaymentStatus
+from portal_access import PaymentMethodKind
 from portal_access.contrib.flask import _reads
 from portal_access.contrib.flask._pages import page, see_other
 from portal_access.contrib.flask._settings import FlaskSettings
@@ -103,7 +103,7 @@ def checkout(session_id: str) -> ResponseReturnValue:
     state = app_state()
     back = request.values.get("back", "portal")
     invoice_id = request.values.get("invoice", "")
-    invoice = _reads.invoice(state.store, invoice_id) if invoice_id else None
+    invoice = _reads.invoice(state.portal, invoice_id) if invoice_id else None
     if request.method == "GET":
         return page("sandbox_checkout.html", session_id=session_id, invoice=invoice, back=back)
     method, succeed = _PAYMENTS.get(request.form.get("method", ""), (None, False))
@@ -126,18 +126,14 @@ def checkout(session_id: str) -> ResponseReturnValue:
 def console(contact_id: str) -> ResponseReturnValue:
     """The bank's and vendor's side for one contact: processing payments, subscriptions."""
     _desk()
-    store = app_state().store
+    state = app_state()
+    store = state.store
     if _reads.contact(store, contact_id) is None:
         abort(404)
-    processing = [
-        record
-        for record in _reads.payments_of(store, contact_id)
-        if record.snapshot.status is PaymentStatus.PROCESSING
-    ]
     return page(
         "sandbox_console.html",
         contact_id=contact_id,
-        processing=processing,
+        processing=_reads.pending_payments(state.portal, contact_id),
         subscriptions=_reads.subscriptions_of(store, contact_id),
     )
 

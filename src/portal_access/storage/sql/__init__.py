@@ -9,7 +9,9 @@ migrations (Alembic) shipped in the package::
     store = SqlStore("postgresql://app@db/portal")            # PostgreSQL (psycopg 3)
 
 Create or upgrade a database with :func:`upgrade` or ``python -m portal_access db
-upgrade --url URL``; a store refuses a schema older or newer than it understands.
+upgrade --url URL``; a store refuses a schema older or newer than it understands. A
+unit of work's ``transaction`` is a :class:`SqlTransaction`: host code writes its own
+tables in the same commit through ``uow.transaction.connection``.
 
 Needs ``pip install "portal-access[sql]"`` (SQLAlchemy, Alembic), and for PostgreSQL
 ``pip install "portal-access[postgres]"`` (psycopg 3).
@@ -29,6 +31,6 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 
 from portal_access.storage.sql._migrations import current_revision, head_revision, upgrade
 from portal_access.storage.sql._store import SqlStore
-from portal_access.storage.sql._unit_of_work import SqlUnitOfWork
+from portal_access.storage.sql._transaction import SqlTransaction
 
-__all__ = ["SqlStore", "SqlUnitOfWork", "current_revision", "head_revision", "upgrade"]
+__all__ = ["SqlStore", "SqlTransaction", "current_revision", "head_revision", "upgrade"]

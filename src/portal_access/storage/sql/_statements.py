@@ -10,13 +10,15 @@ converted by the columns' types exactly as SQLAlchemy would convert them, to
 handling of lost connections stay in the path.
 
 Parameters are named by the statement's ``bindparam`` keys; constants in the statement
-(``attempts + 1``, ``OFFSET``) keep their values. Rows come back as the driver returns
-them: the repositories read only text, integers and booleans.
+(``attempts + 1``, ``OFFSET``) keep their values. :class:`TableStatements` holds, for one
+declared table, every statement the store port runs on it, and turns the driver's rows
+into :class:`~portal_access.ports.Row` values with the columns' types (SQLite hands back
+dates, instants and booleans as text and integers).
 
 >>> import sqlalchemy as sa
 >>> from sqlalchemy.dialects import sqlite
->>> from portal_access.storage.sql import _schema as schema
->>> table = schema.outbox
+>>> from portal_access.storage.sql._schema import TABLE
+>>> table = TABLE["outbox"]
 >>> statement = Statement(
 ...     sa.update(table)
 ...     .where(table.c.id == sa.bindparam("key"))
@@ -31,7 +33,7 @@ them: the repositories read only text, integers and booleans.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,15 +42,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = [
-    "Compiled",
-    "Statement",
-    "Upsert",
-    "indexed_columns",
-    "insert_new",
-    "key_condition",
-    "same",
-]
+from portal_access._domain.errors import StorageError
+from portal_access.ports import Index, Lock, Row, Table
+from portal_access.repositories import TABLES
+from portal_access.storage.sql._schema import TABLE
+
+__all__ = ["Compiled", "Statement", "TableStatements", "statements_of"]
 
 _Bind = tuple[str, str, bool, Any, Callable[[Any], Any] | None]
 
@@ -108,6 +107,7 @@ class Statement:
         )
         self._statement = statement if isinstance(statement, ClauseElement) else None
         self._compiled: dict[tuple[str, str, str], Compiled] = {}
+        self._last: tuple[Dialect, Compiled] | None = None
 
     def compiled(self, dialect: Dialect) -> Compiled:
         """The statement compiled for ``dialect`` (compiled once, then reused).
@@ -115,6 +115,9 @@ class Statement:
         Raises:
             KeyError: the statement has no form for this kind of database.
         """
+        last = self._last
+        if last is not None and last[0] is dialect:  # the usual case: one store, one dialect
+            return last[1]
         key = (dialect.name, dialect.driver, dialect.paramstyle)
         found = self._compiled.get(key)
         if found is None:
@@ -125,87 +128,167 @@ class Statement:
             compiled = statement.compile(dialect=dialect)
             assert isinstance(compiled, SQLCompiler)
             found = self._compiled[key] = Compiled(compiled, dialect)
+        self._last = (dialect, found)
         return found
 
 
-def key_condition(table: sa.Table) -> sa.ColumnElement[bool]:
+def _key_condition(table: sa.Table) -> sa.ColumnElement[bool]:
     """``pk1 = :pk1 AND pk2 = :pk2 ...``: the row of ``table`` with a given primary key."""
     return sa.and_(*(column == sa.bindparam(column.name) for column in table.primary_key))
 
 
-def _insert(table: sa.Table) -> dict[str, postgresql.Insert | sqlite.Insert]:
-    values: dict[str, Any] = {column.name: sa.bindparam(column.name) for column in table.columns}
-    return {
-        "postgresql": postgresql.insert(table).values(values),
-        "sqlite": sqlite.insert(table).values(values),
-    }
-
-
-def insert_new(table: sa.Table) -> Statement:
-    """``INSERT`` every column of ``table`` unless its primary key exists (``ON CONFLICT
-    DO NOTHING``): the row count says whether a row was inserted. On PostgreSQL a row
-    inserted by a concurrent, uncommitted transaction is waited for; other unique keys
-    still raise."""
-    key = [column.name for column in table.primary_key]
-    return Statement(
-        {
-            name: insert.on_conflict_do_nothing(index_elements=key)
-            for name, insert in _insert(table).items()
-        }
-    )
-
-
-class Upsert:
-    """``INSERT`` every column of a table, or when the primary key exists, replace its
-    other columns (``ON CONFLICT DO UPDATE``), in two forms:
-
-    - ``keeping``: replaces only the columns no index covers, when the indexed ones are
-      unchanged (``WHERE indexed = excluded.indexed``; no row changes otherwise);
-    - ``replacing``: replaces every column.
-
-    SQLite rewrites the entries of every index whose columns an ``UPDATE`` sets, changed
-    or not: one more page to write and sync per index. Run ``keeping`` first and
-    ``replacing`` only when ``keeping`` changed no row (``None`` when no index covers a
-    column outside the primary key).
-
-    Args:
-        table: the table.
-    """
-
-    def __init__(self, table: sa.Table) -> None:
-        key = [column.name for column in table.primary_key]
-        indexed = indexed_columns(table)
-        keeping: dict[str, ClauseElement] = {}
-        replacing: dict[str, ClauseElement] = {}
-        for name, insert in _insert(table).items():
-            excluded = insert.excluded
-            every = {c.name: excluded[c.name] for c in table.columns if c.name not in key}
-            replacing[name] = insert.on_conflict_do_update(index_elements=key, set_=every)
-            if indexed:
-                kept = {column: value for column, value in every.items() if column not in indexed}
-                unchanged = sa.and_(*(same(table.c[c], excluded[c]) for c in indexed))
-                keeping[name] = insert.on_conflict_do_update(
-                    index_elements=key, set_=kept, where=unchanged
-                )
-        self.keeping = Statement(keeping) if keeping else None
-        self.replacing = Statement(replacing)
-
-
-def same(column: sa.ColumnElement[Any], value: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+def _same(column: sa.ColumnElement[Any], value: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
     """``column = value``, true of two nulls too when the column is nullable."""
     if getattr(column, "nullable", True):
         return column.is_not_distinct_from(value)
     return column == value
 
 
-def indexed_columns(table: sa.Table) -> tuple[str, ...]:
-    """The columns outside the primary key that an index or unique constraint covers."""
-    key = {column.name for column in table.primary_key}
-    covered = [column.name for index in table.indexes for column in index.columns]
-    covered += [
-        column.name
-        for constraint in table.constraints
-        if isinstance(constraint, sa.UniqueConstraint)
-        for column in constraint.columns
-    ]
-    return tuple(sorted(set(covered) - key))
+def _locked(select: sa.Select[Any], lock: Lock) -> sa.Select[Any]:
+    if lock is Lock.NONE:
+        return select
+    return select.with_for_update(skip_locked=lock is Lock.SKIP)
+
+
+class TableStatements:
+    """Every statement the store port runs on one declared table, built once.
+
+    - :meth:`get`: the row by key, as each :class:`~portal_access.ports.Lock` asks
+      (SQLite ignores ``FOR UPDATE``: its writers are serialised already);
+    - :meth:`find`: the rows an index selects, in index order, made on first use;
+    - ``insert``: ``INSERT ... ON CONFLICT DO NOTHING`` (any unique key), so a taken
+      key is a row count of 0, never a failed statement;
+    - ``update``: by key, and by version when asked, in two forms: ``keeping`` sets only
+      the columns no index covers, where the indexed ones are unchanged, and
+      ``replacing`` sets every column. SQLite rewrites the entries of every index whose
+      columns an ``UPDATE`` sets, changed or not (one more page to write and sync), so
+      ``keeping`` runs first and ``replacing`` only when it changed no row;
+    - ``delete``: by key.
+
+    Args:
+        table: the declared table.
+    """
+
+    def __init__(self, table: Table) -> None:
+        found = TABLE[table.name]
+        self.table = found
+        self.names = tuple(column.name for column in table.columns)
+        extra = (["version"] if table.versioned else []) + (["doc"] if table.document else [])
+        self.selected = [found.c[name] for name in (*self.names, *extra)]
+        self._version = len(self.names) if table.versioned else None
+        self._doc = len(self.selected) - 1 if table.document else None
+        by_key = sa.select(*self.selected).where(_key_condition(found))
+        self._get = {lock: Statement(_locked(by_key, lock)) for lock in Lock}
+        self._get_unlocked = self._get[Lock.NONE]
+        self._find: dict[tuple[str, Lock, bool], Statement] = {}
+        binds: dict[str, Any] = {c.name: sa.bindparam(c.name) for c in found.columns}
+        self.insert = Statement(
+            {
+                "postgresql": postgresql.insert(found).values(binds).on_conflict_do_nothing(),
+                "sqlite": sqlite.insert(found).values(binds).on_conflict_do_nothing(),
+            }
+        )
+        self.delete = Statement(sa.delete(found).where(_key_condition(found)))
+        self.update = {versioned: self._updates(versioned) for versioned in (False, True)}
+        self._readers: dict[tuple[str, str], Callable[[Sequence[Any]], Row]] = {}
+        self._last_reader: tuple[Dialect, Callable[[Sequence[Any]], Row]] | None = None
+
+    def get(self, lock: Lock) -> Statement:
+        """The row by key (key columns bound by name), locked as ``lock`` says."""
+        return self._get_unlocked if lock is Lock.NONE else self._get[lock]
+
+    def find(self, index: Index, lock: Lock, *, limited: bool) -> Statement:
+        """The rows ``index`` selects (values bound by column name), at most
+        ``:row_limit`` when ``limited``."""
+        statement = self._find.get((index.name, lock, limited))
+        if statement is None:
+            table = self.table
+            select = (
+                sa.select(*self.selected)
+                .where(*(table.c[name] == sa.bindparam(name) for name in index.equal))
+                .order_by(*(table.c[name] for name in index.order), *table.primary_key)
+            )
+            if limited:
+                select = select.limit(sa.bindparam("row_limit"))
+            statement = Statement(_locked(select, lock))
+            self._find[index.name, lock, limited] = statement
+        return statement
+
+    def reader(self, dialect: Dialect) -> Callable[[Sequence[Any]], Row]:
+        """What turns a row of :attr:`selected` as ``dialect``'s driver returns it into a
+        :class:`~portal_access.ports.Row`."""
+        last = self._last_reader
+        if last is not None and last[0] is dialect:  # the usual case: one store, one dialect
+            return last[1]
+        key = (dialect.name, dialect.driver)
+        found = self._readers.get(key)
+        if found is None:
+            found = self._readers[key] = self._make_reader(dialect)
+        self._last_reader = (dialect, found)
+        return found
+
+    def _make_reader(self, dialect: Dialect) -> Callable[[Sequence[Any]], Row]:
+        processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in self.selected
+        ]
+        converting = [(n, p) for n, p in enumerate(processors) if p is not None]
+        names, version, doc = self.names, self._version, self._doc
+        new = tuple.__new__  # a Row without NamedTuple's Python-level __new__
+
+        def read(raw: Sequence[Any]) -> Row:
+            if converting:
+                raw = list(raw)
+                for position, process in converting:
+                    raw[position] = process(raw[position])
+            values = dict(zip(names, raw))  # noqa: B905 - raw holds the version and doc too
+            return new(
+                Row,
+                (values, None if doc is None else raw[doc], 0 if version is None else raw[version]),
+            )
+
+        return read
+
+    def _updates(self, versioned: bool) -> tuple[Statement | None, Statement]:
+        """``(keeping, replacing)``; ``keeping`` is ``None`` when no index covers a column."""
+        table = self.table
+        where = [_key_condition(table)]
+        if versioned and "version" in table.c:
+            where.append(table.c.version == sa.bindparam("expected"))
+        columns = [column.name for column in table.columns if not column.primary_key]
+        key = {column.name for column in table.primary_key}
+        covered = {column.name for index in table.indexes for column in index.columns}
+        covered |= {
+            column.name
+            for constraint in table.constraints
+            if isinstance(constraint, sa.UniqueConstraint)
+            for column in constraint.columns
+        }
+        indexed = sorted(covered - key)
+        replacing = Statement(
+            sa.update(table).where(*where).values({name: sa.bindparam(name) for name in columns})
+        )
+        if not indexed:
+            return None, replacing
+        unchanged = [_same(table.c[name], sa.bindparam(name)) for name in indexed]
+        keeping = Statement(
+            sa.update(table)
+            .where(*where, *unchanged)
+            .values({name: sa.bindparam(name) for name in columns if name not in indexed})
+        )
+        return keeping, replacing
+
+
+_STATEMENTS = {table.name: TableStatements(table) for table in TABLES}
+
+
+def statements_of(table: Table) -> TableStatements:
+    """The statements of a declared table.
+
+    Raises:
+        StorageError: the table is not one the SQL schema has.
+    """
+    try:
+        return _STATEMENTS[table.name]
+    except KeyError:
+        raise StorageError(f"the SQL store has no table {table.name!r}") from None

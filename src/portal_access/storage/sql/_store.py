@@ -1,18 +1,17 @@
 """The SQL store: :class:`SqlStore`, its transactions and its hot path, on SQLAlchemy Core.
 
-How concurrent workers stay correct (DESIGN.md "Scale": from the database, never from
-process-local locks):
+How concurrent workers stay correct (from the database, never from process-local locks):
 
-- SQLite serialises writers: every unit of work begins ``IMMEDIATE`` (see
+- SQLite serialises writers: every transaction begins ``IMMEDIATE`` (see
   :mod:`~portal_access.storage.sql._engine`), so it is serializable, like the memory store.
 - PostgreSQL runs ``READ COMMITTED`` with explicit protection exactly where two workers
-  race: unique keys (processed events, vendor objects, login emails, invoice numbers,
-  idempotency keys, token digests), row versions on logins and access states, ``SELECT
-  ... FOR UPDATE`` on the vendor objects webhooks read then write (payments,
-  subscriptions, invoices), single-use tokens by ``UPDATE ... WHERE used_at IS NULL``,
-  and a counter row for invoice numbers. A lost race raises
-  :class:`~portal_access.StaleStateError` and the service runs the use case again;
-  deadlocks (``40P01``) map to the same error.
+  race, as the repositories ask through the store port: unique keys (``INSERT ... ON
+  CONFLICT DO NOTHING``: processed events, vendor objects, login emails, invoice
+  numbers, idempotency keys, token digests), row versions (``UPDATE ... WHERE version =
+  :read``), ``SELECT ... FOR UPDATE`` (``Lock.WAIT``) on the rows read then written
+  (payments, subscriptions, invoices, tokens, outbox messages), and a counter row per
+  counter. A lost race raises :class:`~portal_access.StaleStateError` and the service
+  runs the use case again; deadlocks (``40P01``) map to the same error.
 
   Why not ``SERIALIZABLE``: it would also abort transactions that lost no race that
   matters (its predicate locks on range reads such as "payments of this account", and
@@ -33,16 +32,18 @@ from types import TracebackType
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from portal_access._domain.access import AccessState
 from portal_access._domain.errors import StorageError
-from portal_access.ports import UnitOfWork
-from portal_access.storage._documents import DEFAULT_DOCUMENT_CACHE_SIZE, DocumentCache
+from portal_access.ports import Committed, Key, Table
+from portal_access.repositories import (
+    DEFAULT_DOCUMENT_CACHE_SIZE,
+    DEFAULT_ROW_CACHE_SIZE,
+    DocumentCache,
+)
 from portal_access.storage.sql._engine import READ_ONLY, make_engine
 from portal_access.storage.sql._errors import translate
-from portal_access.storage.sql._hot_path import DEFAULT_CACHE_SIZE, AccessStateReader
+from portal_access.storage.sql._hot_path import CommittedReader, ConnectionLostError
 from portal_access.storage.sql._migrations import check_schema, migrate
 from portal_access.storage.sql._transaction import SqlTransaction
-from portal_access.storage.sql._unit_of_work import SqlUnitOfWork
 from portal_access.storage.sql._urls import absolute, database_url, safe_url
 
 __all__ = ["SqlStore"]
@@ -51,7 +52,7 @@ log = logging.getLogger("portal_access.storage.sql")
 
 
 class SqlStore:
-    """A :class:`portal_access.ports.Store` in SQLite (one process, the embedded default)
+    """A :class:`~portal_access.ports.Store` in SQLite (one process, the embedded default)
     or PostgreSQL (several workers or machines).
 
     Args:
@@ -62,7 +63,7 @@ class SqlStore:
         echo: log every SQL statement (SQLAlchemy's ``echo``).
         access_cache_size: how many decoded access states the hot path keeps.
         document_cache_size: how many decoded documents units of work keep
-            (:class:`~portal_access.storage._documents.DocumentCache`; ``0``: none).
+            (:attr:`documents`; ``0``: none).
 
     Raises:
         ConfigurationError: ``url`` is not a SQLite path or PostgreSQL URL.
@@ -70,22 +71,25 @@ class SqlStore:
         SchemaVersionError: on first use, the database is empty, older or newer than
             this library (the message names the revisions and the command to run).
 
-    Units of work do not nest, and every process makes its own store (connections are
-    not shared across ``fork``). Close the store when done (or use ``with``).
+    Transactions do not nest, and every process makes its own store (connections are
+    not shared across ``fork``). Close the store when done (or use ``with``). A host
+    writes its own tables in a use case's transaction through
+    ``uow.transaction.connection`` (:class:`~portal_access.storage.sql.SqlTransaction`).
 
     >>> import tempfile, pathlib
     >>> from portal_access._domain.accounts import AccountClass
+    >>> from portal_access.repositories import read_access_state, unit_of_work
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "portal.db"
     >>> with SqlStore(path, create=True) as store:
-    ...     with store.unit_of_work() as uow:
+    ...     with unit_of_work(store) as uow:
     ...         uow.account_classes.save(AccountClass(id="k-1", name="Commercial"))
     ...         uow.invoices.next_number()
-    ...     with store.unit_of_work() as uow:
+    ...     with unit_of_work(store) as uow:
     ...         uow.account_classes.get("k-1").name, uow.invoices.next_number()
     '1001'
     ('Commercial', '1002')
     >>> empty = SqlStore(pathlib.Path(tempfile.mkdtemp()) / "empty.db")
-    >>> empty.read_access_state("c-1")
+    >>> read_access_state(empty, "c-1")
     Traceback (most recent call last):
     ...
     portal_access.SchemaVersionError: the database at sqlite:///... has no ...
@@ -98,13 +102,14 @@ class SqlStore:
         *,
         create: bool = False,
         echo: bool = False,
-        access_cache_size: int = DEFAULT_CACHE_SIZE,
+        access_cache_size: int = DEFAULT_ROW_CACHE_SIZE,
         document_cache_size: int = DEFAULT_DOCUMENT_CACHE_SIZE,
     ) -> None:
         self._url = absolute(database_url(url))
         self._engine = make_engine(self._url, echo=echo)
-        self._reader = AccessStateReader(self._url, cache_size=access_cache_size)
-        self._documents = DocumentCache(document_cache_size)
+        self._reader = CommittedReader(self._url, self._engine.dialect)
+        #: The decoded documents this store's units of work share.
+        self.documents = DocumentCache(document_cache_size, rows=access_cache_size)
         self._local = threading.local()
         self._checked = threading.Lock()
         self._revision: str | None = None
@@ -122,12 +127,12 @@ class SqlStore:
         return self._ready()
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[UnitOfWork]:
-        """Begin a unit of work; leaving the block commits, an exception rolls back.
+    def transaction(self) -> Iterator[SqlTransaction]:
+        """Begin a transaction; leaving the block commits, an exception rolls back.
 
         Raises:
             StaleStateError: the commit lost a race the caller may retry.
-            StorageError: the store failed, or a unit of work is already open in this
+            StorageError: the store failed, or a transaction is already open in this
                 thread, or a statement failed and the block went on (nothing committed).
             SchemaVersionError: the schema is not the one this library understands.
         """
@@ -139,26 +144,33 @@ class SqlStore:
         self._local.open = True
         try:
             with self._transaction() as tx:
-                yield SqlUnitOfWork(tx)
+                yield tx
         finally:
             self._local.open = False
 
-    def read_access_state(self, contact_id: str) -> AccessState | None:
-        """The contact's committed access state: one primary-key read on the driver's own
-        connection, decoded once per row version.
+    def read_committed(self, table: Table, key: Key) -> Committed | None:
+        """The committed row's ``(doc, version)``: one primary-key read on the driver's
+        own connection, the value as it comes from the driver.
 
         Raises:
             StorageError: the database could not be read.
             SchemaVersionError: the schema is not the one this library understands.
         """
-        if self._revision is None:
-            self._ready()
-        return self._reader.read(contact_id)
+        mine = getattr(self._reader.local, "connection", None)  # the hot path: no more calls
+        if mine is not None:
+            try:
+                found: Committed | None = mine.read(table, key)
+            except ConnectionLostError:
+                pass  # connect again, below
+            else:
+                return found
+        self._ready()
+        return self._reader.read(table, key)
 
     def close(self) -> None:
         """Close every connection (the store reconnects if used again)."""
         self._reader.close()
-        self._documents.clear()
+        self.documents.clear()
         self._engine.dispose()
 
     def __enter__(self) -> SqlStore:
@@ -196,7 +208,7 @@ class SqlStore:
         except DBAPIError as exc:
             connection.close()
             raise translate(exc) from exc
-        tx = SqlTransaction(connection, self._documents)
+        tx = SqlTransaction(connection)
         try:
             try:
                 yield tx

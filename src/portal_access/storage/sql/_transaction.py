@@ -1,10 +1,10 @@
-"""One unit of work's transaction and the base of the SQL repositories.
+"""One transaction of the SQL store: the store port's table operations, on one connection.
 
-:class:`SqlTransaction` runs every statement of a unit of work on its one connection
-(prepared :mod:`~portal_access.storage.sql._statements`, or any Core statement),
-translates database errors (:mod:`~portal_access.storage.sql._errors`), remembers that a
-statement failed (PostgreSQL then refuses everything but a rollback, so the unit of work
-must not commit), and refuses use after the unit of work ended.
+:class:`SqlTransaction` runs the statements of :mod:`~portal_access.storage.sql._statements`
+(built once, compiled once per database) on the driver's cursor, translates database
+errors (:mod:`~portal_access.storage.sql._errors`), remembers that a statement failed
+(PostgreSQL then refuses everything but a rollback, so the transaction must not
+commit), and refuses use after it ended.
 """
 
 from __future__ import annotations
@@ -12,54 +12,67 @@ from __future__ import annotations
 import contextlib
 import logging
 import types
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 from portal_access._domain.errors import StorageError
-from portal_access.storage._documents import DocumentCache
+from portal_access.ports import Index, Key, Lock, Row, Scalar, Table
 from portal_access.storage.sql._errors import translate
-from portal_access.storage.sql._statements import Statement, Upsert
+from portal_access.storage.sql._schema import counters
+from portal_access.storage.sql._statements import Statement, statements_of
 
-__all__ = ["SqlRepository", "SqlTransaction"]
+__all__ = ["SqlTransaction"]
 
-T = TypeVar("T")
-
-_NO_VALUES: Mapping[str, Any] = types.MappingProxyType({})
 _FIRST, _ALL, _COUNT = range(3)
 #: SQLAlchemy keeps the row count of a driver-level statement only when asked.
 _KEEP_ROWCOUNT: Mapping[str, Any] = types.MappingProxyType({"preserve_rowcount": True})
 
+_NEXT = (
+    sa.update(counters)
+    .where(counters.c.name == sa.bindparam("name"))
+    .values(value=counters.c.value + 1)
+)
+_NEXT_RETURNING = Statement(_NEXT.returning(counters.c.value))
+_NEXT_VALUE = Statement(_NEXT)
+_LAST_VALUE = Statement(sa.select(counters.c.value).where(counters.c.name == sa.bindparam("name")))
+_FIRST_VALUE = Statement(
+    {
+        name: dialect.insert(counters)
+        .values(name=sa.bindparam("name"), value=sa.bindparam("value"))
+        .on_conflict_do_nothing()
+        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    }
+)
+
 
 class SqlTransaction:
-    """The connection of one unit of work, open until its block ends.
+    """The connection of one transaction, open until its block ends (a
+    :class:`~portal_access.ports.StoreTransaction`).
 
-    Repositories run prepared :class:`~.statements.Statement` objects (:meth:`first`,
-    :meth:`all`, :meth:`count`) on the driver's cursor: SQLAlchemy's per-statement
-    machinery costs several times the statement itself, so it is used only while
-    someone watches statements (``echo``, SQL logging at INFO, or a
-    ``before_cursor_execute`` / ``after_cursor_execute`` listener when the unit of work
-    began), and they see every statement then. Either way a driver error is translated
-    (:mod:`~portal_access.storage.sql._errors`) and a lost connection is invalidated, so
-    the pool never hands it out again. :meth:`execute` runs any Core statement.
+    ``connection`` is the transaction's SQLAlchemy connection: a host may write its own
+    tables through it (``uow.transaction.connection``), to commit or roll back together
+    with the use case.
 
-    Repositories encode and decode their documents through :meth:`encode` and
-    :meth:`decode`, which remember recent documents in the store's
-    :class:`~portal_access.storage._documents.DocumentCache`.
+    Statements run on the driver's cursor: SQLAlchemy's per-statement machinery costs
+    several times the statement itself, so it is used only while someone watches
+    statements (``echo``, SQL logging at INFO, or a ``before_cursor_execute`` /
+    ``after_cursor_execute`` listener when the transaction began), and they see every
+    statement then. Either way a driver error is translated and a lost connection is
+    invalidated, so the pool never hands it out again.
 
     Args:
         connection: a connection with a transaction begun.
-        documents: the store's cache of decoded documents.
     """
 
-    def __init__(self, connection: Connection, documents: DocumentCache) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self._documents = documents
         self.dialect = connection.dialect
-        self.postgres = self.dialect.name == "postgresql"
         self.open = True
         self.failed = False
         dbapi_connection = connection.connection.dbapi_connection
@@ -74,13 +87,73 @@ class SqlTransaction:
             or connection.engine.logger.isEnabledFor(logging.INFO)
         )
 
-    def execute(self, statement: Executable) -> CursorResult[Any]:
-        """Run a Core ``statement``.
+    def get(self, table: Table, key: Key, *, lock: Lock = Lock.NONE) -> Row | None:
+        """The row with ``key``, or ``None``; ``Lock.WAIT`` is ``SELECT ... FOR UPDATE``."""
+        statements = statements_of(table)
+        found = self._run(statements.get(lock), dict(zip(table.key, key)), _FIRST)  # noqa: B905
+        return None if found is None else statements.reader(self.dialect)(found)
+
+    def find(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        limit: int | None = None,
+        lock: Lock = Lock.NONE,
+    ) -> Sequence[Row]:
+        """The rows ``index`` selects for ``values``, in index order, at most ``limit``."""
+        statements = statements_of(table)
+        statement = statements.find(index, lock, limited=limit is not None)
+        binds: dict[str, Any] = dict(zip(index.equal, values, strict=True))
+        binds["row_limit"] = limit
+        read = statements.reader(self.dialect)
+        return [read(found) for found in self._run(statement, binds, _ALL)]
+
+    def insert(self, table: Table, row: Row) -> bool:
+        """``INSERT ... ON CONFLICT DO NOTHING``; ``False`` when a unique key is taken."""
+        return self._count(statements_of(table).insert, _binds(row)) == 1
+
+    def update(self, table: Table, row: Row, *, expected_version: int | None = None) -> bool:
+        """``UPDATE`` by key (and version); ``False`` when no row matched.
 
         Raises:
-            StorageError: the unit of work ended, or the database failed.
+            ConflictError: ``row`` takes a unique index's values held by another row.
+        """
+        keeping, replacing = statements_of(table).update[expected_version is not None]
+        binds = _binds(row)
+        binds["expected"] = expected_version
+        if keeping is not None and self._count(keeping, binds) == 1:
+            return True
+        return self._count(replacing, binds) == 1
+
+    def delete(self, table: Table, key: Key) -> bool:
+        """``DELETE`` by key; ``False`` when there was no row."""
+        binds = dict(zip(table.key, key, strict=True))
+        return self._count(statements_of(table).delete, binds) == 1
+
+    def next_value(self, counter: str, *, first: int) -> int:
+        """One more than the counter row's value (``UPDATE ... SET value = value + 1``,
+        which locks the row until the transaction ends), or ``first`` in a new row."""
+        while True:
+            if self.dialect.update_returning:
+                found = self._run(_NEXT_RETURNING, {"name": counter}, _FIRST)
+            else:  # SQLite before 3.35: the write lock is ours, so read it back
+                self._count(_NEXT_VALUE, {"name": counter})
+                found = self._run(_LAST_VALUE, {"name": counter}, _FIRST)
+            if found is not None:
+                return int(found[0])
+            if self._count(_FIRST_VALUE, {"name": counter, "value": first}) == 1:
+                return first
+            # a concurrent transaction created the row and committed: take the next one
+
+    def execute(self, statement: Executable) -> CursorResult[Any]:
+        """Run any Core ``statement`` in this transaction.
+
+        Raises:
+            StorageError: the transaction ended, or the database failed.
             StaleStateError: the database asks for a retry (lost race, deadlock).
-            ConflictError: an unforeseen unique-key violation.
+            ConflictError: a unique-key violation.
         """
         self._check_open()
         try:
@@ -89,50 +162,6 @@ class SqlTransaction:
             self.failed = True
             raise translate(exc) from exc
 
-    def first(
-        self, statement: Statement, values: Mapping[str, Any] = _NO_VALUES
-    ) -> tuple[Any, ...] | None:
-        """The first row of ``statement`` (values in column order), or ``None``.
-
-        Raises:
-            StorageError: the unit of work ended, or the database failed.
-            StaleStateError: the database asks for a retry (lost race, deadlock).
-            ConflictError: an unforeseen unique-key violation.
-        """
-        row = self._run(statement, values, _FIRST)
-        return None if row is None else tuple(row)
-
-    def all(
-        self, statement: Statement, values: Mapping[str, Any] = _NO_VALUES
-    ) -> list[tuple[Any, ...]]:
-        """Every row of ``statement`` (as :meth:`first`)."""
-        return [tuple(row) for row in self._run(statement, values, _ALL)]
-
-    def count(self, statement: Statement, values: Mapping[str, Any] = _NO_VALUES) -> int:
-        """How many rows ``statement`` (an ``INSERT``, ``UPDATE`` or ``DELETE``) changed
-        (as :meth:`first`)."""
-        count: int = self._run(statement, values, _COUNT)
-        return count
-
-    def upsert(self, statement: Upsert, values: Mapping[str, Any]) -> None:
-        """Insert or replace a row by primary key (as :meth:`first`), leaving its index
-        entries alone when the indexed columns did not change."""
-        if statement.keeping is None or self.count(statement.keeping, values) != 1:
-            self.count(statement.replacing, values)
-
-    def encode(self, value: object) -> str:
-        """``value`` as the JSON document to store (a frozen value: see
-        :class:`~portal_access.storage._documents.DocumentCache`)."""
-        return self._documents.encode(value)
-
-    def decode(self, doc: str, cls: type[T], key: object) -> T:
-        """The ``cls`` a stored document holds (``key`` names the row in errors).
-
-        Raises:
-            StorageError: the document is not a valid ``cls`` (the row was damaged).
-        """
-        return self._documents.decode(doc, cls, key)
-
     def close(self) -> None:
         """End: later statements raise :class:`~portal_access.StorageError`."""
         self.open = False
@@ -140,6 +169,10 @@ class SqlTransaction:
         if cursor is not None:
             with contextlib.suppress(Exception):  # the connection may be gone
                 cursor.close()
+
+    def _count(self, statement: Statement, values: Mapping[str, Any]) -> int:
+        count: int = self._run(statement, values, _COUNT)
+        return count
 
     def _run(self, statement: Statement, values: Mapping[str, Any], want: int) -> Any:
         self._check_open()
@@ -175,16 +208,12 @@ class SqlTransaction:
         if not self.open:
             raise StorageError(
                 "this unit of work has ended; use repositories only inside "
-                "`with store.unit_of_work() as uow:`"
+                "`with unit_of_work(store) as uow:`"
             )
 
 
-class SqlRepository:
-    """Base of the SQL repositories: statements on one unit of work's transaction.
-
-    Args:
-        tx: the unit of work's transaction.
-    """
-
-    def __init__(self, tx: SqlTransaction) -> None:
-        self._tx = tx
+def _binds(row: Row) -> dict[str, Any]:
+    binds: dict[str, Any] = dict(row.values)
+    binds["version"] = row.version
+    binds["doc"] = row.doc
+    return binds

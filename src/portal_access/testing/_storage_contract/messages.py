@@ -9,6 +9,7 @@ import pytest
 
 from portal_access._domain.errors import ConflictError
 from portal_access.ports import Store
+from portal_access.repositories import unit_of_work
 from portal_access.testing._storage_contract import values
 from portal_access.testing._storage_contract.transactions import roll_back
 
@@ -20,33 +21,33 @@ class MessageContract:
 
     def test_gateway_events_record_first_time(self, store: Store) -> None:
         """gateway_events.record of a new event returns True and keeps its outcome."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.gateway_events.record("stripe", "evt_1", "applied", values.NOW) is True
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.gateway_events.outcome("stripe", "evt_1") == "applied"
 
     def test_gateway_events_record_only_once(self, store: Store) -> None:
         """gateway_events.record of a recorded event returns False and keeps the first outcome."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.gateway_events.record("stripe", "evt_1", "applied", values.NOW)
             assert uow.gateway_events.record("stripe", "evt_1", "other", values.NOW) is False
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.gateway_events.record("stripe", "evt_1", "again", values.NOW) is False
             assert uow.gateway_events.outcome("stripe", "evt_1") == "applied"
 
     def test_gateway_events_keyed_by_gateway_too(self, store: Store) -> None:
         """The same event id from two gateways is two events; an unseen one has no outcome."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.gateway_events.record("stripe", "evt_1", "applied", values.NOW)
             assert uow.gateway_events.record("square", "evt_1", "ignored", values.NOW) is True
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.gateway_events.outcome("square", "evt_1") == "ignored"
             assert uow.gateway_events.outcome("paypal", "evt_1") is None
 
     def test_gateway_events_record_rolls_back_with_its_effects(self, store: Store) -> None:
         """An event recorded in a rolled-back unit of work is recorded afresh by the retry."""
         roll_back(store, lambda uow: uow.gateway_events.record("stripe", "evt_1", "x", values.NOW))
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.gateway_events.outcome("stripe", "evt_1") is None
             assert uow.gateway_events.record("stripe", "evt_1", "applied", values.NOW) is True
 
@@ -56,62 +57,62 @@ class MessageContract:
         earlier_elsewhere = (values.NOW - timedelta(minutes=1)).astimezone(
             timezone(timedelta(hours=2))
         )
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.outbox.add(values.message("m-c", occurred_at=later))
             uow.outbox.add(values.message("m-b", occurred_at=values.NOW))
             uow.outbox.add(values.message("m-z", occurred_at=earlier_elsewhere))
             uow.outbox.add(values.message("m-a", occurred_at=values.NOW))
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert [m.id for m in uow.outbox.pending(10)] == ["m-z", "m-a", "m-b", "m-c"]
 
     def test_outbox_pending_respects_limit(self, store: Store) -> None:
         """outbox.pending returns at most ``limit`` messages, the oldest ones."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             for minute in range(5):
                 at = values.NOW + timedelta(minutes=minute)
                 uow.outbox.add(values.message(f"m-{minute}", occurred_at=at))
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert [m.id for m in uow.outbox.pending(2)] == ["m-0", "m-1"]
 
     def test_outbox_pending_keeps_the_message(self, store: Store) -> None:
         """outbox.pending returns a message as added: topic, payload, time and zero attempts."""
         added = values.message(payload={"contact_id": "c-1", "to": ["ann@example.com"], "n": 2})
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.outbox.add(added)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert list(uow.outbox.pending(10)) == [added]
 
     def test_outbox_added_delivered_is_never_pending(self, store: Store) -> None:
         """outbox.add of a message already delivered keeps it, but never as pending."""
         delivered = attrs.evolve(values.message("m-1"), delivered=True)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.outbox.add(delivered)
             uow.outbox.add(values.message("m-2"))
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert [m.id for m in uow.outbox.pending(10)] == ["m-2"]
             assert uow.outbox.get("m-1") == delivered
 
     def test_outbox_mark_delivered_leaves_pending(self, store: Store) -> None:
         """outbox.mark_delivered takes the message out of pending, email or not."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.outbox.add(values.message("m-1"))
             uow.outbox.add(values.message("m-2", topic="email.requested"))
             uow.outbox.add(values.message("m-3"))
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.outbox.mark_delivered("m-1")
             uow.outbox.mark_delivered("m-2")
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert [m.id for m in uow.outbox.pending(10)] == ["m-3"]
 
     def test_outbox_get_and_payload_clearing(self, store: Store) -> None:
         """outbox.get finds any message; delivering an email clears its payload only."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.outbox.add(values.message("m-1", payload={"contact_id": "c-1"}))
             uow.outbox.add(values.message("m-2", topic="email.requested", payload={"text": "t"}))
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.outbox.mark_delivered("m-1")
             uow.outbox.mark_delivered("m-2")
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             first, second = uow.outbox.get("m-1"), uow.outbox.get("m-2")
             assert first is not None
             assert second is not None
@@ -122,28 +123,28 @@ class MessageContract:
 
     def test_outbox_mark_failed_counts_attempts(self, store: Store) -> None:
         """outbox.mark_failed adds one attempt and the message stays pending."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.outbox.add(values.message("m-1"))
         for _ in range(2):
-            with store.unit_of_work() as uow:
+            with unit_of_work(store) as uow:
                 uow.outbox.mark_failed("m-1")
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             pending = list(uow.outbox.pending(10))
             assert [(m.id, m.attempts, m.delivered) for m in pending] == [("m-1", 2, False)]
 
     def test_idempotency_put_then_get(self, store: Store) -> None:
         """idempotency.put stores the result under the key; get of another key is None."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.idempotency.put("key-1", '{"ok":true}')
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.idempotency.get("key-1") == '{"ok":true}'
             assert uow.idempotency.get("key-2") is None
 
     def test_idempotency_put_taken_key_raises(self, store: Store) -> None:
         """idempotency.put on a taken key raises ConflictError and keeps the first result."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.idempotency.put("key-1", "first")
-        with pytest.raises(ConflictError), store.unit_of_work() as uow:
+        with pytest.raises(ConflictError), unit_of_work(store) as uow:
             uow.idempotency.put("key-1", "second")
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.idempotency.get("key-1") == "first"

@@ -11,9 +11,7 @@ COMMITTED) passes them only with the right locks, keys and single-statement upda
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from functools import partial
 
 import pytest
@@ -21,38 +19,13 @@ import pytest
 from portal_access._domain.errors import StaleStateError
 from portal_access._domain.payments import PaymentStatus
 from portal_access.ports import Store
+from portal_access.repositories import unit_of_work
+from portal_access.testing._contracts import race
 from portal_access.testing._storage_contract import values
 
-__all__ = ["RaceContract", "race"]
+__all__ = ["RaceContract"]
 
 _RACE_WINDOW = 0.005  # seconds between a read and the write that depends on it
-
-
-def race(*actions: Callable[[], None], timeout: float = 120) -> None:
-    """Run ``actions`` in threads that start together; fail with the first error.
-
-    Raises:
-        pytest.fail.Exception: an action raised, or one was still running at ``timeout``.
-    """
-    start = threading.Barrier(len(actions))
-    errors: list[BaseException] = []
-
-    def run(action: Callable[[], None]) -> None:
-        try:
-            start.wait(timeout=30)
-            action()
-        except BaseException as exc:  # reported by the calling thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=timeout)
-    if any(thread.is_alive() for thread in threads):
-        pytest.fail("a racing unit of work hung")
-    if errors:
-        raise errors[0]
 
 
 def _deliver_snapshot(store: Store, payment_id: str, version: int, attempts: int = 100) -> None:
@@ -61,7 +34,7 @@ def _deliver_snapshot(store: Store, payment_id: str, version: int, attempts: int
     newer = values.payment(payment_id, status=PaymentStatus.SUCCEEDED, version=version)
     for _ in range(attempts):
         try:
-            with store.unit_of_work() as uow:
+            with unit_of_work(store) as uow:
                 stored = uow.payments.get("stripe", payment_id)
                 time.sleep(_RACE_WINDOW)  # let the other worker read the same row
                 if stored is None or stored.snapshot.version < version:
@@ -82,7 +55,7 @@ class RaceContract:
         """Two workers saving versions 2 and 3 of one payment, each only over an older
         snapshot: version 3 stays, whether the payment was stored before or not."""
         if existing:
-            with store.unit_of_work() as uow:
+            with unit_of_work(store) as uow:
                 uow.payments.save(values.payment(version=1))
         for attempt in range(5):
             payment_id = "pi_1" if existing else f"pi_new_{attempt}"
@@ -90,26 +63,26 @@ class RaceContract:
                 partial(_deliver_snapshot, store, payment_id, 2),
                 partial(_deliver_snapshot, store, payment_id, 3),
             )
-            with store.unit_of_work() as uow:
+            with unit_of_work(store) as uow:
                 stored = uow.payments.get("stripe", payment_id)
             assert stored is not None
             assert stored.snapshot.version == 3
             if existing:
-                with store.unit_of_work() as uow:
+                with unit_of_work(store) as uow:
                     uow.payments.save(values.payment(version=1))
 
     def test_concurrent_failed_deliveries_are_all_counted(self, store: Store) -> None:
         """Two workers each counting 20 failed deliveries of one message: 40 attempts."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.outbox.add(values.message("m-1"))
 
         def fail_twenty_times() -> None:
             for _ in range(20):
-                with store.unit_of_work() as uow:
+                with unit_of_work(store) as uow:
                     uow.outbox.mark_failed("m-1")
 
         race(fail_twenty_times, fail_twenty_times)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             message = uow.outbox.get("m-1")
         assert message is not None
         assert message.attempts == 40

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -11,7 +10,9 @@ import attrs
 import pytest
 
 from portal_access._domain.errors import StaleStateError
-from portal_access.ports import Store, UnitOfWork
+from portal_access.ports import Store
+from portal_access.repositories import UnitOfWork, read_access_state, unit_of_work
+from portal_access.testing._contracts import race
 from portal_access.testing._storage_contract import values
 
 __all__ = [
@@ -41,7 +42,7 @@ def roll_back(store: Store, write: Callable[[UnitOfWork], T]) -> T:
     """
     results: list[T] = []
     try:
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             results.append(write(uow))
             raise Rollback
     except Rollback:
@@ -93,7 +94,7 @@ def _bump_access_state(store: Store, attempts: int = 1000) -> None:
     """Read the access state of ``c-1`` and save it back, retrying a lost race."""
     for _ in range(attempts):
         try:
-            with store.unit_of_work() as uow:
+            with unit_of_work(store) as uow:
                 state = uow.access.get("c-1")
                 assert state is not None
                 changed = attrs.evolve(state, onboarding_flow=f"flow-{state.version}")
@@ -106,13 +107,13 @@ def _bump_access_state(store: Store, attempts: int = 1000) -> None:
 
 
 class TransactionContract:
-    """What every store's units of work guarantee (ports: ``Store``, ``UnitOfWork``)."""
+    """What every store's units of work guarantee (``unit_of_work``, ``read_access_state``)."""
 
     def test_commit_keeps_every_write(self, store: Store) -> None:
         """Leaving the block normally commits: a later unit of work reads every write."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             write_to_every_repository(uow)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.offers.get("o-1") == values.offer()
             assert uow.contacts.get("c-1") == values.contact()
             assert uow.invoices.get("inv-1") == values.invoice(number="1001")
@@ -124,12 +125,12 @@ class TransactionContract:
     def test_exception_rolls_back_every_write(self, store: Store) -> None:
         """An exception in the block rolls back the writes of every repository."""
         roll_back(store, write_to_every_repository)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert_nothing_written(uow)
 
     def test_exception_restores_updated_rows(self, store: Store) -> None:
         """A rolled-back unit of work leaves the rows it updated as they were committed."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.offers.save(values.offer(name="Before"))
             uow.access.save(values.access_state(), expected_version=None)
             uow.tokens.add(values.token())
@@ -144,7 +145,7 @@ class TransactionContract:
             uow.outbox.mark_delivered("m-1")
 
         roll_back(store, change_everything)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert uow.offers.get("o-1") == values.offer(name="Before")
             restored = uow.access.get("c-1")
             assert restored is not None
@@ -157,7 +158,7 @@ class TransactionContract:
         error = Rollback("the use case failed")
 
         def use_case() -> None:
-            with store.unit_of_work() as uow:
+            with unit_of_work(store) as uow:
                 uow.offers.save(values.offer())
                 raise error
 
@@ -167,7 +168,7 @@ class TransactionContract:
 
     def test_reads_see_own_writes(self, store: Store) -> None:
         """Inside a unit of work, every read sees that unit of work's own writes."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             write_to_every_repository(uow)
             assert uow.offers.get("o-1") == values.offer()
             assert uow.accounts.ids_in_class("k-1") == ("a-1",)
@@ -186,59 +187,47 @@ class TransactionContract:
     def test_unit_of_work_after_rollback_starts_clean(self, store: Store) -> None:
         """A unit of work begun after a rolled-back one sees none of it and may reuse its keys."""
         roll_back(store, write_to_every_repository)
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             assert_nothing_written(uow)
             write_to_every_repository(uow)
             assert uow.gateway_events.outcome("stripe", "evt_1") == "applied"
 
     def test_read_access_state_unknown_is_none(self, store: Store) -> None:
         """read_access_state of a contact without a state is None."""
-        assert store.read_access_state("c-unknown") is None
+        assert read_access_state(store, "c-unknown") is None
 
     def test_read_access_state_after_commit(self, store: Store) -> None:
         """read_access_state returns the newest committed state, with its version."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             first = uow.access.save(values.access_state(), expected_version=None)
-        assert store.read_access_state("c-1") == first
-        with store.unit_of_work() as uow:
+        assert read_access_state(store, "c-1") == first
+        with unit_of_work(store) as uow:
             second = uow.access.save(attrs.evolve(first, registered=False), expected_version=1)
-        assert store.read_access_state("c-1") == second
+        assert read_access_state(store, "c-1") == second
         assert second.version == 2
 
     def test_read_access_state_not_before_commit(self, store: Store) -> None:
         """read_access_state does not see a state its unit of work has not committed yet."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.access.save(values.access_state(), expected_version=None)
-            assert store.read_access_state("c-1") is None
-        assert store.read_access_state("c-1") is not None
+            assert read_access_state(store, "c-1") is None
+        assert read_access_state(store, "c-1") is not None
 
     def test_read_access_state_ignores_rolled_back_writes(self, store: Store) -> None:
         """read_access_state never returns a state from a rolled-back unit of work."""
         roll_back(store, lambda uow: uow.access.save(values.access_state(), expected_version=None))
-        assert store.read_access_state("c-1") is None
+        assert read_access_state(store, "c-1") is None
 
     def test_concurrent_updates_lose_none(self, store: Store) -> None:
         """Two threads updating one access state 50 times each, retrying stale saves, end at 101."""
-        with store.unit_of_work() as uow:
+        with unit_of_work(store) as uow:
             uow.access.save(values.access_state(), expected_version=None)
-        errors: list[BaseException] = []
-        start = threading.Barrier(_THREADS)
 
         def update_many() -> None:
-            try:
-                start.wait(timeout=30)
-                for _ in range(_UPDATES_PER_THREAD):
-                    _bump_access_state(store)
-            except BaseException as exc:  # reported by the test thread below
-                errors.append(exc)
+            for _ in range(_UPDATES_PER_THREAD):
+                _bump_access_state(store)
 
-        threads = [threading.Thread(target=update_many) for _ in range(_THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not any(thread.is_alive() for thread in threads), "a unit of work hung"
-        assert errors == []
-        final = store.read_access_state("c-1")
+        race(*[update_many] * _THREADS)
+        final = read_access_state(store, "c-1")
         assert final is not None
         assert final.version == 1 + _THREADS * _UPDATES_PER_THREAD

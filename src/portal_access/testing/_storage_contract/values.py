@@ -27,7 +27,7 @@ from portal_access._domain.offers import Offer
 from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 from portal_access._domain.tokens import TokenPurpose, TokenRecord, token_digest
-from portal_access.ports import CheckoutRecord, PaymentRecord
+from portal_access.repositories import CheckoutRecord, PaymentRecord
 
 __all__ = [
     "NOW",
