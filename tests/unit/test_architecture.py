@@ -248,3 +248,15 @@ def test_the_layers_form_no_cycle():
 
     for part in sorted(graph):
         visit(part)
+
+
+def test_the_layer_table_in_the_docs_is_the_one_the_tests_enforce():
+    """docs/architecture.md shows the same layer table this module checks."""
+    text = (SRC.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    documented: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0] != "`part`":
+            part = cells[0].strip("`")
+            documented[part] = {name.strip("` ") for name in cells[2].split(",") if "`" in name}
+    assert documented == LAYERS
