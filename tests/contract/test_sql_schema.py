@@ -253,7 +253,7 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_importing_the_storage_package_loads_no_sqlalchemy():
-    """STYLE.md: import portal_access.storage loads no optional dependency."""
+    """docs/architecture.md: import portal_access.storage loads no optional dependency."""
     result = _python(
         "import sys, portal_access.storage, portal_access.storage.memory\n"
         "print([m for m in ('sqlalchemy', 'alembic', 'psycopg') if m in sys.modules])"

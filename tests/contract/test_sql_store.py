@@ -524,7 +524,7 @@ def test_sqlite_commits_are_synced_to_disk(tmp_path: Path):
 
 
 def test_sqlite_every_lookup_uses_a_key_or_an_index(tmp_path: Path):
-    """DESIGN.md: indexes for every lookup a request makes. Every statement the
+    """docs/rules.md: indexes for every lookup a request makes. Every statement the
     repositories run is planned as an index search, never a scan of a whole table."""
     statements: list[tuple[str, Any]] = []
     with SqlStore(sqlite_url(tmp_path), create=True) as store:

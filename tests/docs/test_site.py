@@ -168,6 +168,24 @@ def test_the_site_speaks_for_itself():
     assert found == []
 
 
+#: The working papers by name; the vendors' API descriptions stay allowed (tests shape
+#: their local vendor servers from them and say where they are looked for).
+WORKING_PAPERS = re.compile(r"DESIGN\.md|STYLE\.md|shared/seeds")
+
+
+def test_no_source_file_points_at_the_working_papers():
+    """Code, tests, benchmarks, scripts and examples speak for themselves too: a rule is
+    explained in docs/ and a seed is cited by its file name."""
+    trees = ["src", "tests", "benchmarks", "scripts", "examples"]
+    files = [path for tree in trees for path in (ROOT / tree).rglob("*.py")]
+    found = [
+        str(path.relative_to(ROOT))
+        for path in files
+        if path.name != "test_site.py" and WORKING_PAPERS.search(path.read_text())
+    ]
+    assert files and found == []
+
+
 def test_every_access_reason_is_in_the_reasons_table():
     """docs/concepts/access.md explains every AccessReason, and no other."""
     text = (DOCS / "concepts" / "access.md").read_text(encoding="utf-8")

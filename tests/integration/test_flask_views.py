@@ -97,7 +97,7 @@ def test_kickoff_form_of_an_unknown_offer_is_not_found():
 
 
 def test_invitation_get_shows_a_form_and_consumes_nothing():
-    """DESIGN: single-use links are consumed on POST only (mail scanners open links)."""
+    """docs/rules.md: single-use links are consumed on POST only (mail scanners open links)."""
     harness = build()
     harness.sign_up()
     link = harness.link("ann@example.com", "/invitation")
@@ -191,7 +191,7 @@ def test_log_in_never_redirects_off_site():
 
 
 def test_wrong_password_does_not_say_which_part_was_wrong():
-    """DESIGN: a failed login never says whether the email exists."""
+    """docs/rules.md: a failed login never says whether the email exists."""
     harness, _contact = registered()
     log_out(harness.client)
     for email in ("ann@example.com", "nobody@example.com"):
@@ -301,7 +301,7 @@ def test_log_out_is_a_post_that_ends_the_session():
 
 
 def test_having_trouble_answers_the_same_whether_or_not_the_email_matched():
-    """DESIGN: anonymous flows answer the same way; the reset link goes to the matched address."""
+    """docs/rules.md: anonymous flows answer the same way; the reset link goes to the matched address."""
     harness, _contact = registered()
     log_out(harness.client)
     known = harness.post("/portal/having-trouble", {"email": "ann@example.com"})

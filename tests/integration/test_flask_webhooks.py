@@ -61,7 +61,7 @@ def _subscribed_with_own_sandbox():
 
 
 def test_a_signed_webhook_is_applied_once_and_its_repeat_is_a_duplicate():
-    """DESIGN: verified, recorded once by event id, answered 2xx both times."""
+    """docs/rules.md: verified, recorded once by event id, answered 2xx both times."""
     harness = build()
     headers, body = _sandbox_factory(harness).unknown(event_id="evt_1")
     first = harness.client.post(f"{ENDPOINT}/sandbox", headers=headers, data=body)
@@ -73,7 +73,7 @@ def test_a_signed_webhook_is_applied_once_and_its_repeat_is_a_duplicate():
 
 @pytest.mark.parametrize("kind", ["wrong secret", "stale", "no header", "tampered body"])
 def test_a_webhook_failing_verification_answers_400_and_changes_nothing(kind):
-    """DESIGN: a bad signature, an old timestamp or a changed body is refused with 400 and its reason."""
+    """docs/rules.md: a bad signature, an old timestamp or a changed body is refused with 400 and its reason."""
     harness = build()
     factory = _sandbox_factory(harness)
     headers, body = factory.unknown(event_id="evt_1")
@@ -100,7 +100,7 @@ def test_an_unconfigured_gateway_has_no_endpoint():
 
 
 def test_an_event_that_must_wait_for_another_answers_503_so_the_vendor_retries():
-    """DESIGN: a renewal payment arriving before its invoice is deferred (retry_later -> 503), then applied on retry."""
+    """docs/rules.md: a renewal payment arriving before its invoice is deferred (retry_later -> 503), then applied on retry."""
     harness, vendor, contact_id = _subscribed_with_own_sandbox()
     (subscription,) = vendor.subscription_ids(contact_id)
     vendor.renew(subscription, succeed=True)

@@ -1,5 +1,5 @@
 """Concurrency with real processes: several workers handle the same 2,000 webhook events,
-each delivered three times in shuffled order, on one SQL database. DESIGN.md "Scale":
+each delivered three times in shuffled order, on one SQL database. docs/rules.md "Scale":
 correctness comes from the database; every effect happens once, nothing is lost, and
 no lost race, deadlock or serialization failure reaches a caller.
 

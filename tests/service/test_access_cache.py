@@ -1,4 +1,4 @@
-"""The decision cache never serves a stale decision (DESIGN.md: check_access is the hot path)."""
+"""The decision cache never serves a stale decision (docs/rules.md: check_access is the hot path)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tests.service.harness import CANCEL, SUCCESS, build, paid_offer, register, 
 
 
 def test_a_write_or_the_end_of_a_grace_period_changes_the_cached_decision():
-    """DESIGN.md: a decision is reused only while the state's version and its valid_until hold."""
+    """docs/rules.md: a decision is reused only while the state's version and its valid_until hold."""
     harness = build(renewal_grace=timedelta(days=2))
     paid_offer(harness)
     sign_up(harness)

@@ -1,5 +1,5 @@
 """The anonymous flows do the same work whether or not anything matched, so they take the
-same time (DESIGN.md "answer the same way"; docs/security.md "Anonymous flows"): the same
+same time (docs/rules.md "answer the same way"; docs/security.md "Anonymous flows"): the same
 store calls in the same order, one password hash check either way, and no email sent
 inside the visitor's request. Time itself is measured in
 ``benchmarks/anonymous_timing.py``, never here.

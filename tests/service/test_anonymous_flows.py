@@ -1,6 +1,6 @@
 """Flows a visitor uses without logging in: same answer whatever matched, rate-limited.
 
-DESIGN.md "Rules a careful library adds"; seed 001_345994b3bb014aeb.txt (self-registration,
+docs/rules.md "Rules a careful library adds"; seed 001_345994b3bb014aeb.txt (self-registration,
 quick pay) and seed 000_07c53b15302458c1.txt ("Having trouble?").
 """
 
@@ -46,7 +46,7 @@ def prepared(**kw):
 
 
 def test_having_trouble_answers_alike_and_mails_only_a_match():
-    """Seed 000_07c53b15302458c1.txt / DESIGN.md: "Having trouble?" returns the same for known and unknown emails."""
+    """Seed 000_07c53b15302458c1.txt / docs/rules.md: "Having trouble?" returns the same for known and unknown emails."""
     harness, _signup, _invoice = prepared()
     assert harness.portal.having_trouble(
         "ann@example.com", client_key=CLIENT
@@ -133,7 +133,7 @@ def test_quick_pay_is_off_unless_guests_may_pay():
 
 @pytest.mark.parametrize("flow", ["trouble", "self_register", "quick_pay", "log_in"])
 def test_the_eleventh_try_in_a_window_is_refused(flow):
-    """DESIGN.md: anonymous flows are rate-limited (10 per window by default; the 11th is refused)."""
+    """docs/rules.md: anonymous flows are rate-limited (10 per window by default; the 11th is refused)."""
     harness, _signup, invoice = prepared()
     attempts = {
         "trouble": lambda: harness.portal.having_trouble("ann@example.com", client_key=CLIENT),
@@ -159,7 +159,7 @@ def test_the_eleventh_try_in_a_window_is_refused(flow):
 
 
 def test_rate_limit_is_configurable():
-    """DESIGN.md: the limit is a setting."""
+    """docs/rules.md: the limit is a setting."""
     harness, _signup, _invoice = prepared(limit=2)
     harness.portal.having_trouble("ann@example.com", client_key=CLIENT)
     harness.portal.having_trouble("ann@example.com", client_key=CLIENT)

@@ -1,5 +1,5 @@
 """Atomicity: a store failure injected at each write of a use case leaves the store
-exactly as it was (full snapshots compared). DESIGN.md: "a failed call leaves the store
+exactly as it was (full snapshots compared). docs/rules.md: "a failed call leaves the store
 as it was"."""
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def _writes(name: str) -> int:
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_a_failure_at_any_write_leaves_the_store_as_it_was(name):
-    """DESIGN.md: a failed use case leaves nothing behind, whichever write fails."""
+    """docs/rules.md: a failed use case leaves nothing behind, whichever write fails."""
     setup, action = SCENARIOS[name]
     total = _writes(name)
     assert total > 0

@@ -57,7 +57,7 @@ def with_account(**class_changes):
 
 
 def test_invitation_get_does_not_consume_and_post_registers_once():
-    """DESIGN.md: single-use links are consumed on POST, never on GET (mail scanners click first)."""
+    """docs/rules.md: single-use links are consumed on POST, never on GET (mail scanners click first)."""
     harness = build()
     paid_offer(harness)
     signup = sign_up(harness)
@@ -77,7 +77,7 @@ def test_invitation_get_does_not_consume_and_post_registers_once():
 
 
 def test_expired_unknown_and_foreign_tokens_are_refused():
-    """DESIGN.md: tokens expire, are single-use, and bind to one contact."""
+    """docs/rules.md: tokens expire, are single-use, and bind to one contact."""
     harness = build()
     paid_offer(harness)
     sign_up(harness)
@@ -183,7 +183,7 @@ def test_portal_instructions_send_a_link_never_a_password():
 
 
 def test_temporary_password_must_be_changed_at_first_login():
-    """Seed 003_11ad6fb0c789d951.txt: staff set a temporary password; DESIGN.md: it must be changed first."""
+    """Seed 003_11ad6fb0c789d951.txt: staff set a temporary password; docs/rules.md: it must be changed first."""
     harness = with_account()
     harness.portal.create_contact(contact())
     with pytest.raises(AccessDeniedError):
@@ -200,7 +200,7 @@ def test_temporary_password_must_be_changed_at_first_login():
 
 
 def test_wrong_password_and_unknown_email_fail_alike():
-    """DESIGN.md: a login failure never says whether the email exists."""
+    """docs/rules.md: a login failure never says whether the email exists."""
     harness = with_account()
     harness.portal.create_contact(contact())
     harness.portal.invite_contact("c-1", staff=ADMIN)

@@ -1,5 +1,5 @@
 """No input to any public entry point raises anything but a ``PortalAccessError``
-(DESIGN.md "bad input gets a typed error"): every ``PortalAccess`` method, on every
+(docs/rules.md "bad input gets a typed error"): every ``PortalAccess`` method, on every
 store, and every public function and value constructor, fed hostile text (lone
 surrogates, control characters, look-alikes), huge numbers and wrong types.
 

@@ -1,5 +1,5 @@
 """Outbox delivery after commit: what it costs in units of work, and what it leaves in
-the outbox. DESIGN.md: each use case is one unit of work and writes its events to the
+the outbox. docs/rules.md: each use case is one unit of work and writes its events to the
 outbox; they are delivered after commit, at least once."""
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ def test_renewal_invoices_carry_only_the_subscription():
 
 @pytest.mark.parametrize("dispute", [False, True])
 def test_refund_or_dispute_takes_access_back(dispute):
-    """DESIGN.md: refunds and disputes of the payment that bought access take access back."""
+    """docs/rules.md: refunds and disputes of the payment that bought access take access back."""
     harness = build()
     contact_id = registered_client(harness)
     payment_id = pay(harness, contact_id)
@@ -234,7 +234,7 @@ def test_cancel_after_payment_is_refused():
 
 
 def test_checkout_is_idempotent_and_refused_when_nothing_is_owed():
-    """DESIGN.md: two clicks open one page; a paid contact has nothing to check out."""
+    """docs/rules.md: two clicks open one page; a paid contact has nothing to check out."""
     harness = build()
     contact_id = registered_client(harness)
     first = harness.portal.start_checkout(contact_id, success_url=SUCCESS, cancel_url=CANCEL)
@@ -247,7 +247,7 @@ def test_checkout_is_idempotent_and_refused_when_nothing_is_owed():
 
 
 def test_webhook_duplicates_are_recorded_once():
-    """DESIGN.md: processed exactly once by event id; a redelivery is a duplicate."""
+    """docs/rules.md: processed exactly once by event id; a redelivery is a duplicate."""
     harness = build()
     contact_id = registered_client(harness)
     session = harness.portal.start_checkout(contact_id, success_url=SUCCESS, cancel_url=CANCEL)
@@ -260,7 +260,7 @@ def test_webhook_duplicates_are_recorded_once():
 
 
 def test_bad_signature_is_refused_before_anything_is_stored():
-    """DESIGN.md: webhooks are verified with the vendor's scheme before anything is parsed."""
+    """docs/rules.md: webhooks are verified with the vendor's scheme before anything is parsed."""
     harness = build()
     contact_id = registered_client(harness)
     session = harness.portal.start_checkout(contact_id, success_url=SUCCESS, cancel_url=CANCEL)

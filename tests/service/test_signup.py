@@ -96,7 +96,7 @@ def test_offer_without_payment_grants_access_on_registration_and_onboards():
 
 
 def test_the_same_form_submitted_twice_makes_one_signup():
-    """DESIGN.md: a retried submission (same offer and email) is idempotent."""
+    """docs/rules.md: a retried submission (same offer and email) is idempotent."""
     harness = build()
     paid_offer(harness)
     first = sign_up(harness)
@@ -133,7 +133,7 @@ def test_staff_can_put_a_kickoff_signup_on_an_existing_account():
     ],
 )
 def test_bad_forms_are_typed_errors_and_change_nothing(form, join, error, field):
-    """DESIGN.md: bad input is a typed error and a failed call leaves the store as it was."""
+    """docs/rules.md: bad input is a typed error and a failed call leaves the store as it was."""
     harness = build()
     paid_offer(harness)
     before = harness.store.snapshot()
@@ -145,7 +145,7 @@ def test_bad_forms_are_typed_errors_and_change_nothing(form, join, error, field)
 
 
 def test_unknown_offer_is_not_found():
-    """DESIGN.md: an unknown offer is a typed not-found error."""
+    """docs/rules.md: an unknown offer is a typed not-found error."""
     harness = build()
     with pytest.raises(NotFoundError) as caught:
         sign_up(harness)
@@ -164,7 +164,7 @@ def test_offer_needs_a_configured_gateway_and_agreeing_currencies():
 
 
 def test_form_without_account_needs_an_offer_that_makes_accounts():
-    """DESIGN.md: an offer with no account class only takes forms that name an account."""
+    """docs/rules.md: an offer with no account class only takes forms that name an account."""
     harness = build()
     harness.portal.create_offer("Existing clients", offer_id="offer-1")
     with pytest.raises(ValidationError) as caught:

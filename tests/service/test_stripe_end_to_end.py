@@ -132,7 +132,7 @@ def test_ach_processing_then_failed(api, policy):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_duplicated_and_reordered_deliveries_onboard_once(api, seed):
-    """DESIGN.md: every delivery twice, shuffled: the same end state, one onboarding event."""
+    """docs/rules.md: every delivery twice, shuffled: the same end state, one onboarding event."""
     s = story(api, AchPolicy.GRANT_ON_CLEARING)
     intent, started = s.pay_by_bank()
     deliveries = (started + s.bank_settles(intent, cleared=True)) * 2

@@ -96,7 +96,7 @@ def test_summary_needs_full_access():
 
 
 def test_reconcile_repairs_missed_webhooks_and_skips_processed_ones():
-    """DESIGN.md: reconcile replays the gateway's events through the webhook path."""
+    """docs/rules.md: reconcile replays the gateway's events through the webhook path."""
     harness = build()
     paid_offer(harness)
     sign_up(harness)
@@ -152,7 +152,7 @@ def test_statement_email_carries_the_portal_link():
 
 
 def test_a_failing_subscriber_gets_the_event_again_later():
-    """DESIGN.md: events reach subscribers at least once, with a stable id to deduplicate."""
+    """docs/rules.md: events reach subscribers at least once, with a stable id to deduplicate."""
     harness = build()
     seen: list[str] = []
     broken = {"on": True}

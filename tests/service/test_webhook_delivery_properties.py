@@ -1,4 +1,4 @@
-"""Duplicated (x3) and shuffled webhook deliveries converge (DESIGN.md "Webhooks";
+"""Duplicated (x3) and shuffled webhook deliveries converge (docs/rules.md "Webhooks";
 seed 000_07c53b15302458c1.txt's stories), as a hypothesis property."""
 
 from __future__ import annotations

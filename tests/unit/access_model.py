@@ -2,7 +2,7 @@
 
 It answers from the raw list of delivered gateway reports, with a decision table, so
 the state machine can check that the domain's incremental merging (and its handling of
-duplicates and reordering) agrees with the rules of DESIGN.md and seed 000.
+duplicates and reordering) agrees with the rules of docs/rules.md and seed 000.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def test_failed_ach_payment_returns_to_pay_invoice_only(ach_policy):
 
 
 def test_processing_card_payment_does_not_grant_access():
-    """DESIGN.md: only a bank (ACH) payment can grant on initiation; a pending card waits."""
+    """docs/rules.md: only a bank (ACH) payment can grant on initiation; a pending card waits."""
     pending = state(requirement=requirement().observe_payment(payment(PaymentStatus.PROCESSING)))
     decision = decide(pending, policy(ach=AchPolicy.GRANT_ON_INITIATION), NOW)
     assert decision.reason is AccessReason.PAYMENT_PROCESSING
@@ -171,7 +171,7 @@ def test_ended_subscription_offers_resubscribe():
 
 
 def test_grace_period_keeps_access_until_it_ends():
-    """DESIGN.md: a grace period after a failed renewal is a policy setting (default none)."""
+    """docs/rules.md: a grace period after a failed renewal is a policy setting (default none)."""
     failed_at = NOW - timedelta(days=1)
     tied = attrs.evolve(paid_state().requirement, plan_id="p-1")  # type: ignore[misc]
     tied = tied.observe_subscription(subscription(SubscriptionStatus.PAST_DUE, failed_at=failed_at))
@@ -185,7 +185,7 @@ def test_grace_period_keeps_access_until_it_ends():
 
 
 def test_without_grace_a_future_failure_time_still_restricts():
-    """DESIGN.md: the default grace is none, even when the vendor's renewal time is ahead of our clock."""
+    """docs/rules.md: the default grace is none, even when the vendor's renewal time is ahead of our clock."""
     ahead = NOW + timedelta(days=2)
     tied = attrs.evolve(paid_state().requirement, plan_id="p-1")  # type: ignore[misc]
     tied = tied.observe_subscription(subscription(SubscriptionStatus.PAST_DUE, failed_at=ahead))
@@ -200,7 +200,7 @@ def test_without_grace_a_future_failure_time_still_restricts():
     ],
 )
 def test_refund_or_dispute_takes_access_back_by_policy(status, flag, reason):
-    """DESIGN.md: refunds and disputes of the payment that bought access take access back."""
+    """docs/rules.md: refunds and disputes of the payment that bought access take access back."""
     taken = paid_state().requirement.observe_payment(  # type: ignore[union-attr]
         payment(status, version=2)
     )
@@ -211,7 +211,7 @@ def test_refund_or_dispute_takes_access_back_by_policy(status, flag, reason):
 
 
 def test_dispute_won_restores_access():
-    """DESIGN.md: a newer report that the payment stands again (dispute won) restores access."""
+    """docs/rules.md: a newer report that the payment stands again (dispute won) restores access."""
     req = paid_state().requirement.observe_payment(  # type: ignore[union-attr]
         payment(PaymentStatus.DISPUTED, version=2)
     )
@@ -315,14 +315,14 @@ def test_onboarding_waits_for_ach_to_clear_even_when_access_is_granted():
 
 
 def test_decide_refuses_a_naive_time():
-    """DESIGN.md: time comes in as an argument and must say its zone."""
+    """docs/rules.md: time comes in as an argument and must say its zone."""
     with pytest.raises(ValidationError) as caught:
         decide(state(), policy(), datetime(2026, 1, 1))
     assert caught.value.field == "now"
 
 
 def test_policy_refuses_a_negative_grace_period():
-    """DESIGN.md: the grace period is a non-negative duration."""
+    """docs/rules.md: the grace period is a non-negative duration."""
     with pytest.raises(ValidationError) as caught:
         policy(renewal_grace=timedelta(days=-1))
     assert caught.value.field == "renewal_grace"

@@ -3,7 +3,7 @@ deliveries, checked against the reference model in ``access_model.py`` after eve
 
 Seed 000_07c53b15302458c1.txt (pay by card, ACH under both policies, failed renewal,
 re-subscribe, cancel required payment, and a subscription that starts after the waiver),
-seed 004_67d5e53a019b49ae.txt (the contact may not use the offer's gateway) and DESIGN.md
+seed 004_67d5e53a019b49ae.txt (the contact may not use the offer's gateway) and docs/rules.md
 (refunds, disputes, duplicate and out-of-order webhooks).
 """
 

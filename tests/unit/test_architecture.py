@@ -89,7 +89,7 @@ def test_domain_never_reads_the_clock():
 
 
 def test_importing_the_package_loads_no_optional_dependency():
-    """DESIGN.md: import portal_access loads no vendor SDK, SQLAlchemy, Flask, Django or hypothesis."""
+    """docs/rules.md: import portal_access loads no vendor SDK, SQLAlchemy, Flask, Django or hypothesis."""
     code = (
         "import sys, portal_access\n"
         "bad = [m for m in ('stripe', 'square', 'paypalserversdk', 'sqlalchemy', 'psycopg', "
@@ -103,7 +103,7 @@ def test_importing_the_package_loads_no_optional_dependency():
 
 
 def test_every_error_has_the_one_root():
-    """DESIGN.md: one exception hierarchy rooted at PortalAccessError, drawn in its docstring."""
+    """docs/rules.md: one exception hierarchy rooted at PortalAccessError, drawn in its docstring."""
     classes = [
         obj
         for _name, obj in inspect.getmembers(errors_module, inspect.isclass)
@@ -118,14 +118,14 @@ def test_every_error_has_the_one_root():
 
 
 def test_no_module_is_named_like_a_junk_drawer():
-    """STYLE.md: no utils, helpers, manager, common or misc modules."""
+    """docs/architecture.md: no utils, helpers, manager, common or misc modules."""
     for module in pkgutil.walk_packages([str(SRC)], "portal_access."):
         leaf = module.name.rsplit(".", 1)[-1]
         assert leaf not in {"utils", "helpers", "manager", "common", "misc"}, module.name
 
 
 def test_every_public_module_declares_all():
-    """STYLE.md: explicit __all__ in every public module."""
+    """docs/architecture.md: explicit __all__ in every public module."""
     for path in sorted(SRC.rglob("*.py")):
         if path.name.startswith("_") and path.name != "__init__.py":
             continue

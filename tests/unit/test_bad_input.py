@@ -90,7 +90,7 @@ CASES = [
     ("cls", "field", "value"), CASES, ids=lambda v: getattr(v, "__name__", repr(v)[:20])
 )
 def test_garbage_in_any_field_is_a_typed_error_or_accepted(cls, field, value):
-    """DESIGN.md: bad input gets a clear typed error (rooted at PortalAccessError), never a bare ValueError/TypeError/AttributeError."""
+    """docs/rules.md: bad input gets a clear typed error (rooted at PortalAccessError), never a bare ValueError/TypeError/AttributeError."""
     example = _valid_examples()[cls]
     with contextlib.suppress(PortalAccessError):
         attrs.evolve(example, **{field: value})
@@ -98,7 +98,7 @@ def test_garbage_in_any_field_is_a_typed_error_or_accepted(cls, field, value):
 
 @pytest.mark.parametrize("value", GARBAGE)
 def test_functions_refuse_garbage_with_typed_errors(value):
-    """DESIGN.md: public functions validate their input too."""
+    """docs/rules.md: public functions validate their input too."""
     calls = [
         lambda: pa.Money.parse(value, "USD"),
         lambda: pa.Money(1, "USD") + pa.Money(1, value),
@@ -114,7 +114,7 @@ def test_functions_refuse_garbage_with_typed_errors(value):
 
 
 def test_every_exported_value_class_is_covered():
-    """DESIGN.md: every public value with validation is in the garbage test above."""
+    """docs/rules.md: every public value with validation is in the garbage test above."""
     covered = set(_valid_examples())
     skipped = {
         pa.AccessState,

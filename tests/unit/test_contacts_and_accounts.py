@@ -26,7 +26,7 @@ def test_account_level_scope_cannot_list_sites():
 
 
 def test_a_lone_site_id_string_is_one_site():
-    """DESIGN.md: a string passed where a collection is expected is never split into letters."""
+    """docs/rules.md: a string passed where a collection is expected is never split into letters."""
     assert SiteScope(account_level=False, site_ids="s-10").site_ids == {"s-10"}  # type: ignore[arg-type]
 
 
@@ -77,7 +77,7 @@ def test_account_class_portal_options_default_off():
     ],
 )
 def test_bad_fields_are_typed_errors_naming_the_field(build, field):
-    """DESIGN.md: every public constructor validates and names the offending field."""
+    """docs/rules.md: every public constructor validates and names the offending field."""
     with pytest.raises(ValidationError) as caught:
         build()
     assert caught.value.field == field

@@ -51,7 +51,7 @@ def test_case_insensitive_equality_keeps_what_was_typed():
 
 
 def test_non_string_is_refused():
-    """DESIGN.md: bad input is a typed error, never an AttributeError."""
+    """docs/rules.md: bad input is a typed error, never an AttributeError."""
     with pytest.raises(InvalidEmailError):
         EmailAddress.parse(None)  # type: ignore[arg-type]
 

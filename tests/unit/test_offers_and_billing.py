@@ -168,7 +168,7 @@ def test_void_and_paid_transitions():
 
 
 def test_invoice_due_date_cannot_precede_issue_date():
-    """DESIGN.md: bad input is refused with the field named."""
+    """docs/rules.md: bad input is refused with the field named."""
     with pytest.raises(ValidationError) as caught:
         Invoice(
             id="i",

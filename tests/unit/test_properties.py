@@ -19,7 +19,7 @@ from portal_access.testing import strategies as pst
 
 @given(pst.money(), pst.money())
 def test_money_never_mixes_currencies(a, b):
-    """DESIGN.md: adding, subtracting or ordering two currencies is an error, never a conversion."""
+    """docs/rules.md: adding, subtracting or ordering two currencies is an error, never a conversion."""
     if a.currency == b.currency:
         assert (a + b).amount == a.amount + b.amount
         assert (a < b) == (a.amount < b.amount)
@@ -32,7 +32,7 @@ def test_money_never_mixes_currencies(a, b):
 
 @given(pst.money())
 def test_money_round_trips_through_its_decimal_text(amount):
-    """DESIGN.md: money is exact minor units; printing and parsing loses nothing."""
+    """docs/rules.md: money is exact minor units; printing and parsing loses nothing."""
     major, currency = str(amount).split()
     assert Money.parse(major, currency) == amount
 
@@ -73,7 +73,7 @@ def test_only_full_access_opens_sites(state, policy, now):
 
 @given(st.data(), pst.required_payments())
 def test_reports_converge_in_any_order_with_duplicates(data, requirement):
-    """DESIGN.md: duplicated and out-of-order webhooks give the same state as in-order delivery."""
+    """docs/rules.md: duplicated and out-of-order webhooks give the same state as in-order delivery."""
     reports = data.draw(pst.gateway_reports(requirement, shuffled=False))
     shuffled = data.draw(
         st.permutations(reports + data.draw(st.lists(st.sampled_from(reports))))
@@ -95,11 +95,11 @@ def test_reports_converge_in_any_order_with_duplicates(data, requirement):
 
 @given(pst.access_states())
 def test_access_state_round_trips_through_json(state):
-    """DESIGN.md: one cattrs converter writes and reads every value."""
+    """docs/rules.md: one cattrs converter writes and reads every value."""
     assert from_json(to_json(state), type(state)) == state
 
 
 @given(pst.offers())
 def test_offers_round_trip_through_json(offer):
-    """DESIGN.md: offers survive the store's serialisation unchanged."""
+    """docs/rules.md: offers survive the store's serialisation unchanged."""
     assert from_json(to_json(offer), Offer) == offer

@@ -3,7 +3,7 @@
 A gateway adapter verifies the vendor's signature, then maps the vendor object in the
 event to *snapshots* of the objects we care about. The service applies the snapshots'
 state, never the event's verb, so the same report twice, or an older one after a newer
-one, changes nothing (DESIGN.md "Webhooks").
+one, changes nothing (docs/rules.md "Webhooks").
 
 >>> from datetime import datetime, timezone
 >>> event = GatewayEvent(gateway="stripe", event_id="evt_1", event_type="ping",

@@ -2,7 +2,7 @@
 
 Seed 003_11ad6fb0c789d951.txt: "Customers log in using their email address as their
 username and a password set by staff during initial setup." A staff-set password is
-temporary: it must be changed at the first login (DESIGN.md), and no password is ever
+temporary: it must be changed at the first login (docs/rules.md), and no password is ever
 sent by email.
 
 >>> from datetime import datetime, timezone

@@ -1,7 +1,7 @@
 """What a new portal password must be (staff-set temporary ones and the contact's own).
 
 Seed 003_11ad6fb0c789d951.txt: customers "log in using their email address as their
-username and a password set by staff during initial setup". DESIGN.md adds that no
+username and a password set by staff during initial setup". docs/rules.md adds that no
 password is ever emailed (staff "send portal instructions" sends a set-password link)
 and that a staff-set password must be changed at first login. This module only judges a
 proposed password; hashing is the password-hasher port's job.

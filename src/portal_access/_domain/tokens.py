@@ -1,6 +1,6 @@
 """Single-use tokens for invitation, password and re-subscribe links.
 
-The seeds are silent on how; DESIGN.md's "Rules a careful library adds" fixes it: tokens
+The seeds are silent on how; the "Rules a careful library adds" of docs/rules.md fixes it: tokens
 come from ``secrets`` (through the token-source port, so the domain stays pure), only
 their SHA-256 digest is stored, they are compared in constant time, expire, and are used
 once. A link is checked on GET (:func:`check_token`) and consumed only on POST

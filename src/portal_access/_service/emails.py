@@ -3,7 +3,7 @@
 Every template is compiled when :class:`EmailTemplates` is built, so a typo in a
 host's template fails at start-up, not in a customer's inbox. Links (``link.url``) are
 single-use set-password, reset or re-subscribe links; no email ever carries a password
-(DESIGN.md; seed 003_11ad6fb0c789d951.txt "Send Portal Instructions").
+(docs/rules.md; seed 003_11ad6fb0c789d951.txt "Send Portal Instructions").
 
 >>> templates = EmailTemplates()
 >>> message = templates.invitation.render({"contact.first_name": "Ann",

@@ -109,7 +109,7 @@ def registered(work: Work, contact_id: str) -> bool:
 
 def send_portal_instructions(work: Work, contact_id: str, *, staff: StaffMember) -> None:
     """Seed 003's "Send Portal Instructions": the login URL, the username and a
-    set-password link. The password itself is never emailed (DESIGN.md)."""
+    set-password link. The password itself is never emailed (docs/rules.md)."""
     authorize(staff, StaffPermission.INVITE_CONTACTS)
     work.actor = Actor.staff(staff)
     send_password_link(work, contact_id, purpose=TokenPurpose.SET_PASSWORD)

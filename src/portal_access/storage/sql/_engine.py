@@ -11,7 +11,7 @@ skips the ``fsync`` of each commit, so it survives the application crashing but 
 power loss or an operating-system crash, which can take the last commits back. Those
 commits include webhooks already acknowledged to the vendor, which will not send them
 again: the payment would stay unapplied until a reconcile (the "acknowledged but lost"
-failure DESIGN.md sets out to prevent). One ``fsync`` per unit of work is the price; it
+failure docs/rules.md sets out to prevent). One ``fsync`` per unit of work is the price; it
 is set explicitly because builds of SQLite differ in their default.
 
 PostgreSQL: psycopg 3, ``READ COMMITTED`` set explicitly (whatever the server default),
