@@ -183,7 +183,8 @@ def test_no_source_file_points_at_the_working_papers():
         for path in files
         if path.name != "test_site.py" and WORKING_PAPERS.search(path.read_text())
     ]
-    assert files and found == []
+    assert files
+    assert found == []
 
 
 def test_every_access_reason_is_in_the_reasons_table():
