@@ -18,21 +18,19 @@ import attrs
 from portal_access._domain.access import AccessDecision, PortalPolicy
 from portal_access._domain.accounts import Account, AccountClass, Site
 from portal_access._domain.billing import Charge, Invoice, Plan
-from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
+from portal_access._domain.checkout import CheckoutSession
 from portal_access._domain.contacts import Contact, ContactRole
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError
 from portal_access._domain.events import OutboxMessage, PaymentDuplicated, SubscriptionDuplicated
 from portal_access._domain.invitations import InvoiceEmail, StaffMember
 from portal_access._domain.money import Money
-from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
+from portal_access._domain.offers import InviteTiming, Offer
 from portal_access._domain.payment_gateways import GatewayConflict
 from portal_access._domain.self_registration import SelfRegistrationRequest
 from portal_access._domain.tokens import TokenPurpose
-from portal_access._domain.validation import ensure_instance
 from portal_access._service import (
     access_checks,
-    anonymous,
     checkout,
     contact_gateways,
     directory,
@@ -56,7 +54,6 @@ from portal_access._service import reconcile as reconciling
 from portal_access._service.context import (
     PortalLinks,
     ServiceContext,
-    Work,
     deliver_outbox,
     run,
 )
@@ -242,38 +239,27 @@ class PortalAccess:
                 disagree, an unconfigured gateway, a non-Client role with payment.
             TemplateError: the invoice title does not compile.
         """
-        paid = None
-        if one_time is not None or plan is not None:
-            if gateway is None or currency is None:
-                raise ConfigurationError(
-                    "paid access needs a gateway and a currency", field="gateway"
-                )
-            paid = PaidAccess(
+        return run(
+            self._context,
+            partial(
+                offers.create_offer,
+                name=name,
                 gateway=gateway,
                 currency=currency,
                 invoice_title=invoice_title,
                 one_time=one_time,
                 plan=plan,
-            )
-        offer = Offer(
-            id=offer_id or self._context.ids.new_id("o_"),
-            name=name,
-            role=role,
-            paid_access=paid,
-            invite=invite,  # the converter takes its text too
-            onboarding_flow=onboarding_flow,
-            account_class_id=account_class_id,
+                invite=invite,
+                role=role,
+                onboarding_flow=onboarding_flow,
+                account_class_id=account_class_id,
+                offer_id=offer_id,
+            ),
         )
-        return self.save_offer(offer)
 
     def save_invoice(self, invoice: Invoice) -> Invoice:
         """Record one of the host's own invoices (for summaries, aging, quick pay)."""
-
-        def save(work: Work) -> Invoice:
-            work.uow.invoices.save(ensure_instance(invoice, Invoice, field="invoice"))
-            return invoice
-
-        return run(self._context, save)
+        return run(self._context, partial(directory.save_invoice, invoice=invoice))
 
     # -- signing up and invitations --------------------------------------------------------
 
@@ -427,8 +413,11 @@ class PortalAccess:
     def log_in(self, email: str, password: str, *, client_key: str) -> logins.LoginResult:
         """Check an email and password; see :func:`~portal_access._service.logins.log_in`.
         ``client_key`` is the visitor's address (rate limits are per client too)."""
-        use_case = partial(logins.log_in, email=email, password=password, client_key=client_key)
-        return run(self._context, use_case, deliver=False)
+        return run(
+            self._context,
+            partial(logins.log_in, email=email, password=password, client_key=client_key),
+            deliver=False,
+        )
 
     def change_password(
         self, email: str, current: str, new: str, *, client_key: str
@@ -466,39 +455,22 @@ class PortalAccess:
             GatewayNotAllowedError: the contact may not use the offer's gateway (seed 004).
             ConflictError: nothing to pay (no requirement, paid, waived, revoked).
         """
-        prepare = partial(
-            checkout.prepare_required_checkout,
-            contact_id=contact_id,
-            success_url=success_url,
-            cancel_url=cancel_url,
+        return checkout.start_required_checkout(
+            self._context, contact_id, success_url=success_url, cancel_url=cancel_url
         )
-        return checkout.open_checkout(self._context, prepare, self._invoice_target)
 
     def start_payment_method_setup(
         self, contact_id: str, *, gateway: str, success_url: str, cancel_url: str
     ) -> CheckoutSession:
         """A page that saves a payment method, where the contact may (seed 003), through
         a gateway the contact may use (seed 004)."""
-        prepare = partial(
-            checkout.prepare_setup_checkout,
-            contact_id=contact_id,
+        return checkout.start_payment_method_setup(
+            self._context,
+            contact_id,
             gateway=gateway,
             success_url=success_url,
             cancel_url=cancel_url,
         )
-        return checkout.open_checkout(self._context, prepare, lambda _request: (gateway, None))
-
-    def _invoice_target(self, request: CheckoutRequest) -> checkout.Target:
-        invoice_id = request.invoice_id
-        assert invoice_id is not None
-
-        def gateway_of(work: Work) -> checkout.Target:
-            invoice = work.uow.invoices.get(invoice_id)
-            if invoice is None or invoice.gateway is None:
-                raise ConfigurationError("the invoice has no gateway", field="gateway")
-            return invoice.gateway, invoice.id
-
-        return run(self._context, gateway_of)
 
     def handle_webhook(
         self, gateway: str, headers: Mapping[str, str], body: bytes
@@ -523,27 +495,12 @@ class PortalAccess:
                 (``reason="subscription_live"``).
             GatewayNotAllowedError: the contact may not use the offer's gateway (seed 004).
         """
-        prepare = partial(
-            resubscribe.prepare_resubscribe,
-            token=token,
+        return resubscribe.resubscribe(
+            self._context,
+            token,
             success_url=success_url,
             cancel_url=cancel_url,
             contact_id=contact_id,
-        )
-
-        def target(request: CheckoutRequest) -> checkout.Target:
-            assert request.contact_id is not None
-            found = partial(resubscribe.resubscribe_target, contact_id=request.contact_id)
-            return run(self._context, found)
-
-        return checkout.open_checkout(
-            self._context,
-            prepare,
-            target,
-            recheck=resubscribe.ensure_no_live_subscription,
-            finish=lambda work, request, _session: resubscribe.finish_resubscribe(
-                work, request, token
-            ),
         )
 
     def cancel_required_payment(
@@ -551,18 +508,7 @@ class PortalAccess:
     ) -> str:
         """Seed 000: void the required invoice and grant access; the invoice id. The
         audit trail records ``staff`` and ``reason``; pages opened for the invoice close."""
-        invoice_id = run(
-            self._context,
-            partial(
-                waivers.cancel_required_payment, contact_id=contact_id, staff=staff, reason=reason
-            ),
-        )
-
-        def sessions(work: Work) -> list[CheckoutSession]:
-            return [record.session for record in work.uow.checkouts.for_invoice(invoice_id)]
-
-        checkout.close_pages(self._context, run(self._context, sessions))
-        return invoice_id
+        return waivers.waive_required_payment(self._context, contact_id, staff=staff, reason=reason)
 
     def refund_payment(
         self,
@@ -586,8 +532,11 @@ class PortalAccess:
     ) -> None:
         """Seed 001: invoice-verified self-registration; same answer, in the same time,
         whatever matched (a background job compares and mails)."""
-        request = SelfRegistrationRequest.from_form(invoice_number, code, contact_name, email)
-        self_registration.self_register(self._context, request, client_key=client_key)
+        self_registration.self_register(
+            self._context,
+            SelfRegistrationRequest.from_form(invoice_number, code, contact_name, email),
+            client_key=client_key,
+        )
 
     def quick_pay(
         self,
@@ -600,22 +549,14 @@ class PortalAccess:
     ) -> quick_pay.QuickPayResult:
         """Seed 001: a guest pays an invoice with its number and quick-pay code;
         ``client_key`` is the visitor's address (rate limits are per client too)."""
-        prepare = partial(
-            quick_pay.prepare_quick_pay,
-            invoice_number=invoice_number,
-            code=code,
+        return quick_pay.quick_pay(
+            self._context,
+            invoice_number,
+            code,
             success_url=success_url,
             cancel_url=cancel_url,
             client_key=client_key,
         )
-        prepared = anonymous.no_faster_than(
-            anonymous.LOOKUP_FLOOR, lambda: run(self._context, prepare, deliver=False)
-        )
-        if prepared is None or isinstance(prepared, CheckoutSession):
-            return quick_pay.QuickPayResult(checkout=prepared)
-        request: CheckoutRequest = prepared
-        session = checkout.open_checkout(self._context, lambda _work: request, self._invoice_target)
-        return quick_pay.QuickPayResult(checkout=session)
 
     def account_summary(self, contact_id: str) -> summary.AccountSummary:
         """Balances, aging, invoices, settled, pending and duplicate payments (seeds 001,

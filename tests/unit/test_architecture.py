@@ -260,3 +260,26 @@ def test_the_layer_table_in_the_docs_is_the_one_the_tests_enforce():
             part = cells[0].strip("`")
             documented[part] = {name.strip("` ") for name in cells[2].split(",") if "`" in name}
     assert documented == LAYERS
+
+
+def test_every_facade_method_is_one_call_into_a_use_case():
+    """`PortalAccess` wires use cases to the ports and nothing more: each method other
+    than ``__init__`` is one statement after its docstring (a use case's logic lives in
+    `_service/`, where it is tested on its own)."""
+    tree = ast.parse((SRC / "_portal.py").read_text(encoding="utf-8"))
+    (facade,) = [
+        node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "PortalAccess"
+    ]
+    methods = [node for node in facade.body if isinstance(node, ast.FunctionDef)]
+    thick = [
+        method.name
+        for method in methods
+        if method.name != "__init__"
+        and len([statement for statement in method.body if not _is_docstring(statement)]) != 1
+    ]
+    assert len(methods) > 40
+    assert thick == []
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)

@@ -31,7 +31,12 @@ from portal_access._domain.billing import Invoice, InvoiceStatus, LineKind
 from portal_access._domain.capabilities import Capability
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.duplicate_payments import checkout_refusal
-from portal_access._domain.errors import AccessDeniedError, ConflictError, GatewayError
+from portal_access._domain.errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    ConflictError,
+    GatewayError,
+)
 from portal_access._domain.payment_gateways import ensure_payable
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
 from portal_access._domain.return_urls import check_return_urls
@@ -47,6 +52,7 @@ __all__ = [
     "close_pages",
     "ensure_no_payment_under_way",
     "ensure_payable_invoice",
+    "invoice_target",
     "open_checkout",
     "page_key",
     "payment_methods_for",
@@ -54,6 +60,8 @@ __all__ = [
     "prepare_setup_checkout",
     "record_checkout",
     "reuse_open_session",
+    "start_payment_method_setup",
+    "start_required_checkout",
 ]
 
 log = logging.getLogger("portal_access.checkout")
@@ -311,3 +319,47 @@ def prepare_setup_checkout(
         payment_methods=frozenset({PaymentMethodKind.CARD, PaymentMethodKind.BANK_ACCOUNT}),
         save_payment_method=True,
     )
+
+
+def invoice_target(context: ServiceContext, request: CheckoutRequest) -> Target:
+    """The gateway and invoice of a page that pays ``request``'s invoice.
+
+    Raises:
+        ConfigurationError: the invoice names no gateway.
+    """
+    invoice_id = request.invoice_id
+    assert invoice_id is not None
+
+    def gateway_of(work: Work) -> Target:
+        invoice = work.uow.invoices.get(invoice_id)
+        if invoice is None or invoice.gateway is None:
+            raise ConfigurationError("the invoice has no gateway", field="gateway")
+        return invoice.gateway, invoice.id
+
+    return run(context, gateway_of)
+
+
+def start_required_checkout(
+    context: ServiceContext, contact_id: str, *, success_url: str, cancel_url: str
+) -> CheckoutSession:
+    """A hosted page that pays the contact's required invoice (see the module's rules)."""
+
+    def prepare(work: Work) -> CheckoutRequest | CheckoutSession:
+        return prepare_required_checkout(
+            work, contact_id, success_url=success_url, cancel_url=cancel_url
+        )
+
+    return open_checkout(context, prepare, lambda request: invoice_target(context, request))
+
+
+def start_payment_method_setup(
+    context: ServiceContext, contact_id: str, *, gateway: str, success_url: str, cancel_url: str
+) -> CheckoutSession:
+    """A page that saves a payment method through ``gateway``, where the contact may."""
+
+    def prepare(work: Work) -> CheckoutRequest | CheckoutSession:
+        return prepare_setup_checkout(
+            work, contact_id, gateway=gateway, success_url=success_url, cancel_url=cancel_url
+        )
+
+    return open_checkout(context, prepare, lambda _request: (gateway, None))

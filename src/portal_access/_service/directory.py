@@ -11,6 +11,7 @@ import attrs
 
 from portal_access._domain.access import AccessState
 from portal_access._domain.accounts import Account, AccountClass, Site
+from portal_access._domain.billing import Invoice
 from portal_access._domain.contacts import Contact
 from portal_access._domain.errors import ConflictError, ValidationError
 from portal_access._domain.events import ContactCreated
@@ -26,6 +27,7 @@ __all__ = [
     "create_contact",
     "save_account",
     "save_account_class",
+    "save_invoice",
     "save_site",
     "sync_login_email",
     "update_contact",
@@ -146,3 +148,9 @@ def sync_login_email(work: Work, contact: Contact) -> PortalLogin | None:
         ),
         expected_version=login.version,
     )
+
+
+def save_invoice(work: Work, invoice: Invoice) -> Invoice:
+    """Record one of the host's own invoices (for summaries, aging, quick pay)."""
+    work.uow.invoices.save(ensure_instance(invoice, Invoice, field="invoice"))
+    return invoice

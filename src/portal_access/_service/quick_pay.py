@@ -20,15 +20,17 @@ from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, Che
 from portal_access._domain.errors import AccessDeniedError
 from portal_access._domain.return_urls import check_return_urls
 from portal_access._domain.visitor_input import MAX_CODE_LENGTH, ensure_visitor_text
-from portal_access._service.anonymous import hit_limits
+from portal_access._service.anonymous import LOOKUP_FLOOR, hit_limits, no_faster_than
 from portal_access._service.checkout import (
     ensure_payable_invoice,
+    invoice_target,
+    open_checkout,
     payment_methods_for,
     reuse_open_session,
 )
-from portal_access._service.context import Work
+from portal_access._service.context import ServiceContext, Work, run
 
-__all__ = ["QuickPayResult", "prepare_quick_pay"]
+__all__ = ["QuickPayResult", "prepare_quick_pay", "quick_pay"]
 
 
 @attrs.frozen
@@ -99,3 +101,36 @@ def prepare_quick_pay(
         lines=(InvoiceLine(f"Invoice {invoice.number}", balance),),
         payment_methods=payment_methods_for(invoice.currency),
     )
+
+
+def quick_pay(
+    context: ServiceContext,
+    invoice_number: str,
+    code: str,
+    *,
+    success_url: str,
+    cancel_url: str,
+    client_key: str,
+) -> QuickPayResult:
+    """A guest pays an invoice with its number and quick-pay code: the lookup takes no
+    less than :data:`~portal_access._service.anonymous.LOOKUP_FLOOR` whatever matched,
+    then a page opens for a full match."""
+
+    def prepare(work: Work) -> CheckoutRequest | CheckoutSession | None:
+        return prepare_quick_pay(
+            work,
+            invoice_number,
+            code,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            client_key=client_key,
+        )
+
+    prepared = no_faster_than(LOOKUP_FLOOR, lambda: run(context, prepare, deliver=False))
+    if prepared is None or isinstance(prepared, CheckoutSession):
+        return QuickPayResult(checkout=prepared)
+    request: CheckoutRequest = prepared
+    session = open_checkout(
+        context, lambda _work: request, lambda found: invoice_target(context, found)
+    )
+    return QuickPayResult(checkout=session)

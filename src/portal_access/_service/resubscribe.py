@@ -18,7 +18,7 @@ starting, no page opens (``PaymentInProgressError``, reason ``subscription_live`
 from __future__ import annotations
 
 from portal_access._domain.access import AccessLevel, decide
-from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
+from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.duplicate_payments import live_subscription_refusal
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.gateway_events import resubscribe_invoice_id
@@ -28,7 +28,8 @@ from portal_access._domain.requirement import RequiredPayment
 from portal_access._domain.return_urls import check_return_urls
 from portal_access._domain.tokens import TokenPurpose, token_digest
 from portal_access._service.access_states import require_access_state
-from portal_access._service.context import Work
+from portal_access._service.checkout import Target, open_checkout
+from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.invitations import consume_token, look_up_token
 from portal_access._service.lookups import (
     require_account,
@@ -39,6 +40,7 @@ from portal_access._service.lookups import (
 from portal_access._service.mailings import mail_link
 
 __all__ = [
+    "resubscribe",
     "ensure_no_live_subscription",
     "finish_resubscribe",
     "prepare_resubscribe",
@@ -167,3 +169,38 @@ def finish_resubscribe(work: Work, request: CheckoutRequest, token: str) -> None
         return
     record = look_up_token(work, token, (TokenPurpose.RESUBSCRIBE,))
     consume_token(work, record)
+
+
+def resubscribe(
+    context: ServiceContext,
+    token: str,
+    *,
+    success_url: str,
+    cancel_url: str,
+    contact_id: str | None = None,
+) -> CheckoutSession:
+    """POST of a re-subscribe link: a page to enter new payment details; the link is
+    consumed when the page is recorded.
+
+    Raises:
+        PaymentInProgressError: a subscription is already active or starting
+            (``reason="subscription_live"``).
+        GatewayNotAllowedError: the contact may not use the offer's gateway (seed 004).
+    """
+
+    def prepare(work: Work) -> CheckoutRequest:
+        return prepare_resubscribe(
+            work, token, success_url=success_url, cancel_url=cancel_url, contact_id=contact_id
+        )
+
+    def target(request: CheckoutRequest) -> Target:
+        found_for = request.contact_id
+        assert found_for is not None
+        return run(context, lambda work: resubscribe_target(work, found_for))
+
+    def finish(work: Work, request: CheckoutRequest, _session: CheckoutSession) -> None:
+        finish_resubscribe(work, request, token)
+
+    return open_checkout(
+        context, prepare, target, recheck=ensure_no_live_subscription, finish=finish
+    )

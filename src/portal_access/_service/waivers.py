@@ -11,15 +11,17 @@ import attrs
 
 from portal_access._domain.audit import Actor, AuditAction
 from portal_access._domain.billing import InvoiceStatus
+from portal_access._domain.checkout import CheckoutSession
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.events import InvoiceVoided
 from portal_access._domain.invitations import StaffMember, StaffPermission, authorize
 from portal_access._service import audit_trail
 from portal_access._service.access_states import change_access, require_access_state
-from portal_access._service.context import Work
+from portal_access._service.checkout import close_pages
+from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.lookups import require_invoice
 
-__all__ = ["cancel_required_payment"]
+__all__ = ["cancel_required_payment", "waive_required_payment"]
 
 
 def cancel_required_payment(
@@ -58,3 +60,20 @@ def cancel_required_payment(
         )
     change_access(work, contact_id, lambda s: attrs.evolve(s, requirement=requirement.waive()))
     return invoice.id
+
+
+def waive_required_payment(
+    context: ServiceContext, contact_id: str, *, staff: StaffMember, reason: str = ""
+) -> str:
+    """:func:`cancel_required_payment` in its own unit of work, then close the pages
+    opened for the invoice so none takes money for a void invoice; the invoice id."""
+    invoice_id = run(
+        context,
+        lambda work: cancel_required_payment(work, contact_id, staff=staff, reason=reason),
+    )
+
+    def sessions(work: Work) -> list[CheckoutSession]:
+        return [record.session for record in work.uow.checkouts.for_invoice(invoice_id)]
+
+    close_pages(context, run(context, sessions))
+    return invoice_id
