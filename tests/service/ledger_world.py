@@ -137,9 +137,10 @@ def ledger_world(
     portal: ContactPortalSettings | None = None,
     fee_basis_points: int = 0,
     gateways: tuple[PaymentGateway, ...] = (),
+    clock: ManualClock | None = None,
 ) -> LedgerWorld:
-    """The portal on ``store``, with Ann registered."""
-    clock = ManualClock(START)
+    """The portal on ``store``, with Ann registered (``clock``: the other gateways')."""
+    clock = clock or ManualClock(START)
     vendor = SandboxVendor(webhook_secret=SECRET, clock=clock, ids=SequentialIds("vendor"),
                            fee_basis_points=fee_basis_points)  # fmt: skip
     gateway = SandboxGateway(vendor=vendor, webhook_secret=SECRET, clock=clock)

@@ -31,11 +31,15 @@ from portal_access import (
     ValidationError,
 )
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
+from portal_access.adapters import ManualClock
+from portal_access.gateways.stripe import StripeGateway
 from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
-from tests.service.harness import CANCEL, SUCCESS
+from portal_access.testing.stripe import FakeStripeApi
+from tests.service.harness import CANCEL, SECRET, START, SUCCESS
 from tests.service.ledger_world import CONTACT, TODAY, LedgerWorld, later, ledger_world
 from tests.service.stores import store
+from tests.stripe_shapes import assert_stripe_shaped
 
 __all__ = ["AUTOPAY_RUNS", "store"]
 
@@ -294,3 +298,53 @@ def test_autopay_never_charges_above_the_maximum(invoices, system_max, class_max
     AUTOPAY_RUNS["examples"] += 1
     AUTOPAY_RUNS["invoices"] += len(made)
     AUTOPAY_RUNS["charged"] += len(charged)
+
+
+def test_autopay_on_stripe_charges_the_saved_method_off_session(store):
+    """Seeds 001_345994b3bb014aeb.txt and 003_11ad6fb0c789d951.txt on Stripe (the real SDK against the local Stripe API): the setup page's method is kept, a due invoice is charged once off-session and paid, a declined charge is recorded and mailed."""
+    clock = ManualClock(START)
+    with FakeStripeApi(clock=clock, webhook_secret=SECRET) as api:
+        stripe_gateway = StripeGateway(api_key="sk_test_autopay", webhook_secret=SECRET,
+                                       clock=clock, api_base=api.url, max_network_retries=0)  # fmt: skip
+        w = ledger_world(store, system=MAX_100, gateways=(stripe_gateway,), clock=clock)
+
+        def deliver() -> None:
+            api.deliver(lambda headers, body: w.portal.handle_webhook("stripe", headers, body))
+
+        page = w.portal.start_payment_method_setup(
+            CONTACT, gateway="stripe", success_url=SUCCESS, cancel_url=CANCEL
+        )
+        api.pay(page.session_id)
+        deliver()
+        saved = w.portal.saved_payment_method(CONTACT)
+        assert saved is not None
+        assert (saved.gateway, saved.kind) == ("stripe", PaymentMethodKind.CARD)
+        assert saved.method_id.startswith("pm_")
+        first = w.invoice(6000, gateway="stripe")
+        (charged,) = w.portal.run_autopay(TODAY).charged
+        assert (charged.invoice_id, charged.outcome) == (first.id, AutopayOutcome.SUCCEEDED)
+        deliver()
+        assert w.portal.invoice(first.id).status is InvoiceStatus.PAID
+        api.decline_payment_method(saved.method_id)
+        second = w.invoice(7000, gateway="stripe", due_in=1)
+        (declined,) = w.portal.run_autopay(later(1)).attempts
+        assert (declined.invoice_id, declined.outcome, declined.reason) == (
+            second.id,
+            AutopayOutcome.DECLINED,
+            "card_declined",
+        )
+        deliver()
+        assert w.portal.invoice(second.id).status is InvoiceStatus.OPEN
+        assert len(w.mails("was declined")) == 1
+        assert w.portal.run_autopay(later(1)).attempts == ()
+        intents = [o for o in api.objects.values() if o.get("object") == "payment_intent"]
+        assert sorted((i["amount"], i["status"]) for i in intents) == [
+            (6000, "succeeded"),
+            (7000, "requires_payment_method"),
+        ]
+        with unit_of_work(w.harness.store) as uow:
+            failed = [
+                r for r in uow.payments.for_account("acc-1") if r.snapshot.gateway == "stripe"
+            ]
+        assert sorted(r.snapshot.status.value for r in failed) == ["failed", "succeeded"]
+        assert_stripe_shaped(api)  # every object and event as Stripe's OpenAPI describes it
