@@ -76,7 +76,9 @@ def test_older_schema_is_refused(url: str):
     """A store on a database at the first revision refuses it, naming both revisions."""
     _migrate_to(url, "0001")
     with SqlStore(url) as store:
-        with pytest.raises(SchemaVersionError, match=f"revision 0001, older than the revision {HEAD}"):
+        with pytest.raises(
+            SchemaVersionError, match=f"revision 0001, older than the revision {HEAD}"
+        ):
             read_access_state(store, "c-1")
         with pytest.raises(SchemaVersionError, match="db upgrade --url"):
             _open(store)

@@ -57,10 +57,6 @@ class SavedMethodRepository(Repository):
         """Insert or replace the contact's saved method."""
         self._put(self._row(method, contact_id=method.contact_id, gateway=method.gateway))
 
-    def remove(self, contact_id: str) -> bool:
-        """Forget the contact's saved method; whether there was one."""
-        return self.transaction.delete(self.table, (contact_id,))
-
     def for_gateway(self, gateway: str) -> tuple[SavedPaymentMethod, ...]:
         """The saved methods kept at ``gateway``, by contact id."""
         return self._find(SAVED_METHODS_BY_GATEWAY, gateway, SavedPaymentMethod)
