@@ -758,7 +758,8 @@ class PortalAccess:
         oldest first: one per settled payment, refund, dispute and gateway fee.
 
         Raises:
-            ValidationError: not dates, or ``end`` before ``start``.
+            ValidationError: not dates, ``end`` before ``start``, or more than about ten
+                years between them.
         """
         return run(self._context, partial(accounting.accounting_entries, start=start, end=end))
 

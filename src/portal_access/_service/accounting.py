@@ -32,9 +32,9 @@ from portal_access._domain.payments import PaymentSnapshot
 from portal_access._domain.validation import ensure_instance
 from portal_access._service import audit_trail
 from portal_access._service.context import Work
-from portal_access.repositories._ledger import months_between
 
 __all__ = [
+    "MAX_PERIOD_DAYS",
     "accounting_csv",
     "accounting_entries",
     "ledger_accounts",
@@ -44,6 +44,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("portal_access.accounting")
+
+#: The longest period one listing covers (about ten years): each month is one lookup.
+MAX_PERIOD_DAYS = 3660
 
 
 def record_entries(
@@ -121,6 +124,10 @@ def _period(start: object, end: object) -> tuple[date, date]:
     start, end = _day(start, "start"), _day(end, "end")
     if end < start:
         raise ValidationError("the period ends before it starts", field="end", value=end)
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise ValidationError(
+            f"a period covers at most {MAX_PERIOD_DAYS} days", field="end", value=end
+        )
     return start, end
 
 
@@ -129,14 +136,11 @@ def accounting_entries(work: Work, start: date, end: date) -> tuple[AccountingEn
     oldest first.
 
     Raises:
-        ValidationError: not dates, or ``end`` before ``start``.
+        ValidationError: not dates, ``end`` before ``start``, or more than
+            :data:`MAX_PERIOD_DAYS` between them.
     """
     start, end = _period(start, end)
-    return tuple(
-        entry
-        for entry in work.uow.accounting_entries.in_months(months_between(start, end))
-        if start <= entry.occurred_at.date() <= end
-    )
+    return work.uow.accounting_entries.in_period(start, end)
 
 
 def unmapped_entries(work: Work) -> tuple[AccountingEntry, ...]:

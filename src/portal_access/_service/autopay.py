@@ -50,7 +50,7 @@ from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.emails import EmailTemplate
-from portal_access._service.lookups import require_account
+from portal_access._service.lookups import require_account, require_contact
 from portal_access._service.mailings import send_email, template_values
 from portal_access._service.payment_history import invoice_payments
 from portal_access._service.webhooks import apply_payment
@@ -99,8 +99,13 @@ class AutopayReport:
 
 
 def saved_payment_method(work: Work, contact_id: str) -> SavedPaymentMethod | None:
-    """The contact's saved payment method, or ``None``."""
-    return work.uow.saved_methods.get(contact_id)
+    """The contact's saved payment method, or ``None``.
+
+    Raises:
+        NotFoundError: no such contact.
+    """
+    contact = require_contact(work, contact_id)
+    return work.uow.saved_methods.get(contact.id)
 
 
 def run_autopay(context: ServiceContext, today: date) -> AutopayReport:

@@ -8,8 +8,7 @@ redelivered, reconcile) adds nothing, in any store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date
 
 from portal_access._domain.accounting import AccountingEntry, EntryKind, LedgerAccount
 from portal_access._domain.autopay import AutopayAttempt, SavedPaymentMethod
@@ -155,7 +154,7 @@ class AccountingEntryRepository(Repository):
             "gateway": entry.gateway,
             "payment_id": entry.payment_id,
             "kind": entry.kind.value,
-            "month": entry.occurred_at.strftime("%Y-%m"),
+            "month": entry.occurred_at.astimezone(UTC).strftime("%Y-%m"),
             "occurred_at": entry.occurred_at,
             "unmapped": entry.ledger_account is None,
         }
@@ -166,12 +165,13 @@ class AccountingEntryRepository(Repository):
         row = self.transaction.get(self.table, (gateway, payment_id, kind.value))
         return None if row is None else self._decode(row, AccountingEntry)
 
-    def in_months(self, months: Iterable[str]) -> tuple[AccountingEntry, ...]:
-        """The entries of these ``YYYY-MM`` months, oldest first."""
+    def in_period(self, start: date, end: date) -> tuple[AccountingEntry, ...]:
+        """The entries that occurred from ``start`` to ``end`` (days, both included,
+        UTC), oldest first: one lookup per month."""
         found: list[AccountingEntry] = []
-        for month in months:
+        for month in months_between(start, end):
             found += self._find(ACCOUNTING_ENTRIES_BY_MONTH, month, AccountingEntry)
-        return tuple(found)
+        return tuple(e for e in found if start <= e.occurred_at.astimezone(UTC).date() <= end)
 
     def unmapped(self) -> tuple[AccountingEntry, ...]:
         """The entries recorded with no account, oldest first."""
