@@ -29,6 +29,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{PROPERTY_RUNS['steps']} steps, {PROPERTY_RUNS['duplicates']} duplicate payments, "
             f"{PROPERTY_RUNS['refunded']} refunded"
         )
+    autopay = getattr(sys.modules.get("tests.service.test_autopay"), "AUTOPAY_RUNS", None)
+    if autopay and autopay["examples"]:
+        terminalreporter.write_line(
+            f"autopay never above the maximum: {autopay['examples']} examples, "
+            f"{autopay['invoices']} invoices, {autopay['charged']} charged, "
+            f"{autopay['over_maximum']} left over the maximum"
+        )
     square = sys.modules.get("tests.square_shapes")
     checked = getattr(square, "CHECKED", None)
     if checked:

@@ -20,6 +20,7 @@ from portal_access._domain.access import (
     decide,
     onboarding_due,
 )
+from portal_access._domain.accounting import AccountingEntry, EntryKind, LedgerAccount
 from portal_access._domain.accounts import (
     Account,
     AccountClass,
@@ -29,6 +30,13 @@ from portal_access._domain.accounts import (
 )
 from portal_access._domain.aging import AgingBucket, AgingBuckets, age_invoices
 from portal_access._domain.audit import Actor, ActorKind, AuditAction, AuditRecord
+from portal_access._domain.autopay import (
+    AutopayAttempt,
+    AutopayOutcome,
+    SavedMethodCharge,
+    SavedPaymentMethod,
+    autopay_maximum,
+)
 from portal_access._domain.billing import (
     BillingInterval,
     Charge,
@@ -90,6 +98,7 @@ from portal_access._domain.events import (
     OutboxMessage,
     PaymentDuplicated,
     PaymentRecorded,
+    PurchaseOrderPlaced,
     SubscriptionChanged,
     SubscriptionDuplicated,
     WebhookProcessed,
@@ -120,6 +129,7 @@ from portal_access._domain.placeholders import (
     PlaceholderTemplate,
     TemplateOutput,
 )
+from portal_access._domain.purchase_orders import CatalogItem, OrderLine, PurchaseOrder
 from portal_access._domain.recipients import invoice_email_addresses, parse_recipients
 from portal_access._domain.requirement import RequiredPayment, Settlement
 from portal_access._domain.self_registration import SelfRegistrationRequest
@@ -127,6 +137,7 @@ from portal_access._domain.site_access import SiteAccess
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 from portal_access._domain.tokens import TokenPurpose
 from portal_access._portal import PortalAccess
+from portal_access._service.autopay import AutopayReport
 from portal_access._service.context import PortalLinks
 from portal_access._service.emails import EmailTemplate, EmailTemplates
 from portal_access._service.invitations import InvitationView
@@ -151,6 +162,7 @@ __all__ = [
     "Account",
     "AccountClass",
     "AccountSummary",
+    "AccountingEntry",
     "AchPolicy",
     "Actor",
     "ActorKind",
@@ -160,8 +172,12 @@ __all__ = [
     "AuditRecord",
     "AuditRecorded",
     "AuthenticationError",
+    "AutopayAttempt",
+    "AutopayOutcome",
+    "AutopayReport",
     "BillingInterval",
     "Capability",
+    "CatalogItem",
     "Charge",
     "CheckoutPurpose",
     "CheckoutRequest",
@@ -180,6 +196,7 @@ __all__ = [
     "EmailRequested",
     "EmailTemplate",
     "EmailTemplates",
+    "EntryKind",
     "GatewayConflict",
     "GatewayError",
     "GatewayEvent",
@@ -205,12 +222,14 @@ __all__ = [
     "InvoiceStatus",
     "InvoiceVoided",
     "KickoffForm",
+    "LedgerAccount",
     "LineKind",
     "LoginResult",
     "Money",
     "NotFoundError",
     "Offer",
     "OnboardingDue",
+    "OrderLine",
     "OutboxMessage",
     "PaidAccess",
     "PasswordChangeRequiredError",
@@ -229,11 +248,15 @@ __all__ = [
     "PortalLinks",
     "PortalLogin",
     "PortalPolicy",
+    "PurchaseOrder",
+    "PurchaseOrderPlaced",
     "QuickPayResult",
     "RateLimitedError",
     "ReconcileReport",
     "RenewalInvoiceReport",
     "RequiredPayment",
+    "SavedMethodCharge",
+    "SavedPaymentMethod",
     "SchemaVersionError",
     "SelfRegistrationRequest",
     "Settlement",
@@ -262,6 +285,7 @@ __all__ = [
     "WebhookResult",
     "WebhookVerificationError",
     "age_invoices",
+    "autopay_maximum",
     "decide",
     "invoice_email_addresses",
     "onboarding_due",

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 
 import attrs
 
 from portal_access._domain.access import AccessDecision, PortalPolicy
+from portal_access._domain.accounting import AccountingEntry, LedgerAccount
 from portal_access._domain.accounts import Account, AccountClass, Site
+from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.billing import Charge, Invoice, Plan
 from portal_access._domain.checkout import CheckoutSession
 from portal_access._domain.contacts import Contact, ContactRole
@@ -27,10 +29,13 @@ from portal_access._domain.invitations import InvoiceEmail, StaffMember
 from portal_access._domain.money import Money
 from portal_access._domain.offers import InviteTiming, Offer
 from portal_access._domain.payment_gateways import GatewayConflict
+from portal_access._domain.purchase_orders import CatalogItem, PurchaseOrder
 from portal_access._domain.self_registration import SelfRegistrationRequest
 from portal_access._domain.tokens import TokenPurpose
 from portal_access._service import (
     access_checks,
+    accounting,
+    autopay,
     checkout,
     contact_gateways,
     directory,
@@ -40,6 +45,7 @@ from portal_access._service import (
     invoice_emails,
     logins,
     offers,
+    purchase_orders,
     quick_pay,
     refunds,
     resubscribe,
@@ -608,6 +614,103 @@ class PortalAccess:
     ) -> reconciling.ReconcileReport:
         """Replay the gateway's events since ``since`` through the webhook path."""
         return reconciling.reconcile(self._context, gateway, since=since, progress=progress)
+
+    # -- autopay (seeds 001, 003) ----------------------------------------------------------
+
+    def saved_payment_method(self, contact_id: str) -> SavedPaymentMethod | None:
+        """The payment method the contact saved (seed 003), or ``None``. A method is
+        kept when its gateway reports the setup page completed, and only where the
+        contact may save one (see :meth:`start_payment_method_setup`)."""
+        return run(self._context, partial(autopay.saved_payment_method, contact_id=contact_id))
+
+    def run_autopay(self, today: date) -> autopay.AutopayReport:
+        """Charge the contacts' open invoices due on or before ``today`` with their saved
+        methods, never above the autopay maximum (seed 001); an invoice above it, and a
+        declined charge, are mailed to the contact. Run it once a day (again the same day
+        charges nothing twice). See :mod:`~portal_access._service.autopay`.
+
+        Raises:
+            ValidationError: ``today`` is not a date.
+        """
+        return autopay.run_autopay(self._context, today)
+
+    # -- the catalog and purchase orders (seed 004) ----------------------------------------
+
+    def save_catalog_item(self, item: CatalogItem) -> CatalogItem:
+        """Add or change an item of the catalog (``for_sale=False`` withdraws it)."""
+        return run(self._context, partial(purchase_orders.save_catalog_item, item=item))
+
+    def catalog(self, contact_id: str) -> tuple[CatalogItem, ...]:
+        """The items for sale, by name, for a contact with catalog access (seed 004).
+
+        Raises:
+            NotFoundError: no such contact.
+            AccessDeniedError: the contact may not use the catalog.
+        """
+        return run(self._context, partial(purchase_orders.catalog_for, contact_id=contact_id))
+
+    def place_purchase_order(
+        self, contact_id: str, quantities: Mapping[str, int], *, gateway: str | None = None
+    ) -> PurchaseOrder:
+        """A contact with catalog access orders ``quantities`` (item id -> how many);
+        the order becomes an open invoice of the contact (``invoice_id``), payable through
+        ``gateway`` (default: the contact's one gateway). Raises as
+        :func:`~portal_access._service.purchase_orders.place_purchase_order` says
+        (``AccessDeniedError`` for a contact without catalog access)."""
+        return run(
+            self._context,
+            partial(
+                purchase_orders.place_purchase_order,
+                contact_id=contact_id,
+                quantities=quantities,
+                gateway=gateway,
+            ),
+        )
+
+    def purchase_orders(self, contact_id: str) -> tuple[PurchaseOrder, ...]:
+        """The contact's purchase orders, oldest first.
+
+        Raises:
+            NotFoundError: no such contact.
+        """
+        return run(
+            self._context, partial(purchase_orders.purchase_orders_of, contact_id=contact_id)
+        )
+
+    # -- accounting (seed 004) -------------------------------------------------------------
+
+    def map_ledger_account(self, account: LedgerAccount, *, staff: StaffMember) -> LedgerAccount:
+        """Staff match a gateway's payment method to a bank or ledger account (seed 004);
+        entries recorded from now on carry its code.
+
+        Raises:
+            ConfigurationError: no such gateway is configured.
+        """
+        return run(
+            self._context, partial(accounting.map_ledger_account, account=account, staff=staff)
+        )
+
+    def ledger_accounts(self) -> tuple[LedgerAccount, ...]:
+        """Every (gateway, payment method) -> account mapping."""
+        return run(self._context, accounting.ledger_accounts)
+
+    def accounting_entries(self, start: date, end: date) -> tuple[AccountingEntry, ...]:
+        """The accounting entries from ``start`` to ``end`` (days, both included, UTC),
+        oldest first: one per settled payment, refund, dispute and gateway fee.
+
+        Raises:
+            ValidationError: not dates, ``end`` before ``start``, or more than about ten
+                years between them.
+        """
+        return run(self._context, partial(accounting.accounting_entries, start=start, end=end))
+
+    def unmapped_accounting_entries(self) -> tuple[AccountingEntry, ...]:
+        """The entries recorded for a payment method no account was mapped to."""
+        return run(self._context, accounting.unmapped_entries)
+
+    def accounting_csv(self, start: date, end: date) -> str:
+        """:meth:`accounting_entries` as CSV, escaped against CSV injection."""
+        return run(self._context, partial(accounting.accounting_csv, start=start, end=end))
 
     # -- events ----------------------------------------------------------------------------
 

@@ -25,11 +25,13 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
+from portal_access._domain.autopay import SavedMethodCharge
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentSnapshot
 
 __all__ = [
     "BackgroundRunner",
@@ -44,6 +46,7 @@ __all__ = [
     "PaymentGateway",
     "RateLimiter",
     "Row",
+    "SavedMethodCharging",
     "Scalar",
     "Store",
     "StoreTransaction",
@@ -348,6 +351,30 @@ class PaymentGateway(Protocol):
 
         Raises:
             GatewayRejectedError: the vendor knows no such page.
+        """
+
+
+@runtime_checkable
+class SavedMethodCharging(Protocol):
+    """A :class:`PaymentGateway` that can charge a saved payment method off-session,
+    which autopay needs (seeds 001 and 003). A gateway without this method is skipped
+    by autopay, which says so in its report (``docs/autopay.md``).
+    """
+
+    def charge_saved_method(self, charge: SavedMethodCharge) -> PaymentSnapshot:
+        """Charge ``charge.amount`` to the saved method ``charge.method_id`` of contact
+        ``charge.contact_id``, reporting ``charge.invoice_id`` as the payment's invoice
+        (as a checkout payment does); the same ``idempotency_key`` charges once.
+
+        Returns the payment as the vendor answered: ``SUCCEEDED``, ``PROCESSING`` (a
+        bank payment clearing) or ``FAILED`` (declined: no exception). Later states
+        arrive as reports like any other.
+
+        Raises:
+            GatewayRejectedError: the vendor knows no such method, or not for this
+                contact.
+            GatewayUnavailableError: the vendor could not be reached (retry with the
+                same key).
         """
 
 

@@ -221,14 +221,16 @@ def test_a_page_only_takes_the_methods_it_offers(vendor: SandboxVendor, gateway:
 def test_saving_a_payment_method_charges_nothing(
     vendor: SandboxVendor, gateway: SandboxGateway, received: Received
 ):
-    """Seed 003: saving a method emits setup.succeeded, which the mapper ignores."""
+    """Seed 003: saving a method emits setup.succeeded, which reports the saved method and no payment."""
     save = request(
         purpose=CheckoutPurpose.SAVE_PAYMENT_METHOD, lines=(), plan=None, invoice_id=None
     )
     setup_id = vendor.pay(gateway.start_checkout(save).session_id)
     assert setup_id.startswith("seti_sbx_")
     assert received.types == ["setup.succeeded"]
-    assert not received.events[0].actionable
+    (event,) = received.events
+    assert event.payments == ()
+    assert [m.method_id for m in event.saved_methods] == [setup_id]
 
 
 # -- renewals ----------------------------------------------------------------------------

@@ -128,6 +128,17 @@ PARAMETERS: dict[str, st.SearchStrategy[Callable[[], object]]] = {
         "callback": st.just(lambda _message: None),
         "progress": st.one_of(st.none(), st.just(lambda *_args: None)),
         "role": st.one_of(st.sampled_from(pa.ContactRole), anything()),
+        "today": st.one_of(st.dates(), anything()),
+        "start": st.one_of(st.dates(), anything()),
+        "end": st.one_of(st.dates(), anything()),
+        "quantities": st.one_of(
+            st.dictionaries(
+                plausible("it", "bolts"),
+                st.one_of(st.integers(-5, 10**13), anything()),
+                max_size=3,
+            ),
+            anything(),
+        ),
     }.items()
 } | {
     "email": st.one_of(plausible(*EMAILS), anything()).map(lambda v: lambda: v),
@@ -148,6 +159,7 @@ PARAMETERS: dict[str, st.SearchStrategy[Callable[[], object]]] = {
     ),
     "contact": values_of(VALID[pa.Contact], pst.accounts().flatmap(pst.contacts)),
     "offer": values_of(VALID[pa.Offer], pst.offers()),
+    "item": values_of(VALID[pa.CatalogItem], st.just(VALID[pa.CatalogItem])),
 }
 
 #: Per method, parameters whose meaning differs from the shared name.
@@ -160,6 +172,9 @@ OVERRIDES: dict[str, dict[str, st.SearchStrategy[Callable[[], object]]]] = {
         )
     },
     "save_invoice": {"invoice": st.deferred(lambda: INVOICES)},
+    "map_ledger_account": {
+        "account": values_of(VALID[pa.LedgerAccount], st.just(VALID[pa.LedgerAccount]))
+    },
 }
 
 

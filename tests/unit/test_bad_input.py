@@ -74,6 +74,47 @@ def _valid_examples() -> dict[type, object]:
             actor=pa.Actor.system(),
             action=pa.AuditAction.ACCESS_CHANGED,
         ),
+        pa.SavedPaymentMethod: pa.SavedPaymentMethod(
+            contact_id="c",
+            gateway="stripe",
+            method_id="pm",
+            kind=pa.PaymentMethodKind.CARD,
+            version=1,
+        ),
+        pa.SavedMethodCharge: pa.SavedMethodCharge(
+            contact_id="c", method_id="pm", invoice_id="i", amount=money, idempotency_key="k"
+        ),
+        pa.AutopayAttempt: pa.AutopayAttempt(
+            invoice_id="i",
+            contact_id="c",
+            gateway="stripe",
+            method_id="pm",
+            amount=money,
+            attempted_on=datetime(2026, 1, 1, tzinfo=UTC).date(),
+            outcome=pa.AutopayOutcome.SUCCEEDED,
+        ),
+        pa.CatalogItem: pa.CatalogItem(id="it", name="Item", unit_price=money),
+        pa.OrderLine: pa.OrderLine.of(pa.CatalogItem(id="it", name="Item", unit_price=money), 2),
+        pa.PurchaseOrder: pa.PurchaseOrder(
+            id="po",
+            contact_id="c",
+            account_id="a",
+            lines=(pa.OrderLine.of(pa.CatalogItem(id="it", name="I", unit_price=money), 1),),
+            placed_at=datetime(2026, 1, 1, tzinfo=UTC),
+        ),
+        pa.LedgerAccount: pa.LedgerAccount(
+            gateway="stripe", method=pa.PaymentMethodKind.CARD, code="1010"
+        ),
+        pa.AccountingEntry: pa.AccountingEntry(
+            gateway="stripe",
+            payment_id="p",
+            kind=pa.EntryKind.PAYMENT,
+            invoice_id="i",
+            account_id="a",
+            method=pa.PaymentMethodKind.CARD,
+            amount=money,
+            occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+        ),
     }
 
 
@@ -141,6 +182,7 @@ def test_every_exported_value_class_is_covered():
         pa.PaymentHistory,
         pa.ReconcileReport,
         pa.WebhookResult,
+        pa.AutopayReport,
     }
     values = {
         obj

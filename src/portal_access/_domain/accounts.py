@@ -64,6 +64,8 @@ class AccountClass:
         work_order_photos: "Default work order photo - display in customer portal".
         work_order_attachments: "Default work order attachment - display in customer portal".
         home_page: "Customer portal home page" (the host's page key; ``"standard"``).
+        autopay_max_amount: the most autopay charges one invoice of this class's
+            accounts; ``None`` uses the system's "auto pay max amount" (seed 001).
     """
 
     id: str = attrs.field(validator=identifier)
@@ -82,6 +84,9 @@ class AccountClass:
     work_order_photos: bool = attrs.field(default=False, validator=instance_of(bool))
     work_order_attachments: bool = attrs.field(default=False, validator=instance_of(bool))
     home_page: str = attrs.field(default="standard", validator=non_blank)
+    autopay_max_amount: Money | None = attrs.field(
+        default=None, validator=optional(instance_of(Money))
+    )
 
 
 @attrs.frozen

@@ -53,6 +53,7 @@ class AuditAction(enum.Enum):
     REFUND_PAYMENT = "refund_payment"  # staff, or the refund_duplicates policy
     CANCEL_SUBSCRIPTION = "cancel_subscription"  # a duplicate subscription
     ACCESS_CHANGED = "access_changed"  # the access decision's level or reason moved
+    MAP_LEDGER_ACCOUNT = "map_ledger_account"  # seed 004: payment methods to bank accounts
 
 
 @attrs.frozen

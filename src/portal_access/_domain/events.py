@@ -34,6 +34,7 @@ __all__ = [
     "OutboxMessage",
     "PaymentDuplicated",
     "PaymentRecorded",
+    "PurchaseOrderPlaced",
     "SubscriptionChanged",
     "SubscriptionDuplicated",
     "WebhookProcessed",
@@ -83,6 +84,19 @@ class InvoiceCreated(DomainEvent):
     invoice_id: str
     number: str
     contact_id: str | None
+    total: int
+    currency: str
+
+
+@attrs.frozen
+class PurchaseOrderPlaced(DomainEvent):
+    """A contact placed a purchase order from the catalog (seed 004); it became the
+    invoice ``invoice_id``; ``total`` in minor units of ``currency``."""
+
+    topic: ClassVar[str] = "purchase_order.placed"
+    order_id: str
+    contact_id: str
+    invoice_id: str
     total: int
     currency: str
 

@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 import attrs
 
+from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot
@@ -139,6 +140,7 @@ class GatewayEvent:
         payments: payment snapshots (against our invoices, by metadata).
         subscriptions: subscription snapshots with their contacts.
         renewals: renewal invoices the vendor raised.
+        saved_methods: payment methods a contact saved (a setup page completed).
         checkout_session_id: the hosted page the event completes, if any.
     """
 
@@ -156,8 +158,11 @@ class GatewayEvent:
         default=(), validator=tuple_of(RenewalInvoiceReport)
     )
     checkout_session_id: str | None = attrs.field(default=None, validator=optional(identifier))
+    saved_methods: tuple[SavedPaymentMethod, ...] = attrs.field(
+        default=(), validator=tuple_of(SavedPaymentMethod)
+    )
 
     @property
     def actionable(self) -> bool:
         """Whether it reports anything we act on (other types are acknowledged, ignored)."""
-        return bool(self.payments or self.subscriptions or self.renewals)
+        return bool(self.payments or self.subscriptions or self.renewals or self.saved_methods)

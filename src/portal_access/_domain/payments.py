@@ -20,7 +20,7 @@ import enum
 import attrs
 
 from portal_access._domain.money import Money
-from portal_access._domain.validation import identifier, instance_of, int64
+from portal_access._domain.validation import identifier, instance_of, int64, optional
 
 __all__ = ["AchPolicy", "PaymentMethodKind", "PaymentSnapshot", "PaymentStatus"]
 
@@ -83,6 +83,8 @@ class PaymentSnapshot:
         version: the vendor's ordering for this object (event time in microseconds, or
             a sequence number); a higher version is newer.
         gateway: the gateway that reported it.
+        fee: what the gateway kept of it, when it reports that (an accounting entry
+            of its own, seed 004).
     """
 
     payment_id: str = attrs.field(validator=identifier)
@@ -92,6 +94,7 @@ class PaymentSnapshot:
     amount: Money = attrs.field(validator=instance_of(Money))
     version: int = attrs.field(validator=_version)
     gateway: str = attrs.field(default="sandbox", validator=identifier)
+    fee: Money | None = attrs.field(default=None, validator=optional(instance_of(Money)))
 
     @property
     def order_key(self) -> tuple[int, int]:

@@ -26,8 +26,9 @@ from portal_access._domain.placeholders import (
 
 __all__ = ["EMAIL_PLACEHOLDERS", "EmailTemplate", "EmailTemplates", "RenderedEmail"]
 
-#: Names email templates may use: the standard ones plus the link and its expiry.
-EMAIL_PLACEHOLDERS = STANDARD_PLACEHOLDERS | {"link.url", "link.expires"}
+#: Names email templates may use: the standard ones plus the link and its expiry, and
+#: the autopay maximum (in the autopay emails).
+EMAIL_PLACEHOLDERS = STANDARD_PLACEHOLDERS | {"link.url", "link.expires", "autopay.maximum"}
 
 
 @attrs.frozen
@@ -133,13 +134,29 @@ _STATEMENT = _template(
 )
 
 
+_AUTOPAY_OVER_MAXIMUM = _template(
+    "Invoice {{ invoice.number }} from {{ business.name }} is yours to pay",
+    f"{_GREETING}\n\nInvoice {{{{ invoice.number }}}} for {{{{ invoice.total }}}} is more than "
+    "your autopay maximum of {{ autopay.maximum }}, so autopay did not charge it. Pay it "
+    "in your portal: {{ portal.url }}",
+)
+
+_AUTOPAY_DECLINED = _template(
+    "Autopay of invoice {{ invoice.number }} was declined",
+    f"{_GREETING}\n\nAutopay tried to charge {{{{ invoice.total }}}} for invoice "
+    "{{ invoice.number }} to your saved payment method, and it was declined. Pay it, or "
+    "save another payment method, in your portal: {{ portal.url }}",
+)
+
+
 @attrs.frozen
 class EmailTemplates:
     """Every email the service sends; pass your own to :class:`PortalAccess` to change them.
 
     ``already_registered`` goes to a contact invited again after registering: it
     carries no link (an invitation never sets a registered contact's password), only
-    where to log in and the hint to use "Having trouble?".
+    where to log in and the hint to use "Having trouble?". ``autopay_over_maximum`` and
+    ``autopay_declined`` tell a contact autopay left an invoice for them to pay.
     """
 
     invitation: EmailTemplate = _INVITATION
@@ -149,3 +166,5 @@ class EmailTemplates:
     resubscribe: EmailTemplate = _RESUBSCRIBE
     invoice: EmailTemplate = _INVOICE
     statement: EmailTemplate = _STATEMENT
+    autopay_over_maximum: EmailTemplate = _AUTOPAY_OVER_MAXIMUM
+    autopay_declined: EmailTemplate = _AUTOPAY_DECLINED

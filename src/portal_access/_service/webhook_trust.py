@@ -74,5 +74,16 @@ def trusted_part(work: Work, event: GatewayEvent) -> tuple[GatewayEvent, list[st
         and invoice_ours(report.invoice_id, f"renewal {report.vendor_invoice_id}")
         and contact_ours(report.contact_id, f"renewal {report.vendor_invoice_id}")
     )
-    trusted = attrs.evolve(event, payments=payments, subscriptions=subscriptions, renewals=renewals)
+    saved_methods = tuple(
+        method
+        for method in event.saved_methods
+        if named_ours(method.gateway, f"saved method {method.method_id}")
+    )
+    trusted = attrs.evolve(
+        event,
+        payments=payments,
+        subscriptions=subscriptions,
+        renewals=renewals,
+        saved_methods=saved_methods,
+    )
     return trusted, dropped

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
 import attrs
 
-from portal_access._domain.access import AccessState
+from portal_access._domain.access import AccessState, decide
 from portal_access._domain.audit import Actor
+from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.billing import (
     Invoice,
     InvoiceLine,
@@ -31,6 +33,7 @@ from portal_access._domain.billing import (
     LineKind,
     renewal_invoice_lines,
 )
+from portal_access._domain.capabilities import Capability
 from portal_access._domain.errors import (
     StaleStateError,
     ValidationError,
@@ -53,13 +56,13 @@ from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
 from portal_access._domain.requirement import RECEIVED
 from portal_access._domain.subscriptions import SubscriptionSnapshot
-from portal_access._service import duplicates
+from portal_access._service import accounting, duplicates
 from portal_access._service.access_states import change_access
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.webhook_trust import trusted_part
 from portal_access.repositories import PaymentRecord
 
-__all__ = ["WebhookResult", "apply_event", "handle_webhook"]
+__all__ = ["WebhookResult", "apply_event", "apply_payment", "handle_webhook"]
 
 log = logging.getLogger("portal_access.webhooks")
 
@@ -159,7 +162,10 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
     work.actor = Actor.gateway(event.gateway, event.event_id)
     event, outcomes = trusted_part(work, event)
     outcomes += [_apply_renewal(work, report) for report in event.renewals]
-    outcomes += [_apply_payment(work, snapshot) for snapshot in event.payments]
+    outcomes += [_apply_payment(work, snapshot, event.occurred_at) for snapshot in event.payments]
+    outcomes += [
+        _apply_saved_method(work, method, event.occurred_at) for method in event.saved_methods
+    ]
     outcomes += [_apply_subscription(work, report) for report in event.subscriptions]
     if not outcomes:
         outcome = f"ignored: {event.event_type} is not acted on"
@@ -208,10 +214,25 @@ def _result(event: GatewayEvent, outcome: str) -> WebhookResult:
     return WebhookResult(event.gateway, event.event_id, event.event_type, outcome)
 
 
-def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
+def apply_payment(work: Work, snapshot: PaymentSnapshot, occurred_at: datetime) -> str:
+    """Apply one payment report (a webhook's, reconcile's, or a charge's answer) in
+    ``work``'s unit of work: the payment, the invoice, access, accounting entries; the
+    outcome (``"applied"``, or why nothing was).
+
+    Raises:
+        _DeferredError: the payment names a renewal invoice not seen yet.
+    """
+    return _apply_payment(work, snapshot, occurred_at)
+
+
+def _apply_payment(work: Work, snapshot: PaymentSnapshot, occurred_at: datetime) -> str:
     uow = work.uow
     stored = uow.payments.get(snapshot.gateway, snapshot.payment_id)
     if stored is not None and not snapshot.supersedes(stored.snapshot):
+        # older news, but true: a refund or dispute it reports is in the books (seed 004)
+        accounting.record_entries(
+            work, snapshot, account_id=stored.account_id, occurred_at=occurred_at
+        )
         return f"stale snapshot of payment {snapshot.payment_id}"
     resubscribing = resubscribed_invoice_id(snapshot.invoice_id)  # the subscription's money
     invoice = uow.invoices.get(resubscribing or snapshot.invoice_id)
@@ -238,6 +259,9 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
         recorded_at=stored.recorded_at if stored else work.context.clock.now(),
     )
     uow.payments.save(record)
+    accounting.record_entries(
+        work, snapshot, account_id=invoice.account_id, occurred_at=occurred_at
+    )
     if not resubscribing:
         duplicates.note_payment(work, invoice, record, stored)
     work.emit(
@@ -263,6 +287,24 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot) -> str:
         total = _paid_total(work, invoice)
         if total >= invoice.total:
             _mark_paid(work, invoice, total)
+    return APPLIED
+
+
+def _apply_saved_method(work: Work, method: SavedPaymentMethod, occurred_at: datetime) -> str:
+    """Keep a method the contact saved, only where the contact may save one (seed 003)
+    through that gateway (seed 004); the newest report of a gateway's method wins."""
+    state = work.uow.access.get(method.contact_id)
+    if state is None:
+        return f"unknown contact {method.contact_id}"
+    decision = decide(state, work.context.policy, work.context.clock.now())
+    if not decision.can(Capability.SAVE_PAYMENT_METHOD) or method.gateway not in decision.gateways:
+        log.warning("contact %s may not save a payment method at %s", method.contact_id,
+                    method.gateway)  # fmt: skip
+        return f"contact {method.contact_id} may not save a payment method"
+    stored = work.uow.saved_methods.get(method.contact_id)
+    if stored is not None and stored.gateway == method.gateway and stored.version >= method.version:
+        return f"stale report of saved method {method.method_id}"
+    work.uow.saved_methods.save(attrs.evolve(method, saved_at=occurred_at))
     return APPLIED
 
 

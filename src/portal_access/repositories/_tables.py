@@ -127,6 +127,68 @@ IDEMPOTENCY = Table(
     "idempotency", ("key",), (_str("key"), Column("result", str, text=True)), document=False
 )
 
+#: Saved payment methods, one per contact (the newest), found by gateway for autopay.
+SAVED_METHODS_BY_GATEWAY = Index("ix_saved_methods_gateway", ("gateway",))
+SAVED_METHODS = Table(
+    "saved_methods",
+    ("contact_id",),
+    (_str("contact_id"), _str("gateway")),
+    (SAVED_METHODS_BY_GATEWAY,),
+)
+#: One autopay attempt per invoice and saved method.
+AUTOPAY_ATTEMPTS_BY_INVOICE = Index("ix_autopay_attempts_invoice", ("invoice_id",))
+AUTOPAY_ATTEMPTS = Table(
+    "autopay_attempts",
+    ("invoice_id", "method_id"),
+    (_str("invoice_id"), _str("method_id")),
+    (AUTOPAY_ATTEMPTS_BY_INVOICE,),
+)
+#: The host's catalog items; those for sale, by name.
+CATALOG_ITEMS_FOR_SALE = Index("ix_catalog_items_sale", ("for_sale",), order=("name",))
+CATALOG_ITEMS = Table(
+    "catalog_items",
+    ("id",),
+    (_str("id"), Column("for_sale", bool), _str("name")),
+    (CATALOG_ITEMS_FOR_SALE,),
+)
+PURCHASE_ORDERS_BY_CONTACT = Index(
+    "ix_purchase_orders_contact", ("contact_id",), order=("placed_at",)
+)
+PURCHASE_ORDERS = Table(
+    "purchase_orders",
+    ("id",),
+    (_str("id"), _str("contact_id"), Column("placed_at", datetime)),
+    (PURCHASE_ORDERS_BY_CONTACT,),
+)
+#: Staff's mapping of (gateway, payment method) to a bank or ledger account.
+LEDGER_ACCOUNTS_BY_GATEWAY = Index("ix_ledger_accounts_gateway", ("gateway",))
+LEDGER_ACCOUNTS = Table(
+    "ledger_accounts",
+    ("gateway", "method"),
+    (_str("gateway"), _str("method")),
+    (LEDGER_ACCOUNTS_BY_GATEWAY,),
+)
+#: One accounting entry per payment and kind (payment, fee, refund, dispute).
+ACCOUNTING_ENTRIES_BY_MONTH = Index(
+    "ix_accounting_entries_month", ("month",), order=("occurred_at",)
+)
+ACCOUNTING_ENTRIES_UNMAPPED = Index(
+    "ix_accounting_entries_unmapped", ("unmapped",), order=("occurred_at",)
+)
+ACCOUNTING_ENTRIES = Table(
+    "accounting_entries",
+    ("gateway", "payment_id", "kind"),
+    (
+        _str("gateway"),
+        _str("payment_id"),
+        _str("kind"),
+        _str("month"),
+        Column("occurred_at", datetime),
+        Column("unmapped", bool),
+    ),
+    (ACCOUNTING_ENTRIES_BY_MONTH, ACCOUNTING_ENTRIES_UNMAPPED),
+)
+
 #: Every table, in the order a database may create them.
 TABLES = (
     OFFERS,
@@ -145,4 +207,10 @@ TABLES = (
     CHECKOUTS,
     OUTBOX,
     IDEMPOTENCY,
+    SAVED_METHODS,
+    AUTOPAY_ATTEMPTS,
+    CATALOG_ITEMS,
+    PURCHASE_ORDERS,
+    LEDGER_ACCOUNTS,
+    ACCOUNTING_ENTRIES,
 )

@@ -47,6 +47,14 @@ from portal_access.repositories._catalog import (
     SiteRepository,
 )
 from portal_access.repositories._documents import DocumentCache
+from portal_access.repositories._ledger import (
+    AccountingEntryRepository,
+    AutopayAttemptRepository,
+    CatalogItemRepository,
+    LedgerAccountRepository,
+    PurchaseOrderRepository,
+    SavedMethodRepository,
+)
 from portal_access.repositories._messages import (
     GatewayEventRepository,
     IdempotencyRepository,
@@ -119,6 +127,12 @@ class UnitOfWork:
     checkouts = _Repository(CheckoutRepository)
     outbox = _Repository(OutboxRepository)
     idempotency = _Repository(IdempotencyRepository)
+    saved_methods = _Repository(SavedMethodRepository)
+    autopay_attempts = _Repository(AutopayAttemptRepository)
+    catalog_items = _Repository(CatalogItemRepository)
+    purchase_orders = _Repository(PurchaseOrderRepository)
+    ledger_accounts = _Repository(LedgerAccountRepository)
+    accounting_entries = _Repository(AccountingEntryRepository)
 
     def __init__(
         self,

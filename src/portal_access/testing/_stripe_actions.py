@@ -367,6 +367,9 @@ class FakeStripeApi(StripeServer):
 
     def _set_up(self, session: Obj, method_type: str) -> str:
         params = self._session_params[session["id"]]
+        method = self.add({"id": self.new_id("pm"), "object": "payment_method",
+                           "type": method_type, "customer": session["customer"],
+                           "created": self.now(), "livemode": False})  # fmt: skip
         setup = self.add(
             {
                 "id": self.new_id("seti"),
@@ -375,6 +378,7 @@ class FakeStripeApi(StripeServer):
                 "customer": session["customer"],
                 "payment_method_types": [method_type],
                 "usage": "off_session",
+                "payment_method": method["id"],
                 "metadata": params.get("setup_intent_data", {}).get("metadata", {}),
                 "created": self.now(),
                 "livemode": False,

@@ -118,12 +118,14 @@ class StripeServer(LocalApi, WebhookSender):
             TimestampedSigner("Stripe-Signature", webhook_secret, self.clock).sign
         )
         self._session_params: dict[str, dict[str, Any]] = {}  # what each session was opened with
+        self._declining: set[str] = set()  # saved payment methods the bank now declines
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("POST", re.compile(r"/v1/customers"), self._create_customer),
             ("GET", re.compile(r"/v1/customers/search"), self._search_customers),
             ("POST", re.compile(r"/v1/checkout/sessions"), self._create_session),
             ("POST", re.compile(r"/v1/checkout/sessions/([^/]+)/expire"), self._expire),
             ("POST", re.compile(r"/v1/refunds"), self._create_refund),
+            ("POST", re.compile(r"/v1/payment_intents"), self._create_intent),
             ("POST", re.compile(r"/v1/subscriptions/([^/]+)"), self._subscription),
             ("DELETE", re.compile(r"/v1/subscriptions/([^/]+)"), self._subscription),
             ("GET", re.compile(r"/v1/invoice_payments"), self._list_invoice_payments),
@@ -291,6 +293,46 @@ class StripeServer(LocalApi, WebhookSender):
         session["status"] = "expired"
         self.emit("checkout.session.expired", session)
         return 200, session
+
+    def decline_payment_method(self, method_id: str) -> None:
+        """The bank declines every later charge of this saved payment method."""
+        self._declining.add(method_id)
+
+    def _create_intent(self, request: RecordedRequest) -> Reply:
+        """``POST /v1/payment_intents`` with ``confirm`` and ``off_session``: charge a
+        saved payment method of the customer now (what autopay does)."""
+        params = request.params
+        method = self.objects.get(params.get("payment_method", ""))
+        if method is None or method.get("object") != "payment_method":
+            return _missing(params.get("payment_method", ""))
+        if method.get("customer") != params.get("customer"):
+            return error_reply(400, "invalid_request_error", "The provided PaymentMethod "
+                               "does not belong to the customer.")  # fmt: skip
+        if params.get("confirm") not in ("true", True) or params.get("off_session") not in (
+            "true",
+            True,
+        ):
+            return error_reply(400, "invalid_request_error", "this fake charges saved methods "
+                               "off-session only (confirm and off_session)")  # fmt: skip
+        declined = method["id"] in self._declining
+        bank = method["type"] == "us_bank_account"
+        status = "requires_payment_method" if declined else "processing" if bank else "succeeded"
+        error = ({"type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
+                  "payment_method": dict(method)} if declined else None)  # fmt: skip
+        intent = self.add({"id": self.new_id("pi"), "object": "payment_intent",
+                           "amount": int(params["amount"]), "currency": params["currency"],
+                           "status": status, "created": self.now(),
+                           "customer": params["customer"], "payment_method": method["id"],
+                           "payment_method_types": [method["type"]],
+                           "metadata": params.get("metadata", {}), "last_payment_error": error,
+                           "latest_charge": None, "livemode": False})  # fmt: skip
+        kind = "payment_failed" if declined else status
+        self.emit(f"payment_intent.{kind}", intent)
+        if declined:
+            reply = error_reply(402, "card_error", "Your card was declined.", "card_declined")
+            reply[1]["error"]["payment_intent"] = dict(intent)
+            return reply
+        return 200, intent
 
     def _create_refund(self, request: RecordedRequest) -> Reply:
         params = request.params

@@ -14,14 +14,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from portal_access._domain.autopay import SavedMethodCharge
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentSnapshot
 from portal_access.gateways._kit import DEFAULT_TOLERANCE, Fields, WebhookSettings
 from portal_access.gateways.sandbox import _webhooks as webhooks
 from portal_access.gateways.sandbox._checkout import checkout_params, checkout_session
 from portal_access.gateways.sandbox._errors import answer
-from portal_access.gateways.sandbox._mapping import event_from
+from portal_access.gateways.sandbox._mapping import event_from, payment_from
 from portal_access.ports import Clock
 
 __all__ = ["SandboxApi", "SandboxGateway"]
@@ -47,6 +49,10 @@ class SandboxApi(Protocol):
 
     def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> Json:
         """Cancel a subscription now; a canceled one is answered as it is."""
+
+    def charge_saved_method(self, params: Json, *, idempotency_key: str) -> Json:
+        """Charge a saved method off-session; answers the payment (see
+        :meth:`~portal_access.testing.sandbox.SandboxVendor.charge_saved_method`)."""
 
     def list_events(self, *, created_gte: int) -> Json:
         """``{"data": [event, ...]}``: the events created at or after ``created_gte``
@@ -125,6 +131,23 @@ class SandboxGateway:
         """
         listed = self._answer(self._vendor.list_events(created_gte=math.ceil(since.timestamp())))
         return (event_from(event) for event in listed.objects("data"))
+
+    def charge_saved_method(self, charge: SavedMethodCharge) -> PaymentSnapshot:
+        """Charge a saved method off-session (autopay); a decline is a ``FAILED``
+        payment, not an exception; the same idempotency key charges once.
+
+        Raises:
+            GatewayError: the vendor refused (no such method, another customer's) or
+                was unavailable.
+        """
+        params = {"method": charge.method_id, "customer": charge.contact_id,
+                  "amount": charge.amount.amount, "currency": charge.amount.currency,
+                  "metadata": {"invoice_id": charge.invoice_id}}  # fmt: skip
+        reply = self._answer(
+            self._vendor.charge_saved_method(params, idempotency_key=charge.idempotency_key)
+        )
+        (payment,) = payment_from(reply)
+        return payment
 
     def refund(self, payment_id: str, *, amount: Money | None, idempotency_key: str) -> None:
         """Refund a payment, in full when ``amount`` is ``None``; a key seen before

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import (
@@ -25,17 +26,18 @@ from portal_access._domain.gateway_events import (
     SubscriptionReport,
     renewal_invoice_id,
 )
+from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 from portal_access.gateways._kit import Fields, gateway_event
 
 __all__ = ["INVOICE_STATUS", "MAPPED_EVENT_TYPES", "METHOD", "PAYMENT_STATUS",
-           "SUBSCRIPTION_STATUS", "event_from"]  # fmt: skip
+           "SUBSCRIPTION_STATUS", "event_from", "payment_from"]  # fmt: skip
 
 #: Event types whose object is mapped; every other type is acknowledged and ignored.
 MAPPED_EVENT_TYPES = frozenset({
     "payment.processing", "payment.succeeded", "payment.failed", "payment.refunded",
-    "payment.disputed", "subscription.updated", "invoice.updated",
+    "payment.disputed", "subscription.updated", "invoice.updated", "setup.succeeded",
 })  # fmt: skip
 
 PAYMENT_STATUS = {
@@ -90,7 +92,16 @@ def _reports(obj: Fields, kind: str) -> dict[str, Any]:
         return {"subscriptions": _subscription(obj)}
     if what == "invoice":
         return {"renewals": _invoice(obj)}
+    if what == "setup":
+        session = obj.optional_text("checkout_session_id")
+        return {"saved_methods": _saved_method(obj), "checkout_session_id": session}
     raise obj.error("object", f"unknown object {what!r} in a {kind} event")
+
+
+def payment_from(obj: Fields) -> tuple[PaymentSnapshot, ...]:
+    """A payment object (an event's, or an API answer) as our snapshot; none when it
+    names no invoice of ours."""
+    return _payment(obj)
 
 
 def _payment(obj: Fields) -> tuple[PaymentSnapshot, ...]:
@@ -102,9 +113,25 @@ def _payment(obj: Fields) -> tuple[PaymentSnapshot, ...]:
         return ()
     method, status = obj.status("method", METHOD), obj.status("status", PAYMENT_STATUS)
     amount, version = obj.money("amount", "currency"), obj.integer("version")
+    fee = obj.optional_integer("fee")
     return (
-        PaymentSnapshot(obj.text("id"), invoice_id, method, status, amount, version, obj.gateway),
-    )
+        PaymentSnapshot(
+            obj.text("id"), invoice_id, method, status, amount, version, obj.gateway,
+            fee=None if fee is None else Money(fee, amount.currency),
+        ),
+    )  # fmt: skip
+
+
+def _saved_method(obj: Fields) -> tuple[SavedPaymentMethod, ...]:
+    """A completed setup: the method the contact saved (its id is the setup's)."""
+    contact_id = obj.optional_text("contact_id")
+    if contact_id is None or obj.text("status") != "succeeded":
+        return ()
+    kind = obj.status("method", METHOD)
+    return (
+        SavedPaymentMethod(contact_id=contact_id, gateway=obj.gateway, method_id=obj.text("id"),
+                           kind=kind, version=obj.integer("version"), label=kind.value),
+    )  # fmt: skip
 
 
 def _subscription(obj: Fields) -> tuple[SubscriptionReport, ...]:

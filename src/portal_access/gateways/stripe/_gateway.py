@@ -22,10 +22,12 @@ from typing import Any, TypeVar
 
 import stripe
 
+from portal_access._domain.autopay import SavedMethodCharge
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.errors import ConfigurationError, GatewayRejectedError
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentSnapshot
 from portal_access.gateways._kit import (
     DEFAULT_TOLERANCE,
     Fields,
@@ -41,7 +43,7 @@ from portal_access.gateways.stripe._checkout import (
     upsert_customer,
 )
 from portal_access.gateways.stripe._errors import translate
-from portal_access.gateways.stripe._mapping import event_from
+from portal_access.gateways.stripe._mapping import VERSION_SCALE, event_from, intent_payments
 from portal_access.gateways.stripe._objects import PaymentOwner, invoice_owner
 from portal_access.ports import Clock
 
@@ -210,6 +212,50 @@ class StripeGateway:
             yield event_from(Fields(document, gateway=self._name), resolve=self._resolve)
 
     # -- money back and endings ----------------------------------------------------------
+
+    def charge_saved_method(self, charge: SavedMethodCharge) -> PaymentSnapshot:
+        """Charge a saved payment method off-session (autopay): a confirmed
+        ``PaymentIntent`` with ``off_session=true`` for the method's customer, our
+        ``invoice_id`` and ``contact_id`` in its metadata; one charge per idempotency key.
+
+        A decline is Stripe's ``card_error`` (402): :class:`~portal_access.PaymentDeclinedError`
+        (its ``payment_intent.payment_failed`` webhook records the failed payment).
+
+        Raises:
+            GatewayRejectedError: no such method, or it belongs to another contact's
+                customer (``code="method_owner"``).
+            PaymentDeclinedError: the bank declined.
+            GatewayUnavailableError: Stripe could not be reached (retry with the same key).
+        """
+        client, name = self._client, self._name
+        method = self._call(lambda: client.v1.payment_methods.retrieve(charge.method_id))
+        customer_id = method.customer if isinstance(method.customer, str) else None
+        owner = None
+        if customer_id is not None:
+            owner = self._call(lambda: client.v1.customers.retrieve(customer_id))
+        metadata = owner.metadata if owner is not None else None
+        contact = metadata.to_dict().get("contact_id") if metadata is not None else None
+        if customer_id is None or contact != charge.contact_id:
+            raise GatewayRejectedError("the saved method is not this contact's", gateway=name,
+                                       code="method_owner")  # fmt: skip
+        params: Any = {
+            "amount": charge.amount.amount,
+            "currency": charge.amount.currency.lower(),
+            "customer": customer_id,
+            "payment_method": charge.method_id,
+            "payment_method_types": [method.type],
+            "off_session": True,
+            "confirm": True,
+            "metadata": {"invoice_id": charge.invoice_id, "contact_id": charge.contact_id},
+        }
+        options = idempotent("autopay", charge.idempotency_key)
+        intent = self._call(lambda: client.v1.payment_intents.create(params, options))
+        found = intent_payments(
+            Fields(intent.to_dict(), gateway=name), intent.created * VERSION_SCALE
+        )
+        if not found:
+            raise GatewayRejectedError("Stripe answered no payment for the invoice", gateway=name)
+        return found[0]
 
     def refund(self, payment_id: str, *, amount: Money | None, idempotency_key: str) -> None:
         """Refund a payment intent (``pi_...``) or the intent that paid an invoice

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import (
     GatewayEvent,
@@ -60,7 +61,7 @@ from portal_access.gateways.stripe._objects import (
     subscription_details,
 )
 
-__all__ = ["MAPPED_EVENT_TYPES", "VERSION_SCALE", "event_from"]
+__all__ = ["MAPPED_EVENT_TYPES", "VERSION_SCALE", "event_from", "intent_payments"]
 
 VERSION_SCALE = 1_000_000  # event seconds -> microseconds (the domain's version unit)
 
@@ -82,6 +83,7 @@ MAPPED_EVENT_TYPES = frozenset(
         "charge.dispute.created",
         "charge.dispute.updated",
         "charge.dispute.closed",
+        "setup_intent.succeeded",
     }
 )
 _ARREARS = (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
@@ -113,6 +115,8 @@ def _reports(kind: str, obj: Fields, version: int, resolve: Resolver | None) -> 
         return {"payments": _session(kind, obj, version), "checkout_session_id": obj.text("id")}
     if kind.startswith("payment_intent."):
         return {"payments": _intent(obj, version)}
+    if kind == "setup_intent.succeeded":
+        return {"saved_methods": _saved_method(obj, version)}
     if kind.startswith("invoice."):
         return _invoice(kind, obj, version)
     if kind.startswith("customer.subscription."):
@@ -178,6 +182,25 @@ def _intent(obj: Fields, version: int) -> Payments:
     owner = PaymentOwner(obj.text("id"), invoice_id) if invoice_id else None
     amount = obj.money("amount", "currency")
     return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
+
+
+def intent_payments(obj: Fields, version: int) -> Payments:
+    """A payment intent (an API answer) as our snapshot; none without our invoice."""
+    return _intent(obj, version)
+
+
+def _saved_method(obj: Fields, version: int) -> tuple[SavedPaymentMethod, ...]:
+    """A setup intent that succeeded: the payment method the contact saved."""
+    contact_id = obj.string_map("metadata").get("contact_id")
+    method_id = obj.optional_text("payment_method")
+    if not contact_id or method_id is None or obj.optional_text("status") != "succeeded":
+        return ()
+    types = obj.texts("payment_method_types")
+    kind = method_kind(types[0] if types else None)
+    return (
+        SavedPaymentMethod(contact_id=contact_id, gateway=obj.gateway, method_id=method_id,
+                           kind=kind, version=version, label=types[0] if types else ""),
+    )  # fmt: skip
 
 
 def _charge_like(

@@ -63,6 +63,8 @@ class SandboxBooks(WebhookSender):
             started again never repeats an id a store has seen. Pass
             :class:`~portal_access.adapters.SequentialIds` for readable ids in a test.
         base_url: the hosted pages' base URL.
+        fee_basis_points: what the vendor keeps of each succeeded payment, in
+            hundredths of a percent (reported as the payment's ``fee``); 0: no fee.
 
     Raises:
         ConfigurationError: no secret, or a blank one.
@@ -75,6 +77,7 @@ class SandboxBooks(WebhookSender):
         clock: Clock,
         ids: TokenSource | None = None,
         base_url: str = "https://sandbox.portal-access.invalid",
+        fee_basis_points: int = 0,
     ) -> None:
         secrets = (webhook_secret,) if isinstance(webhook_secret, str) else tuple(webhook_secret)
         if not secrets or not all(s.strip() for s in secrets):
@@ -92,6 +95,9 @@ class SandboxBooks(WebhookSender):
         self._events: dict[str, tuple[int, bytes]] = {}
         self._replies: dict[str, tuple[str, dict[str, Any]]] = {}  # idempotency key -> reply
         self._failures: deque[SandboxError] = deque()
+        self._fee_basis_points = fee_basis_points
+        self._saved: dict[str, tuple[str | None, PaymentMethodKind]] = {}  # setup id -> owner
+        self._declining: set[str] = set()  # saved methods the bank now declines
 
     # -- the API ---------------------------------------------------------------------------
 
@@ -122,6 +128,16 @@ class SandboxBooks(WebhookSender):
         """Cancel now (its open renewal invoice is voided); a canceled one stays as it is."""
         call = lambda: self._cancel(subscription_id)  # noqa: E731
         return self._answer(call, key=idempotency_key, params={"cancel": subscription_id})
+
+    def charge_saved_method(
+        self, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Charge a saved method off-session: ``params`` ``method`` (a setup's id),
+        ``customer`` (our contact: the method's owner), ``amount``, ``currency``,
+        ``metadata`` (``invoice_id``). Answers the payment: ``succeeded`` (a card),
+        ``processing`` (a bank account) or ``failed`` with ``decline_code`` (a method
+        the bank declines, see :meth:`decline_saved_method`); the same key charges once."""
+        return self._answer(lambda: self._charge_saved(params), key=idempotency_key, params=params)
 
     def list_events(self, *, created_gte: int) -> dict[str, Any]:
         """The events created at or after ``created_gte`` (unix seconds), oldest first."""
@@ -255,6 +271,38 @@ class SandboxBooks(WebhookSender):
         return {"object": "refund", "id": refund_id, "payment": payment.id, "amount": value,
                 "currency": currency, "status": "succeeded"}  # fmt: skip
 
+    def _charge_saved(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        method_id = str(params.get("method"))
+        if method_id not in self._saved:
+            raise refused("no_such_method", f"no saved payment method {method_id!r}")
+        owner, kind = self._saved[method_id]
+        if params.get("customer") != owner:
+            raise refused("method_owner", "the saved method belongs to another customer")
+        amount = params.get("amount")
+        if not isinstance(amount, int) or amount <= 0:
+            raise refused("amount", f"cannot charge {amount!r}")
+        metadata = params.get("metadata") or {}
+        if method_id in self._declining:
+            status = PaymentStatus.FAILED
+        elif kind is PaymentMethodKind.BANK_ACCOUNT:
+            status = PaymentStatus.PROCESSING
+        else:
+            status = PaymentStatus.SUCCEEDED
+        payment = Payment(
+            self._ids.new_id("py_sbx_"),
+            contact_id=owner,
+            invoice_id=metadata.get("invoice_id"),
+            method=kind,
+            status=status,
+            amount=Money(amount, str(params.get("currency"))),
+            version=0,
+        )
+        payment = self._put_payment(payment)
+        reply = payment.to_json()
+        if status is PaymentStatus.FAILED:
+            reply["decline_code"] = "card_declined"
+        return reply
+
     def _cancel(self, subscription_id: str) -> dict[str, Any]:
         subscription = self._subscription(subscription_id)
         if subscription.status is not SubscriptionStatus.CANCELED:
@@ -301,6 +349,9 @@ class SandboxBooks(WebhookSender):
     ) -> Payment:
         """Store ``payment`` with ``changes`` and a new version; emit its event."""
         payment = attrs.evolve(payment, **changes, version=self._next_version())
+        if payment.status is PaymentStatus.SUCCEEDED and payment.fee is None:
+            fee = payment.amount.amount * self._fee_basis_points // 10_000
+            payment = attrs.evolve(payment, fee=fee if fee else None)
         self._payments[payment.id] = payment
         self._emit(event_type or f"payment.{payment.status.value}", payment.to_json())
         return payment

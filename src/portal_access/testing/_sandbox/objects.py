@@ -99,6 +99,7 @@ def payment_object(
     amount_refunded: int = 0,
     vendor_invoice_id: str | None = None,
     checkout_session_id: str | None = None,
+    fee: int | None = None,
 ) -> dict[str, object]:
     """A payment object (``invoice_id`` is our metadata; ``vendor_invoice_id`` the
     vendor's renewal invoice the payment is for, if any)."""
@@ -106,7 +107,7 @@ def payment_object(
             "vendor_invoice_id": vendor_invoice_id, "contact_id": contact_id,
             "checkout_session_id": checkout_session_id, "method": method.value,
             "status": status.value, "amount": amount.amount, "currency": amount.currency,
-            "amount_refunded": amount_refunded, "version": version}  # fmt: skip
+            "amount_refunded": amount_refunded, "version": version, "fee": fee}  # fmt: skip
 
 
 def subscription_object(
@@ -151,6 +152,7 @@ class Payment:
     session_id: str | None = None
     activates: str | None = None
     dispute_open: bool = False
+    fee: int | None = None  # what the vendor keeps, in minor units, once it succeeded
 
     def to_json(self) -> dict[str, object]:
         """The payment as the vendor's events carry it."""
@@ -158,7 +160,7 @@ class Payment:
             payment_id=self.id, invoice_id=self.invoice_id, contact_id=self.contact_id,
             method=self.method, status=self.status, amount=self.amount, version=self.version,
             amount_refunded=self.amount_refunded, vendor_invoice_id=self.vendor_invoice_id,
-            checkout_session_id=self.session_id,
+            checkout_session_id=self.session_id, fee=self.fee,
         )  # fmt: skip
 
 

@@ -226,6 +226,16 @@ class SandboxVendor(SandboxBooks):
         self._put_payment(payment, "payment.disputed", status=status, dispute_open=False)
         self._queue.flush()
 
+    def decline_saved_method(self, method_id: str) -> None:
+        """The bank declines every later charge of this saved method (an expired card).
+
+        Raises:
+            SandboxError: no such saved method.
+        """
+        if method_id not in self._saved:
+            raise refused("no_such_method", f"no saved payment method {method_id!r}")
+        self._declining.add(method_id)
+
     # -- what the actions share ------------------------------------------------------------
 
     def _payable(self, session_id: str) -> Checkout:
@@ -241,6 +251,7 @@ class SandboxVendor(SandboxBooks):
         status = "succeeded" if succeed else "failed"
         if succeed:
             self._checkouts[checkout.id] = attrs.evolve(checkout, status="complete")
+            self._saved[setup_id] = (checkout.contact_id, method)
         self._emit(
             f"setup.{status}",
             {"object": "setup", "id": setup_id, "contact_id": checkout.contact_id,
