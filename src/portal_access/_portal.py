@@ -17,11 +17,12 @@ import attrs
 
 from portal_access._domain.access import AccessDecision, PortalPolicy
 from portal_access._domain.accounts import Account, AccountClass, Site
+from portal_access._domain.audit import AuditExportFormat, AuditRecord
 from portal_access._domain.billing import Charge, Invoice, Plan
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
 from portal_access._domain.contacts import Contact, ContactRole
 from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.errors import ConfigurationError
+from portal_access._domain.errors import ConfigurationError, ValidationError
 from portal_access._domain.events import OutboxMessage, PaymentDuplicated, SubscriptionDuplicated
 from portal_access._domain.invitations import InvoiceEmail, StaffMember
 from portal_access._domain.money import Money
@@ -33,6 +34,7 @@ from portal_access._domain.validation import ensure_instance
 from portal_access._service import (
     access_checks,
     anonymous,
+    audit_trail,
     checkout,
     contact_gateways,
     directory,
@@ -53,6 +55,7 @@ from portal_access._service import (
     webhooks,
 )
 from portal_access._service import reconcile as reconciling
+from portal_access._service.audit_trail import TextSink
 from portal_access._service.context import (
     PortalLinks,
     ServiceContext,
@@ -657,6 +660,78 @@ class PortalAccess:
             NotFoundError: no such contact.
         """
         return run(self._context, partial(history.contact_payments, contact_id=contact_id))
+
+    # -- the audit trail (staff screens, exports) -------------------------------------------
+
+    def audit_trail(
+        self,
+        *,
+        contact_id: str | None = None,
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> tuple[AuditRecord, ...]:
+        """The audit trail: every staff action and access change about the contact and/or
+        the account (the whole trail without either) that occurred at or after ``since``
+        and before ``until``, **oldest first** (``newest_first=True`` for a staff screen
+        showing the latest), at most ``limit`` entries.
+
+        Raises:
+            ValidationError: an id that is not one, a naive ``since``/``until``, a
+                negative ``limit``.
+        """
+        return run(
+            self._context,
+            partial(
+                audit_trail.entries,
+                contact_id=contact_id,
+                account_id=account_id,
+                since=since,
+                until=until,
+                limit=limit,
+                newest_first=newest_first,
+            ),
+            deliver=False,
+        )
+
+    def export_audit_trail(
+        self,
+        out: TextSink,
+        *,
+        format: AuditExportFormat | str = AuditExportFormat.JSON_LINES,
+        contact_id: str | None = None,
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Write the entries :meth:`audit_trail` selects, oldest first, to ``out`` (open
+        files with ``newline=""``); how many were written. ``format``: JSON lines (one
+        :meth:`AuditRecord.to_json_line` per line; read back with
+        :meth:`AuditRecord.from_json_line`) or CSV (a header of
+        :data:`~portal_access.AUDIT_CSV_COLUMNS`, then a row per entry; a cell starting
+        with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a ``'`` in front,
+        so a spreadsheet never runs it).
+
+        Raises:
+            ValidationError: an unknown ``format``, or as :meth:`audit_trail`.
+        """
+        try:
+            chosen = AuditExportFormat(format)
+        except ValueError:
+            raise ValidationError(
+                "must be 'csv' or 'jsonl'", field="format", value=format
+            ) from None
+        return audit_trail.export(
+            self._context,
+            out,
+            format=chosen,
+            contact_id=contact_id,
+            account_id=account_id,
+            since=since,
+            until=until,
+        )
 
     def reconcile(
         self,

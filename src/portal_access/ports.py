@@ -95,7 +95,8 @@ class Index:
 
     Args:
         name: the index's name (a database names its index so).
-        equal: the columns a lookup gives values for.
+        equal: the columns a lookup gives values for; none: the lookup selects every
+            row, in order (the audit trail read whole).
         order: the columns that order what a lookup finds (never nullable).
         unique: no two rows may hold the same values in the ``equal`` columns (rows
             with a ``None`` among them never clash, as in SQL).

@@ -19,16 +19,17 @@ from portal_access import (
     Money,
     NotFoundError,
 )
+from portal_access._domain.serialization import unstructure
 from tests.service.harness import ADMIN, CLERK
 from tests.service.money_world import FIRST_INVOICE, World, world
 
 
 def _audit(w: World, action: str) -> list[dict[str, Any]]:
-    return [
-        m.payload["record"]
-        for m in w.topics("audit.recorded")
-        if m.payload["record"]["action"] == action
-    ]
+    """The stored trail's ``action`` entries, as JSON data; the ``audit.recorded`` events
+    the world's subscriber received carry exactly the same entries."""
+    stored = [unstructure(entry) for entry in w.portal.audit_trail()]
+    assert stored == [m.payload["record"] for m in w.topics("audit.recorded")]
+    return [entry for entry in stored if entry["action"] == action]
 
 
 def test_an_invoice_by_id_or_number_and_a_contacts_invoices(kind, tmp_path):

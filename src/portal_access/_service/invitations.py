@@ -16,6 +16,7 @@ from __future__ import annotations
 import attrs
 
 from portal_access._domain.accounts import Account
+from portal_access._domain.audit import Actor
 from portal_access._domain.contacts import Contact
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import (
@@ -233,7 +234,9 @@ def complete_password_link(
 
 
 def set_own_password(work: Work, contact: Contact, password: str) -> None:
-    """Store a password the contact chose; register them if this is the first."""
+    """Store a password the contact chose; register them if this is the first (an
+    access change the audit trail puts down to the contact)."""
+    work.actor = Actor.contact(contact.id)
     login = work.uow.logins.get(contact.id)
     if login is None:
         raise InvalidTokenError("this link is not valid")

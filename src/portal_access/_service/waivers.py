@@ -14,6 +14,7 @@ from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.events import InvoiceVoided
 from portal_access._domain.invitations import StaffMember, StaffPermission, authorize
+from portal_access._domain.validation import ensure_text
 from portal_access._service import audit_trail
 from portal_access._service.access_states import change_access, require_access_state
 from portal_access._service.context import Work
@@ -37,6 +38,7 @@ def cancel_required_payment(
             instead).
     """
     authorize(staff, StaffPermission.CANCEL_REQUIRED_PAYMENT)
+    ensure_text(reason, field="reason")
     work.actor = Actor.staff(staff)
     state = require_access_state(work, contact_id)
     requirement = state.requirement

@@ -27,6 +27,7 @@ from portal_access.repositories._access import (
     LoginRepository,
     TokenRepository,
 )
+from portal_access.repositories._audit import AuditTrailRepository
 from portal_access.repositories._base import ById, Repository
 from portal_access.repositories._billing import (
     CheckoutRepository,
@@ -60,6 +61,10 @@ from portal_access.repositories._tables import (
     ACCOUNT_CLASSES,
     ACCOUNTS,
     ACCOUNTS_BY_CLASS,
+    AUDIT_BY_ACCOUNT,
+    AUDIT_BY_CONTACT,
+    AUDIT_ENTRIES,
+    AUDIT_IN_ORDER,
     CHECKOUTS,
     CHECKOUTS_BY_INVOICE,
     CHECKOUTS_BY_KEY,
@@ -101,6 +106,10 @@ __all__ = [
     "ACCOUNTS",
     "ACCOUNTS_BY_CLASS",
     "ACCOUNT_CLASSES",
+    "AUDIT_BY_ACCOUNT",
+    "AUDIT_BY_CONTACT",
+    "AUDIT_ENTRIES",
+    "AUDIT_IN_ORDER",
     "CHECKOUTS",
     "CHECKOUTS_BY_INVOICE",
     "CHECKOUTS_BY_KEY",
@@ -133,6 +142,7 @@ __all__ = [
     "AccessStateRepository",
     "AccountClassRepository",
     "AccountRepository",
+    "AuditTrailRepository",
     "ById",
     "CheckoutRecord",
     "CheckoutRepository",

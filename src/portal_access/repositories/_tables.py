@@ -126,6 +126,29 @@ OUTBOX = Table(
 IDEMPOTENCY = Table(
     "idempotency", ("key",), (_str("key"), Column("result", str, text=True)), document=False
 )
+#: The audit trail's order: when, then the unit of work (its first entry's id), then the
+#: entry's place in its unit of work.
+_AUDIT_ORDER = ("occurred_at", "batch", "ordinal")
+#: A contact's audit entries, oldest first.
+AUDIT_BY_CONTACT = Index("ix_audit_entries_contact", ("contact_id",), order=_AUDIT_ORDER)
+#: An account's audit entries, oldest first.
+AUDIT_BY_ACCOUNT = Index("ix_audit_entries_account", ("account_id",), order=_AUDIT_ORDER)
+#: Every audit entry, oldest first (an index with no ``equal`` column selects every row).
+AUDIT_IN_ORDER = Index("ix_audit_entries_time", (), order=_AUDIT_ORDER)
+#: The audit trail: one row per entry, inserted and never changed.
+AUDIT_ENTRIES = Table(
+    "audit_entries",
+    ("id",),
+    (
+        _str("id"),
+        Column("occurred_at", datetime),
+        _str("batch"),
+        Column("ordinal", int),
+        _str("contact_id", nullable=True),
+        _str("account_id", nullable=True),
+    ),
+    (AUDIT_BY_CONTACT, AUDIT_BY_ACCOUNT, AUDIT_IN_ORDER),
+)
 
 #: Every table, in the order a database may create them.
 TABLES = (
@@ -145,4 +168,5 @@ TABLES = (
     CHECKOUTS,
     OUTBOX,
     IDEMPOTENCY,
+    AUDIT_ENTRIES,
 )

@@ -31,6 +31,7 @@ from portal_access.repositories._access import (
     LoginRepository,
     TokenRepository,
 )
+from portal_access.repositories._audit import AuditTrailRepository
 from portal_access.repositories._base import Repository
 from portal_access.repositories._billing import (
     CheckoutRepository,
@@ -119,6 +120,7 @@ class UnitOfWork:
     checkouts = _Repository(CheckoutRepository)
     outbox = _Repository(OutboxRepository)
     idempotency = _Repository(IdempotencyRepository)
+    audit_trail = _Repository(AuditTrailRepository)
 
     def __init__(
         self,
