@@ -430,18 +430,18 @@ class PortalAccess:
     def log_in(self, email: str, password: str, *, client_key: str) -> logins.LoginResult:
         """Check an email and password; see :func:`~portal_access._service.logins.log_in`.
         ``client_key`` is the visitor's address (rate limits are per client too)."""
-        use_case = partial(logins.log_in, email=email, password=password, client_key=client_key)
+        logins.count_login(self._context, email, client_key=client_key)  # counted, come what may
+        use_case = partial(logins.log_in, email=email, password=password)
         return run(self._context, use_case, deliver=False)
 
     def change_password(
         self, email: str, current: str, new: str, *, client_key: str
     ) -> logins.LoginResult:
         """Replace a password (a temporary one included); every outstanding link dies."""
+        logins.count_login(self._context, email, client_key=client_key)
         return run(
             self._context,
-            partial(
-                logins.change_password, email=email, current=current, new=new, client_key=client_key
-            ),
+            partial(logins.change_password, email=email, current=current, new=new),
             deliver=False,
         )
 
@@ -603,17 +603,27 @@ class PortalAccess:
     ) -> quick_pay.QuickPayResult:
         """Seed 001: a guest pays an invoice with its number and quick-pay code;
         ``client_key`` is the visitor's address (rate limits are per client too)."""
-        prepare = partial(
-            quick_pay.prepare_quick_pay,
-            invoice_number=invoice_number,
-            code=code,
-            success_url=success_url,
-            cancel_url=cancel_url,
-            client_key=client_key,
-        )
-        prepared = anonymous.no_faster_than(
-            anonymous.LOOKUP_FLOOR, lambda: run(self._context, prepare, deliver=False)
-        )
+        context = self._context
+
+        def look_up() -> CheckoutRequest | CheckoutSession | None:
+            number = quick_pay.count_quick_pay(
+                context,
+                invoice_number,
+                code,
+                success_url=success_url,
+                cancel_url=cancel_url,
+                client_key=client_key,
+            )
+            prepare = partial(
+                quick_pay.prepare_quick_pay,
+                number=number,
+                code=code,
+                success_url=success_url,
+                cancel_url=cancel_url,
+            )
+            return run(context, prepare, deliver=False)
+
+        prepared = anonymous.no_faster_than(anonymous.LOOKUP_FLOOR, look_up)
         if prepared is None or isinstance(prepared, CheckoutSession):
             return quick_pay.QuickPayResult(checkout=prepared)
         request: CheckoutRequest = prepared

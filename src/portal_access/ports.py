@@ -396,7 +396,8 @@ class PasswordHasher(Protocol):
 
 
 class RateLimiter(Protocol):
-    """Counts attempts per key in a sliding window."""
+    """Counts attempts per key in a sliding window. The library calls it outside any
+    unit of work, so a limiter may open transactions of its own on the store."""
 
     def hit(self, key: str, *, now: datetime) -> None:
         """Count one attempt under ``key``.

@@ -252,6 +252,8 @@ def test_export_of_a_slice_and_bad_formats(tmp_path):
             with pytest.raises(ValidationError):
                 w.portal.export_audit_trail(out, format=wrong)  # type: ignore[arg-type]
         assert out.getvalue() == ""
+        with pytest.raises(ValidationError, match="out"):
+            w.portal.export_audit_trail(object())  # type: ignore[arg-type]
 
 
 def test_no_password_or_link_reaches_the_trail(tmp_path):

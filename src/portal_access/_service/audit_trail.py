@@ -120,11 +120,13 @@ def export(
     transaction stays open while ``out`` is written).
 
     Raises:
-        ValidationError: ``format`` is not an :class:`AuditExportFormat`, or as
-            :func:`entries`.
+        ValidationError: ``format`` is not an :class:`AuditExportFormat`, ``out`` has no
+            ``write``, or as :func:`entries`.
     """
     if not isinstance(format, AuditExportFormat):
         raise ValidationError("must be an AuditExportFormat", field="format", value=format)
+    if not callable(getattr(out, "write", None)):
+        raise ValidationError("must have a write(str) method", field="out")
     found = run(
         context,
         lambda work: entries(

@@ -26,9 +26,9 @@ from portal_access._service.checkout import (
     payment_methods_for,
     reuse_open_session,
 )
-from portal_access._service.context import Work
+from portal_access._service.context import ServiceContext, Work
 
-__all__ = ["QuickPayResult", "prepare_quick_pay"]
+__all__ = ["QuickPayResult", "count_quick_pay", "prepare_quick_pay"]
 
 
 @attrs.frozen
@@ -43,16 +43,17 @@ def _normalised(code: str) -> bytes:
     return "".join(code.split()).replace("-", "").upper().encode()
 
 
-def prepare_quick_pay(
-    work: Work,
+def count_quick_pay(
+    context: ServiceContext,
     invoice_number: str,
     code: str,
     *,
     success_url: str,
     cancel_url: str,
     client_key: str,
-) -> CheckoutRequest | CheckoutSession | None:
-    """The checkout request for a matching open invoice, a reusable page, or ``None``.
+) -> str:
+    """Check a quick-pay request's input and count the attempt, outside any unit of work
+    (a refused or failed attempt still counts); the invoice number to look up.
 
     Raises:
         AccessDeniedError: guest payment is switched off (system option).
@@ -60,10 +61,7 @@ def prepare_quick_pay(
             control characters, a blank ``client_key``, or a return URL off the portal.
         ConfigurationError: no portal origin is configured to check return URLs against.
         RateLimitedError: too many attempts for this invoice number or client.
-        PaymentInProgressError: a payment of the matched invoice is under way.
-        GatewayNotAllowedError: the invoice's contact may not use its gateway (seed 004).
     """
-    context = work.context
     if not context.policy.system.pay_as_guest:
         raise AccessDeniedError("payment as guest is not enabled")
     check_return_urls(
@@ -74,6 +72,25 @@ def prepare_quick_pay(
     ).strip()
     ensure_visitor_text(code, field="code", max_length=MAX_CODE_LENGTH, blank=True)
     hit_limits(context, "quick-pay", client_key, invoice=number.upper())
+    return number
+
+
+def prepare_quick_pay(
+    work: Work,
+    number: str,
+    code: str,
+    *,
+    success_url: str,
+    cancel_url: str,
+) -> CheckoutRequest | CheckoutSession | None:
+    """The checkout request for the open invoice ``number`` (as :func:`count_quick_pay`
+    returned it) when ``code`` matches, a reusable page, or ``None``.
+
+    Raises:
+        PaymentInProgressError: a payment of the matched invoice is under way.
+        GatewayNotAllowedError: the invoice's contact may not use its gateway (seed 004).
+    """
+    context = work.context
     now = context.clock.now()
     invoice = work.uow.invoices.with_number(number)
     expected = _normalised(invoice.quick_pay_code or "") if invoice else b"\0" * 8

@@ -54,6 +54,7 @@ from portal_access.repositories._messages import (
     IdempotencyRepository,
     OutboxRepository,
 )
+from portal_access.repositories._rate_limits import RateLimitRepository
 from portal_access.repositories._records import CheckoutRecord, PaymentRecord
 from portal_access.repositories._tables import (
     ACCESS_STATES,
@@ -86,6 +87,8 @@ from portal_access.repositories._tables import (
     PAYMENTS,
     PAYMENTS_BY_ACCOUNT,
     PLANS,
+    RATE_LIMITS,
+    RATE_LIMITS_BY_EXPIRY,
     SITES,
     SITES_BY_ACCOUNT,
     SUBSCRIPTIONS,
@@ -133,6 +136,8 @@ __all__ = [
     "PAYMENTS",
     "PAYMENTS_BY_ACCOUNT",
     "PLANS",
+    "RATE_LIMITS",
+    "RATE_LIMITS_BY_EXPIRY",
     "SITES",
     "SITES_BY_ACCOUNT",
     "SUBSCRIPTIONS",
@@ -157,6 +162,7 @@ __all__ = [
     "PaymentRecord",
     "PaymentRepository",
     "PlanRepository",
+    "RateLimitRepository",
     "Repository",
     "SiteRepository",
     "SubscriptionRepository",

@@ -149,6 +149,22 @@ AUDIT_ENTRIES = Table(
     ),
     (AUDIT_BY_CONTACT, AUDIT_BY_ACCOUNT, AUDIT_IN_ORDER),
 )
+#: Rate-limit windows by when they stop mattering, soonest first (for pruning).
+RATE_LIMITS_BY_EXPIRY = Index("ix_rate_limits_expiry", (), order=("expires_at",))
+#: One row per rate-limit key (hashed) and fixed window (``slot``: which one, counted
+#: from 2020 in windows): the attempts counted in it.
+RATE_LIMITS = Table(
+    "rate_limits",
+    ("key", "slot"),
+    (
+        _str("key"),
+        Column("slot", int),
+        Column("attempts", int),
+        Column("expires_at", datetime),
+    ),
+    (RATE_LIMITS_BY_EXPIRY,),
+    document=False,
+)
 
 #: Every table, in the order a database may create them.
 TABLES = (
@@ -169,4 +185,5 @@ TABLES = (
     OUTBOX,
     IDEMPOTENCY,
     AUDIT_ENTRIES,
+    RATE_LIMITS,
 )

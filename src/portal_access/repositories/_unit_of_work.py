@@ -53,6 +53,7 @@ from portal_access.repositories._messages import (
     IdempotencyRepository,
     OutboxRepository,
 )
+from portal_access.repositories._rate_limits import RateLimitRepository
 from portal_access.repositories._tables import ACCESS_STATES
 
 __all__ = ["UnitOfWork", "documents_of", "read_access_state", "unit_of_work"]
@@ -121,6 +122,7 @@ class UnitOfWork:
     outbox = _Repository(OutboxRepository)
     idempotency = _Repository(IdempotencyRepository)
     audit_trail = _Repository(AuditTrailRepository)
+    rate_limits = _Repository(RateLimitRepository)
 
     def __init__(
         self,
