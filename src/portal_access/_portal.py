@@ -24,6 +24,7 @@ from portal_access._domain.contacts import Contact, ContactRole
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError, ValidationError
 from portal_access._domain.events import OutboxMessage, PaymentDuplicated, SubscriptionDuplicated
+from portal_access._domain.gateway_events import SubscriptionReport
 from portal_access._domain.invitations import InvoiceEmail, StaffMember
 from portal_access._domain.money import Money
 from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
@@ -40,6 +41,7 @@ from portal_access._service import (
     directory,
     duplicates,
     history,
+    host_reads,
     invitations,
     invoice_emails,
     logins,
@@ -670,6 +672,52 @@ class PortalAccess:
             NotFoundError: no such contact.
         """
         return run(self._context, partial(history.contact_payments, contact_id=contact_id))
+
+    def offer(self, offer_id: str) -> Offer:
+        """The offer (active or not), e.g. for the kickoff form's page.
+
+        Raises:
+            NotFoundError: no such offer.
+        """
+        return run(self._context, partial(host_reads.offer, offer_id=offer_id), deliver=False)
+
+    def contact(self, contact_id: str) -> Contact:
+        """The contact (name, email, role, site scope, portal settings).
+
+        Raises:
+            NotFoundError: no such contact.
+        """
+        use_case = partial(host_reads.contact, contact_id=contact_id)
+        return run(self._context, use_case, deliver=False)
+
+    def account(self, account_id: str) -> Account:
+        """The account (number, name, class, active or not).
+
+        Raises:
+            NotFoundError: no such account.
+        """
+        use_case = partial(host_reads.account, account_id=account_id)
+        return run(self._context, use_case, deliver=False)
+
+    def account_sites(self, account_id: str) -> tuple[Site, ...]:
+        """Every site of the account, active or not, in id order (a contact's site scope
+        says which of them they see).
+
+        Raises:
+            NotFoundError: no such account.
+        """
+        use_case = partial(host_reads.account_sites, account_id=account_id)
+        return run(self._context, use_case, deliver=False)
+
+    def contact_subscriptions(self, contact_id: str) -> tuple[SubscriptionReport, ...]:
+        """The subscriptions the gateways reported for the contact, whatever their
+        status, in ``(gateway, subscription id)`` order.
+
+        Raises:
+            NotFoundError: no such contact.
+        """
+        use_case = partial(host_reads.contact_subscriptions, contact_id=contact_id)
+        return run(self._context, use_case, deliver=False)
 
     # -- the audit trail (staff screens, exports) -------------------------------------------
 
