@@ -180,29 +180,32 @@ class PortalAccess:
 
     # -- configuration (staff screens) ---------------------------------------------------
 
-    def save_account_class(self, account_class: AccountClass) -> AccountClass:
-        """Create or change an account class; its contacts' access follows at once."""
-        return run(
-            self._context, partial(directory.save_account_class, account_class=account_class)
-        )
+    def save_account_class(
+        self, account_class: AccountClass, *, staff: StaffMember | None = None
+    ) -> AccountClass:
+        """Create or change an account class; its contacts' access follows at once. The
+        audit trail puts the access changes down to ``staff`` (else to the library)."""
+        use_case = partial(directory.save_account_class, account_class=account_class, staff=staff)
+        return run(self._context, use_case)
 
-    def save_account(self, account: Account) -> Account:
-        """Create or change an account."""
-        return run(self._context, partial(directory.save_account, account=account))
+    def save_account(self, account: Account, *, staff: StaffMember | None = None) -> Account:
+        """Create or change an account (access changes on the audit trail by ``staff``)."""
+        return run(self._context, partial(directory.save_account, account=account, staff=staff))
 
-    def save_site(self, site: Site) -> Site:
-        """Create or change a site (activate, deactivate)."""
-        return run(self._context, partial(directory.save_site, site=site))
+    def save_site(self, site: Site, *, staff: StaffMember | None = None) -> Site:
+        """Create or change a site (activate, deactivate); access changes on the audit
+        trail by ``staff``."""
+        return run(self._context, partial(directory.save_site, site=site, staff=staff))
 
-    def create_contact(self, contact: Contact) -> bool:
+    def create_contact(self, contact: Contact, *, staff: StaffMember | None = None) -> bool:
         """Save a new contact; returns whether it was auto-invited (seed 001)."""
-        return run(self._context, partial(directory.create_contact, contact=contact))
+        return run(self._context, partial(directory.create_contact, contact=contact, staff=staff))
 
-    def update_contact(self, contact: Contact) -> Contact:
+    def update_contact(self, contact: Contact, *, staff: StaffMember | None = None) -> Contact:
         """Change a contact's name, email, role, site scope or portal settings (show staff
         :meth:`gateway_conflicts` afterwards: the gateways allowed may not cover what the
-        contact owes)."""
-        return run(self._context, partial(directory.update_contact, contact=contact))
+        contact owes). Access changes are on the audit trail by ``staff``."""
+        return run(self._context, partial(directory.update_contact, contact=contact, staff=staff))
 
     def gateway_conflicts(self, contact_id: str) -> tuple[GatewayConflict, ...]:
         """Seed 004: what the contact owes through a gateway they may not use (the

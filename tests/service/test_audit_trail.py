@@ -13,6 +13,7 @@ import csv
 import io
 from datetime import timedelta
 
+import attrs
 import pytest
 
 from portal_access import (
@@ -267,3 +268,28 @@ def test_no_password_or_link_reaches_the_trail(tmp_path):
         token = w.harness.link("ann@example.com", "/portal/set-password")
         for secret in ("Temporary-Pass-42", PASSWORD, token):
             assert secret not in out.getvalue()
+
+
+def test_staff_screens_name_who_changed_a_contacts_access(kind, tmp_path):
+    """Seed 001_345994b3bb014aeb.txt: staff turning a contact's portal user off is an
+    access change on the trail by that staff member; a call that names no one is put
+    down to the library, and a staff value that is not a StaffMember is refused."""
+    with world(*kind, tmp_path) as w:
+        contact = w.portal.contact(w.contact_id)
+        off = attrs.evolve(contact, portal=attrs.evolve(contact.portal, enabled=False))
+        before = w.portal.audit_trail()
+        with pytest.raises(ValidationError):
+            w.portal.update_contact(off, staff="Admin")  # type: ignore[arg-type]
+        assert w.portal.audit_trail() == before
+        w.portal.update_contact(off, staff=ADMIN)
+        (changed,) = _new(w, before)
+        assert (changed.action, changed.actor.kind, changed.actor.id) == (
+            AuditAction.ACCESS_CHANGED,
+            ActorKind.STAFF,
+            ADMIN.id,
+        )
+        assert changed.details["level"] == "none"
+        before = w.portal.audit_trail()
+        w.portal.update_contact(contact)
+        (back,) = _new(w, before)
+        assert (back.actor.kind, back.details["previous_level"]) == (ActorKind.SYSTEM, "none")
