@@ -11,8 +11,8 @@ fixed windows allow that at every boundary; an exact count needs a row per attem
 Use :class:`~portal_access.adapters.MemoryRateLimiter` (exact) where one process serves.
 
 A row is kept until the end of the window after its own (it is the "previous" window
-until then); every count deletes a few rows whose time has passed, so the table holds
-about two rows per key seen in the last two windows.
+until then); every count that adds a row deletes up to eight whose time has passed, so
+the table holds about two rows per key seen in the last two windows.
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from portal_access.repositories import unit_of_work
@@ -51,7 +51,8 @@ class RateLimitRepository(Repository):
 
     def count(self, key: str, *, limit: int, window: timedelta, now: datetime) -> float | None:
         """Count one attempt under ``key`` at ``now`` unless ``limit`` attempts are
-        already in the sliding ``window`` before it; prune expired windows either way.
+        already in the sliding ``window`` before it. An attempt that adds a row (a key's
+        first in its window) also deletes up to :data:`PRUNE_BATCH` expired ones.
 
         Returns:
             ``None`` when the attempt was counted; else how many seconds to wait before
@@ -70,15 +71,16 @@ class RateLimitRepository(Repository):
         before = tx.get(self.table, (key, slot - 1))
         current = _attempts(found)
         previous = _attempts(before)
-        self._prune(now)
         if current + _weighted(previous, span - into, span) >= limit:
             return _retry_after(current, previous, limit, into, span) * _TICK / _SECOND
         expires_at = _EPOCH + (slot + 2) * span * _TICK
         row = Row({"key": key, "slot": slot, "attempts": current + 1, "expires_at": expires_at})
         if found is not None:
             tx.update(self.table, row)
-        elif not tx.insert(self.table, row):
+            return None
+        if not tx.insert(self.table, row):
             raise StaleStateError(f"rate limit {key!r} was counted by a concurrent worker")
+        self._prune(now)  # only a new row grows the table: each one makes room for it
         return None
 
     def _prune(self, now: datetime) -> None:

@@ -10,10 +10,10 @@ Give it the store the portal uses (or another)::
     store = SqlStore("postgresql://...")
     portal = PortalAccess(store=store, gateways=[...], limiter=StoreRateLimiter(store))
 
-Each attempt is one short transaction of its own (two reads by key, one write, and the
-deletion of a few expired windows), committed before the flow looks anything up: a
-refused or failed login still counts. Keys are stored as SHA-256 digests, never as the
-emails or addresses they hold.
+Each attempt is one short transaction of its own (two reads by key, one write, and for a
+key's first attempt in a window the deletion of a few expired windows), committed before
+the flow looks anything up: a refused or failed login still counts. Keys are stored as
+SHA-256 digests, never as the emails or addresses they hold.
 
 >>> from datetime import UTC, datetime
 >>> from portal_access.storage.memory import MemoryStore
