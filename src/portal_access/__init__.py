@@ -29,7 +29,14 @@ from portal_access._domain.accounts import (
     SystemPortalOptions,
 )
 from portal_access._domain.aging import AgingBucket, AgingBuckets, age_invoices
-from portal_access._domain.audit import Actor, ActorKind, AuditAction, AuditRecord
+from portal_access._domain.audit import (
+    AUDIT_CSV_COLUMNS,
+    Actor,
+    ActorKind,
+    AuditAction,
+    AuditExportFormat,
+    AuditRecord,
+)
 from portal_access._domain.autopay import (
     AutopayAttempt,
     AutopayOutcome,
@@ -152,6 +159,7 @@ from portal_access._service.webhooks import WebhookResult
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AUDIT_CSV_COLUMNS",
     "STANDARD_PLACEHOLDERS",
     "AccessChanged",
     "AccessDecision",
@@ -169,6 +177,7 @@ __all__ = [
     "AgingBucket",
     "AgingBuckets",
     "AuditAction",
+    "AuditExportFormat",
     "AuditRecord",
     "AuditRecorded",
     "AuthenticationError",

@@ -18,13 +18,15 @@ import attrs
 from portal_access._domain.access import AccessDecision, PortalPolicy
 from portal_access._domain.accounting import AccountingEntry, LedgerAccount
 from portal_access._domain.accounts import Account, AccountClass, Site
+from portal_access._domain.audit import AuditExportFormat, AuditRecord
 from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.billing import Charge, Invoice, Plan
 from portal_access._domain.checkout import CheckoutSession
 from portal_access._domain.contacts import Contact, ContactRole
 from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.errors import ConfigurationError
+from portal_access._domain.errors import ConfigurationError, ValidationError
 from portal_access._domain.events import OutboxMessage, PaymentDuplicated, SubscriptionDuplicated
+from portal_access._domain.gateway_events import SubscriptionReport
 from portal_access._domain.invitations import InvoiceEmail, StaffMember
 from portal_access._domain.money import Money
 from portal_access._domain.offers import InviteTiming, Offer
@@ -35,12 +37,14 @@ from portal_access._domain.tokens import TokenPurpose
 from portal_access._service import (
     access_checks,
     accounting,
+    audit_trail,
     autopay,
     checkout,
     contact_gateways,
     directory,
     duplicates,
     history,
+    host_reads,
     invitations,
     invoice_emails,
     logins,
@@ -57,6 +61,7 @@ from portal_access._service import (
     webhooks,
 )
 from portal_access._service import reconcile as reconciling
+from portal_access._service.audit_trail import TextSink
 from portal_access._service.context import (
     PortalLinks,
     ServiceContext,
@@ -178,29 +183,32 @@ class PortalAccess:
 
     # -- configuration (staff screens) ---------------------------------------------------
 
-    def save_account_class(self, account_class: AccountClass) -> AccountClass:
-        """Create or change an account class; its contacts' access follows at once."""
-        return run(
-            self._context, partial(directory.save_account_class, account_class=account_class)
-        )
+    def save_account_class(
+        self, account_class: AccountClass, *, staff: StaffMember | None = None
+    ) -> AccountClass:
+        """Create or change an account class; its contacts' access follows at once. The
+        audit trail puts the access changes down to ``staff`` (else to the library)."""
+        use_case = partial(directory.save_account_class, account_class=account_class, staff=staff)
+        return run(self._context, use_case)
 
-    def save_account(self, account: Account) -> Account:
-        """Create or change an account."""
-        return run(self._context, partial(directory.save_account, account=account))
+    def save_account(self, account: Account, *, staff: StaffMember | None = None) -> Account:
+        """Create or change an account (access changes on the audit trail by ``staff``)."""
+        return run(self._context, partial(directory.save_account, account=account, staff=staff))
 
-    def save_site(self, site: Site) -> Site:
-        """Create or change a site (activate, deactivate)."""
-        return run(self._context, partial(directory.save_site, site=site))
+    def save_site(self, site: Site, *, staff: StaffMember | None = None) -> Site:
+        """Create or change a site (activate, deactivate); access changes on the audit
+        trail by ``staff``."""
+        return run(self._context, partial(directory.save_site, site=site, staff=staff))
 
-    def create_contact(self, contact: Contact) -> bool:
+    def create_contact(self, contact: Contact, *, staff: StaffMember | None = None) -> bool:
         """Save a new contact; returns whether it was auto-invited (seed 001)."""
-        return run(self._context, partial(directory.create_contact, contact=contact))
+        return run(self._context, partial(directory.create_contact, contact=contact, staff=staff))
 
-    def update_contact(self, contact: Contact) -> Contact:
+    def update_contact(self, contact: Contact, *, staff: StaffMember | None = None) -> Contact:
         """Change a contact's name, email, role, site scope or portal settings (show staff
         :meth:`gateway_conflicts` afterwards: the gateways allowed may not cover what the
-        contact owes)."""
-        return run(self._context, partial(directory.update_contact, contact=contact))
+        contact owes). Access changes are on the audit trail by ``staff``."""
+        return run(self._context, partial(directory.update_contact, contact=contact, staff=staff))
 
     def gateway_conflicts(self, contact_id: str) -> tuple[GatewayConflict, ...]:
         """Seed 004: what the contact owes through a gateway they may not use (the
@@ -419,22 +427,14 @@ class PortalAccess:
     def log_in(self, email: str, password: str, *, client_key: str) -> logins.LoginResult:
         """Check an email and password; see :func:`~portal_access._service.logins.log_in`.
         ``client_key`` is the visitor's address (rate limits are per client too)."""
-        return run(
-            self._context,
-            partial(logins.log_in, email=email, password=password, client_key=client_key),
-            deliver=False,
-        )
+        return logins.counted_log_in(self._context, email, password, client_key=client_key)
 
     def change_password(
         self, email: str, current: str, new: str, *, client_key: str
     ) -> logins.LoginResult:
         """Replace a password (a temporary one included); every outstanding link dies."""
-        return run(
-            self._context,
-            partial(
-                logins.change_password, email=email, current=current, new=new, client_key=client_key
-            ),
-            deliver=False,
+        return logins.counted_change_password(
+            self._context, email, current, new, client_key=client_key
         )
 
     def having_trouble(self, email: str, *, client_key: str) -> None:
@@ -604,6 +604,124 @@ class PortalAccess:
             NotFoundError: no such contact.
         """
         return run(self._context, partial(history.contact_payments, contact_id=contact_id))
+
+    def offer(self, offer_id: str) -> Offer:
+        """The offer (active or not), e.g. for the kickoff form's page.
+
+        Raises:
+            NotFoundError: no such offer.
+        """
+        return run(self._context, partial(host_reads.offer, offer_id=offer_id), deliver=False)
+
+    def contact(self, contact_id: str) -> Contact:
+        """The contact (name, email, role, site scope, portal settings).
+
+        Raises:
+            NotFoundError: no such contact.
+        """
+        use_case = partial(host_reads.contact, contact_id=contact_id)
+        return run(self._context, use_case, deliver=False)
+
+    def account(self, account_id: str) -> Account:
+        """The account (number, name, class, active or not).
+
+        Raises:
+            NotFoundError: no such account.
+        """
+        use_case = partial(host_reads.account, account_id=account_id)
+        return run(self._context, use_case, deliver=False)
+
+    def account_sites(self, account_id: str) -> tuple[Site, ...]:
+        """Every site of the account, active or not, in id order (a contact's site scope
+        says which of them they see).
+
+        Raises:
+            NotFoundError: no such account.
+        """
+        use_case = partial(host_reads.account_sites, account_id=account_id)
+        return run(self._context, use_case, deliver=False)
+
+    def contact_subscriptions(self, contact_id: str) -> tuple[SubscriptionReport, ...]:
+        """The subscriptions the gateways reported for the contact, whatever their
+        status, in ``(gateway, subscription id)`` order.
+
+        Raises:
+            NotFoundError: no such contact.
+        """
+        use_case = partial(host_reads.contact_subscriptions, contact_id=contact_id)
+        return run(self._context, use_case, deliver=False)
+
+    # -- the audit trail (staff screens, exports) -------------------------------------------
+
+    def audit_trail(
+        self,
+        *,
+        contact_id: str | None = None,
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> tuple[AuditRecord, ...]:
+        """The audit trail: every staff action and access change about the contact and/or
+        the account (the whole trail without either) that occurred at or after ``since``
+        and before ``until``, **oldest first** (``newest_first=True`` for a staff screen
+        showing the latest), at most ``limit`` entries.
+
+        Raises:
+            ValidationError: an id that is not one, a naive ``since``/``until``, a
+                negative ``limit``.
+        """
+        return run(
+            self._context,
+            partial(
+                audit_trail.entries,
+                contact_id=contact_id,
+                account_id=account_id,
+                since=since,
+                until=until,
+                limit=limit,
+                newest_first=newest_first,
+            ),
+            deliver=False,
+        )
+
+    def export_audit_trail(
+        self,
+        out: TextSink,
+        *,
+        format: AuditExportFormat | str = AuditExportFormat.JSON_LINES,
+        contact_id: str | None = None,
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Write the entries :meth:`audit_trail` selects, oldest first, to ``out`` (open
+        files with ``newline=""``); how many were written. ``format``: JSON lines (one
+        :meth:`AuditRecord.to_json_line` per line; read back with
+        :meth:`AuditRecord.from_json_line`) or CSV (a header of
+        :data:`~portal_access.AUDIT_CSV_COLUMNS`, then a row per entry; a cell starting
+        with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a ``'`` in front,
+        so a spreadsheet never runs it).
+
+        Raises:
+            ValidationError: an unknown ``format``, or as :meth:`audit_trail`.
+        """
+        try:
+            chosen = AuditExportFormat(format)
+        except ValueError:
+            raise ValidationError(
+                "must be 'csv' or 'jsonl'", field="format", value=format
+            ) from None
+        return audit_trail.export(
+            self._context,
+            out,
+            format=chosen,
+            contact_id=contact_id,
+            account_id=account_id,
+            since=since,
+            until=until,
+        )
 
     def reconcile(
         self,

@@ -98,7 +98,8 @@ class Index:
 
     Args:
         name: the index's name (a database names its index so).
-        equal: the columns a lookup gives values for.
+        equal: the columns a lookup gives values for; none: the lookup selects every
+            row, in order (the audit trail read whole).
         order: the columns that order what a lookup finds (never nullable).
         unique: no two rows may hold the same values in the ``equal`` columns (rows
             with a ``None`` among them never clash, as in SQL).
@@ -422,7 +423,8 @@ class PasswordHasher(Protocol):
 
 
 class RateLimiter(Protocol):
-    """Counts attempts per key in a sliding window."""
+    """Counts attempts per key in a sliding window. The library calls it outside any
+    unit of work, so a limiter may open transactions of its own on the store."""
 
     def hit(self, key: str, *, now: datetime) -> None:
         """Count one attempt under ``key``.

@@ -19,16 +19,16 @@ from alembic.runtime.migration import MigrationContext
 from portal_access._domain.errors import ConfigurationError, SchemaVersionError
 from portal_access._domain.serialization import to_json
 from portal_access.repositories import read_access_state, unit_of_work
-from portal_access.storage.sql import SqlStore, current_revision, upgrade
+from portal_access.storage.sql import SqlStore, current_revision, head_revision, upgrade
 from portal_access.storage.sql import _cli as cli
 from portal_access.storage.sql import _schema as schema
 from portal_access.storage.sql._engine import make_engine
-from portal_access.storage.sql._migrations import head_revision, migrate
+from portal_access.storage.sql._migrations import migrate
 from portal_access.storage.sql._urls import database_url
 from portal_access.testing._storage_contract import values
 from tests.sql_databases import POSTGRES_MARKS, empty_database
 
-#: The revision this version of the schema is at (the newest migration).
+#: The newest revision: the tests below hold at whichever revision is head.
 HEAD = head_revision()
 
 

@@ -108,11 +108,14 @@ def build(
     background: object = None,
     hasher: object = None,
     gateways: tuple = (),
+    limiter: object = None,
+    clock: ManualClock | None = None,
     **policy: object,
 ) -> Harness:
     """A portal whose background jobs run at once (unless ``background`` is given) and
-    whose portal URL is ``PORTAL_URL`` (unless ``system`` names another)."""
-    clock = ManualClock(START)
+    whose portal URL is ``PORTAL_URL`` (unless ``system`` names another); ``limiter``
+    replaces the memory limiter of ``limit`` attempts, ``clock`` the portal's own."""
+    clock = clock or ManualClock(START)
     store = store or MemoryStore()
     system = system or SystemPortalOptions()
     if system.portal_url == SystemPortalOptions().portal_url:
@@ -126,7 +129,7 @@ def build(
         clock=clock,
         ids=SequentialIds(),
         hasher=hasher or ScryptPasswordHasher(n=16),  # type: ignore[arg-type]
-        limiter=MemoryRateLimiter(limit=limit),
+        limiter=limiter or MemoryRateLimiter(limit=limit),  # type: ignore[arg-type]
         policy=PortalPolicy(ach=ach, system=system, **policy),  # type: ignore[arg-type]
         business_name="Acme Services",
         background=background if background is not None else (lambda job: job()),  # type: ignore[arg-type]

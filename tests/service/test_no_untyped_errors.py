@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import io
 import logging
 from collections.abc import Callable
 from datetime import date
@@ -123,6 +124,10 @@ PARAMETERS: dict[str, st.SearchStrategy[Callable[[], object]]] = {
         ),
         "body": st.one_of(st.binary(max_size=200), text(), anything()),
         "since": st.one_of(pst.aware_datetimes(), anything()),
+        "until": st.one_of(st.none(), pst.aware_datetimes(), anything()),
+        "limit": st.one_of(st.none(), st.integers(-3, 10**20), anything()),
+        "newest_first": st.one_of(st.booleans(), anything()),
+        "format": st.one_of(st.sampled_from(["csv", "jsonl", *pa.AuditExportFormat]), anything()),
         "to": st.one_of(st.lists(pst.email_addresses(), max_size=2), anything()),
         "topic": st.one_of(st.none(), text()),
         "callback": st.just(lambda _message: None),
@@ -142,6 +147,7 @@ PARAMETERS: dict[str, st.SearchStrategy[Callable[[], object]]] = {
     }.items()
 } | {
     "email": st.one_of(plausible(*EMAILS), anything()).map(lambda v: lambda: v),
+    "out": st.one_of(st.just(io.StringIO), anything().map(lambda v: lambda: v)),
     "form": st.builds(
         lambda first, email, last: (
             lambda: KickoffForm(first_name=first, email=email, last_name=last)

@@ -283,3 +283,18 @@ def test_every_facade_method_is_one_call_into_a_use_case():
 
 def _is_docstring(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+
+
+def test_the_flask_integration_reads_through_the_facade():
+    """Issue #14: the Flask pages read offers, contacts, accounts, sites and
+    subscriptions through ``PortalAccess``, never through the repositories or the store
+    (a value type the facade returns is the one name they may import from there)."""
+    wrong = []
+    for path in sorted((SRC / "contrib" / "flask").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "portal_access.repositories":
+                wrong += [f"{path.name}: {a.name}" for a in node.names if a.name != "PaymentRecord"]
+            if isinstance(node, ast.Attribute) and node.attr in {"store", "unit_of_work"}:
+                wrong.append(f"{path.name}:{node.lineno}: .{node.attr}")
+    assert wrong == []

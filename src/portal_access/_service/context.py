@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -138,6 +139,9 @@ class Work:
     uow: UnitOfWork
     context: ServiceContext
     actor: Actor = attrs.field(factory=Actor.system)
+    #: When this unit of work's audit trail entries happened: the clock's reading at
+    #: the first one, shared by the rest (``_service/audit_trail.record``).
+    audited_at: datetime | None = None
 
     def emit(self, event: DomainEvent) -> None:
         """Write ``event`` to the outbox, in this unit of work, for delivery after commit.

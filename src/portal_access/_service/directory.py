@@ -11,11 +11,16 @@ import attrs
 
 from portal_access._domain.access import AccessState
 from portal_access._domain.accounts import Account, AccountClass, Site
+from portal_access._domain.audit import Actor
 from portal_access._domain.billing import Invoice
 from portal_access._domain.contacts import Contact
 from portal_access._domain.errors import ConflictError, ValidationError
 from portal_access._domain.events import ContactCreated
-from portal_access._domain.invitations import InvitationSource, auto_invite_on_creation
+from portal_access._domain.invitations import (
+    InvitationSource,
+    StaffMember,
+    auto_invite_on_creation,
+)
 from portal_access._domain.logins import PortalLogin
 from portal_access._domain.validation import ensure_instance
 from portal_access._service.access_states import change_access, create_access
@@ -24,6 +29,7 @@ from portal_access._service.invitations import invite
 from portal_access._service.lookups import require_account, require_contact
 
 __all__ = [
+    "act_as",
     "create_contact",
     "save_account",
     "save_account_class",
@@ -34,8 +40,22 @@ __all__ = [
 ]
 
 
-def save_account_class(work: Work, account_class: AccountClass) -> AccountClass:
+def act_as(work: Work, staff: StaffMember | None) -> None:
+    """Put what this unit of work changes down to ``staff`` on the audit trail (the
+    host's staff screens name who saves); ``None`` leaves the actor as it is.
+
+    Raises:
+        ValidationError: ``staff`` is not a :class:`StaffMember`.
+    """
+    if staff is not None:
+        work.actor = Actor.staff(ensure_instance(staff, StaffMember, field="staff"))
+
+
+def save_account_class(
+    work: Work, account_class: AccountClass, *, staff: StaffMember | None = None
+) -> AccountClass:
     """Create or change a class; its accounts and their contacts follow at once."""
+    act_as(work, staff)
     ensure_instance(account_class, AccountClass, field="account_class")
     work.uow.account_classes.save(account_class)
     for account_id in work.uow.accounts.ids_in_class(account_class.id):
@@ -44,8 +64,9 @@ def save_account_class(work: Work, account_class: AccountClass) -> AccountClass:
     return account_class
 
 
-def save_account(work: Work, account: Account) -> Account:
+def save_account(work: Work, account: Account, *, staff: StaffMember | None = None) -> Account:
     """Create or change an account; a class not stored yet is stored with it."""
+    act_as(work, staff)
     ensure_instance(account, Account, field="account")
     stored_class = work.uow.account_classes.get(account.account_class.id)
     if stored_class is None:
@@ -64,8 +85,9 @@ def _store_account(work: Work, account: Account) -> None:
         )
 
 
-def save_site(work: Work, site: Site) -> Site:
+def save_site(work: Work, site: Site, *, staff: StaffMember | None = None) -> Site:
     """Create or change a site (e.g. make it inactive); the account's contacts follow."""
+    act_as(work, staff)
     ensure_instance(site, Site, field="site")
     require_account(work, site.account_id)
     work.uow.sites.save(site)
@@ -75,7 +97,7 @@ def save_site(work: Work, site: Site) -> Site:
     return site
 
 
-def create_contact(work: Work, contact: Contact) -> bool:
+def create_contact(work: Work, contact: Contact, *, staff: StaffMember | None = None) -> bool:
     """Save a new contact and its access state; auto-invite when the class says so.
 
     Returns whether an invitation was sent (seed 001: auto-invite on contact creation,
@@ -85,6 +107,7 @@ def create_contact(work: Work, contact: Contact) -> bool:
         NotFoundError: the account does not exist.
         ConflictError: a contact with this id exists.
     """
+    act_as(work, staff)
     ensure_instance(contact, Contact, field="contact")
     account = require_account(work, contact.account_id)
     if work.uow.contacts.get(contact.id) is not None:
@@ -110,7 +133,7 @@ def create_contact(work: Work, contact: Contact) -> bool:
     return False
 
 
-def update_contact(work: Work, contact: Contact) -> Contact:
+def update_contact(work: Work, contact: Contact, *, staff: StaffMember | None = None) -> Contact:
     """Change a contact (name, email, role, site scope, portal settings).
 
     Raises:
@@ -118,6 +141,7 @@ def update_contact(work: Work, contact: Contact) -> Contact:
         ValidationError: the contact would move to another account.
         ConflictError: the new email is another login's username.
     """
+    act_as(work, staff)
     stored = require_contact(work, ensure_instance(contact, Contact, field="contact").id)
     if stored.account_id != contact.account_id:
         raise ValidationError("a contact cannot move between accounts", field="account_id")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import attrs
 
 from portal_access._domain.accounts import Account
+from portal_access._domain.audit import Actor, AuditAction
 from portal_access._domain.contacts import Contact
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import (
@@ -36,6 +37,7 @@ from portal_access._domain.tokens import (
     check_token,
     token_digest,
 )
+from portal_access._service import audit_trail
 from portal_access._service.access_states import change_access
 from portal_access._service.context import Work
 from portal_access._service.lookups import require_account, require_contact
@@ -99,7 +101,9 @@ def _login_ready(work: Work, contact: Contact, account: Account) -> tuple[Contac
 
 
 def invite(work: Work, contact: Contact, account: Account, *, source: InvitationSource) -> None:
-    """Invite ``contact``: turn its portal user on, make its login, mail the link.
+    """Invite ``contact``: turn its portal user on, make its login, mail the link; on
+    the audit trail by ``work.actor`` (staff, the visitor's own form, the library), with
+    the source as its reason.
 
     A contact who is registered already gets no link that could set a password: the
     email says where to log in, and that "Having trouble?" resets a forgotten password.
@@ -119,6 +123,7 @@ def invite(work: Work, contact: Contact, account: Account, *, source: Invitation
             values=template_values(work, contact, account),
             contact_id=contact.id,
         )
+        _on_record(work, contact, source, mailed="already_registered")
         return
     expires = mail_link(
         work,
@@ -136,6 +141,18 @@ def invite(work: Work, contact: Contact, account: Account, *, source: Invitation
             source=source.value,
             expires_at=expires.isoformat(),
         )
+    )
+    _on_record(work, contact, source, mailed="invitation")
+
+
+def _on_record(work: Work, contact: Contact, source: InvitationSource, *, mailed: str) -> None:
+    audit_trail.record(
+        work,
+        AuditAction.SEND_INVITATION,
+        reason=source.value,
+        contact_id=contact.id,
+        account_id=contact.account_id,
+        details={"mailed": mailed},
     )
 
 
@@ -233,7 +250,9 @@ def complete_password_link(
 
 
 def set_own_password(work: Work, contact: Contact, password: str) -> None:
-    """Store a password the contact chose; register them if this is the first."""
+    """Store a password the contact chose; register them if this is the first (an
+    access change the audit trail puts down to the contact)."""
+    work.actor = Actor.contact(contact.id)
     login = work.uow.logins.get(contact.id)
     if login is None:
         raise InvalidTokenError("this link is not valid")

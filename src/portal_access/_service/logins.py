@@ -22,12 +22,20 @@ from portal_access._domain.logins import PortalLogin
 from portal_access._domain.passwords import MAX_PASSWORD_LENGTH, check_new_password
 from portal_access._domain.tokens import TokenPurpose
 from portal_access._service.anonymous import answer_later, hit_limits
-from portal_access._service.context import ServiceContext, Work
+from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.invitations import send_password_link, set_own_password
 from portal_access._service.lookups import require_contact
 from portal_access._service.resubscribe import send_resubscribe_link_if_due
 
-__all__ = ["LoginResult", "change_password", "having_trouble", "log_in"]
+__all__ = [
+    "LoginResult",
+    "change_password",
+    "count_login",
+    "counted_change_password",
+    "counted_log_in",
+    "having_trouble",
+    "log_in",
+]
 
 
 @attrs.frozen
@@ -63,39 +71,47 @@ def _verify(work: Work, email: EmailAddress, password: str) -> PortalLogin:
     return login
 
 
-def log_in(work: Work, email: str, password: str, *, client_key: str) -> LoginResult:
-    """Check an email and password (seed 003: the email is the username).
+def count_login(context: ServiceContext, email: str, *, client_key: str) -> None:
+    """Count an attempt to log in (or change a password) with ``email`` from the client,
+    outside any unit of work, so a refused attempt still counts with a limiter that keeps
+    its counts in the store.
+
+    Raises:
+        RateLimitedError: too many attempts from this client or for this email.
+        ValidationError: a blank ``client_key``.
+        InvalidEmailError: not an email address (says nothing about any account).
+    """
+    address = EmailAddress.parse(email)
+    hit_limits(context, "login", client_key, email=address.key)
+
+
+def log_in(work: Work, email: str, password: str) -> LoginResult:
+    """Check an email and password (seed 003: the email is the username); the attempt
+    was counted by :func:`count_login` first.
 
     Raises:
         AuthenticationError: wrong email or password (never says which).
         PasswordChangeRequiredError: right, but a staff-set temporary password that must
             be changed first (:func:`change_password`).
-        RateLimitedError: too many attempts from this client or for this email.
-        ValidationError: a blank ``client_key``, or a password longer than 1024
-            characters.
+        ValidationError: a password longer than 1024 characters.
         InvalidEmailError: not an email address (says nothing about any account).
     """
     address = EmailAddress.parse(email)
-    hit_limits(work.context, "login", client_key, email=address.key)
     login = _verify(work, address, _password(password, "password"))
     if login.temporary:
         raise PasswordChangeRequiredError("choose your own password before logging in")
     return LoginResult(contact_id=login.contact_id)
 
 
-def change_password(
-    work: Work, email: str, current: str, new: str, *, client_key: str
-) -> LoginResult:
+def change_password(work: Work, email: str, current: str, new: str) -> LoginResult:
     """Replace the password (a temporary one included); the first password a contact
     chooses registers them (seed 000). Every outstanding link of the contact dies.
 
     Raises:
         AuthenticationError: ``current`` is wrong.
-        ValidationError: ``new`` breaks the password rules, or a blank ``client_key``.
-        RateLimitedError: too many attempts from this client or for this email.
+        ValidationError: ``new`` breaks the password rules.
     """
     address = EmailAddress.parse(email)
-    hit_limits(work.context, "login", client_key, email=address.key)
     login = _verify(work, address, _password(current, "current"))
     contact = require_contact(work, login.contact_id)
     check_new_password(new, email=address)
@@ -128,3 +144,20 @@ def mail_trouble_links(work: Work, email: EmailAddress) -> None:
         return
     send_password_link(work, login.contact_id, purpose=TokenPurpose.RESET_PASSWORD)
     send_resubscribe_link_if_due(work, login.contact_id)
+
+
+def counted_log_in(
+    context: ServiceContext, email: str, password: str, *, client_key: str
+) -> LoginResult:
+    """:func:`count_login`, come what may, then :func:`log_in` in its own unit of work."""
+    count_login(context, email, client_key=client_key)
+    return run(context, lambda work: log_in(work, email, password), deliver=False)
+
+
+def counted_change_password(
+    context: ServiceContext, email: str, current: str, new: str, *, client_key: str
+) -> LoginResult:
+    """:func:`count_login`, come what may, then :func:`change_password` in its own unit
+    of work."""
+    count_login(context, email, client_key=client_key)
+    return run(context, lambda work: change_password(work, email, current, new), deliver=False)

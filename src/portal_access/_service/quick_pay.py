@@ -30,7 +30,7 @@ from portal_access._service.checkout import (
 )
 from portal_access._service.context import ServiceContext, Work, run
 
-__all__ = ["QuickPayResult", "prepare_quick_pay", "quick_pay"]
+__all__ = ["QuickPayResult", "count_quick_pay", "prepare_quick_pay", "quick_pay"]
 
 
 @attrs.frozen
@@ -45,16 +45,17 @@ def _normalised(code: str) -> bytes:
     return "".join(code.split()).replace("-", "").upper().encode()
 
 
-def prepare_quick_pay(
-    work: Work,
+def count_quick_pay(
+    context: ServiceContext,
     invoice_number: str,
     code: str,
     *,
     success_url: str,
     cancel_url: str,
     client_key: str,
-) -> CheckoutRequest | CheckoutSession | None:
-    """The checkout request for a matching open invoice, a reusable page, or ``None``.
+) -> str:
+    """Check a quick-pay request's input and count the attempt, outside any unit of work
+    (a refused or failed attempt still counts); the invoice number to look up.
 
     Raises:
         AccessDeniedError: guest payment is switched off (system option).
@@ -62,10 +63,7 @@ def prepare_quick_pay(
             control characters, a blank ``client_key``, or a return URL off the portal.
         ConfigurationError: no portal origin is configured to check return URLs against.
         RateLimitedError: too many attempts for this invoice number or client.
-        PaymentInProgressError: a payment of the matched invoice is under way.
-        GatewayNotAllowedError: the invoice's contact may not use its gateway (seed 004).
     """
-    context = work.context
     if not context.policy.system.pay_as_guest:
         raise AccessDeniedError("payment as guest is not enabled")
     check_return_urls(
@@ -76,6 +74,25 @@ def prepare_quick_pay(
     ).strip()
     ensure_visitor_text(code, field="code", max_length=MAX_CODE_LENGTH, blank=True)
     hit_limits(context, "quick-pay", client_key, invoice=number.upper())
+    return number
+
+
+def prepare_quick_pay(
+    work: Work,
+    number: str,
+    code: str,
+    *,
+    success_url: str,
+    cancel_url: str,
+) -> CheckoutRequest | CheckoutSession | None:
+    """The checkout request for the open invoice ``number`` (as :func:`count_quick_pay`
+    returned it) when ``code`` matches, a reusable page, or ``None``.
+
+    Raises:
+        PaymentInProgressError: a payment of the matched invoice is under way.
+        GatewayNotAllowedError: the invoice's contact may not use its gateway (seed 004).
+    """
+    context = work.context
     now = context.clock.now()
     invoice = work.uow.invoices.with_number(number)
     expected = _normalised(invoice.quick_pay_code or "") if invoice else b"\0" * 8
@@ -112,13 +129,14 @@ def quick_pay(
     cancel_url: str,
     client_key: str,
 ) -> QuickPayResult:
-    """A guest pays an invoice with its number and quick-pay code: the lookup takes no
-    less than :data:`~portal_access._service.anonymous.LOOKUP_FLOOR` whatever matched,
-    then a page opens for a full match."""
+    """A guest pays an invoice with its number and quick-pay code: the attempt is
+    counted (:func:`count_quick_pay`), the lookup takes no less than
+    :data:`~portal_access._service.anonymous.LOOKUP_FLOOR` whatever matched, then a page
+    opens for a full match."""
 
-    def prepare(work: Work) -> CheckoutRequest | CheckoutSession | None:
-        return prepare_quick_pay(
-            work,
+    def look_up() -> CheckoutRequest | CheckoutSession | None:
+        number = count_quick_pay(
+            context,
             invoice_number,
             code,
             success_url=success_url,
@@ -126,7 +144,14 @@ def quick_pay(
             client_key=client_key,
         )
 
-    prepared = no_faster_than(LOOKUP_FLOOR, lambda: run(context, prepare, deliver=False))
+        def prepare(work: Work) -> CheckoutRequest | CheckoutSession | None:
+            return prepare_quick_pay(
+                work, number, code, success_url=success_url, cancel_url=cancel_url
+            )
+
+        return run(context, prepare, deliver=False)
+
+    prepared = no_faster_than(LOOKUP_FLOOR, look_up)
     if prepared is None or isinstance(prepared, CheckoutSession):
         return QuickPayResult(checkout=prepared)
     request: CheckoutRequest = prepared

@@ -13,7 +13,7 @@ from portal_access._domain.errors import ConflictError, NotFoundError, Validatio
 from portal_access._domain.invitations import StaffMember, StaffPermission, authorize
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentStatus
-from portal_access._domain.validation import ensure_identifier, ensure_instance
+from portal_access._domain.validation import ensure_identifier, ensure_instance, ensure_text
 from portal_access._service import audit_trail
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access.repositories import PaymentRecord
@@ -22,9 +22,16 @@ __all__ = ["refund_payment"]
 
 
 def _check(
-    work: Work, gateway: str, payment_id: str, amount: Money | None, staff: StaffMember
+    work: Work,
+    gateway: str,
+    payment_id: str,
+    amount: Money | None,
+    staff: StaffMember,
+    *,
+    reason: str,
 ) -> PaymentRecord:
     authorize(staff, StaffPermission.REFUND_PAYMENTS)
+    ensure_text(reason, field="reason")  # checked before the money moves
     work.context.gateway(gateway)  # configured, or ConfigurationError
     record = work.uow.payments.get(gateway, ensure_identifier(payment_id, field="payment_id"))
     if record is None:
@@ -62,7 +69,9 @@ def refund_payment(
             payment; ``payment_id`` is not an id.
         GatewayError: the vendor refused or could not be reached (nothing is recorded).
     """
-    record = run(context, lambda work: _check(work, gateway, payment_id, amount, staff))
+    record = run(
+        context, lambda work: _check(work, gateway, payment_id, amount, staff, reason=reason)
+    )
     whole = amount is None or amount == record.snapshot.amount
     refunded = record.snapshot.amount if whole else amount
     assert refunded is not None

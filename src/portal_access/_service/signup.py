@@ -21,6 +21,7 @@ import attrs
 
 from portal_access._domain.access import AccessState
 from portal_access._domain.accounts import Account
+from portal_access._domain.audit import Actor
 from portal_access._domain.billing import Invoice, InvoicePurpose
 from portal_access._domain.contacts import Contact
 from portal_access._domain.email_address import EmailAddress
@@ -41,7 +42,7 @@ from portal_access._domain.invitations import (
 from portal_access._domain.offers import InviteTiming, Offer
 from portal_access._domain.requirement import RequiredPayment
 from portal_access._domain.serialization import from_json, to_json
-from portal_access._domain.validation import ensure_identifier, optional
+from portal_access._domain.validation import ensure_identifier, ensure_instance, optional
 from portal_access._domain.visitor_input import MAX_NAME_LENGTH, visitor_text
 from portal_access._service.access_states import change_access
 from portal_access._service.context import Work
@@ -129,6 +130,8 @@ def submit_kickoff_form(
     if account_id is not None:
         ensure_identifier(account_id, field="account_id")
         authorize(staff, StaffPermission.INVITE_CONTACTS)  # joining an account: staff only
+    if staff is not None:
+        work.actor = Actor.staff(ensure_instance(staff, StaffMember, field="staff"))
     if not offer.active:
         raise ConflictError(f"offer {offer.id!r} is not taking submissions")
     email = EmailAddress.parse(form.email, field="email")
@@ -174,6 +177,8 @@ def _sign_up(
 ) -> Signup:
     account = _account_for(work, offer, form, account_id)
     contact, invited = _contact_for(work, offer, form, account, email)
+    if work.actor == Actor.system():  # a visitor's own form: the contact acts
+        work.actor = Actor.contact(contact.id)
     state = work.uow.access.get(contact.id)
     assert state is not None
     if state.requirement is not None:

@@ -59,16 +59,10 @@ def invite_as_staff(
     staff: StaffMember,
     source: InvitationSource,
 ) -> None:
-    """Invite ``contact`` on ``staff``'s behalf, on the audit trail."""
+    """Invite ``contact`` on ``staff``'s behalf (the invitation is on the audit trail
+    by ``staff``)."""
     work.actor = Actor.staff(staff)
     invite(work, contact, account, source=source)
-    audit_trail.record(
-        work,
-        AuditAction.SEND_INVITATION,
-        reason=source.value,
-        contact_id=contact.id,
-        account_id=account.id,
-    )
 
 
 def contact_for_address(work: Work, account_id: str, email: EmailAddress) -> Contact:

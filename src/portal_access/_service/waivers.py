@@ -15,6 +15,7 @@ from portal_access._domain.checkout import CheckoutSession
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.events import InvoiceVoided
 from portal_access._domain.invitations import StaffMember, StaffPermission, authorize
+from portal_access._domain.validation import ensure_text
 from portal_access._service import audit_trail
 from portal_access._service.access_states import change_access, require_access_state
 from portal_access._service.checkout import close_pages
@@ -39,6 +40,7 @@ def cancel_required_payment(
             instead).
     """
     authorize(staff, StaffPermission.CANCEL_REQUIRED_PAYMENT)
+    ensure_text(reason, field="reason")
     work.actor = Actor.staff(staff)
     state = require_access_state(work, contact_id)
     requirement = state.requirement

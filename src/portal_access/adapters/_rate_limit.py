@@ -1,7 +1,8 @@
 """A sliding-window rate limiter kept in memory (one process), bounded in size.
 
-Several workers need a shared limiter (Redis, the database); implement the
-:class:`~portal_access.ports.RateLimiter` port for it.
+Several workers need a shared limiter:
+:class:`~portal_access.storage.rate_limits.StoreRateLimiter` counts in the store (or
+implement the :class:`~portal_access.ports.RateLimiter` port over Redis).
 
 A key is forgotten once its window has passed without an attempt, and at most
 ``max_keys`` keys are held: past that, the key whose last attempt is the oldest is

@@ -27,6 +27,7 @@ from portal_access.repositories._access import (
     LoginRepository,
     TokenRepository,
 )
+from portal_access.repositories._audit import AuditTrailRepository
 from portal_access.repositories._base import ById, Repository
 from portal_access.repositories._billing import (
     CheckoutRepository,
@@ -61,6 +62,7 @@ from portal_access.repositories._messages import (
     IdempotencyRepository,
     OutboxRepository,
 )
+from portal_access.repositories._rate_limits import RateLimitRepository
 from portal_access.repositories._records import CheckoutRecord, PaymentRecord
 from portal_access.repositories._tables import (
     ACCESS_STATES,
@@ -69,6 +71,10 @@ from portal_access.repositories._tables import (
     ACCOUNTING_ENTRIES,
     ACCOUNTS,
     ACCOUNTS_BY_CLASS,
+    AUDIT_BY_ACCOUNT,
+    AUDIT_BY_CONTACT,
+    AUDIT_ENTRIES,
+    AUDIT_IN_ORDER,
     AUTOPAY_ATTEMPTS,
     CATALOG_ITEMS,
     CHECKOUTS,
@@ -94,6 +100,8 @@ from portal_access.repositories._tables import (
     PAYMENTS_BY_ACCOUNT,
     PLANS,
     PURCHASE_ORDERS,
+    RATE_LIMITS,
+    RATE_LIMITS_BY_EXPIRY,
     SAVED_METHODS,
     SITES,
     SITES_BY_ACCOUNT,
@@ -127,6 +135,10 @@ __all__ = [
     "ACCOUNTS",
     "ACCOUNTS_BY_CLASS",
     "ACCOUNT_CLASSES",
+    "AUDIT_BY_ACCOUNT",
+    "AUDIT_BY_CONTACT",
+    "AUDIT_ENTRIES",
+    "AUDIT_IN_ORDER",
     "CHECKOUTS",
     "CHECKOUTS_BY_INVOICE",
     "CHECKOUTS_BY_KEY",
@@ -150,6 +162,8 @@ __all__ = [
     "PAYMENTS",
     "PAYMENTS_BY_ACCOUNT",
     "PLANS",
+    "RATE_LIMITS",
+    "RATE_LIMITS_BY_EXPIRY",
     "SITES",
     "SITES_BY_ACCOUNT",
     "SUBSCRIPTIONS",
@@ -159,6 +173,7 @@ __all__ = [
     "AccessStateRepository",
     "AccountClassRepository",
     "AccountRepository",
+    "AuditTrailRepository",
     "ById",
     "CheckoutRecord",
     "CheckoutRepository",
@@ -173,6 +188,7 @@ __all__ = [
     "PaymentRecord",
     "PaymentRepository",
     "PlanRepository",
+    "RateLimitRepository",
     "Repository",
     "SiteRepository",
     "SubscriptionRepository",

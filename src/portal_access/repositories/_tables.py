@@ -126,6 +126,45 @@ OUTBOX = Table(
 IDEMPOTENCY = Table(
     "idempotency", ("key",), (_str("key"), Column("result", str, text=True)), document=False
 )
+#: The audit trail's order: when, then the unit of work (its first entry's id), then the
+#: entry's place in its unit of work.
+_AUDIT_ORDER = ("occurred_at", "batch", "ordinal")
+#: A contact's audit entries, oldest first.
+AUDIT_BY_CONTACT = Index("ix_audit_entries_contact", ("contact_id",), order=_AUDIT_ORDER)
+#: An account's audit entries, oldest first.
+AUDIT_BY_ACCOUNT = Index("ix_audit_entries_account", ("account_id",), order=_AUDIT_ORDER)
+#: Every audit entry, oldest first (an index with no ``equal`` column selects every row).
+AUDIT_IN_ORDER = Index("ix_audit_entries_time", (), order=_AUDIT_ORDER)
+#: The audit trail: one row per entry, inserted and never changed.
+AUDIT_ENTRIES = Table(
+    "audit_entries",
+    ("id",),
+    (
+        _str("id"),
+        Column("occurred_at", datetime),
+        _str("batch"),
+        Column("ordinal", int),
+        _str("contact_id", nullable=True),
+        _str("account_id", nullable=True),
+    ),
+    (AUDIT_BY_CONTACT, AUDIT_BY_ACCOUNT, AUDIT_IN_ORDER),
+)
+#: Rate-limit windows by when they stop mattering, soonest first (for pruning).
+RATE_LIMITS_BY_EXPIRY = Index("ix_rate_limits_expiry", (), order=("expires_at",))
+#: One row per rate-limit key (hashed) and fixed window (``slot``: which one, counted
+#: from 2020 in windows): the attempts counted in it.
+RATE_LIMITS = Table(
+    "rate_limits",
+    ("key", "slot"),
+    (
+        _str("key"),
+        Column("slot", int),
+        Column("attempts", int),
+        Column("expires_at", datetime),
+    ),
+    (RATE_LIMITS_BY_EXPIRY,),
+    document=False,
+)
 
 #: Saved payment methods, one per contact (the newest), found by gateway for autopay.
 SAVED_METHODS_BY_GATEWAY = Index("ix_saved_methods_gateway", ("gateway",))
@@ -213,4 +252,6 @@ TABLES = (
     PURCHASE_ORDERS,
     LEDGER_ACCOUNTS,
     ACCOUNTING_ENTRIES,
+    AUDIT_ENTRIES,
+    RATE_LIMITS,
 )

@@ -31,6 +31,7 @@ from portal_access.repositories._access import (
     LoginRepository,
     TokenRepository,
 )
+from portal_access.repositories._audit import AuditTrailRepository
 from portal_access.repositories._base import Repository
 from portal_access.repositories._billing import (
     CheckoutRepository,
@@ -60,6 +61,7 @@ from portal_access.repositories._messages import (
     IdempotencyRepository,
     OutboxRepository,
 )
+from portal_access.repositories._rate_limits import RateLimitRepository
 from portal_access.repositories._tables import ACCESS_STATES
 
 __all__ = ["UnitOfWork", "documents_of", "read_access_state", "unit_of_work"]
@@ -133,6 +135,8 @@ class UnitOfWork:
     purchase_orders = _Repository(PurchaseOrderRepository)
     ledger_accounts = _Repository(LedgerAccountRepository)
     accounting_entries = _Repository(AccountingEntryRepository)
+    audit_trail = _Repository(AuditTrailRepository)
+    rate_limits = _Repository(RateLimitRepository)
 
     def __init__(
         self,

@@ -44,7 +44,7 @@ def _field(name: str) -> str:
 def join(offer_id: str) -> ResponseReturnValue:
     """The offer's kickoff form (seed 000): contact, required invoice and invitation."""
     state = app_state()
-    offer = _reads.offer(state.store, offer_id)
+    offer = _reads.offer(state.portal, offer_id)
     if offer is None or not offer.active:
         abort(404)
     if request.method == "GET":

@@ -34,8 +34,8 @@ def dashboard() -> ResponseReturnValue:
     return page(
         "dashboard.html",
         summary=summary,
-        account=_reads.account(state.store, summary.account_id),
-        contact=_reads.contact(state.store, g.portal_contact_id),
+        account=_reads.account(state.portal, summary.account_id),
+        contact=_reads.contact(state.portal, g.portal_contact_id),
     )
 
 
@@ -64,7 +64,7 @@ def pay_invoice() -> ResponseReturnValue:
         invoice=invoice,
         payment_state=_PAY_STATUS.get(decision.reason, "open"),
         processing=processing,
-        contact=_reads.contact(state.store, g.portal_contact_id),
+        contact=_reads.contact(state.portal, g.portal_contact_id),
     )
 
 
@@ -88,7 +88,7 @@ def checkout() -> ResponseReturnValue:
 def renew() -> ResponseReturnValue:
     """After a failed renewal: ask for a re-subscribe link (mailed, single-use)."""
     state = app_state()
-    contact = _reads.contact(state.store, g.portal_contact_id)
+    contact = _reads.contact(state.portal, g.portal_contact_id)
     email = str(contact.email) if contact is not None and contact.email else ""
     if request.method == "GET":
         return page("renew.html", email=email, contact=contact)

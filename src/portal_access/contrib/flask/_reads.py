@@ -1,14 +1,11 @@
-"""What the pages read: the facade's reads where it has them, the store's repositories
-where it has none yet.
+"""What the pages read, through the facade only (no repositories, no store).
 
-The facade answers "may this contact see the portal" (``check_access``), "what is on
-their account" (``account_summary``, full access only), an invoice and a contact's
-payments (``invoice``, ``contact_payments``, no access check). The kickoff form shows
-its offer, the dashboard names the account and its sites, the re-subscribe request
-needs the contact's email and the sandbox console the contact's subscriptions: those
-the facade does not read, so they come from the library's repositories over the
-store's public port (:func:`portal_access.repositories.unit_of_work`), read-only, one
-unit of work per read. When the facade gains these reads, this module is what changes.
+``check_access`` answers "may this contact see the portal", ``account_summary`` "what
+is on their account" (full access only); the rest are the facade's host reads, which
+check no access decision: an invoice and a contact's payments, the kickoff form's
+offer, the dashboard's account and sites, the contact (for the re-subscribe request's
+email), the sandbox console's subscriptions. Each answers ``None`` (or nothing) for an
+id that is missing or not an id, which a page turns into its own 404 or redirect.
 """
 
 from __future__ import annotations
@@ -26,8 +23,7 @@ from portal_access import (
     SubscriptionReport,
     ValidationError,
 )
-from portal_access.ports import Store
-from portal_access.repositories import PaymentRecord, unit_of_work
+from portal_access.repositories import PaymentRecord
 
 __all__ = [
     "AccountView",
@@ -69,26 +65,33 @@ def pending_payments(portal: PortalAccess, contact_id: str) -> tuple[PaymentReco
         return ()
 
 
-def offer(store: Store, offer_id: str) -> Offer | None:
+def offer(portal: PortalAccess, offer_id: str) -> Offer | None:
     """The offer, or ``None``."""
-    with unit_of_work(store) as uow:
-        return uow.offers.get(offer_id)
+    try:
+        return portal.offer(offer_id)
+    except (NotFoundError, ValidationError):
+        return None
 
 
-def contact(store: Store, contact_id: str) -> Contact | None:
+def contact(portal: PortalAccess, contact_id: str) -> Contact | None:
     """The contact, or ``None``."""
-    with unit_of_work(store) as uow:
-        return uow.contacts.get(contact_id)
+    try:
+        return portal.contact(contact_id)
+    except (NotFoundError, ValidationError):
+        return None
 
 
-def account(store: Store, account_id: str) -> AccountView | None:
+def account(portal: PortalAccess, account_id: str) -> AccountView | None:
     """The account and its sites, or ``None``."""
-    with unit_of_work(store) as uow:
-        found = uow.accounts.get(account_id)
-        return None if found is None else AccountView(found, uow.sites.for_account(account_id))
+    try:
+        return AccountView(portal.account(account_id), portal.account_sites(account_id))
+    except (NotFoundError, ValidationError):
+        return None
 
 
-def subscriptions_of(store: Store, contact_id: str) -> tuple[SubscriptionReport, ...]:
-    """The subscriptions the gateways reported for the contact."""
-    with unit_of_work(store) as uow:
-        return tuple(uow.subscriptions.for_contact(contact_id))
+def subscriptions_of(portal: PortalAccess, contact_id: str) -> tuple[SubscriptionReport, ...]:
+    """The subscriptions the gateways reported for the contact (none for an unknown one)."""
+    try:
+        return portal.contact_subscriptions(contact_id)
+    except (NotFoundError, ValidationError):
+        return ()

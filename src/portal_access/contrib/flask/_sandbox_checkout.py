@@ -126,15 +126,14 @@ def checkout(session_id: str) -> ResponseReturnValue:
 def console(contact_id: str) -> ResponseReturnValue:
     """The bank's and vendor's side for one contact: processing payments, subscriptions."""
     _desk()
-    state = app_state()
-    store = state.store
-    if _reads.contact(store, contact_id) is None:
+    portal = app_state().portal
+    if _reads.contact(portal, contact_id) is None:
         abort(404)
     return page(
         "sandbox_console.html",
         contact_id=contact_id,
-        processing=_reads.pending_payments(state.portal, contact_id),
-        subscriptions=_reads.subscriptions_of(store, contact_id),
+        processing=_reads.pending_payments(portal, contact_id),
+        subscriptions=_reads.subscriptions_of(portal, contact_id),
     )
 
 

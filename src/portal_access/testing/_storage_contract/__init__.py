@@ -35,6 +35,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without pytest
 from portal_access.ports import Store
 from portal_access.testing._contracts import missing_fixture
 from portal_access.testing._storage_contract.access import AccessContract
+from portal_access.testing._storage_contract.audit import AuditContract
 from portal_access.testing._storage_contract.billing import BillingContract
 from portal_access.testing._storage_contract.catalog import CatalogContract
 from portal_access.testing._storage_contract.messages import MessageContract
@@ -50,6 +51,7 @@ class StorageContract(
     AccessContract,
     BillingContract,
     MessageContract,
+    AuditContract,
     RaceContract,
 ):
     """Every documented behaviour of the repositories on a store; subclass it with a
@@ -58,7 +60,8 @@ class StorageContract(
     The parts can also be inherited one by one: :class:`TransactionContract` (commit,
     rollback, isolation, ``read_access_state``, concurrent updates),
     :class:`CatalogContract`, :class:`AccessContract`, :class:`BillingContract`,
-    :class:`MessageContract` and :class:`RaceContract` (two workers on the same rows).
+    :class:`MessageContract`, :class:`AuditContract` and :class:`RaceContract` (two
+    workers on the same rows).
     """
 
     @pytest.fixture

@@ -15,12 +15,14 @@ from typing import Any
 
 from portal_access._domain.access import AccessState
 from portal_access._domain.accounts import Account, AccountClass, Site
+from portal_access._domain.audit import Actor, AuditAction, AuditRecord
 from portal_access._domain.billing import Invoice, Plan, renewal_invoice_lines
 from portal_access._domain.checkout import CheckoutSession
 from portal_access._domain.contacts import Contact, ContactRole
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.events import OutboxMessage
 from portal_access._domain.gateway_events import SubscriptionReport
+from portal_access._domain.invitations import StaffMember
 from portal_access._domain.logins import PortalLogin
 from portal_access._domain.money import Money
 from portal_access._domain.offers import Offer
@@ -221,3 +223,25 @@ def message(
     """An undelivered outbox message."""
     body = {"contact_id": "c-1", "account_id": "a-1"} if payload is None else payload
     return OutboxMessage(id=message_id, occurred_at=occurred_at, topic=topic, payload=body)
+
+
+def audit_entry(
+    entry_id: str = "au-1",
+    *,
+    occurred_at: datetime = NOW,
+    contact_id: str | None = "c-1",
+    account_id: str | None = "a-1",
+    reason: str = "client is a partner",
+) -> AuditRecord:
+    """A staff member's cancel-required-payment entry of the audit trail."""
+    return AuditRecord(
+        id=entry_id,
+        occurred_at=occurred_at,
+        actor=Actor.staff(StaffMember(id="staff-1", name="Aliena")),
+        action=AuditAction.CANCEL_REQUIRED_PAYMENT,
+        reason=reason,
+        contact_id=contact_id,
+        account_id=account_id,
+        invoice_id="inv-1",
+        details={"note": "=1+2"},
+    )
