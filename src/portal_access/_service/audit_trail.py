@@ -109,7 +109,7 @@ def export(
     context: ServiceContext,
     out: TextSink,
     *,
-    format: AuditExportFormat,
+    format: AuditExportFormat | str,
     contact_id: str | None = None,
     account_id: str | None = None,
     since: datetime | None = None,
@@ -120,11 +120,13 @@ def export(
     transaction stays open while ``out`` is written).
 
     Raises:
-        ValidationError: ``format`` is not an :class:`AuditExportFormat`, ``out`` has no
-            ``write``, or as :func:`entries`.
+        ValidationError: ``format`` is not an :class:`AuditExportFormat` or its value,
+            ``out`` has no ``write``, or as :func:`entries`.
     """
-    if not isinstance(format, AuditExportFormat):
-        raise ValidationError("must be an AuditExportFormat", field="format", value=format)
+    try:
+        format = AuditExportFormat(format)
+    except (ValueError, TypeError):
+        raise ValidationError("must be 'csv' or 'jsonl'", field="format", value=format) from None
     if not callable(getattr(out, "write", None)):
         raise ValidationError("must have a write(str) method", field="out")
     found = run(
