@@ -43,6 +43,7 @@ from portal_access._domain.billing import (
 from portal_access._domain.capabilities import Capability
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.contacts import Contact, ContactPortalSettings, ContactRole, SiteScope
+from portal_access._domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
 from portal_access._domain.duplicate_payments import DuplicatePayment
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import (
@@ -175,6 +176,10 @@ __all__ = [
     "ContactRole",
     "CurrencyMismatchError",
     "DomainEvent",
+    "Document",
+    "DocumentKind",
+    "DocumentLine",
+    "DocumentRef",
     "DuplicatePayment",
     "EmailAddress",
     "EmailRequested",

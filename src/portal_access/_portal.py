@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 import attrs
@@ -18,8 +18,17 @@ import attrs
 from portal_access._domain.access import AccessDecision, PortalPolicy
 from portal_access._domain.accounts import Account, AccountClass, Site
 from portal_access._domain.billing import Charge, Invoice, Plan
+from portal_access._domain.capabilities import Capability
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
 from portal_access._domain.contacts import Contact, ContactRole
+from portal_access._domain.documents import (
+    DOCUMENT_LINK_LIFETIME,
+    Document,
+    DocumentKind,
+    DocumentRef,
+    check_document_link_key,
+    preview_html,
+)
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError
 from portal_access._domain.events import OutboxMessage, PaymentDuplicated, SubscriptionDuplicated
@@ -36,6 +45,7 @@ from portal_access._service import (
     checkout,
     contact_gateways,
     directory,
+    documents,
     duplicates,
     history,
     invitations,
@@ -73,6 +83,7 @@ from portal_access.adapters import (
 from portal_access.ports import (
     BackgroundRunner,
     Clock,
+    DocumentRenderer,
     Mailer,
     PasswordHasher,
     PaymentGateway,
@@ -106,9 +117,17 @@ class PortalAccess:
         background: runs the anonymous flows' real work after the visitor's request
             (default: a daemon thread of this portal's own; pass your task queue's
             submit, or ``lambda job: job()`` to run it inline in development).
+        document_link_key: at least 32 random bytes that sign the portal link each
+            document carries (seed 004); keep it secret and stable across restarts
+            (rotating it retires every link). Without it, documents raise
+            ``ConfigurationError`` rather than carry an unsigned link.
+        document_link_lifetime: how long a document's link works (default 90 days).
+        renderer: draws documents as files (``FpdfDocumentRenderer()`` from
+            ``portal_access.adapters``, with the ``pdf`` extra).
 
     Raises:
-        ConfigurationError: two gateways with the same name.
+        ConfigurationError: two gateways with the same name, a ``document_link_key``
+            shorter than 32 bytes, or a lifetime that is not positive.
 
     >>> from portal_access.storage.memory import MemoryStore
     >>> portal = PortalAccess(store=MemoryStore(), gateways=[])
@@ -131,7 +150,15 @@ class PortalAccess:
         links: PortalLinks | None = None,
         business_name: str = "Customer portal",
         background: BackgroundRunner | None = None,
+        document_link_key: bytes | None = None,
+        document_link_lifetime: timedelta = DOCUMENT_LINK_LIFETIME,
+        renderer: DocumentRenderer | None = None,
     ) -> None:
+        if document_link_key is not None:
+            check_document_link_key(document_link_key)
+        lifetime: object = document_link_lifetime  # a host may pass anything
+        if not isinstance(lifetime, timedelta) or lifetime <= timedelta(0):
+            raise ConfigurationError("must be a positive timedelta", field="document_link_lifetime")
         by_name: dict[str, PaymentGateway] = {}
         for gateway in gateways:
             if gateway.name in by_name:
@@ -153,6 +180,9 @@ class PortalAccess:
             links=links or PortalLinks(base_url=policy.system.portal_url),
             business_name=business_name,
             background=background if background is not None else BackgroundThread(),
+            document_link_key=document_link_key,
+            document_link_lifetime=document_link_lifetime,
+            renderer=renderer,
         )
         self._decisions = access_checks.DecisionCache()
         if policy.refund_duplicates:  # after commit, from the outbox (retried, idempotent)
@@ -621,6 +651,92 @@ class PortalAccess:
         """Balances, aging, invoices, settled, pending and duplicate payments (seeds 001,
         003, 004)."""
         return run(self._context, partial(summary.account_summary, contact_id=contact_id))
+
+    # -- documents (seed 004: preview, PDF, the portal link, pay) --------------------------
+
+    def document(self, contact_id: str, document: DocumentRef) -> Document:
+        """An invoice or statement as the contact sees it (every text and amount, and its
+        signed portal link), for a host drawing its own page.
+
+        Raises:
+            NotFoundError: no such contact or document, or one the contact may not see.
+            AccessDeniedError: no full access.
+            ConfigurationError: no ``document_link_key``.
+        """
+        use_case = partial(
+            documents.build_document,
+            contact_id=contact_id,
+            ref=document,
+            capability=Capability.VIEW_INVOICES,
+        )
+        return run(self._context, use_case)
+
+    def invoice_pdf(self, contact_id: str, invoice_id: str) -> bytes:
+        """The PDF of an invoice the contact may see, with its portal link. Raises as
+        :meth:`document`, and ``ConfigurationError`` without a ``renderer``."""
+        return self._pdf(contact_id, DocumentRef(DocumentKind.INVOICE, invoice_id))
+
+    def statement_pdf(self, contact_id: str, account_id: str) -> bytes:
+        """The PDF of the statement of the contact's account: the open invoices the
+        contact may see and the balance due per currency. Raises as :meth:`invoice_pdf`."""
+        return self._pdf(contact_id, DocumentRef(DocumentKind.STATEMENT, account_id))
+
+    def _pdf(self, contact_id: str, ref: DocumentRef) -> bytes:
+        use_case = partial(documents.render_document, contact_id=contact_id, ref=ref)
+        return run(self._context, use_case)
+
+    def invoice_preview_html(self, contact_id: str, invoice_id: str) -> str:
+        """The invoice as an escaped HTML fragment for the portal's preview."""
+        ref = DocumentRef(DocumentKind.INVOICE, invoice_id)
+        return preview_html(self.document(contact_id, ref))
+
+    def statement_preview_html(self, contact_id: str, account_id: str) -> str:
+        """The statement as an escaped HTML fragment for the portal's preview."""
+        ref = DocumentRef(DocumentKind.STATEMENT, account_id)
+        return preview_html(self.document(contact_id, ref))
+
+    def document_link(self, contact_id: str, document: DocumentRef) -> str:
+        """The signed portal link of a document the contact may see: it opens that
+        document for that contact only, after login, until it expires."""
+        use_case = partial(documents.document_link, contact_id=contact_id, ref=document)
+        return run(self._context, use_case)
+
+    def open_document_link(self, token: str, contact_id: str) -> DocumentRef:
+        """The document the link's ``token`` opens for the logged-in contact.
+
+        Raises:
+            InvalidTokenError: tampered, another key's, another contact's, or for a
+                document the contact may no longer see (all "unknown link").
+            TokenExpiredError: the contact's own link, expired.
+            AccessDeniedError: the contact has no full access.
+        """
+        use_case = partial(documents.open_link, token=token, contact_id=contact_id)
+        return run(self._context, use_case)
+
+    def pay_document(
+        self,
+        contact_id: str,
+        invoice_id: str,
+        *,
+        gateway: str,
+        success_url: str,
+        cancel_url: str,
+    ) -> CheckoutSession:
+        """ "Pay this document": a hosted page for what an invoice the contact sees still
+        owes, through one of the contact's allowed gateways (seed 004); two clicks get
+        one page. Raises as
+        :func:`~portal_access._service.documents.prepare_document_payment`."""
+        prepare = partial(
+            documents.prepare_document_payment,
+            contact_id=contact_id,
+            invoice_id=invoice_id,
+            gateway=gateway,
+            success_url=success_url,
+            cancel_url=cancel_url,
+        )
+        return checkout.open_checkout(
+            self._context, prepare, lambda request: (gateway, request.invoice_id)
+        )
 
     # -- reads for the host's pages and tests (no access check: see check_access) ---------
 

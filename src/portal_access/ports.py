@@ -11,6 +11,7 @@ suites in :mod:`portal_access.testing` check an implementation against it.
   once, in the repositories above this port (``docs/stores.md``).
 - :class:`PaymentGateway` opens hosted checkout pages, verifies and normalises webhooks,
   lists past events (reconcile), refunds, cancels.
+- :class:`DocumentRenderer` draws an invoice or a statement as a PDF.
 - :class:`Mailer`, :class:`Clock`, :class:`TokenSource`, :class:`PasswordHasher`,
   :class:`RateLimiter`, :class:`BackgroundRunner`: one or two methods each.
 """
@@ -26,6 +27,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import attrs
 
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
+from portal_access._domain.documents import Document
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import GatewayEvent
@@ -36,6 +38,7 @@ __all__ = [
     "Clock",
     "Column",
     "Committed",
+    "DocumentRenderer",
     "Index",
     "Key",
     "Lock",
@@ -382,6 +385,17 @@ class TokenSource(Protocol):
 
     def new_id(self, prefix: str) -> str:
         """A new unique id starting with ``prefix`` (``"c_"``, ``"inv_"``...)."""
+
+
+class DocumentRenderer(Protocol):
+    """Draws a document (an invoice or a statement, seed 004) as a file to download."""
+
+    #: The media type of what :meth:`render` returns (``"application/pdf"``).
+    media_type: str
+
+    def render(self, document: Document) -> bytes:
+        """The file of ``document``: every text, amount and the portal link it holds,
+        as given (amounts come already written in their currency's minor units)."""
 
 
 class PasswordHasher(Protocol):
