@@ -233,7 +233,8 @@ def preview_html(document: Document) -> str:
         for line in document.lines
     )
     totals = "".join(
-        f'<tr class="total"><th>{e(label)}</th><td class="amount">{e(amount_text(amount))}</td></tr>'
+        f'<tr class="total"><th>{e(label)}</th>'
+        f'<td class="amount">{e(amount_text(amount))}</td></tr>'
         for label, amount in document.totals
     )
     due = f"<p>Due {e(document.due_on.isoformat())}</p>" if document.due_on else ""
