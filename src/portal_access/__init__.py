@@ -42,6 +42,12 @@ from portal_access._domain.billing import (
 )
 from portal_access._domain.capabilities import Capability
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
+from portal_access._domain.comments import (
+    MAX_COMMENT_LENGTH,
+    AuthorKind,
+    CommentAuthor,
+    DocumentComment,
+)
 from portal_access._domain.contacts import Contact, ContactPortalSettings, ContactRole, SiteScope
 from portal_access._domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
 from portal_access._domain.duplicate_payments import DuplicatePayment
@@ -142,6 +148,9 @@ from portal_access._service.webhooks import WebhookResult
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "MAX_COMMENT_LENGTH",
+    "AuthorKind",
+    "CommentAuthor",
     "STANDARD_PLACEHOLDERS",
     "AccessChanged",
     "AccessDecision",
@@ -177,6 +186,7 @@ __all__ = [
     "CurrencyMismatchError",
     "DomainEvent",
     "Document",
+    "DocumentComment",
     "DocumentKind",
     "DocumentLine",
     "DocumentRef",

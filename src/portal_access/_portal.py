@@ -20,6 +20,7 @@ from portal_access._domain.accounts import Account, AccountClass, Site
 from portal_access._domain.billing import Charge, Invoice, Plan
 from portal_access._domain.capabilities import Capability
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
+from portal_access._domain.comments import DocumentComment
 from portal_access._domain.contacts import Contact, ContactRole
 from portal_access._domain.documents import (
     DOCUMENT_LINK_LIFETIME,
@@ -45,6 +46,7 @@ from portal_access._service import (
     checkout,
     contact_gateways,
     directory,
+    document_comments,
     documents,
     duplicates,
     history,
@@ -737,6 +739,54 @@ class PortalAccess:
         return checkout.open_checkout(
             self._context, prepare, lambda request: (gateway, request.invoice_id)
         )
+
+    # -- comments on documents (seed 004) --------------------------------------------------
+
+    def comment_on_document(
+        self, contact_id: str, document: DocumentRef, body: str
+    ) -> DocumentComment:
+        """Post the contact's comment on a document it may see; staff hear of it through a
+        ``document.commented`` event. ``body``: 1 to 4000 characters after trimming.
+
+        Raises:
+            ValidationError: a blank or too long body, or control characters in it.
+            NotFoundError: no such contact or document, or one the contact may not see.
+            AccessDeniedError: no full access.
+        """
+        use_case = partial(
+            document_comments.comment_as_contact, contact_id=contact_id, ref=document, body=body
+        )
+        return run(self._context, use_case)
+
+    def staff_comment_on_document(
+        self, document: DocumentRef, body: str, *, staff: StaffMember
+    ) -> DocumentComment:
+        """Post a staff comment on a document; every contact who may see it is mailed.
+
+        Raises:
+            ValidationError: as :meth:`comment_on_document`.
+            NotFoundError: no such invoice or account.
+        """
+        use_case = partial(document_comments.comment_as_staff, ref=document, body=body, staff=staff)
+        return run(self._context, use_case)
+
+    def document_comments(
+        self, contact_id: str, document: DocumentRef
+    ) -> tuple[DocumentComment, ...]:
+        """The comments of a document the contact may see, oldest first (raises as
+        :meth:`comment_on_document`)."""
+        use_case = partial(
+            document_comments.comments_for_contact, contact_id=contact_id, ref=document
+        )
+        return run(self._context, use_case)
+
+    def staff_document_comments(self, document: DocumentRef) -> tuple[DocumentComment, ...]:
+        """Every comment of a document, oldest first (staff side).
+
+        Raises:
+            NotFoundError: no such invoice or account.
+        """
+        return run(self._context, partial(document_comments.comments_for_staff, ref=document))
 
     # -- reads for the host's pages and tests (no access check: see check_access) ---------
 

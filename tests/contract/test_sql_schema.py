@@ -73,7 +73,7 @@ def test_older_schema_is_refused(url: str):
     """A store on a database at the first revision refuses it, naming both revisions."""
     _migrate_to(url, "0001")
     with SqlStore(url) as store:
-        with pytest.raises(SchemaVersionError, match="revision 0001, older than the revision 0002"):
+        with pytest.raises(SchemaVersionError, match="revision 0001, older than the revision 0003"):
             read_access_state(store, "c-1")
         with pytest.raises(SchemaVersionError, match="db upgrade --url"):
             _open(store)
@@ -111,7 +111,7 @@ def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
     )
     _execute(url, "UPDATE counters SET value = 1041 WHERE name = 'invoice_number'")
     assert current_revision(url) == "0001"
-    assert upgrade(url) == "0002"
+    assert upgrade(url) == "0003"
     with SqlStore(url) as store:
         with unit_of_work(store) as uow:
             assert list(uow.checkouts.for_invoice("inv-1")) == [values.checkout()]
@@ -124,7 +124,7 @@ def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
     finally:
         engine.dispose()
     assert {"ix_checkouts_key", "ix_checkouts_invoice"} <= indexes
-    assert upgrade(url) == "0002"  # again: nothing to do
+    assert upgrade(url) == "0003"  # again: nothing to do
 
 
 def test_rows_the_previous_store_wrote_read_on_through_the_repositories(url: str):
@@ -190,7 +190,7 @@ def test_stores_created_at_once_upgrade_one_after_another(url: str):
         try:
             start.wait(timeout=30)
             with SqlStore(url, create=True) as store:
-                assert store.revision == "0002"
+                assert store.revision == "0003"
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -200,7 +200,7 @@ def test_stores_created_at_once_upgrade_one_after_another(url: str):
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    assert current_revision(url) == "0002"
+    assert current_revision(url) == "0003"
 
 
 def test_cli_upgrades_and_reports_the_revision(url: str, capsys: pytest.CaptureFixture[str]):
@@ -208,7 +208,7 @@ def test_cli_upgrades_and_reports_the_revision(url: str, capsys: pytest.CaptureF
     assert cli.main(["db", "current", "--url", url]) == 1
     assert "no schema (empty database)" in capsys.readouterr().out
     assert cli.main(["db", "upgrade", "--url", url]) == 0
-    assert "schema revision 0002 (head)" in capsys.readouterr().out
+    assert "schema revision 0003 (head)" in capsys.readouterr().out
     assert cli.main(["current", "--url", url]) == 0
 
 

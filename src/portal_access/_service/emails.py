@@ -132,6 +132,12 @@ _STATEMENT = _template(
     f"{_GREETING}\n\nYour statement of open balances is ready in your portal: {{{{ portal.url }}}}",
 )
 
+_DOCUMENT_COMMENT = _template(
+    "{{ business.name }} commented on {{ document.title }}",
+    f"{_GREETING}\n\n{{{{ comment.author }}}} wrote on {{{{ document.title }}}}:\n\n"
+    "{{ comment.body }}\n\nRead and answer it in your portal: {{ link.url }}",
+)
+
 
 @attrs.frozen
 class EmailTemplates:
@@ -149,3 +155,4 @@ class EmailTemplates:
     resubscribe: EmailTemplate = _RESUBSCRIBE
     invoice: EmailTemplate = _INVOICE
     statement: EmailTemplate = _STATEMENT
+    document_comment: EmailTemplate = _DOCUMENT_COMMENT

@@ -123,6 +123,18 @@ OUTBOX = Table(
     ),
     (OUTBOX_PENDING,),
 )
+#: The counter comments are numbered from, in the order they are posted.
+COMMENT_NUMBERS = "comment_number"
+#: A document's comments in the order they were posted: ``"<kind>:<id>"`` of the document.
+DOCUMENT_COMMENTS_BY_DOCUMENT = Index(
+    "ix_document_comments_document", ("document_key",), order=("number",)
+)
+DOCUMENT_COMMENTS = Table(
+    "document_comments",
+    ("id",),
+    (_str("id"), _str("document_key"), Column("number", int)),
+    (DOCUMENT_COMMENTS_BY_DOCUMENT,),
+)
 IDEMPOTENCY = Table(
     "idempotency", ("key",), (_str("key"), Column("result", str, text=True)), document=False
 )
@@ -145,4 +157,5 @@ TABLES = (
     CHECKOUTS,
     OUTBOX,
     IDEMPOTENCY,
+    DOCUMENT_COMMENTS,
 )

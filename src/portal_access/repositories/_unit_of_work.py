@@ -46,6 +46,7 @@ from portal_access.repositories._catalog import (
     PlanRepository,
     SiteRepository,
 )
+from portal_access.repositories._comments import DocumentCommentRepository
 from portal_access.repositories._documents import DocumentCache
 from portal_access.repositories._messages import (
     GatewayEventRepository,
@@ -119,6 +120,7 @@ class UnitOfWork:
     checkouts = _Repository(CheckoutRepository)
     outbox = _Repository(OutboxRepository)
     idempotency = _Repository(IdempotencyRepository)
+    document_comments = _Repository(DocumentCommentRepository)
 
     def __init__(
         self,
