@@ -737,7 +737,10 @@ class PortalAccess:
             cancel_url=cancel_url,
         )
         return checkout.open_checkout(
-            self._context, prepare, lambda request: (gateway, request.invoice_id)
+            self._context,
+            prepare,
+            lambda request: (gateway, request.invoice_id),
+            finish=documents.settle_through(gateway),
         )
 
     # -- comments on documents (seed 004) --------------------------------------------------

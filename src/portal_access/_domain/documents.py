@@ -316,6 +316,8 @@ def open_document_link(key: bytes, token: object, *, contact_id: str, now: datet
         payload, mac = _unb64(payload_text), _unb64(mac_text)
     except (binascii.Error, ValueError):
         raise unknown from None
+    if _b64(payload) != payload_text or _b64(mac) != mac_text:
+        raise unknown  # only the one spelling sign_document_link makes
     if not hmac.compare_digest(mac, _mac(key, payload)):
         raise unknown
     fields = _fields(payload)

@@ -21,8 +21,10 @@ A document the contact may not see answers exactly as one that does not exist
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+
+import attrs
 
 from portal_access._domain.access import AccessDecision, decide
 from portal_access._domain.accounts import Account
@@ -72,6 +74,7 @@ __all__ = [
     "render_document",
     "require_document",
     "require_viewer",
+    "settle_through",
     "visible_invoices",
 ]
 
@@ -224,6 +227,24 @@ def open_link(work: Work, token: str, contact_id: str) -> DocumentRef:
     return ref
 
 
+def settle_through(gateway: str) -> Callable[[Work, CheckoutRequest, CheckoutSession], None]:
+    """What recording a "pay this document" page does to its invoice: an invoice that
+    names no gateway is from now on paid through ``gateway`` (a payment applies only to
+    an invoice of the gateway that reports it); one that names it is left as it is."""
+
+    def finish(work: Work, request: CheckoutRequest, _session: CheckoutSession) -> None:
+        assert request.invoice_id is not None
+        invoice = work.uow.invoices.get(request.invoice_id)
+        if invoice is None:
+            raise NotFoundError("document", request.invoice_id)
+        if invoice.gateway is None:
+            work.uow.invoices.save(attrs.evolve(invoice, gateway=gateway))
+        elif invoice.gateway != gateway:
+            raise ConflictError(f"invoice {invoice.number} is paid through {invoice.gateway}")
+
+    return finish
+
+
 def prepare_document_payment(
     work: Work,
     contact_id: str,
@@ -241,8 +262,8 @@ def prepare_document_payment(
         NotFoundError: no such invoice, or one the contact may not see.
         AccessDeniedError: no full access or may not pay invoices.
         GatewayNotAllowedError: the contact may not use ``gateway``.
-        ConflictError: nothing owed (paid, void), or the invoice must be paid through
-            another gateway (it names one).
+        ConflictError: nothing owed (paid, void), or the invoice names another gateway
+            (staff set it, or an earlier page fixed it: see :func:`settle_through`).
         PaymentInProgressError: a payment of the invoice is processing or succeeded.
         ValidationError, ConfigurationError: a return URL off the portal's origins.
     """

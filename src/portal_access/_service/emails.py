@@ -26,8 +26,15 @@ from portal_access._domain.placeholders import (
 
 __all__ = ["EMAIL_PLACEHOLDERS", "EmailTemplate", "EmailTemplates", "RenderedEmail"]
 
-#: Names email templates may use: the standard ones plus the link and its expiry.
-EMAIL_PLACEHOLDERS = STANDARD_PLACEHOLDERS | {"link.url", "link.expires"}
+#: Names email templates may use: the standard ones plus the link and its expiry, and a
+#: document comment's document, author and text (empty in other emails).
+EMAIL_PLACEHOLDERS = STANDARD_PLACEHOLDERS | {
+    "link.url",
+    "link.expires",
+    "document.title",
+    "comment.author",
+    "comment.body",
+}
 
 
 @attrs.frozen
