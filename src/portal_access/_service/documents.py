@@ -82,8 +82,11 @@ __all__ = [
 Viewer = tuple[Contact, AccessDecision]
 
 
-def require_viewer(work: Work, contact_id: str, capability: Capability) -> Viewer:
-    """The contact and its decision, when the contact may use ``capability``.
+def require_viewer(
+    work: Work, contact_id: str, capability: Capability, *, what: str = "documents"
+) -> Viewer:
+    """The contact and its decision, when the contact may use ``capability`` (``what``
+    names the page in the error).
 
     Raises:
         NotFoundError: no such contact.
@@ -92,7 +95,7 @@ def require_viewer(work: Work, contact_id: str, capability: Capability) -> Viewe
     state = require_access_state(work, contact_id)
     decision = decide(state, work.context.policy, work.context.clock.now())
     if not decision.can(capability):
-        raise AccessDeniedError(f"no access to documents ({decision.reason.value})")
+        raise AccessDeniedError(f"no access to {what} ({decision.reason.value})")
     return require_contact(work, contact_id), decision
 
 
