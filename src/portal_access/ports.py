@@ -19,7 +19,7 @@ suites in :mod:`portal_access.testing` check an implementation against it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -34,6 +34,7 @@ from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
 
 __all__ = [
+    "AggregateReads",
     "BackgroundRunner",
     "Clock",
     "Column",
@@ -52,6 +53,8 @@ __all__ = [
     "StoreTransaction",
     "Table",
     "TokenSource",
+    "Total",
+    "Where",
 ]
 
 #: A value a column holds.
@@ -260,6 +263,60 @@ class StoreTransaction(Protocol):
         """The next value of the named counter: ``first`` on its first use, then one more
         than the last value handed out. Taken inside the transaction: a rollback hands
         it out again; concurrent transactions never get the same value."""
+
+
+class Total(NamedTuple):
+    """One group of :meth:`AggregateReads.totals`: the group's values (one per ``by``
+    column), the sums of the ``sums`` columns over its rows, and how many rows it has."""
+
+    group: tuple[Scalar, ...]
+    sums: tuple[int, ...]
+    rows: int
+
+
+#: Row filters of :class:`AggregateReads`: per column, the values a row may hold there
+#: (``None`` among them matches a null).
+Where = Mapping[str, Collection[Scalar]]
+
+
+@runtime_checkable
+class AggregateReads(Protocol):
+    """An optional capability of a :class:`StoreTransaction`: sums and the newest rows,
+    computed by the store in one statement each.
+
+    The repositories use it when a transaction has it (the SQL store's does), and
+    otherwise compute the same from :meth:`StoreTransaction.find` in Python, so a store
+    of your own needs none of it. Both methods see the rows ``index`` selects for
+    ``values`` (as ``find`` does) that also pass ``where``.
+    """
+
+    def totals(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        by: Sequence[str],
+        sums: Sequence[str] = (),
+        where: Where | None = None,
+        min_count: int = 1,
+    ) -> Sequence[Total]:
+        """The rows grouped by the ``by`` columns: per group, the sums of the ``sums``
+        (integer) columns and the row count; only groups of ``min_count`` rows or more.
+        Groups come in no particular order."""
+
+    def newest(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        order: Sequence[str],
+        limit: int | None = None,
+        where: Where | None = None,
+    ) -> Sequence[Row]:
+        """The rows in descending order of the ``order`` columns (never nullable), then
+        of the key; at most ``limit`` when given."""
 
 
 class Store(Protocol):

@@ -73,7 +73,7 @@ def test_older_schema_is_refused(url: str):
     """A store on a database at the first revision refuses it, naming both revisions."""
     _migrate_to(url, "0001")
     with SqlStore(url) as store:
-        with pytest.raises(SchemaVersionError, match="revision 0001, older than the revision 0003"):
+        with pytest.raises(SchemaVersionError, match="revision 0001, older than the revision 0004"):
             read_access_state(store, "c-1")
         with pytest.raises(SchemaVersionError, match="db upgrade --url"):
             _open(store)
@@ -111,7 +111,7 @@ def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
     )
     _execute(url, "UPDATE counters SET value = 1041 WHERE name = 'invoice_number'")
     assert current_revision(url) == "0001"
-    assert upgrade(url) == "0003"
+    assert upgrade(url) == "0004"
     with SqlStore(url) as store:
         with unit_of_work(store) as uow:
             assert list(uow.checkouts.for_invoice("inv-1")) == [values.checkout()]
@@ -124,7 +124,7 @@ def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
     finally:
         engine.dispose()
     assert {"ix_checkouts_key", "ix_checkouts_invoice"} <= indexes
-    assert upgrade(url) == "0003"  # again: nothing to do
+    assert upgrade(url) == "0004"  # again: nothing to do
 
 
 def test_rows_the_previous_store_wrote_read_on_through_the_repositories(url: str):
@@ -190,7 +190,7 @@ def test_stores_created_at_once_upgrade_one_after_another(url: str):
         try:
             start.wait(timeout=30)
             with SqlStore(url, create=True) as store:
-                assert store.revision == "0003"
+                assert store.revision == "0004"
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -200,7 +200,7 @@ def test_stores_created_at_once_upgrade_one_after_another(url: str):
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    assert current_revision(url) == "0003"
+    assert current_revision(url) == "0004"
 
 
 def test_cli_upgrades_and_reports_the_revision(url: str, capsys: pytest.CaptureFixture[str]):
@@ -208,7 +208,7 @@ def test_cli_upgrades_and_reports_the_revision(url: str, capsys: pytest.CaptureF
     assert cli.main(["db", "current", "--url", url]) == 1
     assert "no schema (empty database)" in capsys.readouterr().out
     assert cli.main(["db", "upgrade", "--url", url]) == 0
-    assert "schema revision 0003 (head)" in capsys.readouterr().out
+    assert "schema revision 0004 (head)" in capsys.readouterr().out
     assert cli.main(["current", "--url", url]) == 0
 
 
@@ -277,3 +277,39 @@ def test_missing_psycopg_says_what_to_install():
         "SqlStore('postgresql://u@localhost/db')"
     )
     assert 'pip install "portal-access[postgres]"' in result.stderr
+
+
+def test_upgrade_to_0004_fills_the_summary_columns_from_the_documents(url: str):
+    """Invoices and payments stored at 0003 get their summary columns (status, balance,
+    due date, who sees them; a payment's invoice, status, amount, when recorded) from
+    their documents, so the summary's sums count them at once."""
+    _migrate_to(url, "0003")
+    invoice = values.invoice()
+    _execute(
+        url,
+        "INSERT INTO invoices (id, number_key, account_id, issued_on, doc) "
+        "VALUES (:id, :number, :account, :issued, :doc)",
+        id=invoice.id,
+        number=invoice.number,
+        account=invoice.account_id,
+        issued=invoice.issued_on,
+        doc=to_json(invoice),
+    )
+    payment = values.payment()
+    _execute(
+        url,
+        "INSERT INTO payments (gateway, payment_id, account_id, doc) "
+        "VALUES (:gateway, :payment, :account, :doc)",
+        gateway=payment.snapshot.gateway,
+        payment=payment.snapshot.payment_id,
+        account=payment.account_id,
+        doc=to_json(payment),
+    )
+    assert upgrade(url) == "0004"
+    with SqlStore(url) as store, unit_of_work(store) as uow:
+        where = {"contact_id": (None, "c-1")}
+        assert uow.invoices.open_balances(invoice.account_id, where) == [
+            (invoice.currency, invoice.due_on, invoice.balance.amount)
+        ]
+        assert uow.payments.newest(payment.account_id, where, limit=1) == (payment,)
+        assert uow.payments.status_counts(payment.account_id, where) == {payment.snapshot.status: 1}

@@ -62,7 +62,7 @@ from portal_access._service.checkout import (
 from portal_access._service.context import Work
 from portal_access._service.lookups import require_account, require_contact
 from portal_access._service.payment_history import invoice_payments
-from portal_access.ports import DocumentRenderer
+from portal_access.ports import DocumentRenderer, Where
 
 __all__ = [
     "Viewer",
@@ -74,6 +74,7 @@ __all__ = [
     "render_document",
     "require_document",
     "require_viewer",
+    "seen_by",
     "settle_through",
     "visible_invoices",
 ]
@@ -106,6 +107,17 @@ def invoice_visible(invoice: Invoice, viewer: Viewer) -> bool:
         return False
     sites = decision.sites
     return invoice.site_id is None or sites.account_level or sites.allows(invoice.site_id)
+
+
+def seen_by(viewer: Viewer) -> Where:
+    """:func:`invoice_visible` as column filters of the invoices and payments tables
+    (within the viewer's account): addressed to the contact or no one, of a site in its
+    scope or of none."""
+    contact, decision = viewer
+    where: dict[str, tuple[str | None, ...]] = {"contact_id": (None, contact.id)}
+    if not decision.sites.account_level:
+        where["site_id"] = (None, *sorted(decision.sites.visible))
+    return where
 
 
 def visible_invoices(invoices: Iterable[Invoice], viewer: Viewer) -> list[Invoice]:
