@@ -24,7 +24,13 @@ import attrs
 
 from portal_access._domain.documents import DocumentRef
 from portal_access._domain.errors import ValidationError
-from portal_access._domain.validation import aware_datetime, identifier, instance_of, int64
+from portal_access._domain.validation import (
+    aware_datetime,
+    ensure_text,
+    identifier,
+    instance_of,
+    int64,
+)
 
 __all__ = [
     "MAX_COMMENT_LENGTH",
@@ -77,8 +83,8 @@ class AuthorKind(enum.Enum):
 
 
 def _name(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or len(value) > 255:
-        raise ValidationError("must be text of at most 255 characters", field=attribute.name)
+    if len(ensure_text(value, field=attribute.name)) > 255:
+        raise ValidationError("must be at most 255 characters", field=attribute.name)
 
 
 @attrs.frozen

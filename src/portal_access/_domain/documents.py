@@ -51,9 +51,20 @@ from portal_access._domain.errors import (
     ConfigurationError,
     InvalidTokenError,
     TokenExpiredError,
+    ValidationError,
 )
 from portal_access._domain.money import Money
-from portal_access._domain.validation import ensure_aware, identifier, instance_of, tuple_of
+from portal_access._domain.validation import (
+    calendar_date,
+    ensure_aware,
+    ensure_text,
+    identifier,
+    instance_of,
+    non_blank,
+    optional,
+    text,
+    tuple_of,
+)
 
 __all__ = [
     "DOCUMENT_LINK_LIFETIME",
@@ -100,9 +111,22 @@ class DocumentRef:
 class DocumentLine:
     """One line of a document: what it is, its amount, and an optional detail (dates)."""
 
-    description: str
+    description: str = attrs.field(validator=text)
     amount: Money = attrs.field(validator=instance_of(Money))
-    detail: str = ""
+    detail: str = attrs.field(default="", validator=text)
+
+
+def _totals(_instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], Money)
+        for item in value
+    ):
+        raise ValidationError("must be (label, Money) pairs", field=attribute.name)
+    for label, _amount in value:
+        ensure_text(label, field=attribute.name)
 
 
 @attrs.frozen
@@ -124,18 +148,18 @@ class Document:
         expires_on: the day the link stops working.
     """
 
-    ref: DocumentRef
-    title: str
-    business_name: str
-    recipient: str
-    account_name: str
-    account_number: str
-    issued_on: date
-    due_on: date | None
+    ref: DocumentRef = attrs.field(validator=instance_of(DocumentRef))
+    title: str = attrs.field(validator=text)
+    business_name: str = attrs.field(validator=text)
+    recipient: str = attrs.field(validator=text)
+    account_name: str = attrs.field(validator=text)
+    account_number: str = attrs.field(validator=text)
+    issued_on: date = attrs.field(validator=calendar_date)
+    due_on: date | None = attrs.field(validator=optional(calendar_date))
     lines: tuple[DocumentLine, ...] = attrs.field(validator=tuple_of(DocumentLine))
-    totals: tuple[tuple[str, Money], ...]
-    portal_link: str
-    expires_on: date
+    totals: tuple[tuple[str, Money], ...] = attrs.field(validator=_totals)
+    portal_link: str = attrs.field(validator=non_blank)
+    expires_on: date = attrs.field(validator=calendar_date)
 
 
 def amount_text(money: Money) -> str:
@@ -324,7 +348,10 @@ def open_document_link(key: bytes, token: object, *, contact_id: str, now: datet
     if fields is None:
         raise unknown
     kind, document_id, owner, expires = fields
-    if not hmac.compare_digest(owner.encode(), contact_id.encode()):
+    given: object = contact_id  # a host may pass anything
+    if not isinstance(given, str) or not hmac.compare_digest(
+        owner.encode("utf-8", "surrogatepass"), contact_id.encode("utf-8", "surrogatepass")
+    ):
         raise unknown
     if now >= datetime.fromtimestamp(expires, UTC):
         raise TokenExpiredError("this document link has expired; open the document in the portal")

@@ -52,6 +52,7 @@ from portal_access._domain.errors import (
 from portal_access._domain.payment_gateways import ensure_payable
 from portal_access._domain.payments import PaymentStatus
 from portal_access._domain.return_urls import check_return_urls
+from portal_access._domain.validation import ensure_identifier, ensure_instance
 from portal_access._service.access_states import require_access_state
 from portal_access._service.checkout import (
     ensure_payable_invoice,
@@ -132,6 +133,7 @@ def require_document(work: Work, viewer: Viewer, ref: DocumentRef) -> Invoice | 
         NotFoundError: no such document, or one the viewer may not see (alike).
     """
     contact = viewer[0]
+    ref = ensure_instance(ref, DocumentRef, field="document")
     if ref.kind is DocumentKind.INVOICE:
         invoice = work.uow.invoices.get(ref.id)
         if invoice is not None and invoice_visible(invoice, viewer):
@@ -233,6 +235,7 @@ def open_link(work: Work, token: str, contact_id: str) -> DocumentRef:
         TokenExpiredError: the contact's own link, expired.
         AccessDeniedError: the contact may not view invoices (no full access).
     """
+    ensure_identifier(contact_id, field="contact_id")
     ref = open_document_link(_key(work), token, contact_id=contact_id, now=work.context.clock.now())
     viewer = require_viewer(work, contact_id, Capability.VIEW_INVOICES)
     try:
