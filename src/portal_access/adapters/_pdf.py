@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["FpdfDocumentRenderer"]
 
 _FAMILY = "PortalText"
+#: The width of the amounts' column, in millimetres.
+_AMOUNT_WIDTH = 45
 
 
 class FpdfDocumentRenderer:
@@ -78,25 +80,12 @@ class FpdfDocumentRenderer:
         if document.due_on is not None:
             line(f"Due: {document.due_on.isoformat()}")
         pdf.ln(4)
-        amount_width = 45
-        pdf.set_font(family, "B", 10)
-        pdf.cell(width - amount_width, 7, "Description", border="B")
-        pdf.cell(amount_width, 7, "Amount", border="B", align="R", new_x="LMARGIN", new_y="NEXT")
-        for item in document.lines:
-            pdf.set_font(family, "", 10)
-            text = item.description if not item.detail else f"{item.description}\n{item.detail}"
-            top, page = pdf.get_y(), pdf.page
-            pdf.multi_cell(width - amount_width, 6, self._text(text), new_x="LMARGIN", new_y="NEXT")
-            bottom = pdf.get_y()
-            # beside the description's first line; its last when it broke over a page
-            pdf.set_xy(pdf.l_margin + width - amount_width, top if pdf.page == page else bottom - 6)
-            pdf.cell(amount_width, 6, self._text(amount_text(item.amount)), align="R")
-            pdf.set_xy(pdf.l_margin, bottom)
+        self._lines(pdf, family, document)
         pdf.ln(2)
         for label, amount in document.totals:
             pdf.set_font(family, "B", 10)
-            pdf.cell(width - amount_width, 7, self._text(label), align="R")
-            pdf.cell(amount_width, 7, self._text(amount_text(amount)), align="R")
+            pdf.cell(width - _AMOUNT_WIDTH, 7, self._text(label), align="R")
+            pdf.cell(_AMOUNT_WIDTH, 7, self._text(amount_text(amount)), align="R")
             pdf.ln(7)
         pdf.ln(6)
         line("Open this document in the portal:", 9, bold=True, height=5)
@@ -108,6 +97,30 @@ class FpdfDocumentRenderer:
         pdf.set_text_color(0, 0, 0)
         line(f"The link works until {document.expires_on.isoformat()}, after you log in.", 8)
         return bytes(pdf.output())
+
+    def _lines(self, pdf: FPDF, family: str, document: Document) -> None:
+        """The table of lines: description (and detail) beside the amount; a line never
+        breaks over a page."""
+        text_width = pdf.epw - _AMOUNT_WIDTH
+        pdf.set_font(family, "B", 10)
+        pdf.cell(text_width, 7, "Description", border="B")
+        pdf.cell(_AMOUNT_WIDTH, 7, "Amount", border="B", align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 10)
+        for item in document.lines:
+            texts = [item.description, *([item.detail] if item.detail else [])]
+            if pdf.will_page_break(6 * len(texts)):
+                pdf.add_page()
+            top = pdf.get_y()
+            pdf.set_xy(pdf.l_margin + text_width, top)
+            pdf.cell(_AMOUNT_WIDTH, 6, self._text(amount_text(item.amount)), align="R")
+            pdf.set_xy(pdf.l_margin, top)
+            for text in texts:
+                drawn = self._text(text)
+                # one cell when it fits: multi_cell's line breaking costs far more
+                if pdf.get_string_width(drawn) <= text_width - 2 * pdf.c_margin:
+                    pdf.cell(text_width, 6, drawn, new_x="LMARGIN", new_y="NEXT")
+                else:
+                    pdf.multi_cell(text_width, 6, drawn, new_x="LMARGIN", new_y="NEXT")
 
     def _family(self, pdf: FPDF) -> str:
         if self._font is None:
