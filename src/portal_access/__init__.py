@@ -57,7 +57,14 @@ from portal_access._domain.billing import (
 )
 from portal_access._domain.capabilities import Capability
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
+from portal_access._domain.comments import (
+    MAX_COMMENT_LENGTH,
+    AuthorKind,
+    CommentAuthor,
+    DocumentComment,
+)
 from portal_access._domain.contacts import Contact, ContactPortalSettings, ContactRole, SiteScope
+from portal_access._domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
 from portal_access._domain.duplicate_payments import DuplicatePayment
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import (
@@ -160,6 +167,9 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AUDIT_CSV_COLUMNS",
+    "MAX_COMMENT_LENGTH",
+    "AuthorKind",
+    "CommentAuthor",
     "STANDARD_PLACEHOLDERS",
     "AccessChanged",
     "AccessDecision",
@@ -200,6 +210,11 @@ __all__ = [
     "ContactRole",
     "CurrencyMismatchError",
     "DomainEvent",
+    "Document",
+    "DocumentComment",
+    "DocumentKind",
+    "DocumentLine",
+    "DocumentRef",
     "DuplicatePayment",
     "EmailAddress",
     "EmailRequested",

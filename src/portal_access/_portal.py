@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 
 import attrs
@@ -21,8 +21,18 @@ from portal_access._domain.accounts import Account, AccountClass, Site
 from portal_access._domain.audit import AuditExportFormat, AuditRecord
 from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.billing import Charge, Invoice, Plan
+from portal_access._domain.capabilities import Capability
 from portal_access._domain.checkout import CheckoutSession
+from portal_access._domain.comments import DocumentComment
 from portal_access._domain.contacts import Contact, ContactRole
+from portal_access._domain.documents import (
+    DOCUMENT_LINK_LIFETIME,
+    Document,
+    DocumentKind,
+    DocumentRef,
+    check_document_link_key,
+    preview_html,
+)
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError
 from portal_access._domain.events import OutboxMessage, PaymentDuplicated, SubscriptionDuplicated
@@ -42,6 +52,8 @@ from portal_access._service import (
     checkout,
     contact_gateways,
     directory,
+    document_comments,
+    documents,
     duplicates,
     history,
     host_reads,
@@ -81,6 +93,7 @@ from portal_access.adapters import (
 from portal_access.ports import (
     BackgroundRunner,
     Clock,
+    DocumentRenderer,
     Mailer,
     PasswordHasher,
     PaymentGateway,
@@ -114,9 +127,17 @@ class PortalAccess:
         background: runs the anonymous flows' real work after the visitor's request
             (default: a daemon thread of this portal's own; pass your task queue's
             submit, or ``lambda job: job()`` to run it inline in development).
+        document_link_key: at least 32 random bytes that sign the portal link each
+            document carries (seed 004); keep it secret and stable across restarts
+            (rotating it retires every link). Without it, documents raise
+            ``ConfigurationError`` rather than carry an unsigned link.
+        document_link_lifetime: how long a document's link works (default 90 days).
+        renderer: draws documents as files (``FpdfDocumentRenderer()`` from
+            ``portal_access.adapters``, with the ``pdf`` extra).
 
     Raises:
-        ConfigurationError: two gateways with the same name.
+        ConfigurationError: two gateways with the same name, a ``document_link_key``
+            shorter than 32 bytes, or a lifetime that is not positive.
 
     >>> from portal_access.storage.memory import MemoryStore
     >>> portal = PortalAccess(store=MemoryStore(), gateways=[])
@@ -139,7 +160,15 @@ class PortalAccess:
         links: PortalLinks | None = None,
         business_name: str = "Customer portal",
         background: BackgroundRunner | None = None,
+        document_link_key: bytes | None = None,
+        document_link_lifetime: timedelta = DOCUMENT_LINK_LIFETIME,
+        renderer: DocumentRenderer | None = None,
     ) -> None:
+        if document_link_key is not None:
+            check_document_link_key(document_link_key)
+        lifetime: object = document_link_lifetime  # a host may pass anything
+        if not isinstance(lifetime, timedelta) or lifetime <= timedelta(0):
+            raise ConfigurationError("must be a positive timedelta", field="document_link_lifetime")
         by_name: dict[str, PaymentGateway] = {}
         for gateway in gateways:
             if gateway.name in by_name:
@@ -161,6 +190,9 @@ class PortalAccess:
             links=links or PortalLinks(base_url=policy.system.portal_url),
             business_name=business_name,
             background=background if background is not None else BackgroundThread(),
+            document_link_key=document_link_key,
+            document_link_lifetime=document_link_lifetime,
+            renderer=renderer,
         )
         self._decisions = access_checks.DecisionCache()
         if policy.refund_duplicates:  # after commit, from the outbox (retried, idempotent)
@@ -570,6 +602,146 @@ class PortalAccess:
         """Balances, aging, invoices, settled, pending and duplicate payments (seeds 001,
         003, 004)."""
         return run(self._context, partial(summary.account_summary, contact_id=contact_id))
+
+    # -- documents (seed 004: preview, PDF, the portal link, pay) --------------------------
+
+    def document(self, contact_id: str, document: DocumentRef) -> Document:
+        """An invoice or statement as the contact sees it (every text and amount, and its
+        signed portal link), for a host drawing its own page.
+
+        Raises:
+            NotFoundError: no such contact or document, or one the contact may not see.
+            AccessDeniedError: no full access.
+            ConfigurationError: no ``document_link_key``.
+        """
+        return run(
+            self._context,
+            partial(
+                documents.build_document,
+                contact_id=contact_id,
+                ref=document,
+                capability=Capability.VIEW_INVOICES,
+            ),
+        )
+
+    def invoice_pdf(self, contact_id: str, invoice_id: str) -> bytes:
+        """The PDF of an invoice the contact may see, with its portal link. Raises as
+        :meth:`document`, and ``ConfigurationError`` without a ``renderer``."""
+        return self._pdf(contact_id, DocumentRef(DocumentKind.INVOICE, invoice_id))
+
+    def statement_pdf(self, contact_id: str, account_id: str) -> bytes:
+        """The PDF of the statement of the contact's account: the open invoices the
+        contact may see and the balance due per currency. Raises as :meth:`invoice_pdf`."""
+        return self._pdf(contact_id, DocumentRef(DocumentKind.STATEMENT, account_id))
+
+    def _pdf(self, contact_id: str, ref: DocumentRef) -> bytes:
+        return run(
+            self._context, partial(documents.render_document, contact_id=contact_id, ref=ref)
+        )
+
+    def invoice_preview_html(self, contact_id: str, invoice_id: str) -> str:
+        """The invoice as an escaped HTML fragment for the portal's preview."""
+        return preview_html(
+            self.document(contact_id, DocumentRef(DocumentKind.INVOICE, invoice_id))
+        )
+
+    def statement_preview_html(self, contact_id: str, account_id: str) -> str:
+        """The statement as an escaped HTML fragment for the portal's preview."""
+        return preview_html(
+            self.document(contact_id, DocumentRef(DocumentKind.STATEMENT, account_id))
+        )
+
+    def document_link(self, contact_id: str, document: DocumentRef) -> str:
+        """The signed portal link of a document the contact may see: it opens that
+        document for that contact only, after login, until it expires."""
+        return run(
+            self._context, partial(documents.document_link, contact_id=contact_id, ref=document)
+        )
+
+    def open_document_link(self, token: str, contact_id: str) -> DocumentRef:
+        """The document the link's ``token`` opens for the logged-in contact.
+
+        Raises:
+            InvalidTokenError: tampered, another key's, another contact's, or for a
+                document the contact may no longer see (all "unknown link").
+            TokenExpiredError: the contact's own link, expired.
+            AccessDeniedError: the contact has no full access.
+        """
+        return run(self._context, partial(documents.open_link, token=token, contact_id=contact_id))
+
+    def pay_document(
+        self,
+        contact_id: str,
+        invoice_id: str,
+        *,
+        gateway: str,
+        success_url: str,
+        cancel_url: str,
+    ) -> CheckoutSession:
+        """ "Pay this document": a hosted page for what an invoice the contact sees still
+        owes, through one of the contact's allowed gateways (seed 004); two clicks get
+        one page. Raises as
+        :func:`~portal_access._service.documents.prepare_document_payment`."""
+        return documents.pay_document(
+            self._context,
+            contact_id,
+            invoice_id,
+            gateway=gateway,
+            success_url=success_url,
+            cancel_url=cancel_url,
+        )
+
+    # -- comments on documents (seed 004) --------------------------------------------------
+
+    def comment_on_document(
+        self, contact_id: str, document: DocumentRef, body: str
+    ) -> DocumentComment:
+        """Post the contact's comment on a document it may see; staff hear of it through a
+        ``document.commented`` event. ``body``: 1 to 4000 characters after trimming.
+
+        Raises:
+            ValidationError: a blank or too long body, or control characters in it.
+            NotFoundError: no such contact or document, or one the contact may not see.
+            AccessDeniedError: no full access.
+        """
+        return run(
+            self._context,
+            partial(
+                document_comments.comment_as_contact, contact_id=contact_id, ref=document, body=body
+            ),
+        )
+
+    def staff_comment_on_document(
+        self, document: DocumentRef, body: str, *, staff: StaffMember
+    ) -> DocumentComment:
+        """Post a staff comment on a document; every contact who may see it is mailed.
+
+        Raises:
+            ValidationError: as :meth:`comment_on_document`.
+            NotFoundError: no such invoice or account.
+        """
+        return run(
+            self._context,
+            partial(document_comments.comment_as_staff, ref=document, body=body, staff=staff),
+        )
+
+    def document_comments(
+        self, contact_id: str, document: DocumentRef
+    ) -> tuple[DocumentComment, ...]:
+        """The comments of a document the contact may see, oldest first (raises as
+        :meth:`comment_on_document`)."""
+        return run(
+            self._context,
+            partial(document_comments.comments_for_contact, contact_id=contact_id, ref=document),
+        )
+
+    def staff_document_comments(self, document: DocumentRef) -> tuple[DocumentComment, ...]:
+        """Every comment of a document, oldest first (staff side).
+
+        Raises:
+            NotFoundError: no such invoice or account.
+        """
+        return run(self._context, partial(document_comments.comments_for_staff, ref=document))
 
     # -- reads for the host's pages and tests (no access check: see check_access) ---------
 

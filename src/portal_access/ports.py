@@ -11,6 +11,7 @@ suites in :mod:`portal_access.testing` check an implementation against it.
   once, in the repositories above this port (``docs/stores.md``).
 - :class:`PaymentGateway` opens hosted checkout pages, verifies and normalises webhooks,
   lists past events (reconcile), refunds, cancels.
+- :class:`DocumentRenderer` draws an invoice or a statement as a PDF.
 - :class:`Mailer`, :class:`Clock`, :class:`TokenSource`, :class:`PasswordHasher`,
   :class:`RateLimiter`, :class:`BackgroundRunner`: one or two methods each.
 """
@@ -18,7 +19,7 @@ suites in :mod:`portal_access.testing` check an implementation against it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -27,6 +28,7 @@ import attrs
 
 from portal_access._domain.autopay import SavedMethodCharge
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
+from portal_access._domain.documents import Document
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import GatewayEvent
@@ -34,10 +36,12 @@ from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot
 
 __all__ = [
+    "AggregateReads",
     "BackgroundRunner",
     "Clock",
     "Column",
     "Committed",
+    "DocumentRenderer",
     "Index",
     "Key",
     "Lock",
@@ -52,6 +56,8 @@ __all__ = [
     "StoreTransaction",
     "Table",
     "TokenSource",
+    "Total",
+    "Where",
 ]
 
 #: A value a column holds.
@@ -263,6 +269,60 @@ class StoreTransaction(Protocol):
         it out again; concurrent transactions never get the same value."""
 
 
+class Total(NamedTuple):
+    """One group of :meth:`AggregateReads.totals`: the group's values (one per ``by``
+    column), the sums of the ``sums`` columns over its rows, and how many rows it has."""
+
+    group: tuple[Scalar, ...]
+    sums: tuple[int, ...]
+    rows: int
+
+
+#: Row filters of :class:`AggregateReads`: per column, the values a row may hold there
+#: (``None`` among them matches a null).
+Where = Mapping[str, Collection[Scalar]]
+
+
+@runtime_checkable
+class AggregateReads(Protocol):
+    """An optional capability of a :class:`StoreTransaction`: sums and the newest rows,
+    computed by the store in one statement each.
+
+    The repositories use it when a transaction has it (the SQL store's does), and
+    otherwise compute the same from :meth:`StoreTransaction.find` in Python, so a store
+    of your own needs none of it. Both methods see the rows ``index`` selects for
+    ``values`` (as ``find`` does) that also pass ``where``.
+    """
+
+    def totals(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        by: Sequence[str],
+        sums: Sequence[str] = (),
+        where: Where | None = None,
+        min_count: int = 1,
+    ) -> Sequence[Total]:
+        """The rows grouped by the ``by`` columns: per group, the sums of the ``sums``
+        (integer) columns and the row count; only groups of ``min_count`` rows or more.
+        Groups come in no particular order."""
+
+    def newest(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        order: Sequence[str],
+        limit: int | None = None,
+        where: Where | None = None,
+    ) -> Sequence[Row]:
+        """The rows in descending order of the ``order`` columns (never nullable), then
+        of the key; at most ``limit`` when given."""
+
+
 class Store(Protocol):
     """Where portal-access keeps its state: rows of the tables declared in
     :data:`portal_access.repositories.TABLES`, each kept under its key.
@@ -410,6 +470,17 @@ class TokenSource(Protocol):
 
     def new_id(self, prefix: str) -> str:
         """A new unique id starting with ``prefix`` (``"c_"``, ``"inv_"``...)."""
+
+
+class DocumentRenderer(Protocol):
+    """Draws a document (an invoice or a statement, seed 004) as a file to download."""
+
+    #: The media type of what :meth:`render` returns (``"application/pdf"``).
+    media_type: str
+
+    def render(self, document: Document) -> bytes:
+        """The file of ``document``: every text, amount and the portal link it holds,
+        as given (amounts come already written in their currency's minor units)."""
 
 
 class PasswordHasher(Protocol):

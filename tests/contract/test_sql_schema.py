@@ -282,3 +282,39 @@ def test_missing_psycopg_says_what_to_install():
         "SqlStore('postgresql://u@localhost/db')"
     )
     assert 'pip install "portal-access[postgres]"' in result.stderr
+
+
+def test_upgrade_to_0007_fills_the_summary_columns_from_the_documents(url: str):
+    """Invoices and payments stored at 0006 get their summary columns (status, balance,
+    due date, who sees them; a payment's invoice, status, amount, when recorded) from
+    their documents, so the summary's sums count them at once."""
+    _migrate_to(url, "0006")
+    invoice = values.invoice()
+    _execute(
+        url,
+        "INSERT INTO invoices (id, number_key, account_id, issued_on, doc) "
+        "VALUES (:id, :number, :account, :issued, :doc)",
+        id=invoice.id,
+        number=invoice.number,
+        account=invoice.account_id,
+        issued=invoice.issued_on,
+        doc=to_json(invoice),
+    )
+    payment = values.payment()
+    _execute(
+        url,
+        "INSERT INTO payments (gateway, payment_id, account_id, doc) "
+        "VALUES (:gateway, :payment, :account, :doc)",
+        gateway=payment.snapshot.gateway,
+        payment=payment.snapshot.payment_id,
+        account=payment.account_id,
+        doc=to_json(payment),
+    )
+    assert upgrade(url) == HEAD
+    with SqlStore(url) as store, unit_of_work(store) as uow:
+        where = {"contact_id": (None, "c-1")}
+        assert uow.invoices.open_balances(invoice.account_id, where) == [
+            (invoice.currency, invoice.due_on, invoice.balance.amount)
+        ]
+        assert uow.payments.newest(payment.account_id, where, limit=1) == (payment,)
+        assert uow.payments.status_counts(payment.account_id, where) == {payment.snapshot.status: 1}

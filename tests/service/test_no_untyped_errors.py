@@ -26,7 +26,7 @@ from portal_access import PortalAccessError
 from portal_access._domain.serialization import from_json, to_json
 from portal_access._portal import PortalAccess
 from portal_access._service.signup import KickoffForm
-from portal_access.adapters import MemoryRateLimiter
+from portal_access.adapters import FpdfDocumentRenderer, MemoryRateLimiter
 from portal_access.testing import strategies as pst
 from tests.service.harness import (
     ADMIN,
@@ -166,6 +166,15 @@ PARAMETERS: dict[str, st.SearchStrategy[Callable[[], object]]] = {
     "contact": values_of(VALID[pa.Contact], pst.accounts().flatmap(pst.contacts)),
     "offer": values_of(VALID[pa.Offer], pst.offers()),
     "item": values_of(VALID[pa.CatalogItem], st.just(VALID[pa.CatalogItem])),
+    "document": values_of(
+        VALID[pa.DocumentRef],
+        st.sampled_from(
+            [
+                pa.DocumentRef(pa.DocumentKind.INVOICE, "inv_000001"),
+                pa.DocumentRef(pa.DocumentKind.STATEMENT, "a_000001"),
+            ]
+        ),
+    ),
 }
 
 #: Per method, parameters whose meaning differs from the shared name.
@@ -252,6 +261,8 @@ def lived_in(store) -> Harness:
     paid_offer(harness)
     sign_up(harness)
     register(harness)
+    harness.portal._context.document_link_key = bytes(range(32))
+    harness.portal._context.renderer = FpdfDocumentRenderer()
     return harness
 
 

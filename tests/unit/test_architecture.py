@@ -93,7 +93,7 @@ def test_importing_the_package_loads_no_optional_dependency():
     code = (
         "import sys, portal_access\n"
         "bad = [m for m in ('stripe', 'square', 'paypalserversdk', 'sqlalchemy', 'psycopg', "
-        "'flask', 'django', 'hypothesis', 'alembic', 'jinja2') if m in sys.modules]\n"
+        "'flask', 'django', 'hypothesis', 'alembic', 'jinja2', 'fpdf', 'pypdf', 'PIL') if m in sys.modules]\n"
         "print(','.join(bad))\n"
     )
     result = subprocess.run(

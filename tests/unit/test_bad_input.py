@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import attrs
 import pytest
@@ -68,6 +68,32 @@ def _valid_examples() -> dict[type, object]:
             contact_id="c", gateway="stripe", allowed=("paypal",), invoice_id="i", purpose="x"
         ),
         pa.Actor: pa.Actor.system(),
+        pa.DocumentRef: pa.DocumentRef(pa.DocumentKind.INVOICE, "i"),
+        pa.DocumentLine: pa.DocumentLine("L", money),
+        pa.Document: pa.Document(
+            ref=pa.DocumentRef(pa.DocumentKind.STATEMENT, "a"),
+            title="Statement",
+            business_name="B",
+            recipient="C",
+            account_name="A",
+            account_number="1",
+            issued_on=date(2026, 1, 1),
+            due_on=None,
+            lines=(pa.DocumentLine("L", money),),
+            totals=(("Total", money),),
+            portal_link="https://portal.example/portal/document?token=t",
+            expires_on=date(2026, 2, 1),
+        ),
+        pa.CommentAuthor: pa.CommentAuthor.contact("c", "C"),
+        pa.DocumentComment: pa.DocumentComment(
+            id="cm",
+            document=pa.DocumentRef(pa.DocumentKind.INVOICE, "i"),
+            account_id="a",
+            author=pa.CommentAuthor.staff("st", "S"),
+            body="Hello",
+            posted_at=datetime(2026, 1, 1, tzinfo=UTC),
+            number=1,
+        ),
         pa.AuditRecord: pa.AuditRecord(
             id="au",
             occurred_at=datetime(2026, 1, 1, tzinfo=UTC),

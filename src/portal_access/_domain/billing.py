@@ -181,7 +181,8 @@ class InvoicePurpose(enum.Enum):
 
 @attrs.frozen
 class Invoice:
-    """An invoice of an account, optionally addressed to one contact.
+    """An invoice of an account, optionally addressed to one contact and of one site
+    (``site_id``: only contacts whose site scope covers the site see it, seed 001).
 
     Raises:
         CurrencyMismatchError: a line is not in the invoice's currency (offer, plan and
@@ -217,6 +218,7 @@ class Invoice:
         default=None, validator=optional(non_blank), repr=False
     )
     amount_paid: Money | None = attrs.field(default=None, validator=optional(instance_of(Money)))
+    site_id: str | None = attrs.field(default=None, validator=optional(identifier))
 
     def __attrs_post_init__(self) -> None:
         for line in self.lines:

@@ -24,6 +24,7 @@ __all__ = [
     "AuditRecorded",
     "ContactCreated",
     "ContactRegistered",
+    "DocumentCommented",
     "DomainEvent",
     "EmailRequested",
     "InvitationSent",
@@ -74,6 +75,21 @@ class ContactRegistered(DomainEvent):
 
     topic: ClassVar[str] = "contact.registered"
     contact_id: str
+
+
+@attrs.frozen
+class DocumentCommented(DomainEvent):
+    """A comment was posted on a document (seed 004). Staff watch for ``author_kind``
+    ``"contact"``; a staff comment also mails the contacts who see the document."""
+
+    topic: ClassVar[str] = "document.commented"
+    comment_id: str
+    document_kind: str
+    document_id: str
+    account_id: str
+    author_kind: str
+    author_id: str
+    number: int
 
 
 @attrs.frozen

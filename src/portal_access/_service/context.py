@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -18,6 +18,7 @@ import attrs
 
 from portal_access._domain.access import PortalPolicy
 from portal_access._domain.audit import Actor
+from portal_access._domain.documents import DOCUMENT_LINK_LIFETIME
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError, StaleStateError, StorageError
 from portal_access._domain.events import DomainEvent, EmailRequested, OutboxMessage
@@ -26,6 +27,7 @@ from portal_access._service.emails import EmailTemplates
 from portal_access.ports import (
     BackgroundRunner,
     Clock,
+    DocumentRenderer,
     Mailer,
     PasswordHasher,
     PaymentGateway,
@@ -66,6 +68,8 @@ class PortalLinks:
         set_password: set a password from "send portal instructions" (seed 003).
         reset_password: choose a new password ("Having trouble?").
         resubscribe: the re-subscribe page (seed 000).
+        document: a document (invoice, statement) after login; its links are signed,
+            reusable until they expire (seed 004).
     """
 
     base_url: str = "https://portal.invalid"
@@ -73,6 +77,7 @@ class PortalLinks:
     set_password: str = "/portal/set-password"  # noqa: S105 - a path
     reset_password: str = "/portal/reset-password"  # noqa: S105 - a path
     resubscribe: str = "/portal/resubscribe"
+    document: str = "/portal/document"
 
     def link(self, path: str, token: str) -> str:
         """The absolute URL of ``path`` carrying ``token``."""
@@ -95,6 +100,9 @@ class ServiceContext:
     links: PortalLinks
     business_name: str
     background: BackgroundRunner
+    document_link_key: bytes | None = attrs.field(default=None, repr=False)
+    document_link_lifetime: timedelta = DOCUMENT_LINK_LIFETIME
+    renderer: DocumentRenderer | None = None
     subscribers: list[tuple[str | None, Subscriber]] = attrs.field(factory=list)
     _dummy_hash: str | None = attrs.field(default=None, init=False, repr=False)
 

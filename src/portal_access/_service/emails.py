@@ -26,9 +26,17 @@ from portal_access._domain.placeholders import (
 
 __all__ = ["EMAIL_PLACEHOLDERS", "EmailTemplate", "EmailTemplates", "RenderedEmail"]
 
-#: Names email templates may use: the standard ones plus the link and its expiry, and
-#: the autopay maximum (in the autopay emails).
-EMAIL_PLACEHOLDERS = STANDARD_PLACEHOLDERS | {"link.url", "link.expires", "autopay.maximum"}
+#: Names email templates may use: the standard ones plus the link and its expiry, the
+#: autopay maximum (in the autopay emails), and a document comment's document, author and
+#: text (empty in other emails).
+EMAIL_PLACEHOLDERS = STANDARD_PLACEHOLDERS | {
+    "link.url",
+    "link.expires",
+    "autopay.maximum",
+    "document.title",
+    "comment.author",
+    "comment.body",
+}
 
 
 @attrs.frozen
@@ -133,6 +141,12 @@ _STATEMENT = _template(
     f"{_GREETING}\n\nYour statement of open balances is ready in your portal: {{{{ portal.url }}}}",
 )
 
+_DOCUMENT_COMMENT = _template(
+    "{{ business.name }} commented on {{ document.title }}",
+    f"{_GREETING}\n\n{{{{ comment.author }}}} wrote on {{{{ document.title }}}}:\n\n"
+    "{{ comment.body }}\n\nRead and answer it in your portal: {{ link.url }}",
+)
+
 
 _AUTOPAY_OVER_MAXIMUM = _template(
     "Invoice {{ invoice.number }} from {{ business.name }} is yours to pay",
@@ -168,3 +182,4 @@ class EmailTemplates:
     statement: EmailTemplate = _STATEMENT
     autopay_over_maximum: EmailTemplate = _AUTOPAY_OVER_MAXIMUM
     autopay_declined: EmailTemplate = _AUTOPAY_DECLINED
+    document_comment: EmailTemplate = _DOCUMENT_COMMENT

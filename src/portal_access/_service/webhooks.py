@@ -257,6 +257,7 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot, occurred_at: datetime)
         account_id=invoice.account_id,
         contact_id=invoice.contact_id,
         recorded_at=stored.recorded_at if stored else work.context.clock.now(),
+        site_id=invoice.site_id,
     )
     uow.payments.save(record)
     accounting.record_entries(

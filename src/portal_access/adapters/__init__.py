@@ -1,5 +1,5 @@
-"""The default adapters: the clock, mailers, password hasher, ids, rate limiter and
-background runner.
+"""The default adapters: the clock, mailers, password hasher, ids, rate limiter,
+background runner, and the PDF renderer of documents.
 
 :class:`~portal_access.PortalAccess` builds the defaults it needs from here; a host
 passes its own (any object with the port's methods, see :mod:`portal_access.ports`)
@@ -15,12 +15,14 @@ from portal_access.adapters._background import BackgroundThread
 from portal_access.adapters._clock import ManualClock, SystemClock
 from portal_access.adapters._mail import ConsoleMailer, MemoryMailer, SentEmail, SmtpMailer, SmtpTls
 from portal_access.adapters._passwords import ScryptPasswordHasher
+from portal_access.adapters._pdf import FpdfDocumentRenderer
 from portal_access.adapters._randomness import SecretsTokenSource, SequentialIds
 from portal_access.adapters._rate_limit import MemoryRateLimiter
 
 __all__ = [
     "BackgroundThread",
     "ConsoleMailer",
+    "FpdfDocumentRenderer",
     "ManualClock",
     "MemoryMailer",
     "MemoryRateLimiter",

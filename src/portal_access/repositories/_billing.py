@@ -13,13 +13,16 @@ the unit of work: a rollback hands the number out again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from portal_access._domain.billing import Invoice
+from portal_access._domain.billing import Invoice, InvoiceStatus
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.gateway_events import SubscriptionReport
-from portal_access.ports import Lock, Scalar
+from portal_access._domain.payments import PaymentStatus
+from portal_access.ports import Lock, Scalar, Where
+from portal_access.repositories._aggregates import newest, totals
 from portal_access.repositories._base import ById, Repository
 from portal_access.repositories._records import CheckoutRecord, PaymentRecord
 from portal_access.repositories._tables import (
@@ -33,6 +36,7 @@ from portal_access.repositories._tables import (
     INVOICES_BY_NUMBER,
     PAYMENTS,
     PAYMENTS_BY_ACCOUNT,
+    PAYMENTS_BY_RECORDED,
     SUBSCRIPTIONS,
     SUBSCRIPTIONS_BY_CONTACT,
 )
@@ -46,6 +50,13 @@ __all__ = [
 ]
 
 V = TypeVar("V")
+#: ``recorded_at`` of a payment recorded before the time was kept.
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _as_date(value: Scalar) -> date:
+    assert isinstance(value, date)
+    return value
 
 
 class InvoiceRepository(ById[Invoice]):
@@ -54,12 +65,64 @@ class InvoiceRepository(ById[Invoice]):
     table, kind, lock = INVOICES, Invoice, Lock.WAIT
 
     def columns(self, value: Invoice) -> dict[str, Scalar]:
-        """The trimmed number, the account and the date it was issued."""
+        """The trimmed number, the account, the date it was issued, and the summary's
+        figures: status, currency, balance, due date, contact and site."""
         return {
             "number_key": value.number.strip(),
             "account_id": value.account_id,
             "issued_on": value.issued_on,
+            "status": value.status.value,
+            "currency": value.currency,
+            "balance": value.balance.amount,
+            "due_on": value.due_on,
+            "contact_id": value.contact_id,
+            "site_id": value.site_id,
         }
+
+    def open_balances(self, account_id: str, seen_by: Where) -> list[tuple[str, date, int]]:
+        """``(currency, due date, balance)`` of the account's open invoices that pass
+        ``seen_by``, summed per currency and due date: one read, no document decoded."""
+        found = totals(
+            self.transaction,
+            INVOICES,
+            INVOICES_BY_ACCOUNT,
+            (account_id,),
+            by=("currency", "due_on"),
+            sums=("balance",),
+            where={**seen_by, "status": (InvoiceStatus.OPEN.value,)},
+        )
+        return [(str(t.group[0]), _as_date(t.group[1]), t.sums[0]) for t in found]
+
+    def status_counts(self, account_id: str, seen_by: Where) -> dict[InvoiceStatus, int]:
+        """How many of the account's invoices that pass ``seen_by`` have each status."""
+        found = totals(
+            self.transaction, INVOICES, INVOICES_BY_ACCOUNT, (account_id,), by=("status",),
+            where=seen_by,
+        )  # fmt: skip
+        return {InvoiceStatus(str(t.group[0])): t.rows for t in found}
+
+    def newest(
+        self,
+        account_id: str,
+        seen_by: Where,
+        *,
+        limit: int | None,
+        statuses: Collection[InvoiceStatus] | None = None,
+        ids: Collection[str] | None = None,
+    ) -> tuple[Invoice, ...]:
+        """The account's invoices that pass ``seen_by`` (and have one of ``statuses``, or
+        one of ``ids``), newest issue date first (then by id, descending), at most
+        ``limit``: only those are decoded."""
+        where: dict[str, Collection[Scalar]] = dict(seen_by)
+        if statuses is not None:
+            where["status"] = tuple(status.value for status in statuses)
+        if ids is not None:
+            where["id"] = tuple(ids)
+        rows = newest(
+            self.transaction, INVOICES, INVOICES_BY_ACCOUNT, (account_id,),
+            order=("issued_on",), limit=limit, where=where,
+        )  # fmt: skip
+        return tuple(self._decode(row, Invoice) for row in rows)
 
     def with_number(self, number: str) -> Invoice | None:
         """The invoice with this number (exact match after trimming), or ``None``."""
@@ -120,14 +183,72 @@ class VendorObjects(Repository, Generic[V]):
             gateway: snapshot.gateway,
             vendor_id: getattr(snapshot, vendor_id),
             self.owner: getattr(value, self.owner),
+            **self.extra_columns(value),
         }
         self._put(self._row(value, **columns))
+
+    def extra_columns(self, value: V) -> dict[str, Scalar]:
+        """The table's other columns ``value`` fills (none unless overridden)."""
+        return {}
 
 
 class PaymentRepository(VendorObjects[PaymentRecord]):
     """Payments keyed by ``(gateway, vendor payment id)``, found by account."""
 
     table, kind, owner = PAYMENTS, PaymentRecord, "account_id"
+
+    def extra_columns(self, value: PaymentRecord) -> dict[str, Scalar]:
+        """The summary's columns: invoice, status, amount, when first recorded (the
+        earliest instant when unknown), and its invoice's contact and site."""
+        snapshot = value.snapshot
+        return {
+            "invoice_id": snapshot.invoice_id,
+            "status": snapshot.status.value,
+            "amount": snapshot.amount.amount,
+            "currency": snapshot.amount.currency,
+            "recorded_at": value.recorded_at or _EARLIEST,
+            "contact_id": value.contact_id,
+            "site_id": value.site_id,
+        }
+
+    def status_counts(self, account_id: str, seen_by: Where) -> dict[PaymentStatus, int]:
+        """How many of the account's payments that pass ``seen_by`` have each status."""
+        found = totals(
+            self.transaction, PAYMENTS, PAYMENTS_BY_ACCOUNT, (account_id,), by=("status",),
+            where=seen_by,
+        )  # fmt: skip
+        return {PaymentStatus(str(t.group[0])): t.rows for t in found}
+
+    def newest(
+        self,
+        account_id: str,
+        seen_by: Where,
+        *,
+        limit: int | None,
+        statuses: Collection[PaymentStatus] | None = None,
+        invoice_ids: Collection[str] | None = None,
+    ) -> tuple[PaymentRecord, ...]:
+        """The account's payments that pass ``seen_by`` (with one of ``statuses``, of one
+        of ``invoice_ids``), the latest recorded first (then by gateway and payment id,
+        descending), at most ``limit``: only those are decoded."""
+        where: dict[str, Collection[Scalar]] = dict(seen_by)
+        if statuses is not None:
+            where["status"] = tuple(status.value for status in statuses)
+        if invoice_ids is not None:
+            where["invoice_id"] = tuple(invoice_ids)
+        rows = newest(
+            self.transaction, PAYMENTS, PAYMENTS_BY_RECORDED, (account_id,),
+            order=("recorded_at",), limit=limit, where=where,
+        )  # fmt: skip
+        return tuple(self._decode(row, PaymentRecord) for row in rows)
+
+    def invoices_paid_more_than_once(self, account_id: str, seen_by: Where) -> list[str]:
+        """The invoices (as payments name them) with two or more succeeded payments."""
+        found = totals(
+            self.transaction, PAYMENTS, PAYMENTS_BY_ACCOUNT, (account_id,), by=("invoice_id",),
+            where={**seen_by, "status": (PaymentStatus.SUCCEEDED.value,)}, min_count=2,
+        )  # fmt: skip
+        return sorted(str(t.group[0]) for t in found)
 
     def for_account(self, account_id: str) -> tuple[PaymentRecord, ...]:
         """Payments of the account, in ``(gateway, payment_id)`` order."""

@@ -19,12 +19,14 @@ class PaymentRecord:
 
     Unique by ``(snapshot.gateway, snapshot.payment_id)``: the create call and every
     webhook upsert the same row, so a create call racing its webhook makes one payment.
+    ``contact_id`` and ``site_id`` are its invoice's: who sees the payment.
     """
 
     snapshot: PaymentSnapshot = attrs.field(validator=instance_of(PaymentSnapshot))
     account_id: str = attrs.field(validator=identifier)
     contact_id: str | None = attrs.field(default=None, validator=optional(identifier))
     recorded_at: datetime | None = attrs.field(default=None, validator=optional(aware_datetime))
+    site_id: str | None = attrs.field(default=None, validator=optional(identifier))
 
 
 @attrs.frozen

@@ -54,18 +54,56 @@ LOGINS = Table(
 #: By the number without surrounding spaces.
 INVOICES_BY_NUMBER = Index("uq_invoices_number_key", ("number_key",), unique=True)
 INVOICES_BY_ACCOUNT = Index("ix_invoices_account", ("account_id",), order=("issued_on",))
+#: The account summary's figures are read from these columns, never from the documents:
+#: ``status``, ``currency``, ``balance`` (minor units), ``due_on``, who the invoice is
+#: addressed to and its site (filled on every save; migration 0004 filled older rows).
+#: This index holds them all, so the summary's sums and counts read the index alone.
+INVOICES_BY_STATUS = Index(
+    "ix_invoices_status",
+    ("account_id", "status", "contact_id", "site_id", "currency", "due_on", "balance"),
+)
 INVOICES = Table(
     "invoices",
     ("id",),
-    (_str("id"), _str("number_key"), _str("account_id"), Column("issued_on", date)),
-    (INVOICES_BY_NUMBER, INVOICES_BY_ACCOUNT),
+    (
+        _str("id"),
+        _str("number_key"),
+        _str("account_id"),
+        Column("issued_on", date),
+        _str("status", nullable=True),
+        _str("currency", nullable=True),
+        Column("balance", int, nullable=True),
+        Column("due_on", date, nullable=True),
+        _str("contact_id", nullable=True),
+        _str("site_id", nullable=True),
+    ),
+    (INVOICES_BY_NUMBER, INVOICES_BY_ACCOUNT, INVOICES_BY_STATUS),
 )
 PAYMENTS_BY_ACCOUNT = Index("ix_payments_account", ("account_id",))
+#: As invoices: the summary's columns (the payment's invoice, status, amount and when it
+#: was first recorded, and its invoice's contact and site), and two indexes that hold
+#: what the summary counts and lists, newest first.
+PAYMENTS_BY_STATUS = Index(
+    "ix_payments_status",
+    ("account_id", "status", "invoice_id", "contact_id", "site_id", "amount"),
+)
+PAYMENTS_BY_RECORDED = Index("ix_payments_recorded", ("account_id",), order=("recorded_at",))
 PAYMENTS = Table(
     "payments",
     ("gateway", "payment_id"),
-    (_str("gateway"), _str("payment_id"), _str("account_id")),
-    (PAYMENTS_BY_ACCOUNT,),
+    (
+        _str("gateway"),
+        _str("payment_id"),
+        _str("account_id"),
+        _str("invoice_id", nullable=True),
+        _str("status", nullable=True),
+        Column("amount", int, nullable=True),
+        _str("currency", nullable=True),
+        Column("recorded_at", datetime),
+        _str("contact_id", nullable=True),
+        _str("site_id", nullable=True),
+    ),
+    (PAYMENTS_BY_ACCOUNT, PAYMENTS_BY_STATUS, PAYMENTS_BY_RECORDED),
 )
 SUBSCRIPTIONS_BY_CONTACT = Index("ix_subscriptions_contact", ("contact_id",))
 SUBSCRIPTIONS = Table(
@@ -122,6 +160,18 @@ OUTBOX = Table(
         Column("attempts", int),
     ),
     (OUTBOX_PENDING,),
+)
+#: The counter comments are numbered from, in the order they are posted.
+COMMENT_NUMBERS = "comment_number"
+#: A document's comments in the order they were posted: ``"<kind>:<id>"`` of the document.
+DOCUMENT_COMMENTS_BY_DOCUMENT = Index(
+    "ix_document_comments_document", ("document_key",), order=("number",)
+)
+DOCUMENT_COMMENTS = Table(
+    "document_comments",
+    ("id",),
+    (_str("id"), _str("document_key"), Column("number", int)),
+    (DOCUMENT_COMMENTS_BY_DOCUMENT,),
 )
 IDEMPOTENCY = Table(
     "idempotency", ("key",), (_str("key"), Column("result", str, text=True)), document=False
@@ -254,4 +304,5 @@ TABLES = (
     ACCOUNTING_ENTRIES,
     AUDIT_ENTRIES,
     RATE_LIMITS,
+    DOCUMENT_COMMENTS,
 )

@@ -47,6 +47,7 @@ from portal_access.repositories._catalog import (
     PlanRepository,
     SiteRepository,
 )
+from portal_access.repositories._comments import DocumentCommentRepository
 from portal_access.repositories._documents import DocumentCache
 from portal_access.repositories._ledger import (
     AccountingEntryRepository,
@@ -137,6 +138,7 @@ class UnitOfWork:
     accounting_entries = _Repository(AccountingEntryRepository)
     audit_trail = _Repository(AuditTrailRepository)
     rate_limits = _Repository(RateLimitRepository)
+    document_comments = _Repository(DocumentCommentRepository)
 
     def __init__(
         self,

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 from portal_access._domain.errors import StorageError
-from portal_access.ports import Index, Key, Lock, Row, Scalar, Table
+from portal_access.ports import Index, Key, Lock, Row, Scalar, Table, Total, Where
 from portal_access.storage.sql._errors import translate
 from portal_access.storage.sql._schema import counters
 from portal_access.storage.sql._statements import Statement, statements_of
@@ -147,6 +147,75 @@ class SqlTransaction:
                 return first
             # a concurrent transaction created the row and committed: take the next one
 
+    def totals(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        by: Sequence[str],
+        sums: Sequence[str] = (),
+        where: Where | None = None,
+        min_count: int = 1,
+    ) -> Sequence[Total]:
+        """One ``SELECT by..., SUM(..), COUNT(*) ... GROUP BY by... HAVING COUNT(*) >= n``
+        (:class:`~portal_access.ports.AggregateReads`)."""
+        found = statements_of(table).table
+        count = sa.func.count()
+        select = (
+            sa.select(
+                *(found.c[name] for name in by),
+                *(sa.func.coalesce(sa.func.sum(found.c[name]), 0) for name in sums),
+                count,
+            )
+            .where(*_conditions(found, index, values, where))
+            .group_by(*(found.c[name] for name in by))
+        )
+        if min_count > 1:
+            select = select.having(count >= min_count)
+        width = len(by)
+        return [
+            Total(tuple(row[:width]), tuple(int(n) for n in row[width:-1]), int(row[-1]))
+            for row in self.execute(select)
+        ]
+
+    def newest(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        order: Sequence[str],
+        limit: int | None = None,
+        where: Where | None = None,
+    ) -> Sequence[Row]:
+        """One ``SELECT ... ORDER BY order... DESC, key DESC LIMIT n``
+        (:class:`~portal_access.ports.AggregateReads`). Without a limit the rows are
+        sorted here instead: the database then picks the index that filters best, not
+        the one that orders (a few pending payments among twenty thousand)."""
+        statements = statements_of(table)
+        found = statements.table
+        select = sa.select(*statements.selected).where(*_conditions(found, index, values, where))
+        if limit is not None:
+            select = select.order_by(
+                *(found.c[name].desc() for name in order),
+                *(column.desc() for column in found.primary_key),
+            ).limit(limit)
+        names = statements.names
+        width = len(names)
+        rows = [
+            Row(
+                dict(zip(names, raw[:width], strict=True)),
+                raw[-1] if table.document else None,
+                raw[width] if table.versioned else 0,
+            )
+            for raw in self.execute(select)
+        ]
+        if limit is None:
+            rows.sort(key=lambda row: tuple(row.values[n] for n in (*order, *table.key)))
+            rows.reverse()
+        return rows
+
     def execute(self, statement: Executable) -> CursorResult[Any]:
         """Run any Core ``statement`` in this transaction.
 
@@ -210,6 +279,21 @@ class SqlTransaction:
                 "this unit of work has ended; use repositories only inside "
                 "`with unit_of_work(store) as uow:`"
             )
+
+
+def _conditions(
+    table: sa.Table, index: Index, values: Sequence[Scalar], where: Where | None
+) -> list[sa.ColumnElement[bool]]:
+    """The index's lookup and ``where``'s filters (``None`` among the values: a null)."""
+    conditions = [table.c[name] == value for name, value in zip(index.equal, values, strict=True)]
+    for name, allowed in (where or {}).items():
+        column = table.c[name]
+        given = [value for value in allowed if value is not None]
+        choices = [column.in_(given)] if given else []
+        if len(given) != len(list(allowed)):
+            choices.append(column.is_(None))
+        conditions.append(sa.or_(*choices) if choices else sa.false())
+    return conditions
 
 
 def _binds(row: Row) -> dict[str, Any]:

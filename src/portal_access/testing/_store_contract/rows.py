@@ -22,6 +22,7 @@ __all__ = [
     "login",
     "message",
     "offer",
+    "payment",
 ]
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -45,8 +46,31 @@ def invoice(invoice_id: str, number: str, *, account: str = "a-1", day: int = 1)
         "number_key": number,
         "account_id": account,
         "issued_on": date(2026, 3, day),
+        "status": "open",
+        "currency": "USD",
+        "balance": 100 * day,
+        "due_on": date(2026, 3, day),
+        "contact_id": None,
+        "site_id": None,
     }
     return Row(values, f"invoice {invoice_id}")
+
+
+def payment(gateway: str, payment_id: str, *, account: str = "a-1") -> Row:
+    """A row of the payments table: a succeeded payment of 49.00 USD recorded at ``NOW``."""
+    values: dict[str, Scalar] = {
+        "gateway": gateway,
+        "payment_id": payment_id,
+        "account_id": account,
+        "invoice_id": "inv-1",
+        "status": "succeeded",
+        "amount": 4900,
+        "currency": "USD",
+        "recorded_at": NOW,
+        "contact_id": None,
+        "site_id": None,
+    }
+    return Row(values, f"payment {payment_id}")
 
 
 def login(contact_id: str, email_key: str, version: int = 1) -> Row:

@@ -36,6 +36,7 @@ from portal_access.testing._store_contract.rows import (
     login,
     message,
     offer,
+    payment,
 )
 
 __all__ = ["TableContract"]
@@ -230,7 +231,7 @@ class TableContract(StoreHelpers):
         self.committed(
             store,
             *[
-                (PAYMENTS, Row({"gateway": g, "payment_id": p, "account_id": "a-1"}, "p"))
+                (PAYMENTS, payment(g, p))
                 for g, p in [
                     ("stripe", "pi_b"),
                     ("square", "z"),
