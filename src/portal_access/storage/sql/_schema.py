@@ -17,7 +17,7 @@ The migrations (:mod:`portal_access.storage.sql._migrations`) create these table
 checks that the newest migration and this module agree.
 
 >>> sorted(metadata.tables)[:4]
-['access_states', 'account_classes', 'accounts', 'checkouts']
+['access_states', 'account_classes', 'accounts', 'audit_entries']
 >>> [index.name for index in TABLE["invoices"].indexes]
 ['ix_invoices_account']
 """
