@@ -2,9 +2,10 @@
 
 A contact's password is the portal's (checked by :meth:`PortalAccess.log_in
 <portal_access.PortalAccess.log_in>`, hashed by Django's hashers); once it is right, the
-contact is logged in to Django as the host's user for the contact's email
-(``get_user_model()``, a custom ``AUTH_USER_MODEL`` included), made on first login with
-an unusable password, and the session remembers the contact id.
+contact is logged in to Django as the host's user it is linked to (``Contact.user``;
+``get_user_model()``, a custom ``AUTH_USER_MODEL`` included): on first login the user
+whose ``USERNAME_FIELD`` is the contact's email, or a new one with an unusable password.
+The session remembers the contact id.
 
 - :func:`log_in` logs a contact in through ``django.contrib.auth.login`` (a new session
   key: a session planted before login is worth nothing after it); :func:`log_out`
@@ -27,6 +28,7 @@ from django.contrib import auth
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
@@ -42,6 +44,7 @@ __all__ = [
     "log_in",
     "log_out",
     "portal_store",
+    "session_backend",
     "user_for_contact",
 ]
 
@@ -67,46 +70,64 @@ def portal_store() -> Any:
 
 
 def user_for_contact(contact: str) -> AbstractBaseUser:
-    """The host's user for the contact: the one whose ``USERNAME_FIELD`` is the contact's
-    email, made (with an unusable password) when there is none.
+    """The host's user the contact logs in as: the one linked to it (``Contact.user``),
+    else the one whose ``USERNAME_FIELD`` is the contact's email, else a new one (with an
+    unusable password: the password is the portal's); linked from then on.
 
     Raises:
-        NotFoundError: no such contact, or it has no email.
-        PermissionDenied: that user is staff.
+        NotFoundError: no such contact, or it has neither a linked user nor an email.
+        PermissionDenied: that user is staff, or inactive.
         ConfigurationError: the user model cannot be made from an email alone.
     """
+    from portal_access.contrib.django.models import Contact  # noqa: PLC0415 - app registry
+
+    database = current_settings().database
+    model = auth.get_user_model()
+    manager = model._default_manager
+    linked = Contact.objects.using(database).filter(id=contact).values_list("user_id", flat=True)
+    user_id = linked.first()
+    user = None if user_id is None else manager.filter(pk=user_id).first()
+    if user is None:
+        user = _user_by_email(contact, model)
+        Contact.objects.using(database).filter(id=contact).update(user=user)
+    if getattr(user, "is_staff", False) or getattr(user, "is_superuser", False):
+        raise PermissionDenied("a staff account is not a portal contact's")
+    if not getattr(user, "is_active", True):
+        raise PermissionDenied("the contact's user is inactive")
+    return user
+
+
+def _user_by_email(contact: str, model: Any) -> AbstractBaseUser:
     with unit_of_work(portal_store()) as uow:
         found = uow.contacts.get(contact)
     if found is None or not found.email:
         raise NotFoundError("no such contact with an email", field="contact_id")
     email = str(found.email).lower()
-    model = auth.get_user_model()
     manager = model._default_manager
-    user = manager.filter(**{model.USERNAME_FIELD: email}).first()
-    if user is None:
-        fields = {model.USERNAME_FIELD: email}
-        email_field = model.get_email_field_name()
-        if email_field != model.USERNAME_FIELD and hasattr(model, email_field):
-            fields[email_field] = email
-        try:
-            with transaction.atomic(using=manager.db):
-                user = model(**fields)
-                user.set_unusable_password()
-                user.full_clean(exclude=["password", "last_login"])
-                user.save(using=manager.db)
-        except IntegrityError:  # another worker made it first
-            user = manager.get(**{model.USERNAME_FIELD: email})
-        except Exception as exc:  # the model's own validation: a required field we lack
-            raise ConfigurationError(
-                f"cannot make a {model.__name__} from an email alone: {exc}",
-                field="AUTH_USER_MODEL",
-            ) from exc
-    if getattr(user, "is_staff", False) or getattr(user, "is_superuser", False):
-        raise PermissionDenied("a staff account is not a portal contact's")
+    user: AbstractBaseUser | None = manager.filter(**{model.USERNAME_FIELD: email}).first()
+    if user is not None:
+        return user
+    fields = {model.USERNAME_FIELD: email}
+    email_field = model.get_email_field_name()
+    if email_field != model.USERNAME_FIELD and hasattr(model, email_field):
+        fields[email_field] = email
+    user = model(**fields)
+    user.set_unusable_password()
+    try:
+        user.full_clean(exclude=["password", "last_login"], validate_unique=False)
+    except DjangoValidationError as exc:  # a required field an email cannot fill
+        raise ConfigurationError(
+            f"cannot make a {model.__name__} from an email alone: {exc}", field="AUTH_USER_MODEL"
+        ) from None
+    try:
+        with transaction.atomic(using=manager.db):
+            user.save(using=manager.db)
+    except IntegrityError:  # another worker made it first
+        user = manager.get(**{model.USERNAME_FIELD: email})
     return user
 
 
-def _backend() -> str:
+def session_backend() -> str:
     """The backend the session remembers: ours when listed, else the first listed
     (Django's ``ModelBackend`` by default, which loads the same user)."""
     listed = list(django_settings.AUTHENTICATION_BACKENDS)
@@ -122,7 +143,7 @@ def log_in(request: HttpRequest, contact: str) -> AbstractBaseUser:
     """
     user = user_for_contact(contact)
     user.portal_contact_id = contact  # type: ignore[attr-defined]  # read by _remember
-    auth.login(request, user, backend=_backend())
+    auth.login(request, user, backend=session_backend())
     return user
 
 

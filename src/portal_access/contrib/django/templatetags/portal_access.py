@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from django import template
+
 from portal_access import Money, Plan
 
 __all__ = ["portal_date", "portal_money", "portal_per", "register"]
