@@ -7,6 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from portal_access.contrib.django.decorators import guard, portal_required
+from portal_access.contrib.django.middleware import PortalAccessMiddleware
+
+
+class BillingGuard(PortalAccessMiddleware):
+    """The middleware guarding the host's ``billing`` namespace as a whole."""
+
+    guarded_namespaces = frozenset({"billing"})
 
 
 @portal_required
