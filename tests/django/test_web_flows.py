@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from portal_access import AccessLevel
-from tests.django.web_harness import PASSWORD, build
+from tests.django.web_harness import build
 
 pytestmark = pytest.mark.django_db
 

@@ -19,13 +19,15 @@ from tests.service.harness import MONTHLY, PASSWORD, SETUP_FEE, START
 __all__ = ["MONTHLY", "PASSWORD", "SETUP_FEE", "START", "WebPortal", "configure"]
 
 SANDBOX_SECRET = "whsec_django_test"
-SANDBOX = {
-    "BACKEND": "portal_access.contrib.django.sandbox.SandboxCheckoutGateway",
-    "OPTIONS": {"webhook_secret": SANDBOX_SECRET},
-}
+SANDBOX = "portal_access.contrib.django.sandbox.SandboxCheckoutGateway"
 CLASS = AccountClass(id="clients", name="Clients", invoice_verified_self_registration=True)
 OFFER = "kickoff"
 _LINK = re.compile(r"https?://[^/\s]+(/\S+\?token=[^\s.]+)")
+
+
+def sandbox(clock: ManualClock) -> dict[str, object]:
+    """The sandbox gateway with its development pages, on ``clock``."""
+    return {"BACKEND": SANDBOX, "OPTIONS": {"webhook_secret": SANDBOX_SECRET, "clock": clock}}
 
 
 def configure(
@@ -42,7 +44,7 @@ def configure(
     settings.PORTAL_ACCESS = {
         "URL": "http://testserver/portal/",
         "BUSINESS_NAME": "Acme Services",
-        "GATEWAYS": [SANDBOX] if gateways is None else gateways,
+        "GATEWAYS": [sandbox(clock)] if gateways is None else gateways,
         "CLOCK": clock,
         "BACKGROUND": lambda job: job(),
         "POLICY": PortalPolicy(ach=ach, system=system or SystemPortalOptions()),

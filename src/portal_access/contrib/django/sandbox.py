@@ -76,6 +76,11 @@ class SandboxCheckoutGateway(SandboxGateway):
         self._desk_vendor = SandboxVendor(webhook_secret=secret, clock=clock)
         super().__init__(vendor=self._desk_vendor, webhook_secret=secret, name=name, clock=clock)
 
+    @property
+    def vendor(self) -> SandboxVendor:
+        """The vendor's side (its books and queued webhooks), for tests and demos."""
+        return self._desk_vendor
+
     def pay(self, session_id: str, *, method: PaymentMethodKind, succeed: bool) -> str:
         """The payer pays on the page; the payment id.
 
