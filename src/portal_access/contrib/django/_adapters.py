@@ -108,7 +108,9 @@ class CacheRateLimiter:
     ) -> None:
         if type(limit) is not int or limit < 1:
             raise ConfigurationError("must be an int of at least 1", field="limit", value=limit)
-        if not isinstance(window, timedelta) or window <= timedelta(0):
+        if not isinstance(window, timedelta):
+            raise ConfigurationError("must be a positive timedelta", field="window", value=window)
+        if window <= timedelta(0):
             raise ConfigurationError("must be a positive timedelta", field="window", value=window)
         self.alias, self.limit, self.window = alias, limit, window
 

@@ -292,7 +292,7 @@ class DjangoSettings:
             from_email=_optional_text(config, "FROM_EMAIL"),
             email_backend=_optional_text(config, "EMAIL_BACKEND"),
             clock=clock,  # type: ignore[arg-type]  # checked above
-            background=background,  # type: ignore[arg-type]  # checked above
+            background=background,
             login_url=_text(config, "LOGIN_URL"),
             home_url=_text(config, "HOME_URL"),
         )

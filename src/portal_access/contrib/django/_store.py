@@ -54,7 +54,7 @@ __all__ = ["DjangoStore", "DjangoTransaction", "translate"]
 _LOST_RACE_STATES = frozenset({"40001", "40P01", "55P03"})
 
 
-def translate(error: DatabaseError) -> StorageError:
+def translate(error: DatabaseError) -> StorageError | ConflictError:
     """The portal-access error for a Django database error (raise it ``from error``)."""
     cause = error.__cause__ or error
     state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)

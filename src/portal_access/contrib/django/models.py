@@ -18,6 +18,9 @@ read, in the admin and in reports. :class:`Contact` is the one with a column of 
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -119,7 +122,7 @@ class Contact(models.Model):
     account_id = _key()
     email_key = _key(null=True)
     doc = _doc()
-    user = models.OneToOneField(
+    user: models.OneToOneField[Any, Any] = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
@@ -141,7 +144,7 @@ class Login(models.Model):
 
     contact_id = _key(primary=True)
     email_key = _key()
-    version = models.IntegerField()
+    version: models.IntegerField[int, int] = models.IntegerField()
     doc = _doc()
 
     class Meta:
@@ -155,7 +158,7 @@ class Invoice(models.Model):
     id = _key(primary=True)
     number_key = _key()
     account_id = _key()
-    issued_on = models.DateField()
+    issued_on: models.DateField[date, date] = models.DateField()
     doc = _doc()
 
     class Meta:
@@ -171,7 +174,7 @@ class Invoice(models.Model):
 class Payment(models.Model):
     """A payment at a gateway (``payments``, keyed by gateway and payment id)."""
 
-    id = models.BigAutoField(primary_key=True)
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
     gateway = _key()
     payment_id = _key()
     account_id = _key()
@@ -192,7 +195,7 @@ class Payment(models.Model):
 class Subscription(models.Model):
     """A subscription at a gateway (``subscriptions``)."""
 
-    id = models.BigAutoField(primary_key=True)
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
     gateway = _key()
     subscription_id = _key()
     contact_id = _key()
@@ -218,7 +221,7 @@ class AccessState(models.Model):
 
     contact_id = _key(primary=True)
     account_id = _key()
-    version = models.IntegerField()
+    version: models.IntegerField[int, int] = models.IntegerField()
     doc = _doc()
 
     class Meta:
@@ -232,7 +235,9 @@ class Token(models.Model):
     """A single-use link's token, by its digest (``tokens``)."""
 
     digest = _key(primary=True)
-    used_at = models.DateTimeField(null=True)
+    used_at: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        null=True
+    )
     doc = _doc()
 
     class Meta:
@@ -242,11 +247,11 @@ class Token(models.Model):
 class GatewayEvent(models.Model):
     """A processed gateway event (``gateway_events``)."""
 
-    id = models.BigAutoField(primary_key=True)
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
     gateway = _key()
     event_id = _key()
-    outcome = models.TextField()
-    processed_at = models.DateTimeField()
+    outcome: models.TextField[str, str] = models.TextField()
+    processed_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
 
     class Meta:
         db_table = "portal_access_gateway_events"
@@ -258,7 +263,7 @@ class GatewayEvent(models.Model):
 class Checkout(models.Model):
     """A hosted checkout page opened at a gateway (``checkouts``)."""
 
-    id = models.BigAutoField(primary_key=True)
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
     gateway = _key()
     session_id = _key()
     idempotency_key = _key()
@@ -284,10 +289,10 @@ class OutboxMessage(models.Model):
     """An event or email waiting for, or done with, delivery (``outbox``)."""
 
     id = _key(primary=True)
-    occurred_at = models.DateTimeField()
+    occurred_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
     topic = _key()
-    delivered = models.BooleanField()
-    attempts = models.IntegerField()
+    delivered: models.BooleanField[bool, bool] = models.BooleanField()
+    attempts: models.IntegerField[int, int] = models.IntegerField()
     doc = _doc()
 
     class Meta:
@@ -302,7 +307,7 @@ class IdempotencyRecord(models.Model):
     """The remembered result of a request made with an idempotency key (``idempotency``)."""
 
     key = _key(primary=True)
-    result = models.TextField()
+    result: models.TextField[str, str] = models.TextField()
 
     class Meta:
         db_table = "portal_access_idempotency"
@@ -312,7 +317,7 @@ class Counter(models.Model):
     """A counter (invoice numbers): its last value handed out."""
 
     name = _key(primary=True)
-    value = models.BigIntegerField()
+    value: models.BigIntegerField[int, int] = models.BigIntegerField()
 
     class Meta:
         db_table = "portal_access_counters"
