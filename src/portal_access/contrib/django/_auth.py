@@ -69,7 +69,7 @@ def portal_store() -> Any:
     return DjangoStore(using=current_settings().database)
 
 
-def user_for_contact(contact: str) -> AbstractBaseUser:
+def user_for_contact(contact: str) -> Any:
     """The host's user the contact logs in as: the one linked to it (``Contact.user``),
     else the one whose ``USERNAME_FIELD`` is the contact's email, else a new one (with an
     unusable password: the password is the portal's); linked from then on.
@@ -82,7 +82,7 @@ def user_for_contact(contact: str) -> AbstractBaseUser:
     from portal_access.contrib.django.models import Contact  # noqa: PLC0415 - app registry
 
     database = current_settings().database
-    model = auth.get_user_model()
+    model: Any = auth.get_user_model()
     manager = model._default_manager
     linked = Contact.objects.using(database).filter(id=contact).values_list("user_id", flat=True)
     user_id = linked.first()
@@ -97,14 +97,14 @@ def user_for_contact(contact: str) -> AbstractBaseUser:
     return user
 
 
-def _user_by_email(contact: str, model: Any) -> AbstractBaseUser:
+def _user_by_email(contact: str, model: Any) -> Any:
     with unit_of_work(portal_store()) as uow:
         found = uow.contacts.get(contact)
     if found is None or not found.email:
-        raise NotFoundError("no such contact with an email", field="contact_id")
+        raise NotFoundError("contact with an email", contact)
     email = str(found.email).lower()
     manager = model._default_manager
-    user: AbstractBaseUser | None = manager.filter(**{model.USERNAME_FIELD: email}).first()
+    user: Any = manager.filter(**{model.USERNAME_FIELD: email}).first()
     if user is not None:
         return user
     fields = {model.USERNAME_FIELD: email}
@@ -134,7 +134,7 @@ def session_backend() -> str:
     return _BACKEND if _BACKEND in listed or not listed else listed[0]
 
 
-def log_in(request: HttpRequest, contact: str) -> AbstractBaseUser:
+def log_in(request: HttpRequest, contact: str) -> Any:
     """Log the contact in: ``django.contrib.auth.login`` as its user, and the contact id
     in the (new) session; the user.
 
@@ -142,7 +142,7 @@ def log_in(request: HttpRequest, contact: str) -> AbstractBaseUser:
         NotFoundError, PermissionDenied, ConfigurationError: see :func:`user_for_contact`.
     """
     user = user_for_contact(contact)
-    user.portal_contact_id = contact  # type: ignore[attr-defined]  # read by _remember
+    user.portal_contact_id = contact  # read by _remember
     auth.login(request, user, backend=session_backend())
     return user
 
@@ -191,7 +191,7 @@ class ContactBackend:
         email: str | None = None,
         password: str | None = None,
         **_: object,
-    ) -> AbstractBaseUser | None:
+    ) -> Any:
         """The contact's user, or ``None`` (wrong email or password, rate limited...)."""
         if email is None or password is None:
             return None
@@ -201,11 +201,11 @@ class ContactBackend:
             user = user_for_contact(result.contact_id)
         except (PortalAccessError, PermissionDenied):
             return None
-        user.portal_contact_id = result.contact_id  # type: ignore[attr-defined]
+        user.portal_contact_id = result.contact_id
         return user
 
-    def get_user(self, user_id: object) -> AbstractBaseUser | None:
+    def get_user(self, user_id: Any) -> Any:
         """The active user with that primary key, as Django's ``ModelBackend`` loads it."""
-        model = auth.get_user_model()
+        model: Any = auth.get_user_model()
         user = model._default_manager.filter(pk=user_id).first()
         return user if user is not None and getattr(user, "is_active", True) else None

@@ -297,20 +297,13 @@ class TokenFields(forms.Form):
 
 
 def _form_page(
-    request: HttpRequest,
-    template: str,
-    form: forms.Form,
-    *,
-    heading: str,
-    button: str,
-    lead: str = "",
-    status: int = 200,
-    **context: Any,
+    request: HttpRequest, template: str, form: forms.Form, **context: Any
 ) -> HttpResponse:
-    page_context = {"form": form, "heading": heading, "button": button, "lead": lead}
-    page_context.setdefault("action", request.get_full_path())
-    page_context.setdefault("links", [])
-    return _render(request, template, {**page_context, **context}, status)
+    """A form page: ``heading``, ``button``, ``lead``, ``links``, ``error`` and the HTTP
+    ``status`` (default 200) come in ``context``."""
+    status = int(context.pop("status", 200))
+    defaults = {"action": request.get_full_path(), "links": [], "lead": ""}
+    return _render(request, template, {**defaults, **context, "form": form}, status)
 
 
 def _posted(request: HttpRequest, *keys: str) -> dict[str, str]:
