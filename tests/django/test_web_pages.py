@@ -368,3 +368,22 @@ def test_the_host_overrides_any_template(web, settings, tmp_path):
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
     assert web.client.get("/portal/login/").content == b"OUR LOGIN Log in"
     assert b"Having trouble?" in web.client.get("/portal/having-trouble/").content
+
+
+def test_an_open_invoice_is_paid_from_the_summary_when_quick_pay_is_on(open_doors):
+    """Seed 001_345994b3bb014aeb.txt: with guest pay on, each open invoice on the summary has a Pay button that opens its payment page."""
+    web = open_doors
+    contact_id = _registered(web)
+    web.portal.cancel_required_payment(contact_id, staff=ADMIN)
+    web.portal.save_invoice(_host_invoice(contact_id))
+    page = _text(web.client.get("/portal/"))
+    assert page.count(">Pay</button>") == 1
+    assert 'value="H-100"' in page
+    opened = web.post("/portal/quick-pay/", {"invoice_number": "H-100", "code": "QP7X2K9A"})
+    assert opened["Location"].startswith("/portal/sandbox/checkout/")
+
+
+def test_the_login_page_shows_the_system_login_message(settings):
+    """Seed 001_345994b3bb014aeb.txt: the system's login message is shown on the login page."""
+    web = build(settings, system=SystemPortalOptions(login_message_html="<b>Closed Friday</b>"))
+    assert "<b>Closed Friday</b>" in _text(web.client.get("/portal/login/"))
