@@ -61,7 +61,8 @@ TEMPLATES = [
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
-_RUN = f"{os.getpid()}"
+#: Names this run's databases: the process, or what a test's subprocess is told to use.
+_RUN = os.environ.get("PORTAL_ACCESS_DJANGO_RUN") or f"{os.getpid()}"
 DATABASES: dict[str, dict[str, object]] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",

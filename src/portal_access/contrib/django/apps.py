@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+__all__ = ["PortalAccessConfig"]
+
 
 class PortalAccessConfig(AppConfig):
     """portal-access as a Django app: its models, migrations, checks and signals.
