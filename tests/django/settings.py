@@ -85,7 +85,7 @@ if POSTGRES_URL:
         "PASSWORD": unquote(_url.password or ""),
         "HOST": _url.hostname or "",
         "PORT": str(_url.port or ""),
-        "TEST": {"NAME": f"test_portal_access_django_{_RUN}"},
+        "TEST": {"NAME": f"test_portal_access_django_{_RUN}", "DEPENDENCIES": []},
     }
 
 CACHES = {
