@@ -32,7 +32,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render, resolve_url
-from django.test import Client
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -823,6 +822,8 @@ def _no_sandbox(request: HttpRequest) -> HttpResponse:
 def _deliver(request: HttpRequest, sandbox: SandboxCheckoutGateway) -> None:
     """POST the queued webhooks to this site's own webhook view, through the whole
     request stack (CSRF checks on, as a vendor's request would meet them)."""
+    from django.test import Client  # noqa: PLC0415 - development pages only
+
     client = Client(enforce_csrf_checks=True)
     path = reverse("portal_access:webhook", args=[sandbox.name])
 
