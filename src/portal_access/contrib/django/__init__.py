@@ -29,7 +29,38 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         name=exc.name,
     ) from exc
 
+from typing import Any
+
 from portal_access.contrib.django._settings import DEFAULTS as SETTINGS
 from portal_access.contrib.django._settings import DjangoSettings, portal, reset_portal
 
-__all__ = ["SETTINGS", "DjangoSettings", "portal", "reset_portal"]
+__all__ = [
+    "SETTINGS",
+    "CacheRateLimiter",
+    "DjangoBackground",
+    "DjangoMailer",
+    "DjangoPasswordHasher",
+    "DjangoSettings",
+    "DjangoStore",
+    "portal",
+    "reset_portal",
+]
+
+#: Names loaded on first use: the store needs the app registry, which is populated only
+#: after Django has imported this package (it is the app's module).
+_LAZY = {
+    "DjangoStore": "portal_access.contrib.django._store",
+    "CacheRateLimiter": "portal_access.contrib.django._adapters",
+    "DjangoBackground": "portal_access.contrib.django._adapters",
+    "DjangoMailer": "portal_access.contrib.django._adapters",
+    "DjangoPasswordHasher": "portal_access.contrib.django._adapters",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module  # noqa: PLC0415 - on first use only
+
+    return getattr(import_module(module), name)

@@ -324,7 +324,7 @@ def current_settings() -> DjangoSettings:
 
 def portal() -> PortalAccess:
     """The process's :class:`~portal_access.PortalAccess`, built from ``PORTAL_ACCESS`` on
-    first use: the ORM store (:class:`~portal_access.contrib.django.store.DjangoStore`)
+    first use: the ORM store (:class:`~portal_access.contrib.django.DjangoStore`)
     on the ``DATABASE`` alias, Django's password hashers, mail through
     ``django.core.mail``, the configured gateways, policy and rate-limit cache.
 

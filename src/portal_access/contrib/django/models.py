@@ -10,7 +10,7 @@ two columns gets an ``id`` surrogate primary key and a unique constraint on its 
 Tables are named ``portal_access_<table>``; nothing in the schema depends on a setting
 (the user link follows ``AUTH_USER_MODEL`` the way Django's own apps do).
 
-The rows are written by the library (:class:`~portal_access.contrib.django.store.DjangoStore`)
+The rows are written by the library (:class:`~portal_access.contrib.django.DjangoStore`)
 through :class:`~portal_access.PortalAccess`, never by saving these models: use them to
 read, in the admin and in reports. :class:`Contact` is the one with a column of its own,
 ``user``: the host's user a contact logs in as.
