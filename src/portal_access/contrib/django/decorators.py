@@ -128,6 +128,8 @@ def portal_required(view: View) -> View:
 def guard(patterns: Iterable[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
     """Every view of ``patterns`` (a urlconf's ``urlpatterns``, included ones too) needing
     full portal access: ``path("reports/", include(guard(reports.urls.urlpatterns)))``.
+    The patterns are changed in place (an included module's list too); views that
+    already declare a level keep it.
 
     >>> from django.http import HttpResponse
     >>> from django.urls import path
