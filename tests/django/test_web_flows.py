@@ -5,9 +5,11 @@ Flask blueprint has."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 
 from portal_access import AccessLevel
+from portal_access.contrib.django.models import Contact
 from tests.django.web_harness import build
 
 pytestmark = pytest.mark.django_db
@@ -44,3 +46,26 @@ def test_registration_logs_the_contact_in_as_the_hosts_user(web):
     assert not user.has_usable_password()
     assert user.portal_contact.id == contact_id
     assert int(web.client.session["_auth_user_id"]) == user.pk
+
+
+#: The PostgreSQL alias of the test settings, when PORTAL_ACCESS_TEST_DATABASE_URL names one.
+POSTGRES = [alias for alias in django_settings.DATABASES if alias == "postgres"]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not POSTGRES,
+    reason="needs PostgreSQL: set PORTAL_ACCESS_TEST_DATABASE_URL="
+    "postgresql://postgres@127.0.0.1:5432/test",
+)
+@pytest.mark.django_db(databases=["default", *POSTGRES])
+def test_seed_000_with_the_portal_on_another_database_than_the_users(settings):
+    """Seed 000_07c53b15302458c1.txt with PORTAL_ACCESS["DATABASE"] = "postgres": the pages work, the contact's user (on "default") is found by email, not linked across databases."""
+    web = build(settings, DATABASE="postgres")
+    contact_id = web.sign_up()
+    web.register()
+    web.checkout("card")
+    assert web.client.get("/portal/").status_code == 200
+    assert web.portal.check_access(contact_id).level is AccessLevel.FULL
+    assert get_user_model().objects.filter(email="ann@example.com").count() == 1
+    assert Contact.objects.using("postgres").get(id=contact_id).user_id is None

@@ -72,7 +72,9 @@ def portal_store() -> Any:
 def user_for_contact(contact: str) -> Any:
     """The host's user the contact logs in as: the one linked to it (``Contact.user``),
     else the one whose ``USERNAME_FIELD`` is the contact's email, else a new one (with an
-    unusable password: the password is the portal's); linked from then on.
+    unusable password: the password is the portal's); linked from then on when the users
+    live in the portal's database (``PORTAL_ACCESS["DATABASE"]``), else found by email
+    at each login.
 
     Raises:
         NotFoundError: no such contact, or it has neither a linked user nor an email.
@@ -84,12 +86,15 @@ def user_for_contact(contact: str) -> Any:
     database = current_settings().database
     model: Any = auth.get_user_model()
     manager = model._default_manager
-    linked = Contact.objects.using(database).filter(id=contact).values_list("user_id", flat=True)
-    user_id = linked.first()
+    # The link is a foreign key: kept only when users live in the portal's database.
+    linkable = manager.db == database
+    rows = Contact.objects.using(database).filter(id=contact)
+    user_id = rows.values_list("user_id", flat=True).first() if linkable else None
     user = None if user_id is None else manager.filter(pk=user_id).first()
     if user is None:
         user = _user_by_email(contact, model)
-        Contact.objects.using(database).filter(id=contact).update(user=user)
+        if linkable:
+            rows.update(user=user)
     if getattr(user, "is_staff", False) or getattr(user, "is_superuser", False):
         raise PermissionDenied("a staff account is not a portal contact's")
     if not getattr(user, "is_active", True):
