@@ -86,6 +86,8 @@ def _runtime(path: str) -> object | None:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
         return None
+    except Exception:  # a module that needs its framework set up first (Django's models)
+        return None
 
 
 def _attrs_init(cls: griffe.Class) -> None:

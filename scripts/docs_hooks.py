@@ -18,7 +18,7 @@ from mkdocs.structure.files import File, Files
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Pages that arrive with other work; the nav names them and skips them while absent.
-OPTIONAL_PAGES = frozenset({"django.md"})
+OPTIONAL_PAGES: frozenset[str] = frozenset()
 
 #: Site pages made from files at the project root: (page, source, link rewrites).
 ROOT_PAGES = (

@@ -11,6 +11,11 @@ from hypothesis import settings
 from tests.service.money_world import PROPERTY_RUNS
 from tests.unit.access_model import STATE_MACHINE_RUNS
 
+# pytest-django (for tests/django) exports DJANGO_SETTINGS_MODULE once it has set Django up
+# in this process; a pytest or Python run in a subprocess elsewhere must not inherit it
+# (it could not import the test settings from its own directory).
+os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+
 settings.register_profile("ci", max_examples=300, deadline=None, print_blob=True)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

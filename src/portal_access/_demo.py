@@ -179,7 +179,8 @@ class Demo:
         self.show(contact_id)
 
 
-def _grant_on_clearing(store: Store, out: TextIO) -> None:
+def grant_on_clearing(store: Store, out: TextIO) -> None:
+    """Seed 000's story under ``GRANT_ON_CLEARING``, narrated to ``out``."""
     demo = Demo(store, AchPolicy.GRANT_ON_CLEARING, out)
     demo.say("\n== Portal 1: ACH policy GRANT_ON_CLEARING ==")
     demo.set_up()
@@ -227,7 +228,8 @@ def _grant_on_clearing(store: Store, out: TextIO) -> None:
     demo.show(di.id)
 
 
-def _grant_on_initiation(store: Store, out: TextIO) -> None:
+def grant_on_initiation(store: Store, out: TextIO) -> None:
+    """Seed 000's story under ``GRANT_ON_INITIATION``, narrated to ``out``."""
     demo = Demo(store, AchPolicy.GRANT_ON_INITIATION, out)
     demo.say("\n== Portal 2: ACH policy GRANT_ON_INITIATION ==")
     demo.set_up()
@@ -275,7 +277,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
             return serve(host=args.host, port=args.port, directory=directory, out=stream)
         stream.write(f"portal-access demo: seed 000's paid portal access ({args.store} store)\n")
-        _grant_on_clearing(_store(args.store, directory, "portal1"), stream)
-        _grant_on_initiation(_store(args.store, directory, "portal2"), stream)
+        grant_on_clearing(_store(args.store, directory, "portal1"), stream)
+        grant_on_initiation(_store(args.store, directory, "portal2"), stream)
     stream.write("\ndone.\n")
     return 0
