@@ -108,6 +108,7 @@ from portal_access._domain.invitations import (
 from portal_access._domain.logins import PortalLogin
 from portal_access._domain.money import Money
 from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
+from portal_access._domain.outbox import MIN_EVENT_RETENTION, OutboxSettings, Retention
 from portal_access._domain.payment_gateways import GatewayConflict
 from portal_access._domain.payments import (
     AchPolicy,
@@ -141,6 +142,7 @@ from portal_access._service.webhooks import WebhookResult
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "MIN_EVENT_RETENTION",
     "STANDARD_PLACEHOLDERS",
     "AccessChanged",
     "AccessDecision",
@@ -212,6 +214,7 @@ __all__ = [
     "Offer",
     "OnboardingDue",
     "OutboxMessage",
+    "OutboxSettings",
     "PaidAccess",
     "PasswordChangeRequiredError",
     "PaymentDeclinedError",
@@ -234,6 +237,7 @@ __all__ = [
     "ReconcileReport",
     "RenewalInvoiceReport",
     "RequiredPayment",
+    "Retention",
     "SchemaVersionError",
     "SelfRegistrationRequest",
     "Settlement",

@@ -26,6 +26,7 @@ from portal_access._domain.events import OutboxMessage, PaymentDuplicated, Subsc
 from portal_access._domain.invitations import InvoiceEmail, StaffMember
 from portal_access._domain.money import Money
 from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
+from portal_access._domain.outbox import OutboxSettings, Retention
 from portal_access._domain.payment_gateways import GatewayConflict
 from portal_access._domain.self_registration import SelfRegistrationRequest
 from portal_access._domain.tokens import TokenPurpose
@@ -80,6 +81,7 @@ from portal_access.ports import (
     Store,
     TokenSource,
 )
+from portal_access.repositories import Pruned, prune
 
 __all__ = ["PortalAccess"]
 
@@ -106,6 +108,8 @@ class PortalAccess:
         background: runs the anonymous flows' real work after the visitor's request
             (default: a daemon thread of this portal's own; pass your task queue's
             submit, or ``lambda job: job()`` to run it inline in development).
+        outbox: how outbox messages are claimed (the lease), retried (the backoff) and
+            batched (:class:`~portal_access.OutboxSettings`).
 
     Raises:
         ConfigurationError: two gateways with the same name.
@@ -131,6 +135,7 @@ class PortalAccess:
         links: PortalLinks | None = None,
         business_name: str = "Customer portal",
         background: BackgroundRunner | None = None,
+        outbox: OutboxSettings | None = None,
     ) -> None:
         by_name: dict[str, PaymentGateway] = {}
         for gateway in gateways:
@@ -153,6 +158,7 @@ class PortalAccess:
             links=links or PortalLinks(base_url=policy.system.portal_url),
             business_name=business_name,
             background=background if background is not None else BackgroundThread(),
+            outbox=ensure_instance(outbox or OutboxSettings(), OutboxSettings, field="outbox"),
         )
         self._decisions = access_checks.DecisionCache()
         if policy.refund_duplicates:  # after commit, from the outbox (retried, idempotent)
@@ -679,5 +685,33 @@ class PortalAccess:
         self._context.subscribers.append((topic, callback))
 
     def deliver_outbox(self) -> int:
-        """Retry delivering events whose earlier delivery failed; how many went out."""
+        """Claim the outbox messages due now (one batch) and deliver them, with what their
+        subscribers' use cases add; how many went out.
+
+        Safe to run in several workers at once: each message is claimed by one of them
+        for the lease (:class:`~portal_access.OutboxSettings`), so it goes out once while
+        no worker crashes, and again after the lease when one died mid-send. A failed
+        message is due again after a wait that doubles each time. ``python -m
+        portal_access deliver-outbox`` runs this in a loop.
+        """
         return deliver_outbox(self._context)
+
+    def prune(
+        self, retention: Retention, *, progress: Callable[[Pruned], object] | None = None
+    ) -> Pruned:
+        """Delete delivered outbox messages and processed gateway-event records older
+        than ``retention`` says (counted from now, on this portal's clock); never an
+        undelivered message. ``python -m portal_access db prune`` does the same.
+
+        Raises:
+            ValidationError: ``retention`` is not a :class:`~portal_access.Retention`.
+            StorageError: the store failed (run it again: what was deleted stays so).
+        """
+        ensure_instance(retention, Retention, field="retention")
+        messages_before, events_before = retention.cutoffs(self._context.clock.now())
+        return prune(
+            self._context.store,
+            messages_before=messages_before,
+            events_before=events_before,
+            progress=progress,
+        )

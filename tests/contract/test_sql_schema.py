@@ -73,7 +73,7 @@ def test_older_schema_is_refused(url: str):
     """A store on a database at the first revision refuses it, naming both revisions."""
     _migrate_to(url, "0001")
     with SqlStore(url) as store:
-        with pytest.raises(SchemaVersionError, match="revision 0001, older than the revision 0002"):
+        with pytest.raises(SchemaVersionError, match="revision 0001, older than the revision 0003"):
             read_access_state(store, "c-1")
         with pytest.raises(SchemaVersionError, match="db upgrade --url"):
             _open(store)
@@ -111,7 +111,7 @@ def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
     )
     _execute(url, "UPDATE counters SET value = 1041 WHERE name = 'invoice_number'")
     assert current_revision(url) == "0001"
-    assert upgrade(url) == "0002"
+    assert upgrade(url) == "0003"
     with SqlStore(url) as store:
         with unit_of_work(store) as uow:
             assert list(uow.checkouts.for_invoice("inv-1")) == [values.checkout()]
@@ -124,14 +124,15 @@ def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
     finally:
         engine.dispose()
     assert {"ix_checkouts_key", "ix_checkouts_invoice"} <= indexes
-    assert upgrade(url) == "0002"  # again: nothing to do
+    assert upgrade(url) == "0003"  # again: nothing to do
 
 
 def test_rows_the_previous_store_wrote_read_on_through_the_repositories(url: str):
-    """A database at head holding rows as the store wrote them before the store port
-    (documents, column copies, a counter at 1005) reads on unchanged: invoice numbers go
-    on at 1006, and the outbox takes ``delivered`` and ``attempts`` from their columns."""
-    upgrade(url)
+    """A database holding rows as the store wrote them before the store port and before
+    outbox leases (documents, column copies, a counter at 1005), upgraded to head, reads
+    on unchanged: invoice numbers go on at 1006, and the outbox takes ``delivered`` and
+    ``attempts`` from their columns, the message due when it occurred."""
+    _migrate_to(url, "0002")
     message = values.message("m-1", topic="email.requested", payload={"text": "link"})
     _execute(
         url,
@@ -154,9 +155,12 @@ def test_rows_the_previous_store_wrote_read_on_through_the_repositories(url: str
         doc=to_json(values.login().with_temporary_password("hash$1")),
     )
     _execute(url, "UPDATE counters SET value = 1005 WHERE name = 'invoice_number'")
+    assert upgrade(url) == "0003"
     with SqlStore(url) as store, unit_of_work(store) as uow:
         assert uow.invoices.next_number() == "1006"
         assert uow.outbox.get("m-1") == attrs.evolve(message, attempts=3)
+        assert uow.outbox.due_at("m-1") == values.NOW
+        assert uow.outbox.claimed_by("m-1") is None
         assert uow.tokens.mark_used(values.token().digest, values.NOW) is True
         assert uow.logins.with_email(values.email("ANN@example.com")) is not None
         uow.outbox.mark_delivered("m-1")
@@ -190,7 +194,7 @@ def test_stores_created_at_once_upgrade_one_after_another(url: str):
         try:
             start.wait(timeout=30)
             with SqlStore(url, create=True) as store:
-                assert store.revision == "0002"
+                assert store.revision == "0003"
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -200,7 +204,7 @@ def test_stores_created_at_once_upgrade_one_after_another(url: str):
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    assert current_revision(url) == "0002"
+    assert current_revision(url) == "0003"
 
 
 def test_cli_upgrades_and_reports_the_revision(url: str, capsys: pytest.CaptureFixture[str]):
@@ -208,7 +212,7 @@ def test_cli_upgrades_and_reports_the_revision(url: str, capsys: pytest.CaptureF
     assert cli.main(["db", "current", "--url", url]) == 1
     assert "no schema (empty database)" in capsys.readouterr().out
     assert cli.main(["db", "upgrade", "--url", url]) == 0
-    assert "schema revision 0002 (head)" in capsys.readouterr().out
+    assert "schema revision 0003 (head)" in capsys.readouterr().out
     assert cli.main(["current", "--url", url]) == 0
 
 

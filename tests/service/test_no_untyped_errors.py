@@ -12,7 +12,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
@@ -123,6 +123,9 @@ PARAMETERS: dict[str, st.SearchStrategy[Callable[[], object]]] = {
         ),
         "body": st.one_of(st.binary(max_size=200), text(), anything()),
         "since": st.one_of(pst.aware_datetimes(), anything()),
+        "retention": st.one_of(
+            st.just(pa.Retention(timedelta(days=1), timedelta(days=30))), anything()
+        ),
         "to": st.one_of(st.lists(pst.email_addresses(), max_size=2), anything()),
         "topic": st.one_of(st.none(), text()),
         "callback": st.just(lambda _message: None),

@@ -54,6 +54,7 @@ from portal_access.repositories._messages import (
     OutboxRepository,
 )
 from portal_access.repositories._records import CheckoutRecord, PaymentRecord
+from portal_access.repositories._retention import PRUNE_BATCH, Pruned, prune
 from portal_access.repositories._tables import (
     ACCESS_STATES,
     ACCESS_STATES_BY_ACCOUNT,
@@ -68,6 +69,7 @@ from portal_access.repositories._tables import (
     CONTACTS_BY_EMAIL,
     FIRST_INVOICE_NUMBER,
     GATEWAY_EVENTS,
+    GATEWAY_EVENTS_BY_AGE,
     IDEMPOTENCY,
     INVOICE_NUMBERS,
     INVOICES,
@@ -111,6 +113,7 @@ __all__ = [
     "DEFAULT_ROW_CACHE_SIZE",
     "FIRST_INVOICE_NUMBER",
     "GATEWAY_EVENTS",
+    "GATEWAY_EVENTS_BY_AGE",
     "IDEMPOTENCY",
     "INVOICES",
     "INVOICES_BY_ACCOUNT",
@@ -121,6 +124,7 @@ __all__ = [
     "OFFERS",
     "OUTBOX",
     "OUTBOX_PENDING",
+    "PRUNE_BATCH",
     "PAYMENTS",
     "PAYMENTS_BY_ACCOUNT",
     "PLANS",
@@ -147,6 +151,7 @@ __all__ = [
     "PaymentRecord",
     "PaymentRepository",
     "PlanRepository",
+    "Pruned",
     "Repository",
     "SiteRepository",
     "SubscriptionRepository",
@@ -154,6 +159,7 @@ __all__ = [
     "UnitOfWork",
     "VendorObjects",
     "documents_of",
+    "prune",
     "read_access_state",
     "unit_of_work",
 ]

@@ -15,7 +15,7 @@ the one this version needs, 1 otherwise (so deploy scripts can check before star
 sqlite:///...: no schema (empty database); run `python -m portal_access db upgrade --url ...`
 1
 >>> main(["db", "upgrade", "--url", url])
-sqlite:///...: schema revision 0002 (head)
+sqlite:///...: schema revision 0003 (head)
 0
 """
 
