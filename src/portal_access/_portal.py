@@ -16,7 +16,7 @@ from functools import partial
 import attrs
 
 from portal_access._domain.access import AccessDecision, PortalPolicy
-from portal_access._domain.accounts import Account, AccountClass, Site
+from portal_access._domain.accounts import Account, AccountClass, Site, SystemPortalOptions
 from portal_access._domain.billing import Charge, Invoice, Plan
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
 from portal_access._domain.contacts import Contact, ContactRole
@@ -90,32 +90,68 @@ log = logging.getLogger("portal_access")
 _PASSWORD_LINKS = (TokenPurpose.SET_PASSWORD, TokenPurpose.RESET_PASSWORD)
 
 
+_NO_PORTAL_URL = SystemPortalOptions().portal_url
+
+
+def _require_mail_and_links(
+    mailer: Mailer | None, links: PortalLinks | None, policy: PortalPolicy
+) -> None:
+    """Refuse a production portal that would drop mail or mail dead links."""
+    if mailer is None:
+        raise ConfigurationError(
+            "no mailer: pass mailer=SmtpMailer(...) (portal_access.adapters) or your own "
+            "Mailer; invitations and password links go by email. Only in a test or a demo, "
+            "pass development=True to keep mail in memory",
+            field="mailer",
+        )
+    if links is None and policy.system.portal_url == _NO_PORTAL_URL:
+        raise ConfigurationError(
+            "no portal URL: emailed links would point at https://portal.invalid; pass "
+            'policy=PortalPolicy(system=SystemPortalOptions(portal_url="https://...")) or '
+            'links=PortalLinks(base_url="https://..."). Only in a test or a demo, pass '
+            "development=True",
+            field="links",
+        )
+
+
 class PortalAccess:
     """Sell and police access to a customer portal.
 
     Args:
         store: where state lives (``MemoryStore``, ``SqlStore``, the Django store).
         gateways: the payment gateways offers may use, by their ``name``.
-        mailer: sends the outbox's emails (default: kept in memory, for development).
+        mailer: sends the outbox's emails (``SmtpMailer``, your own ``Mailer``).
+            Required, unless ``development=True`` (then kept in memory).
         clock: the time (default: the system clock).
         ids: token bytes and ids (default: :mod:`secrets`).
         hasher: password hashing (default: scrypt).
         limiter: rate limits for anonymous flows (default: 10 per 15 minutes, in memory).
         policy: ACH rule, grace period, refund/dispute rules, system portal options.
         templates: the emails.
-        links: where single-use links point (default: under the policy's portal URL).
+        links: where single-use links point (default: under the policy's portal URL,
+            ``PortalPolicy(system=SystemPortalOptions(portal_url=...))``). One of the two
+            is required, unless ``development=True`` (then ``https://portal.invalid``).
         business_name: ``{{ business.name }}`` in emails.
         background: runs the anonymous flows' real work after the visitor's request
             (default: a daemon thread of this portal's own; pass your task queue's
             submit, or ``lambda job: job()`` to run it inline in development).
         outbox: how outbox messages are claimed (the lease), retried (the backoff) and
             batched (:class:`~portal_access.OutboxSettings`).
+        development: this portal is a test's or a demo's: with no mailer, mail is kept
+            in memory (``portal.mailer.sent``), and with no portal URL, links point at
+            ``https://portal.invalid``. Never in production: mail would be dropped and
+            links dead.
 
     Raises:
-        ConfigurationError: two gateways with the same name.
+        ConfigurationError: two gateways with the same name; no mailer, or no portal
+            URL, without ``development=True`` (the message says what to pass).
 
     >>> from portal_access.storage.memory import MemoryStore
-    >>> portal = PortalAccess(store=MemoryStore(), gateways=[])
+    >>> PortalAccess(store=MemoryStore(), gateways=[])
+    Traceback (most recent call last):
+    ...
+    portal_access.ConfigurationError: mailer: no mailer: pass mailer=SmtpMailer(...) ...
+    >>> portal = PortalAccess(store=MemoryStore(), gateways=[], development=True)
     >>> portal.policy.ach.value
     'grant_on_clearing'
     """
@@ -136,13 +172,16 @@ class PortalAccess:
         business_name: str = "Customer portal",
         background: BackgroundRunner | None = None,
         outbox: OutboxSettings | None = None,
+        development: bool = False,
     ) -> None:
+        policy = policy or PortalPolicy()
+        if development is not True:
+            _require_mail_and_links(mailer, links, policy)
         by_name: dict[str, PaymentGateway] = {}
         for gateway in gateways:
             if gateway.name in by_name:
                 raise ConfigurationError("two gateways share a name", field="gateways")
             by_name[gateway.name] = gateway
-        policy = policy or PortalPolicy()
         if policy.gateways is None:
             policy = attrs.evolve(policy, gateways=frozenset(by_name))
         self._context = ServiceContext(

@@ -156,7 +156,13 @@ class World:
 
 
 def _portal(gateway: Any, clock: ManualClock) -> PortalAccess:
-    return PortalAccess(store=MemoryStore(), gateways=[gateway], clock=clock, policy=PortalPolicy())
+    return PortalAccess(
+        store=MemoryStore(),
+        gateways=[gateway],
+        clock=clock,
+        policy=PortalPolicy(),
+        development=True,
+    )
 
 
 def _sandbox(clock: ManualClock) -> Iterator[World]:

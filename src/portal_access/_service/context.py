@@ -212,7 +212,9 @@ def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool
             log.info("portal_access: lost a race (attempt %d); retrying", attempt)
     if claim is not None:
         try:
-            _deliver_rounds(context, (claim, [*work.emitted, *claimed]))
+            _deliver_rounds(context, (claim, [*work.emitted, *(claimed or [])]))
+            if claimed is None:  # a stored message could not be read: read again, report
+                _deliver_rounds(context, None)
         except Exception:  # committed is committed: delivery is retried by deliver_outbox()
             log.exception("portal_access: outbox delivery failed after commit; will retry")
     elif deliver:
@@ -232,9 +234,11 @@ def deliver_outbox(context: ServiceContext) -> int:
     return _deliver_rounds(context, None)
 
 
-def _claim(context: ServiceContext, uow: UnitOfWork, claim: Claim) -> list[OutboxMessage]:
-    """Claim, for ``claim``, the messages due now (``[]`` when a stored message cannot be
-    read: the next delivery reads, and reports, on its own)."""
+def _claim(
+    context: ServiceContext, uow: UnitOfWork, claim: Claim, *, report: bool = False
+) -> list[OutboxMessage] | None:
+    """Claim, for ``claim``, the messages due now; ``None`` when a stored message cannot
+    be read (then nothing is claimed; with ``report``, the error propagates)."""
     try:
         return list(
             uow.outbox.claim(
@@ -245,7 +249,9 @@ def _claim(context: ServiceContext, uow: UnitOfWork, claim: Claim) -> list[Outbo
             )
         )
     except StorageError:
-        return []
+        if report:
+            raise
+        return None
 
 
 def _deliver_rounds(
@@ -270,7 +276,7 @@ def _deliver_rounds(
             if batch is None:
                 claim = Claim.new(context)
                 with unit_of_work(context.store) as uow:
-                    batch = (claim, _claim(context, uow, claim))
+                    batch = (claim, _claim(context, uow, claim, report=True) or [])
             delivered += _deliver_all(context, *batch)
             if not _delivery.more:
                 break

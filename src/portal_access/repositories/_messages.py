@@ -125,7 +125,11 @@ class OutboxRepository(Repository):
 
     def pending(self, limit: int) -> Sequence[OutboxMessage]:
         """Up to ``limit`` undelivered messages, soonest due first (then by id), whether
-        or not they are due yet."""
+        or not they are due yet.
+
+        Raises:
+            StorageError: a stored message cannot be read.
+        """
         rows = self.transaction.find(self.table, OUTBOX_PENDING, (False,), limit=max(limit, 0))
         return tuple(_message(row) for row in rows)
 
@@ -138,21 +142,20 @@ class OutboxRepository(Repository):
 
         Raises:
             ValidationError: ``now`` or ``until`` is naive.
+            StorageError: a due message cannot be read (nothing is claimed).
         """
         ensure_aware(now, field="now")
         ensure_aware(until, field="until")
         rows = self.transaction.find(
             self.table, OUTBOX_PENDING, (False,), limit=max(limit, 0), lock=Lock.SKIP
         )
+        due_rows = [row for row in rows if not row.values["delivered"] and _due(row) <= now]
+        messages = [_message(row) for row in due_rows]  # a damaged one fails before any write
         claimed = []
-        for row in rows:
-            due = row.values["due_at"]
-            assert isinstance(due, datetime)
-            if row.values["delivered"] or due > now:
-                continue
+        for row, message in zip(due_rows, messages, strict=True):
             values = {**row.values, "due_at": until, "claimed_by": claim}
             if self.transaction.update(self.table, Row(values, row.doc)):
-                claimed.append(_message(row))
+                claimed.append(message)
         return tuple(claimed)
 
     def claimed_by(self, message_id: str) -> str | None:
@@ -237,6 +240,12 @@ class OutboxRepository(Repository):
         if row is None:
             raise NotFoundError("outbox message", message_id)
         return row
+
+
+def _due(row: Row) -> datetime:
+    due = row.values["due_at"]
+    assert isinstance(due, datetime)
+    return due
 
 
 def _optional_str(value: Scalar) -> str | None:
