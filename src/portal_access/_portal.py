@@ -22,7 +22,12 @@ from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
 from portal_access._domain.contacts import Contact, ContactRole
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError
-from portal_access._domain.events import OutboxMessage, PaymentDuplicated, SubscriptionDuplicated
+from portal_access._domain.events import (
+    TOPICS,
+    OutboxMessage,
+    PaymentDuplicated,
+    SubscriptionDuplicated,
+)
 from portal_access._domain.invitations import InvoiceEmail, StaffMember
 from portal_access._domain.money import Money
 from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
@@ -114,6 +119,23 @@ def _require_mail_and_links(
         )
 
 
+def _known_topics(topics: Iterable[str]) -> frozenset[str]:
+    if isinstance(topics, str):  # "onboarding.due" would be its letters
+        topics = (topics,)
+    try:
+        kept = frozenset(topics)
+    except TypeError:
+        raise ConfigurationError("must be topic names", field="topics") from None
+    given: frozenset[object] = kept
+    unknown = sorted(repr(t)[:60] for t in given if not isinstance(t, str) or t not in TOPICS)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown topics {', '.join(unknown)}; known: {', '.join(sorted(TOPICS))}",
+            field="topics",
+        )
+    return kept
+
+
 class PortalAccess:
     """Sell and police access to a customer portal.
 
@@ -137,14 +159,20 @@ class PortalAccess:
             submit, or ``lambda job: job()`` to run it inline in development).
         outbox: how outbox messages are claimed (the lease), retried (the backoff) and
             batched (:class:`~portal_access.OutboxSettings`).
+        topics: event topics to keep in the outbox whatever this process subscribes to
+            (``{"onboarding.due"}``): a web process that subscribes to nothing still
+            stores them, for the worker that subscribes to deliver. Without it, an event
+            nobody in the emitting process receives is not stored. Declare the same
+            topics in every process (build them all with one factory).
         development: this portal is a test's or a demo's: with no mailer, mail is kept
             in memory (``portal.mailer.sent``), and with no portal URL, links point at
             ``https://portal.invalid``. Never in production: mail would be dropped and
             links dead.
 
     Raises:
-        ConfigurationError: two gateways with the same name; no mailer, or no portal
-            URL, without ``development=True`` (the message says what to pass).
+        ConfigurationError: two gateways with the same name; an unknown topic; no
+            mailer, or no portal URL, without ``development=True`` (the message says
+            what to pass).
 
     >>> from portal_access.storage.memory import MemoryStore
     >>> PortalAccess(store=MemoryStore(), gateways=[])
@@ -172,6 +200,7 @@ class PortalAccess:
         business_name: str = "Customer portal",
         background: BackgroundRunner | None = None,
         outbox: OutboxSettings | None = None,
+        topics: Iterable[str] = (),
         development: bool = False,
     ) -> None:
         policy = policy or PortalPolicy()
@@ -198,6 +227,7 @@ class PortalAccess:
             business_name=business_name,
             background=background if background is not None else BackgroundThread(),
             outbox=ensure_instance(outbox or OutboxSettings(), OutboxSettings, field="outbox"),
+            kept_topics=_known_topics(topics),
         )
         self._decisions = access_checks.DecisionCache()
         if policy.refund_duplicates:  # after commit, from the outbox (retried, idempotent)
@@ -720,7 +750,10 @@ class PortalAccess:
     ) -> None:
         """Call ``callback`` after commit for every event (or every ``topic`` event), at
         least once each; deduplicate on ``message.id``. Subscribe before the use cases
-        run: an event emitted while nobody received its topic is stored as delivered."""
+        run: an event emitted while nobody in this process receives its topic is not
+        stored, unless its topic is among ``PortalAccess(topics=...)``. A message is
+        delivered by a process that subscribes to its topic (emails by any), so give
+        every process that subscribes to a topic the same subscribers."""
         self._context.subscribers.append((topic, callback))
 
     def deliver_outbox(self) -> int:

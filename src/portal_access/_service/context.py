@@ -95,6 +95,9 @@ class ServiceContext:
     business_name: str
     background: BackgroundRunner
     outbox: OutboxSettings = attrs.field(factory=OutboxSettings)
+    #: Topics stored whether or not this process subscribes to them (another process
+    #: delivers them: the host's worker).
+    kept_topics: frozenset[str] = frozenset()
     subscribers: list[tuple[str | None, Subscriber]] = attrs.field(factory=list)
     _dummy_hash: str | None = attrs.field(default=None, init=False, repr=False)
 
@@ -106,11 +109,18 @@ class ServiceContext:
         return self._dummy_hash
 
     def receives(self, topic: str) -> bool:
-        """Whether delivering a ``topic`` message calls anyone: the mailer for emails,
-        and every subscriber of the topic or of all topics."""
+        """Whether delivering a ``topic`` message here calls anyone: the mailer for
+        emails, and every subscriber of the topic or of all topics."""
         return topic == EmailRequested.topic or any(
             wanted is None or wanted == topic for wanted, _ in self.subscribers
         )
+
+    def delivers(self) -> frozenset[str] | None:
+        """The topics this process delivers (``None``: every topic): a message of any
+        other topic is left for a process that subscribes to it."""
+        if any(wanted is None for wanted, _ in self.subscribers):
+            return None
+        return frozenset({EmailRequested.topic, *(t for t, _ in self.subscribers if t)})
 
     def gateway(self, name: str) -> PaymentGateway:
         """The configured gateway called ``name``.
@@ -148,12 +158,14 @@ class Work:
     def emit(self, event: DomainEvent) -> None:
         """Write ``event`` to the outbox, in this unit of work, for delivery after commit.
 
-        An event nobody receives (not an email, and no subscriber of its topic or of
-        every topic) is not written: the outbox holds what is to be delivered, and
-        delivering it would call no one. Its facts are in the rows the use case wrote
-        (the payment, the access state, the processed gateway event).
+        An event nobody receives (not an email, no subscriber of its topic or of every
+        topic, and not among the topics the host keeps, ``PortalAccess(topics=...)``) is
+        not written: the outbox holds what is to be delivered, and delivering it would
+        call no one. Its facts are in the rows the use case wrote (the payment, the
+        access state, the processed gateway event).
         """
-        if not self.context.receives(event.topic):
+        here = self.context.receives(event.topic)
+        if not here and event.topic not in self.context.kept_topics:
             return
         message = OutboxMessage(
             id=self.context.ids.new_id("ev_"),
@@ -162,7 +174,7 @@ class Work:
             payload=unstructure(event),
         )
         claim = self.claim
-        if claim is None:
+        if claim is None or not here:  # not here: a process that subscribes delivers it
             self.uow.outbox.add(message)
             return
         self.uow.outbox.add(message, due_at=claim.until, claimed_by=claim.id)
@@ -246,6 +258,7 @@ def _claim(
                 until=claim.until,
                 claim=claim.id,
                 limit=context.outbox.batch,
+                topics=context.delivers(),
             )
         )
     except StorageError:

@@ -13,7 +13,7 @@ held single-use links.
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -134,11 +134,18 @@ class OutboxRepository(Repository):
         return tuple(_message(row) for row in rows)
 
     def claim(
-        self, *, now: datetime, until: datetime, claim: str, limit: int
+        self,
+        *,
+        now: datetime,
+        until: datetime,
+        claim: str,
+        limit: int,
+        topics: Collection[str] | None = None,
     ) -> Sequence[OutboxMessage]:
-        """Claim up to ``limit`` undelivered messages due at ``now`` for the worker
-        ``claim`` names, until ``until`` (the lease); return them, soonest due first.
-        Messages another open transaction is claiming are left to it (``Lock.SKIP``).
+        """Claim up to ``limit`` undelivered messages due at ``now`` (of ``topics`` only,
+        when given) for the worker ``claim`` names, until ``until`` (the lease); return
+        them, soonest due first. Messages another open transaction is claiming are left
+        to it (``Lock.SKIP``).
 
         Raises:
             ValidationError: ``now`` or ``until`` is naive.
@@ -149,7 +156,13 @@ class OutboxRepository(Repository):
         rows = self.transaction.find(
             self.table, OUTBOX_PENDING, (False,), limit=max(limit, 0), lock=Lock.SKIP
         )
-        due_rows = [row for row in rows if not row.values["delivered"] and _due(row) <= now]
+        due_rows = [
+            row
+            for row in rows
+            if not row.values["delivered"]
+            and _due(row) <= now
+            and (topics is None or row.values["topic"] in topics)
+        ]
         messages = [_message(row) for row in due_rows]  # a damaged one fails before any write
         claimed = []
         for row, message in zip(due_rows, messages, strict=True):
