@@ -137,7 +137,7 @@ from portal_access._service.quick_pay import QuickPayResult
 from portal_access._service.reconcile import ReconcileReport
 from portal_access._service.signup import KickoffForm, Signup
 from portal_access._service.summary import AccountSummary
-from portal_access._service.webhooks import WebhookResult
+from portal_access._service.webhooks import HeaderItems, WebhookHeaders, WebhookResult
 
 __version__ = "0.1.0.dev0"
 
@@ -185,6 +185,7 @@ __all__ = [
     "GatewayConflict",
     "GatewayError",
     "GatewayEvent",
+    "HeaderItems",
     "GatewayNotAllowedError",
     "GatewayRejectedError",
     "GatewayUnavailableError",
@@ -262,6 +263,7 @@ __all__ = [
     "TokenPurpose",
     "UnknownCurrencyError",
     "ValidationError",
+    "WebhookHeaders",
     "WebhookProcessed",
     "WebhookResult",
     "WebhookVerificationError",

@@ -9,7 +9,7 @@ wires them to the ports.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 
@@ -576,9 +576,19 @@ class PortalAccess:
         return run(self._context, gateway_of)
 
     def handle_webhook(
-        self, gateway: str, headers: Mapping[str, str], body: bytes
+        self, gateway: str, headers: webhooks.WebhookHeaders, body: bytes
     ) -> webhooks.WebhookResult:
-        """Verify, record once and apply a gateway webhook (any order, any repeat)."""
+        """Verify, record once and apply a gateway webhook (any order, any repeat).
+
+        ``headers`` as the host has them (:data:`~portal_access.WebhookHeaders`: Flask's
+        ``request.headers``, Django's ``request.headers``, a ``dict``, a list of
+        pairs); ``body`` the raw bytes (``request.get_data()``, ``request.body``).
+
+        Raises:
+            WebhookVerificationError: unknown gateway, bad signature, stale timestamp,
+                a text body (``reason="body"``), headers that are not text
+                (``reason="header"``); nothing was parsed or stored.
+        """
         return webhooks.handle_webhook(self._context, gateway, headers, body)
 
     def view_resubscribe(self, token: str) -> invitations.InvitationView:
