@@ -35,7 +35,7 @@ from portal_access._domain.outbox import OutboxSettings, Retention
 from portal_access._domain.payment_gateways import GatewayConflict
 from portal_access._domain.self_registration import SelfRegistrationRequest
 from portal_access._domain.tokens import TokenPurpose
-from portal_access._domain.validation import ensure_instance
+from portal_access._domain.validation import ensure_instance, ensure_text
 from portal_access._service import (
     access_checks,
     anonymous,
@@ -153,7 +153,8 @@ class PortalAccess:
         links: where single-use links point (default: under the policy's portal URL,
             ``PortalPolicy(system=SystemPortalOptions(portal_url=...))``). One of the two
             is required, unless ``development=True`` (then ``https://portal.invalid``).
-        business_name: ``{{ business.name }}`` in emails.
+        business_name: ``{{ business.name }}`` in emails ("Acme Services"). Without one,
+            the emails read without it ("Help with your customer portal login").
         background: runs the anonymous flows' real work after the visitor's request
             (default: a daemon thread of this portal's own; pass your task queue's
             submit, or ``lambda job: job()`` to run it inline in development).
@@ -197,7 +198,7 @@ class PortalAccess:
         policy: PortalPolicy | None = None,
         templates: EmailTemplates | None = None,
         links: PortalLinks | None = None,
-        business_name: str = "Customer portal",
+        business_name: str | None = None,
         background: BackgroundRunner | None = None,
         outbox: OutboxSettings | None = None,
         topics: Iterable[str] = (),
@@ -224,7 +225,9 @@ class PortalAccess:
             policy=policy,
             templates=templates or EmailTemplates(),
             links=links or PortalLinks(base_url=policy.system.portal_url),
-            business_name=business_name,
+            business_name=None
+            if business_name is None
+            else ensure_text(business_name, field="business_name"),
             background=background if background is not None else BackgroundThread(),
             outbox=ensure_instance(outbox or OutboxSettings(), OutboxSettings, field="outbox"),
             kept_topics=_known_topics(topics),

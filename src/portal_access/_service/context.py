@@ -92,7 +92,7 @@ class ServiceContext:
     policy: PortalPolicy
     templates: EmailTemplates
     links: PortalLinks
-    business_name: str
+    business_name: str | None
     background: BackgroundRunner
     outbox: OutboxSettings = attrs.field(factory=OutboxSettings)
     #: Topics stored whether or not this process subscribes to them (another process
