@@ -80,6 +80,7 @@ from portal_access._service import (
     webhooks,
 )
 from portal_access._service import reconcile as reconciling
+from portal_access._service import retention as retention_of_records
 from portal_access._service.audit_trail import TextSink
 from portal_access._service.context import (
     PortalLinks,
@@ -108,7 +109,7 @@ from portal_access.ports import (
     Store,
     TokenSource,
 )
-from portal_access.repositories import Pruned, prune
+from portal_access.repositories import Pruned
 
 __all__ = ["PortalAccess"]
 
@@ -1125,11 +1126,4 @@ class PortalAccess:
             ValidationError: ``retention`` is not a :class:`~portal_access.Retention`.
             StorageError: the store failed (run it again: what was deleted stays so).
         """
-        ensure_instance(retention, Retention, field="retention")
-        messages_before, events_before = retention.cutoffs(self._context.clock.now())
-        return prune(
-            self._context.store,
-            messages_before=messages_before,
-            events_before=events_before,
-            progress=progress,
-        )
+        return retention_of_records.prune_kept_records(self._context, retention, progress=progress)

@@ -160,7 +160,7 @@ def test_rows_the_previous_store_wrote_read_on_through_the_repositories(url: str
         doc=to_json(values.login().with_temporary_password("hash$1")),
     )
     _execute(url, "UPDATE counters SET value = 1005 WHERE name = 'invoice_number'")
-    assert upgrade(url) == "0003"
+    assert upgrade(url) == HEAD
     with SqlStore(url) as store, unit_of_work(store) as uow:
         assert uow.invoices.next_number() == "1006"
         assert uow.outbox.get("m-1") == attrs.evolve(message, attempts=3)

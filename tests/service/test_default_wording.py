@@ -20,6 +20,10 @@ NAMED = {
     "invoice.number": "1001",
     "invoice.total": "$250.00",
     "invoice.due_date": "2026-03-31",
+    "autopay.maximum": "$200.00",
+    "document.title": "Invoice 1001",
+    "comment.author": "Bo Staff",
+    "comment.body": "Paid by cheque on Monday.",
 }
 UNNAMED = {**NAMED, "business.name": None}
 
@@ -31,6 +35,9 @@ SUBJECTS = {
     "resubscribe": ("Restore your Acme Services portal access", "Restore your customer portal access"),
     "invoice": ("Invoice 1001 from Acme Services", "Invoice 1001 from your customer portal"),
     "statement": ("Your statement from Acme Services", "Your statement from your customer portal"),
+    "autopay_over_maximum": ("Invoice 1001 from Acme Services is yours to pay", "Invoice 1001 from your customer portal is yours to pay"),
+    "autopay_declined": ("Autopay of invoice 1001 was declined", "Autopay of invoice 1001 was declined"),
+    "document_comment": ("Acme Services: a comment on Invoice 1001", "Your customer portal: a comment on Invoice 1001"),
 }  # fmt: skip
 
 

@@ -144,14 +144,15 @@ _STATEMENT = _template(
 )
 
 _DOCUMENT_COMMENT = _template(
-    "{{ business.name }} commented on {{ document.title }}",
+    '{{ business.name | default:"Your customer portal" }}: a comment on {{ document.title }}',
     f"{_GREETING}\n\n{{{{ comment.author }}}} wrote on {{{{ document.title }}}}:\n\n"
     "{{ comment.body }}\n\nRead and answer it in your portal: {{ link.url }}",
 )
 
 
 _AUTOPAY_OVER_MAXIMUM = _template(
-    "Invoice {{ invoice.number }} from {{ business.name }} is yours to pay",
+    'Invoice {{ invoice.number }} from {{ business.name | default:"your customer portal" }} '
+    "is yours to pay",
     f"{_GREETING}\n\nInvoice {{{{ invoice.number }}}} for {{{{ invoice.total }}}} is more than "
     "your autopay maximum of {{ autopay.maximum }}, so autopay did not charge it. Pay it "
     "in your portal: {{ portal.url }}",
