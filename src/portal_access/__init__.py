@@ -131,6 +131,7 @@ from portal_access._domain.invitations import (
 from portal_access._domain.logins import PortalLogin
 from portal_access._domain.money import Money
 from portal_access._domain.offers import InviteTiming, Offer, PaidAccess
+from portal_access._domain.outbox import MIN_EVENT_RETENTION, OutboxSettings, Retention
 from portal_access._domain.payment_gateways import GatewayConflict
 from portal_access._domain.payments import (
     AchPolicy,
@@ -161,7 +162,7 @@ from portal_access._service.quick_pay import QuickPayResult
 from portal_access._service.reconcile import ReconcileReport
 from portal_access._service.signup import KickoffForm, Signup
 from portal_access._service.summary import AccountSummary
-from portal_access._service.webhooks import WebhookResult
+from portal_access._service.webhooks import HeaderItems, WebhookHeaders, WebhookResult
 
 __version__ = "0.1.0.dev0"
 
@@ -170,6 +171,7 @@ __all__ = [
     "MAX_COMMENT_LENGTH",
     "AuthorKind",
     "CommentAuthor",
+    "MIN_EVENT_RETENTION",
     "STANDARD_PLACEHOLDERS",
     "AccessChanged",
     "AccessDecision",
@@ -224,6 +226,7 @@ __all__ = [
     "GatewayConflict",
     "GatewayError",
     "GatewayEvent",
+    "HeaderItems",
     "GatewayNotAllowedError",
     "GatewayRejectedError",
     "GatewayUnavailableError",
@@ -255,6 +258,7 @@ __all__ = [
     "OnboardingDue",
     "OrderLine",
     "OutboxMessage",
+    "OutboxSettings",
     "PaidAccess",
     "PasswordChangeRequiredError",
     "PaymentDeclinedError",
@@ -281,6 +285,7 @@ __all__ = [
     "RequiredPayment",
     "SavedMethodCharge",
     "SavedPaymentMethod",
+    "Retention",
     "SchemaVersionError",
     "SelfRegistrationRequest",
     "Settlement",
@@ -305,6 +310,7 @@ __all__ = [
     "TokenPurpose",
     "UnknownCurrencyError",
     "ValidationError",
+    "WebhookHeaders",
     "WebhookProcessed",
     "WebhookResult",
     "WebhookVerificationError",

@@ -17,7 +17,7 @@ import attrs
 
 from portal_access._domain.access import AccessDecision, PortalPolicy
 from portal_access._domain.accounting import AccountingEntry, LedgerAccount
-from portal_access._domain.accounts import Account, AccountClass, Site
+from portal_access._domain.accounts import Account, AccountClass, Site, SystemPortalOptions
 from portal_access._domain.audit import AuditExportFormat, AuditRecord
 from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.billing import Charge, Invoice, Plan
@@ -35,15 +35,22 @@ from portal_access._domain.documents import (
 )
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError
-from portal_access._domain.events import OutboxMessage, PaymentDuplicated, SubscriptionDuplicated
+from portal_access._domain.events import (
+    TOPICS,
+    OutboxMessage,
+    PaymentDuplicated,
+    SubscriptionDuplicated,
+)
 from portal_access._domain.gateway_events import SubscriptionReport
 from portal_access._domain.invitations import InvoiceEmail, StaffMember
 from portal_access._domain.money import Money
 from portal_access._domain.offers import InviteTiming, Offer
+from portal_access._domain.outbox import OutboxSettings, Retention
 from portal_access._domain.payment_gateways import GatewayConflict
 from portal_access._domain.purchase_orders import CatalogItem, PurchaseOrder
 from portal_access._domain.self_registration import SelfRegistrationRequest
 from portal_access._domain.tokens import TokenPurpose
+from portal_access._domain.validation import ensure_instance, ensure_text
 from portal_access._service import (
     access_checks,
     accounting,
@@ -73,6 +80,7 @@ from portal_access._service import (
     webhooks,
 )
 from portal_access._service import reconcile as reconciling
+from portal_access._service import retention as retention_of_records
 from portal_access._service.audit_trail import TextSink
 from portal_access._service.context import (
     PortalLinks,
@@ -101,6 +109,7 @@ from portal_access.ports import (
     Store,
     TokenSource,
 )
+from portal_access.repositories import Pruned
 
 __all__ = ["PortalAccess"]
 
@@ -109,21 +118,66 @@ log = logging.getLogger("portal_access")
 _PASSWORD_LINKS = (TokenPurpose.SET_PASSWORD, TokenPurpose.RESET_PASSWORD)
 
 
+_NO_PORTAL_URL = SystemPortalOptions().portal_url
+
+
+def _require_mail_and_links(
+    mailer: Mailer | None, links: PortalLinks | None, policy: PortalPolicy
+) -> None:
+    """Refuse a production portal that would drop mail or mail dead links."""
+    if mailer is None:
+        raise ConfigurationError(
+            "no mailer: pass mailer=SmtpMailer(...) (portal_access.adapters) or your own "
+            "Mailer; invitations and password links go by email. Only in a test or a demo, "
+            "pass development=True to keep mail in memory",
+            field="mailer",
+        )
+    if links is None and policy.system.portal_url == _NO_PORTAL_URL:
+        raise ConfigurationError(
+            "no portal URL: emailed links would point at https://portal.invalid; pass "
+            'policy=PortalPolicy(system=SystemPortalOptions(portal_url="https://...")) or '
+            'links=PortalLinks(base_url="https://..."). Only in a test or a demo, pass '
+            "development=True",
+            field="links",
+        )
+
+
+def _known_topics(topics: Iterable[str]) -> frozenset[str]:
+    if isinstance(topics, str):  # "onboarding.due" would be its letters
+        topics = (topics,)
+    try:
+        kept = frozenset(topics)
+    except TypeError:
+        raise ConfigurationError("must be topic names", field="topics") from None
+    given: frozenset[object] = kept
+    unknown = sorted(repr(t)[:60] for t in given if not isinstance(t, str) or t not in TOPICS)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown topics {', '.join(unknown)}; known: {', '.join(sorted(TOPICS))}",
+            field="topics",
+        )
+    return kept
+
+
 class PortalAccess:
     """Sell and police access to a customer portal.
 
     Args:
         store: where state lives (``MemoryStore``, ``SqlStore``, the Django store).
         gateways: the payment gateways offers may use, by their ``name``.
-        mailer: sends the outbox's emails (default: kept in memory, for development).
+        mailer: sends the outbox's emails (``SmtpMailer``, your own ``Mailer``).
+            Required, unless ``development=True`` (then kept in memory).
         clock: the time (default: the system clock).
         ids: token bytes and ids (default: :mod:`secrets`).
         hasher: password hashing (default: scrypt).
         limiter: rate limits for anonymous flows (default: 10 per 15 minutes, in memory).
         policy: ACH rule, grace period, refund/dispute rules, system portal options.
         templates: the emails.
-        links: where single-use links point (default: under the policy's portal URL).
-        business_name: ``{{ business.name }}`` in emails.
+        links: where single-use links point (default: under the policy's portal URL,
+            ``PortalPolicy(system=SystemPortalOptions(portal_url=...))``). One of the two
+            is required, unless ``development=True`` (then ``https://portal.invalid``).
+        business_name: ``{{ business.name }}`` in emails ("Acme Services"). Without one,
+            the emails read without it ("Help with your customer portal login").
         background: runs the anonymous flows' real work after the visitor's request
             (default: a daemon thread of this portal's own; pass your task queue's
             submit, or ``lambda job: job()`` to run it inline in development).
@@ -134,13 +188,30 @@ class PortalAccess:
         document_link_lifetime: how long a document's link works (default 90 days).
         renderer: draws documents as files (``FpdfDocumentRenderer()`` from
             ``portal_access.adapters``, with the ``pdf`` extra).
+        outbox: how outbox messages are claimed (the lease), retried (the backoff) and
+            batched (:class:`~portal_access.OutboxSettings`).
+        topics: event topics to keep in the outbox whatever this process subscribes to
+            (``{"onboarding.due"}``): a web process that subscribes to nothing still
+            stores them, for the worker that subscribes to deliver. Without it, an event
+            nobody in the emitting process receives is not stored. Declare the same
+            topics in every process (build them all with one factory).
+        development: this portal is a test's or a demo's: with no mailer, mail is kept
+            in memory (``portal.mailer.sent``), and with no portal URL, links point at
+            ``https://portal.invalid``. Never in production: mail would be dropped and
+            links dead.
 
     Raises:
-        ConfigurationError: two gateways with the same name, a ``document_link_key``
-            shorter than 32 bytes, or a lifetime that is not positive.
+        ConfigurationError: two gateways with the same name; an unknown topic; no
+            mailer, or no portal URL, without ``development=True`` (the message says
+            what to pass); a ``document_link_key`` shorter than 32 bytes, or a document
+            link lifetime that is not positive.
 
     >>> from portal_access.storage.memory import MemoryStore
-    >>> portal = PortalAccess(store=MemoryStore(), gateways=[])
+    >>> PortalAccess(store=MemoryStore(), gateways=[])
+    Traceback (most recent call last):
+    ...
+    portal_access.ConfigurationError: mailer: no mailer: pass mailer=SmtpMailer(...) ...
+    >>> portal = PortalAccess(store=MemoryStore(), gateways=[], development=True)
     >>> portal.policy.ach.value
     'grant_on_clearing'
     """
@@ -158,12 +229,18 @@ class PortalAccess:
         policy: PortalPolicy | None = None,
         templates: EmailTemplates | None = None,
         links: PortalLinks | None = None,
-        business_name: str = "Customer portal",
+        business_name: str | None = None,
         background: BackgroundRunner | None = None,
         document_link_key: bytes | None = None,
         document_link_lifetime: timedelta = DOCUMENT_LINK_LIFETIME,
         renderer: DocumentRenderer | None = None,
+        outbox: OutboxSettings | None = None,
+        topics: Iterable[str] = (),
+        development: bool = False,
     ) -> None:
+        policy = policy or PortalPolicy()
+        if development is not True:
+            _require_mail_and_links(mailer, links, policy)
         if document_link_key is not None:
             check_document_link_key(document_link_key)
         lifetime: object = document_link_lifetime  # a host may pass anything
@@ -174,7 +251,6 @@ class PortalAccess:
             if gateway.name in by_name:
                 raise ConfigurationError("two gateways share a name", field="gateways")
             by_name[gateway.name] = gateway
-        policy = policy or PortalPolicy()
         if policy.gateways is None:
             policy = attrs.evolve(policy, gateways=frozenset(by_name))
         self._context = ServiceContext(
@@ -188,11 +264,15 @@ class PortalAccess:
             policy=policy,
             templates=templates or EmailTemplates(),
             links=links or PortalLinks(base_url=policy.system.portal_url),
-            business_name=business_name,
+            business_name=None
+            if business_name is None
+            else ensure_text(business_name, field="business_name"),
             background=background if background is not None else BackgroundThread(),
             document_link_key=document_link_key,
             document_link_lifetime=document_link_lifetime,
             renderer=renderer,
+            outbox=ensure_instance(outbox or OutboxSettings(), OutboxSettings, field="outbox"),
+            kept_topics=_known_topics(topics),
         )
         self._decisions = access_checks.DecisionCache()
         if policy.refund_duplicates:  # after commit, from the outbox (retried, idempotent)
@@ -513,9 +593,19 @@ class PortalAccess:
         )
 
     def handle_webhook(
-        self, gateway: str, headers: Mapping[str, str], body: bytes
+        self, gateway: str, headers: webhooks.WebhookHeaders, body: bytes
     ) -> webhooks.WebhookResult:
-        """Verify, record once and apply a gateway webhook (any order, any repeat)."""
+        """Verify, record once and apply a gateway webhook (any order, any repeat).
+
+        ``headers`` as the host has them (:data:`~portal_access.WebhookHeaders`: Flask's
+        ``request.headers``, Django's ``request.headers``, a ``dict``, a list of
+        pairs); ``body`` the raw bytes (``request.get_data()``, ``request.body``).
+
+        Raises:
+            WebhookVerificationError: unknown gateway, bad signature, stale timestamp,
+                a text body (``reason="body"``), headers that are not text
+                (``reason="header"``); nothing was parsed or stored.
+        """
         return webhooks.handle_webhook(self._context, gateway, headers, body)
 
     def view_resubscribe(self, token: str) -> invitations.InvitationView:
@@ -1007,9 +1097,33 @@ class PortalAccess:
     ) -> None:
         """Call ``callback`` after commit for every event (or every ``topic`` event), at
         least once each; deduplicate on ``message.id``. Subscribe before the use cases
-        run: an event emitted while nobody received its topic is stored as delivered."""
+        run: an event emitted while nobody in this process receives its topic is not
+        stored, unless its topic is among ``PortalAccess(topics=...)``. A message is
+        delivered by a process that subscribes to its topic (emails by any), so give
+        every process that subscribes to a topic the same subscribers."""
         self._context.subscribers.append((topic, callback))
 
     def deliver_outbox(self) -> int:
-        """Retry delivering events whose earlier delivery failed; how many went out."""
+        """Claim the outbox messages due now (one batch) and deliver them, with what their
+        subscribers' use cases add; how many went out.
+
+        Safe to run in several workers at once: each message is claimed by one of them
+        for the lease (:class:`~portal_access.OutboxSettings`), so it goes out once while
+        no worker crashes, and again after the lease when one died mid-send. A failed
+        message is due again after a wait that doubles each time. ``python -m
+        portal_access deliver-outbox`` runs this in a loop.
+        """
         return deliver_outbox(self._context)
+
+    def prune(
+        self, retention: Retention, *, progress: Callable[[Pruned], object] | None = None
+    ) -> Pruned:
+        """Delete delivered outbox messages and processed gateway-event records older
+        than ``retention`` says (counted from now, on this portal's clock); never an
+        undelivered message. ``python -m portal_access db prune`` does the same.
+
+        Raises:
+            ValidationError: ``retention`` is not a :class:`~portal_access.Retention`.
+            StorageError: the store failed (run it again: what was deleted stays so).
+        """
+        return retention_of_records.prune_kept_records(self._context, retention, progress=progress)

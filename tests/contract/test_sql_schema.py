@@ -133,10 +133,11 @@ def test_upgrade_from_the_first_schema_keeps_every_row(url: str):
 
 
 def test_rows_the_previous_store_wrote_read_on_through_the_repositories(url: str):
-    """A database at head holding rows as the store wrote them before the store port
-    (documents, column copies, a counter at 1005) reads on unchanged: invoice numbers go
-    on at 1006, and the outbox takes ``delivered`` and ``attempts`` from their columns."""
-    upgrade(url)
+    """A database holding rows as the store wrote them before the store port and before
+    outbox leases (documents, column copies, a counter at 1005), upgraded to head, reads
+    on unchanged: invoice numbers go on at 1006, and the outbox takes ``delivered`` and
+    ``attempts`` from their columns, the message due when it occurred."""
+    _migrate_to(url, "0002")
     message = values.message("m-1", topic="email.requested", payload={"text": "link"})
     _execute(
         url,
@@ -159,9 +160,12 @@ def test_rows_the_previous_store_wrote_read_on_through_the_repositories(url: str
         doc=to_json(values.login().with_temporary_password("hash$1")),
     )
     _execute(url, "UPDATE counters SET value = 1005 WHERE name = 'invoice_number'")
+    assert upgrade(url) == HEAD
     with SqlStore(url) as store, unit_of_work(store) as uow:
         assert uow.invoices.next_number() == "1006"
         assert uow.outbox.get("m-1") == attrs.evolve(message, attempts=3)
+        assert uow.outbox.due_at("m-1") == values.NOW
+        assert uow.outbox.claimed_by("m-1") is None
         assert uow.tokens.mark_used(values.token().digest, values.NOW) is True
         assert uow.logins.with_email(values.email("ANN@example.com")) is not None
         uow.outbox.mark_delivered("m-1")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -47,9 +48,15 @@ class CountedOutbox(OutboxRepository):
 
     added: ClassVar[list[str]] = []
 
-    def add(self, message: OutboxMessage) -> None:
+    def add(
+        self,
+        message: OutboxMessage,
+        *,
+        due_at: datetime | None = None,
+        claimed_by: str | None = None,
+    ) -> None:
         type(self).added.append(message.id)
-        super().add(message)
+        super().add(message, due_at=due_at, claimed_by=claimed_by)
 
 
 class OverridingStore(MemoryStore):

@@ -83,6 +83,7 @@ def open_pages(
                 gateways=[gateway],
                 clock=clock,
                 policy=PortalPolicy(system=SystemPortalOptions(portal_url=settings["portal_url"])),
+                development=True,  # a test: mail in memory
             )
             for contact_id in contact_ids:
                 start.wait(timeout=120)

@@ -33,6 +33,7 @@ def portal_for(store: Any, now: Any, secret: str) -> PortalAccess:
         clock=clock,
         policy=PortalPolicy(),
         background=lambda job: job(),
+        development=True,  # a test: links nowhere
     )
 
 

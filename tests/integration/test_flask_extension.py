@@ -201,6 +201,7 @@ def test_deliver_outbox_sends_what_failed_before():
     assert harness.post("/portal/join/kickoff", form).status_code == 200
     assert mailer.sent == []
     mailer.down = False
+    harness.advance(seconds=30)  # the retry is due (OutboxSettings.first_retry)
     result = harness.app.test_cli_runner().invoke(
         args=["portal-access", "deliver-outbox", "--once"]
     )

@@ -156,7 +156,13 @@ class World:
 
 
 def _portal(gateway: Any, clock: ManualClock) -> PortalAccess:
-    return PortalAccess(store=MemoryStore(), gateways=[gateway], clock=clock, policy=PortalPolicy())
+    return PortalAccess(
+        store=MemoryStore(),
+        gateways=[gateway],
+        clock=clock,
+        policy=PortalPolicy(),
+        development=True,
+    )
 
 
 def _sandbox(clock: ManualClock) -> Iterator[World]:
@@ -249,3 +255,15 @@ def test_odd_payment_settings_are_a_body_failure_naming_the_field(world):
         with pytest.raises(WebhookVerificationError, match="payment_settings") as caught:
             portal.handle_webhook("stripe", headers, body)
         assert caught.value.reason == "body"
+
+
+def test_a_stripe_payment_intent_id_that_is_no_stripe_id_is_a_body_failure():
+    """Found by the property above: a signed charge whose ``payment_intent`` holds a lone
+    surrogate made the SDK fail to quote its URL (an untyped UnicodeEncodeError)."""
+    from portal_access.gateways.stripe import StripeGateway  # noqa: PLC0415
+
+    gateway = StripeGateway(api_key="sk_test_x", webhook_secret="whsec_test")
+    for intent_id in ("\ud800", "pi_\u00e9", "pi\n1"):
+        with pytest.raises(WebhookVerificationError) as raised:
+            gateway._resolve(intent_id)
+        assert raised.value.reason == "body"

@@ -68,6 +68,7 @@ def handle_deliveries(
             gateways=[SandboxGateway(vendor=vendor, webhook_secret=secret, clock=clock)],
             clock=clock,
             policy=PortalPolicy(),
+            development=True,  # a test: mail in memory, links nowhere
         )
         # the host's onboarding hook: its events are kept in the outbox for delivery
         portal.subscribe(lambda _message: None, topic="onboarding.due")

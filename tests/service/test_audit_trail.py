@@ -58,7 +58,7 @@ def test_the_trail_is_kept_without_any_subscriber(kind, tmp_path):
     when nothing in the process subscribed to events (it used to be an outbox event only)."""
     with world(*kind, tmp_path) as w:
         h = w.harness
-        bare = PortalAccess(store=h.store, gateways=[h.gateway], clock=h.clock,
+        bare = PortalAccess(store=h.store, gateways=[h.gateway], clock=h.clock, development=True,
                             ids=SequentialIds("bare"))  # fmt: skip
         h.advance(minutes=5)
         invoice_id = bare.cancel_required_payment(w.contact_id, staff=ADMIN, reason="partner")

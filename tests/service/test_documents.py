@@ -251,7 +251,9 @@ def test_a_tampered_link_is_refused(world):
     for bad in (f"{payload}.{flipped}", f"{forged_payload}.{mac}", token[:-1], token + "x", ""):
         with pytest.raises(InvalidTokenError, match="unknown link"):
             portal.open_document_link(bad, "c-bob")
-    other_key = PortalAccess(store=world.store, gateways=[], document_link_key=b"k" * 32)
+    other_key = PortalAccess(
+        store=world.store, gateways=[], document_link_key=b"k" * 32, development=True
+    )
     with pytest.raises(InvalidTokenError, match="unknown link"):
         other_key.open_document_link(token, "c-bob")
 
@@ -291,14 +293,14 @@ def test_documents_the_contact_may_not_see_answer_as_unknown(world):
 
 def test_documents_without_a_key_or_renderer_are_a_configuration_error(world):
     """Safe by default: no unsigned link, no silent empty PDF."""
-    portal = PortalAccess(store=world.store, gateways=[])
+    portal = PortalAccess(store=world.store, gateways=[], development=True)
     with pytest.raises(ConfigurationError, match="document_link_key"):
         portal.invoice_preview_html("c-bob", "inv-jpy")
-    keyed = PortalAccess(store=world.store, gateways=[], document_link_key=KEY)
+    keyed = PortalAccess(store=world.store, gateways=[], document_link_key=KEY, development=True)
     with pytest.raises(ConfigurationError, match="renderer"):
         keyed.invoice_pdf("c-bob", "inv-jpy")
     with pytest.raises(ConfigurationError):
-        PortalAccess(store=world.store, gateways=[], document_link_key=b"short")
+        PortalAccess(store=world.store, gateways=[], document_link_key=b"short", development=True)
 
 
 # -- pay this document -----------------------------------------------------------------------

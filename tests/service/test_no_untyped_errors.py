@@ -13,7 +13,7 @@ import inspect
 import io
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
@@ -128,6 +128,9 @@ PARAMETERS: dict[str, st.SearchStrategy[Callable[[], object]]] = {
         "limit": st.one_of(st.none(), st.integers(-3, 10**20), anything()),
         "newest_first": st.one_of(st.booleans(), anything()),
         "format": st.one_of(st.sampled_from(["csv", "jsonl", *pa.AuditExportFormat]), anything()),
+        "retention": st.one_of(
+            st.just(pa.Retention(timedelta(days=1), timedelta(days=30))), anything()
+        ),
         "to": st.one_of(st.lists(pst.email_addresses(), max_size=2), anything()),
         "topic": st.one_of(st.none(), text()),
         "callback": st.just(lambda _message: None),

@@ -211,6 +211,7 @@ def test_a_refund_whose_answer_was_lost_is_asked_again_and_made_once(tmp_path):
         w.deliver()
         w.settle(bank, cleared=True)
         w.deliver()  # the refund is made, its answer lost: the message stays pending...
+        w.harness.advance(seconds=30)  # ...due again after OutboxSettings.first_retry...
         w.portal.deliver_outbox()  # ...and is delivered again (by the next use case, or here)
         assert w.refunds() == [(card, None), (card, None)]
         w.deliver()

@@ -40,6 +40,7 @@ def portal_on(store: CountingStore) -> PortalAccess:
         clock=clock,
         ids=SequentialIds(),
         hasher=ScryptPasswordHasher(n=16),
+        development=True,
     )
     portal.save_account_class(CLASS)
     portal.save_account(account())

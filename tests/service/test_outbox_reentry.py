@@ -12,7 +12,7 @@ from portal_access.storage.memory import MemoryStore
 
 def test_a_subscriber_running_a_use_case_gets_each_message_once():
     """Each contact.created is handled once, including the one its own handler caused."""
-    portal = PortalAccess(store=MemoryStore(), gateways=[], mailer=MemoryMailer())
+    portal = PortalAccess(store=MemoryStore(), gateways=[], mailer=MemoryMailer(), development=True)
     commercial = AccountClass(id="k-1", name="Commercial")
     portal.save_account_class(commercial)
     portal.save_account(Account(id="a-1", number="A-1", name="Acme", account_class=commercial))

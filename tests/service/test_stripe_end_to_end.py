@@ -155,7 +155,7 @@ def test_reconcile_repairs_missed_webhooks(api, capsys):
     argv = ["--gateway", "stripe", "--since", since, "--app", f"{__name__}:current_portal"]
     assert reconcile_main(argv) == 0
     out, err = capsys.readouterr()
-    assert "] 10 events" in err
+    assert "10 events done 2 repaired" in err  # piped: plain lines, no bar
     assert "seen:       10" in out
     assert "repaired:   2" in out  # invoice.paid, customer.subscription.updated
     assert "duplicates: 5" in out  # what the host was sent at the start

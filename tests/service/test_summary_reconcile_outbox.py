@@ -168,6 +168,8 @@ def test_a_failing_subscriber_gets_the_event_again_later():
     assert signup.invoice_id is not None
     assert seen == []
     broken["on"] = False
+    assert harness.portal.deliver_outbox() == 0  # not due yet: retries back off
+    harness.advance(seconds=30)  # OutboxSettings.first_retry
     harness.portal.deliver_outbox()
     assert len(seen) == 1
     harness.portal.deliver_outbox()

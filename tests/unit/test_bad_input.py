@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import attrs
 import pytest
@@ -52,6 +52,10 @@ def _valid_examples() -> dict[type, object]:
         ),
         pa.RequiredPayment: pa.RequiredPayment(invoice_id="i", amount_due=money, gateway="stripe"),
         pa.PortalPolicy: pa.PortalPolicy(),
+        pa.OutboxSettings: pa.OutboxSettings(),
+        pa.Retention: pa.Retention(
+            delivered_messages=timedelta(days=7), processed_events=timedelta(days=90)
+        ),
         pa.SystemPortalOptions: pa.SystemPortalOptions(),
         pa.StaffMember: pa.StaffMember(id="st", name="S", permissions=frozenset()),
         pa.KickoffForm: pa.KickoffForm(first_name="A", email="a@example.com"),

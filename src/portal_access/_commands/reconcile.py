@@ -6,9 +6,9 @@
         --since 2026-01-01T00:00:00Z --app mymodule:build_portal
 
 ``--app`` names a callable returning the host's :class:`~portal_access._portal.PortalAccess`
-(or such an object itself) as ``module:attribute``. Progress goes to stderr as a plain
-text bar; the summary (seen, repaired, duplicates, ignored and why) to stdout. Exit
-status: 0 done, 1 the gateway failed (safe to run again), 2 bad arguments.
+(or such an object itself) as ``module:attribute``. Progress goes to stderr (a bar on a
+terminal, plain lines when piped); the summary (seen, repaired, duplicates, ignored and
+why) to stdout. Exit status: 0 done, 1 the gateway failed (safe to run again), 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ import sys
 from collections import Counter
 from datetime import datetime
 from importlib import import_module
-from typing import TextIO
 
 from portal_access._domain.errors import GatewayError, PortalAccessError
 from portal_access._portal import PortalAccess
 from portal_access._service.reconcile import ReconcileReport
-from portal_access._service.webhooks import WebhookResult
+from portal_access.adapters import Progress
 
 __all__ = ["load_app", "main", "parse_since", "summary"]
-
-_WIDTH = 20
 
 
 def parse_since(text: str) -> datetime:
@@ -62,25 +59,6 @@ def load_app(target: str) -> PortalAccess:
     if not isinstance(app, PortalAccess):
         raise ValueError(f"{target} gave {type(app).__name__}, not a PortalAccess")
     return app
-
-
-class _ProgressBar:
-    """``\\r[#####     ] 120 events`` on a terminal stream, redrawn per event."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    def __call__(self, count: int, _result: WebhookResult) -> None:
-        filled = count % (_WIDTH + 1)
-        self._draw(count, "#" * filled + " " * (_WIDTH - filled))
-
-    def done(self, count: int) -> None:
-        self._draw(count, "#" * _WIDTH)
-        self._stream.write("\n")
-
-    def _draw(self, count: int, bar: str) -> None:
-        self._stream.write(f"\r[{bar}] {count} events")
-        self._stream.flush()
 
 
 def summary(report: ReconcileReport) -> str:
@@ -123,15 +101,17 @@ def main(argv: list[str]) -> int:
     except (ValueError, ImportError, AttributeError) as exc:
         sys.stderr.write(f"reconcile: {exc}\n")
         return 2
-    bar = _ProgressBar(sys.stderr)
+    bar = Progress(sys.stderr, "events")
     try:
-        report = portal.reconcile(args.gateway, since=since, progress=bar)
+        report = portal.reconcile(
+            args.gateway, since=since, progress=lambda count, _result: bar.update(count)
+        )
     except GatewayError as exc:
         sys.stderr.write(f"\nreconcile: {exc} (retry-safe: {exc.retry_safe}; run it again)\n")
         return 1
     except PortalAccessError as exc:
         sys.stderr.write(f"\nreconcile: {exc}\n")
         return 2
-    bar.done(report.seen)
+    bar.done(report.seen, f"{report.repaired} repaired")
     sys.stdout.write(summary(report))
     return 0

@@ -20,6 +20,7 @@ from portal_access._domain.audit import AuditRecord
 from portal_access._domain.validation import aware_datetime, identifier, instance_of, int64
 
 __all__ = [
+    "TOPICS",
     "AccessChanged",
     "AuditRecorded",
     "ContactCreated",
@@ -269,3 +270,9 @@ class OutboxMessage:
     payload: dict[str, Any] = attrs.field(validator=instance_of(dict), repr=False)
     delivered: bool = attrs.field(default=False, validator=instance_of(bool))
     attempts: int = attrs.field(default=0, validator=int64)
+
+
+#: Every event's topic: what :class:`~portal_access.PortalAccess`'s ``topics`` may name.
+TOPICS: frozenset[str] = frozenset(
+    event.topic for event in DomainEvent.__subclasses__() if event.topic != DomainEvent.topic
+)

@@ -22,6 +22,7 @@ from portal_access._domain.documents import DOCUMENT_LINK_LIFETIME
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ConfigurationError, StaleStateError, StorageError
 from portal_access._domain.events import DomainEvent, EmailRequested, OutboxMessage
+from portal_access._domain.outbox import OutboxSettings
 from portal_access._domain.serialization import unstructure
 from portal_access._service.emails import EmailTemplates
 from portal_access.ports import (
@@ -37,7 +38,7 @@ from portal_access.ports import (
 )
 from portal_access.repositories import UnitOfWork, unit_of_work
 
-__all__ = ["PortalLinks", "ServiceContext", "Subscriber", "Work", "run"]
+__all__ = ["Claim", "PortalLinks", "ServiceContext", "Subscriber", "Work", "deliver_outbox", "run"]
 
 T = TypeVar("T")
 Subscriber = Callable[[OutboxMessage], object]
@@ -45,8 +46,6 @@ log = logging.getLogger("portal_access")
 
 #: How often a use case is retried after losing a race on a row version.
 MAX_ATTEMPTS = 8
-#: How many pending outbox messages one delivery takes.
-DELIVERY_BATCH = 100
 _DUMMY_PASSWORD = "portal-access timing equaliser"  # noqa: S105 - not a credential
 
 #: How many times one delivery goes back for messages its own subscribers caused.
@@ -98,11 +97,15 @@ class ServiceContext:
     policy: PortalPolicy
     templates: EmailTemplates
     links: PortalLinks
-    business_name: str
+    business_name: str | None
     background: BackgroundRunner
     document_link_key: bytes | None = attrs.field(default=None, repr=False)
     document_link_lifetime: timedelta = DOCUMENT_LINK_LIFETIME
     renderer: DocumentRenderer | None = None
+    outbox: OutboxSettings = attrs.field(factory=OutboxSettings)
+    #: Topics stored whether or not this process subscribes to them (another process
+    #: delivers them: the host's worker).
+    kept_topics: frozenset[str] = frozenset()
     subscribers: list[tuple[str | None, Subscriber]] = attrs.field(factory=list)
     _dummy_hash: str | None = attrs.field(default=None, init=False, repr=False)
 
@@ -114,11 +117,18 @@ class ServiceContext:
         return self._dummy_hash
 
     def receives(self, topic: str) -> bool:
-        """Whether delivering a ``topic`` message calls anyone: the mailer for emails,
-        and every subscriber of the topic or of all topics."""
+        """Whether delivering a ``topic`` message here calls anyone: the mailer for
+        emails, and every subscriber of the topic or of all topics."""
         return topic == EmailRequested.topic or any(
             wanted is None or wanted == topic for wanted, _ in self.subscribers
         )
+
+    def delivers(self) -> frozenset[str] | None:
+        """The topics this process delivers (``None``: every topic): a message of any
+        other topic is left for a process that subscribes to it."""
+        if any(wanted is None for wanted, _ in self.subscribers):
+            return None
+        return frozenset({EmailRequested.topic, *(t for t, _ in self.subscribers if t)})
 
     def gateway(self, name: str) -> PaymentGateway:
         """The configured gateway called ``name``.
@@ -150,71 +160,130 @@ class Work:
     #: When this unit of work's audit trail entries happened: the clock's reading at
     #: the first one, shared by the rest (``_service/audit_trail.record``).
     audited_at: datetime | None = None
+    #: The claim this unit of work's own messages are written under, when the worker
+    #: running it delivers them right after commit (see :func:`run`).
+    claim: Claim | None = None
+    #: The messages emitted under :attr:`claim`, to deliver after commit.
+    emitted: list[OutboxMessage] = attrs.field(factory=list)
 
     def emit(self, event: DomainEvent) -> None:
         """Write ``event`` to the outbox, in this unit of work, for delivery after commit.
 
-        An event nobody receives (not an email, and no subscriber of its topic or of
-        every topic) is not written: the outbox holds what is to be delivered, and
-        delivering it would call no one. Its facts are in the rows the use case wrote
-        (the payment, the access state, the processed gateway event).
+        An event nobody receives (not an email, no subscriber of its topic or of every
+        topic, and not among the topics the host keeps, ``PortalAccess(topics=...)``) is
+        not written: the outbox holds what is to be delivered, and delivering it would
+        call no one. Its facts are in the rows the use case wrote (the payment, the
+        access state, the processed gateway event).
         """
-        if not self.context.receives(event.topic):
+        here = self.context.receives(event.topic)
+        if not here and event.topic not in self.context.kept_topics:
             return
-        self.uow.outbox.add(
-            OutboxMessage(
-                id=self.context.ids.new_id("ev_"),
-                occurred_at=self.context.clock.now(),
-                topic=event.topic,
-                payload=unstructure(event),
-            )
+        message = OutboxMessage(
+            id=self.context.ids.new_id("ev_"),
+            occurred_at=self.context.clock.now(),
+            topic=event.topic,
+            payload=unstructure(event),
         )
+        claim = self.claim
+        if claim is None or not here:  # not here: a process that subscribes delivers it
+            self.uow.outbox.add(message)
+            return
+        self.uow.outbox.add(message, due_at=claim.until, claimed_by=claim.id)
+        self.emitted.append(message)
+
+
+@attrs.frozen
+class Claim:
+    """One delivery's claim on outbox messages: its id, and when its lease ends."""
+
+    id: str
+    until: datetime
+
+    @classmethod
+    def new(cls, context: ServiceContext) -> Claim:
+        """A claim with a fresh id, whose lease starts now."""
+        until = context.clock.now() + context.outbox.lease
+        return cls(context.ids.new_id("claim_"), until)
 
 
 def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool = True) -> T:
     """Run ``use_case`` in one unit of work, retrying lost races, then deliver the outbox.
 
-    The unit of work ends by reading what the outbox holds for delivery (the use case's
-    events and any left by an earlier failure), so delivering after commit needs no
-    second read; only the outcomes are written, in one more unit of work. With
-    ``deliver=False`` (an anonymous visitor's request, whose time must not depend on
-    what it found) nothing is read or delivered: the outbox waits for the next use case
-    or :func:`deliver_outbox`.
+    The use case's own messages are written already claimed by this delivery, and the
+    unit of work ends by claiming what else is due (left by an earlier failure or by a
+    request that did not deliver), so delivering after commit needs no second read;
+    only the outcomes are written, in one more unit of work. With ``deliver=False`` (an
+    anonymous visitor's request, whose time must not depend on what it found) nothing
+    is claimed or delivered: the outbox waits for the next use case or
+    :func:`deliver_outbox`. A use case run by a subscriber during a delivery leaves its
+    messages to that delivery's next round.
 
     A failure leaves the store as it was: the unit of work rolls back, events included.
     """
+    claiming = deliver and not getattr(_delivery, "active", False)
     for attempt in range(1, MAX_ATTEMPTS + 1):
+        claim = Claim.new(context) if claiming else None
         try:
             with unit_of_work(context.store) as uow:
-                result = use_case(Work(uow, context))
-                pending = _pending(uow) if deliver else []
+                work = Work(uow, context, claim=claim)
+                result = use_case(work)
+                claimed = _claim(context, uow, claim) if claim is not None else []
             break
         except StaleStateError:
             if attempt == MAX_ATTEMPTS:
                 raise
             log.info("portal_access: lost a race (attempt %d); retrying", attempt)
-    try:
-        _deliver_rounds(context, pending)
-    except Exception:  # committed is committed: delivery is retried by deliver_outbox()
-        log.exception("portal_access: outbox delivery failed after commit; will retry")
+    if claim is not None:
+        try:
+            _deliver_rounds(context, (claim, [*work.emitted, *(claimed or [])]))
+            if claimed is None:  # a stored message could not be read: read again, report
+                _deliver_rounds(context, None)
+        except Exception:  # committed is committed: delivery is retried by deliver_outbox()
+            log.exception("portal_access: outbox delivery failed after commit; will retry")
+    elif deliver:
+        _delivery.more = True  # inside a delivery: its next round takes our messages
     return result
 
 
-def deliver_outbox(context: ServiceContext, *, batch: int = DELIVERY_BATCH) -> int:
-    """Deliver pending outbox messages to the mailer and subscribers; return how many.
+def deliver_outbox(context: ServiceContext) -> int:
+    """Claim the outbox messages due now (a batch) and deliver them to the mailer and
+    subscribers, then what their subscribers' use cases added; return how many went out.
 
     Delivery is at least once: a message whose delivery raised stays pending (its
-    attempt count grows) and is tried again on the next call. Outcomes are written back
-    in one unit of work per batch.
+    attempt count grows) and is due again after a wait that doubles with each failure
+    (:class:`~portal_access.OutboxSettings`); a worker that died mid-send holds its
+    claim until the lease ends. Outcomes are written back in one unit of work per batch.
     """
-    return _deliver_rounds(context, None, batch=batch)
+    return _deliver_rounds(context, None)
+
+
+def _claim(
+    context: ServiceContext, uow: UnitOfWork, claim: Claim, *, report: bool = False
+) -> list[OutboxMessage] | None:
+    """Claim, for ``claim``, the messages due now; ``None`` when a stored message cannot
+    be read (then nothing is claimed; with ``report``, the error propagates)."""
+    try:
+        return list(
+            uow.outbox.claim(
+                now=context.clock.now(),
+                until=claim.until,
+                claim=claim.id,
+                limit=context.outbox.batch,
+                topics=context.delivers(),
+            )
+        )
+    except StorageError:
+        if report:
+            raise
+        return None
 
 
 def _deliver_rounds(
-    context: ServiceContext, pending: list[OutboxMessage] | None, *, batch: int = DELIVERY_BATCH
+    context: ServiceContext, first: tuple[Claim, list[OutboxMessage]] | None
 ) -> int:
-    """Deliver ``pending`` (``None``: read them), then what the subscribers' own use cases
-    added meanwhile, for up to :data:`DELIVERY_ROUNDS` rounds; how many were delivered.
+    """Deliver ``first`` (``None``: claim a batch), then what the subscribers' own use
+    cases added meanwhile, for up to :data:`DELIVERY_ROUNDS` rounds; how many were
+    delivered.
 
     Called while this thread is already delivering (a subscriber ran a use case), it
     delivers nothing and asks the delivery under way for another round.
@@ -225,49 +294,44 @@ def _deliver_rounds(
     _delivery.active = True
     try:
         delivered = 0
+        batch = first
         for _round in range(DELIVERY_ROUNDS):
             _delivery.more = False
-            if pending is None:
+            if batch is None:
+                claim = Claim.new(context)
                 with unit_of_work(context.store) as uow:
-                    pending = list(uow.outbox.pending(batch))
-            delivered += _deliver_all(context, pending)
+                    batch = (claim, _claim(context, uow, claim, report=True) or [])
+            delivered += _deliver_all(context, *batch)
             if not _delivery.more:
                 break
-            pending = None
+            batch = None
         return delivered
     finally:
         _delivery.active = False
 
 
-def _pending(uow: UnitOfWork) -> list[OutboxMessage] | None:
-    """The messages to deliver once ``uow`` commits; ``None`` when a stored message cannot
-    be read (delivery after commit then reads, and reports, on its own)."""
-    try:
-        return list(uow.outbox.pending(DELIVERY_BATCH))
-    except StorageError:
-        return None
-
-
-def _deliver_all(context: ServiceContext, pending: Sequence[OutboxMessage]) -> int:
-    """Deliver ``pending`` (committed messages), then record every outcome in one unit of
-    work; how many were delivered."""
-    if not pending:
+def _deliver_all(context: ServiceContext, claim: Claim, claimed: Sequence[OutboxMessage]) -> int:
+    """Deliver ``claimed`` (committed messages ``claim`` holds), then record every
+    outcome in one unit of work; how many were delivered."""
+    if not claimed:
         return 0
     delivered: list[str] = []
-    failed: list[str] = []
-    for message in pending:
+    failed: list[OutboxMessage] = []
+    for message in claimed:
         try:
             _deliver(context, message)
         except Exception:  # a host subscriber or mailer failed: keep it for a retry
             log.exception("portal_access: delivering %s %s failed", message.topic, message.id)
-            failed.append(message.id)
+            failed.append(message)
         else:
             delivered.append(message.id)
+    now = context.clock.now()
     with unit_of_work(context.store) as uow:
         for message_id in delivered:
-            uow.outbox.mark_delivered(message_id)
-        for message_id in failed:
-            uow.outbox.mark_failed(message_id)
+            uow.outbox.mark_delivered(message_id, at=now)
+        for message in failed:
+            retry_at = now + context.outbox.retry_delay(message.attempts + 1)
+            uow.outbox.mark_failed(message.id, retry_at=retry_at, claim=claim.id)
     return len(delivered)
 
 

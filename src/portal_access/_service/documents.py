@@ -189,7 +189,7 @@ def build_document(
     found = require_document(work, viewer, ref)
     url, lifetime = _link(work, contact, ref)
     now = work.context.clock.now()
-    business = work.context.business_name
+    business = work.context.business_name or ""  # the host may have named none
     if isinstance(found, Invoice):
         account = require_account(work, found.account_id)
         return invoice_document(

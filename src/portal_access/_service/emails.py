@@ -9,7 +9,9 @@ single-use set-password, reset or re-subscribe links; no email ever carries a pa
 >>> message = templates.invitation.render({"contact.first_name": "Ann",
 ...     "business.name": "Acme", "link.url": "https://portal.example/i/t0k"})
 >>> message.subject
-'Acme invites you to your customer portal'
+'You are invited to the Acme portal'
+>>> templates.invitation.render({"business.name": None}).subject
+'You are invited to the customer portal'
 """
 
 from __future__ import annotations
@@ -100,56 +102,57 @@ _GREETING = 'Hello {{ contact.first_name | default:"there" }},'
 
 
 _INVITATION = _template(
-    "{{ business.name }} invites you to your customer portal",
+    'You are invited to the {{ business.name | default:"customer" }} portal',
     f"{_GREETING}\n\nSet your password to open your portal: {{{{ link.url }}}}\n\n"
     "The link works once and until {{ link.expires }}.",
 )
 
 _PORTAL_INSTRUCTIONS = _template(
-    "Your {{ business.name }} customer portal",
+    'Your {{ business.name | default:"customer" }} portal login',
     f"{_GREETING}\n\nYour username is {{{{ contact.email }}}}. Choose your password "
     "here: {{ link.url }}\n\nThe portal is at {{ portal.url }}.",
 )
 
 _PASSWORD_RESET = _template(
-    "Help with your {{ business.name }} portal login",
+    'Help with your {{ business.name | default:"customer" }} portal login',
     f"{_GREETING}\n\nSomeone (we hope you) asked for help logging in. Choose a new "
     "password here: {{ link.url }}\n\nIf it was not you, ignore this email.",
 )
 
 _ALREADY_REGISTERED = _template(
-    "Your {{ business.name }} customer portal",
+    'Your {{ business.name | default:"customer" }} portal login',
     f"{_GREETING}\n\nYou already have a login for your portal: your username is "
     "{{ contact.email }}. Log in at {{ portal.url }}\n\nIf you forgot your password, "
     'use "Having trouble?" on the login page to choose a new one.',
 )
 
 _RESUBSCRIBE = _template(
-    "Restore your {{ business.name }} portal access",
+    'Restore your {{ business.name | default:"customer" }} portal access',
     f"{_GREETING}\n\nYour subscription payment did not go through, so your portal access "
     "is paused. Re-subscribe with new payment details here: {{ link.url }}",
 )
 
 _INVOICE = _template(
-    "Invoice {{ invoice.number }} from {{ business.name }}",
+    'Invoice {{ invoice.number }} from {{ business.name | default:"your customer portal" }}',
     f"{_GREETING}\n\nInvoice {{{{ invoice.number }}}} for {{{{ invoice.total }}}} is due "
     "{{ invoice.due_date }}. View and pay it in your portal: {{ portal.url }}",
 )
 
 _STATEMENT = _template(
-    "Your statement from {{ business.name }}",
+    'Your statement from {{ business.name | default:"your customer portal" }}',
     f"{_GREETING}\n\nYour statement of open balances is ready in your portal: {{{{ portal.url }}}}",
 )
 
 _DOCUMENT_COMMENT = _template(
-    "{{ business.name }} commented on {{ document.title }}",
+    '{{ business.name | default:"Your customer portal" }}: a comment on {{ document.title }}',
     f"{_GREETING}\n\n{{{{ comment.author }}}} wrote on {{{{ document.title }}}}:\n\n"
     "{{ comment.body }}\n\nRead and answer it in your portal: {{ link.url }}",
 )
 
 
 _AUTOPAY_OVER_MAXIMUM = _template(
-    "Invoice {{ invoice.number }} from {{ business.name }} is yours to pay",
+    'Invoice {{ invoice.number }} from {{ business.name | default:"your customer portal" }} '
+    "is yours to pay",
     f"{_GREETING}\n\nInvoice {{{{ invoice.number }}}} for {{{{ invoice.total }}}} is more than "
     "your autopay maximum of {{ autopay.maximum }}, so autopay did not charge it. Pay it "
     "in your portal: {{ portal.url }}",

@@ -17,8 +17,9 @@ own create call racing the webhook into two rows. Here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from typing import Protocol, TypeAlias
 
 import attrs
 
@@ -62,7 +63,31 @@ from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.webhook_trust import trusted_part
 from portal_access.repositories import PaymentRecord
 
-__all__ = ["WebhookResult", "apply_event", "apply_payment", "handle_webhook"]
+__all__ = [
+    "HeaderItems",
+    "WebhookHeaders",
+    "WebhookResult",
+    "apply_event",
+    "apply_payment",
+    "handle_webhook",
+]
+
+
+class HeaderItems(Protocol):
+    """Headers with ``items()`` of ``(name, value)`` pairs, a repeated name once per
+    value: Werkzeug's ``request.headers`` (Flask), and any multi-dict like it."""
+
+    def items(self) -> Iterable[tuple[str, str]]:
+        """Every ``(name, value)`` pair."""
+        ...
+
+
+#: The headers of a webhook delivery, as hosts have them: a mapping (a ``dict``,
+#: Django's ``request.headers``), a multi-dict with ``items()`` (Werkzeug's
+#: ``request.headers``), or a list of ``(name, value)`` pairs (ASGI's raw headers,
+#: decoded). Names are matched case-insensitively; a repeated name's values are
+#: comma-joined.
+WebhookHeaders: TypeAlias = Mapping[str, str] | HeaderItems | Iterable[tuple[str, str]]
 
 log = logging.getLogger("portal_access.webhooks")
 
@@ -107,13 +132,14 @@ class _DeferredError(Exception):
 
 
 def handle_webhook(
-    context: ServiceContext, gateway_name: str, headers: Mapping[str, str], body: bytes
+    context: ServiceContext, gateway_name: str, headers: WebhookHeaders, body: bytes
 ) -> WebhookResult:
     """Verify, record once, apply. Safe to call with the same delivery any number of
     times and in any order.
 
-    ``headers`` is a ``Mapping[str, str]`` or a framework's multi-dict with ``items()``
-    (Werkzeug's ``request.headers``); a repeated header's values are comma-joined.
+    ``headers``: see :data:`WebhookHeaders`. ``body``: the raw bytes received
+    (``bytes``, ``bytearray`` or ``memoryview``), never text: a signature covers the
+    bytes, and a decoded-then-encoded body need not be them.
 
     Raises:
         WebhookVerificationError: unknown gateway, bad signature, stale timestamp or a
@@ -121,7 +147,10 @@ def handle_webhook(
             ``str``, are ``"body"`` and ``"header"`` failures); nothing was parsed or
             stored.
     """
-    headers = _delivery_headers(headers, body)
+    given: object = body  # a host may pass anything
+    if isinstance(given, (bytearray, memoryview)):
+        body = bytes(given)
+    received = _delivery_headers(headers, body)
     if not isinstance(gateway_name, str):
         raise WebhookVerificationError("the gateway name must be a str", reason="gateway")
     gateway = context.gateways.get(gateway_name)
@@ -130,7 +159,7 @@ def handle_webhook(
         raise WebhookVerificationError(f"no gateway {gateway_name!r}", reason="gateway")
     try:
         try:
-            event = gateway.parse_webhook(headers, body)
+            event = gateway.parse_webhook(received, body)
         except ValidationError as exc:  # verified, but no valid event (an absurd amount...)
             raise WebhookVerificationError(f"not a valid event: {exc}", reason="body") from exc
     except WebhookVerificationError as exc:
@@ -190,15 +219,25 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
 def _delivery_headers(headers: object, body: object) -> dict[str, str]:
     """A delivery as the gateway port takes it: ``bytes``, and the headers' ``items()``
     as ``str`` names and values (a repeated name's values comma-joined)."""
+    if isinstance(body, str):
+        raise WebhookVerificationError(
+            "the body must be the raw bytes received (Flask: request.get_data(); Django: "
+            "request.body), not text: the signature covers the bytes",
+            reason="body",
+        )
     if not isinstance(body, bytes):
         raise WebhookVerificationError("the body must be the raw bytes received", reason="body")
     refused = WebhookVerificationError("header names and values must be str", reason="header")
     items = getattr(headers, "items", None)
-    if not callable(items):
+    if callable(items):
+        pairs: Callable[[], object] = items
+    elif isinstance(headers, (list, tuple)):
+        pairs = lambda: headers  # noqa: E731 - (name, value) pairs as they are
+    else:
         raise refused
     joined: dict[str, str] = {}
     try:
-        for pair in items():
+        for pair in pairs():  # type: ignore[attr-defined]
             if not (isinstance(pair, tuple) and len(pair) == 2):
                 raise refused
             name, value = pair

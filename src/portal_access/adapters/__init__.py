@@ -1,5 +1,6 @@
 """The default adapters: the clock, mailers, password hasher, ids, rate limiter,
-background runner, and the PDF renderer of documents.
+background runner, the PDF renderer of documents, and the progress display of long
+commands.
 
 :class:`~portal_access.PortalAccess` builds the defaults it needs from here; a host
 passes its own (any object with the port's methods, see :mod:`portal_access.ports`)
@@ -16,6 +17,7 @@ from portal_access.adapters._clock import ManualClock, SystemClock
 from portal_access.adapters._mail import ConsoleMailer, MemoryMailer, SentEmail, SmtpMailer, SmtpTls
 from portal_access.adapters._passwords import ScryptPasswordHasher
 from portal_access.adapters._pdf import FpdfDocumentRenderer
+from portal_access.adapters._progress import Progress
 from portal_access.adapters._randomness import SecretsTokenSource, SequentialIds
 from portal_access.adapters._rate_limit import MemoryRateLimiter
 
@@ -26,6 +28,7 @@ __all__ = [
     "ManualClock",
     "MemoryMailer",
     "MemoryRateLimiter",
+    "Progress",
     "ScryptPasswordHasher",
     "SecretsTokenSource",
     "SentEmail",

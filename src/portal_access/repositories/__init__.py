@@ -64,6 +64,7 @@ from portal_access.repositories._messages import (
 )
 from portal_access.repositories._rate_limits import RateLimitRepository
 from portal_access.repositories._records import CheckoutRecord, PaymentRecord
+from portal_access.repositories._retention import PRUNE_BATCH, Pruned, prune
 from portal_access.repositories._tables import (
     ACCESS_STATES,
     ACCESS_STATES_BY_ACCOUNT,
@@ -85,6 +86,7 @@ from portal_access.repositories._tables import (
     CONTACTS_BY_EMAIL,
     FIRST_INVOICE_NUMBER,
     GATEWAY_EVENTS,
+    GATEWAY_EVENTS_BY_AGE,
     IDEMPOTENCY,
     INVOICE_NUMBERS,
     INVOICES,
@@ -149,6 +151,7 @@ __all__ = [
     "DEFAULT_ROW_CACHE_SIZE",
     "FIRST_INVOICE_NUMBER",
     "GATEWAY_EVENTS",
+    "GATEWAY_EVENTS_BY_AGE",
     "IDEMPOTENCY",
     "INVOICES",
     "INVOICES_BY_ACCOUNT",
@@ -159,6 +162,7 @@ __all__ = [
     "OFFERS",
     "OUTBOX",
     "OUTBOX_PENDING",
+    "PRUNE_BATCH",
     "PAYMENTS",
     "PAYMENTS_BY_ACCOUNT",
     "PLANS",
@@ -189,6 +193,7 @@ __all__ = [
     "PaymentRepository",
     "PlanRepository",
     "RateLimitRepository",
+    "Pruned",
     "Repository",
     "SiteRepository",
     "SubscriptionRepository",
@@ -196,6 +201,7 @@ __all__ = [
     "UnitOfWork",
     "VendorObjects",
     "documents_of",
+    "prune",
     "read_access_state",
     "unit_of_work",
 ]

@@ -13,7 +13,7 @@ held single-use links.
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -27,6 +27,7 @@ from portal_access.repositories._base import Repository
 from portal_access.repositories._documents import load
 from portal_access.repositories._tables import (
     GATEWAY_EVENTS,
+    GATEWAY_EVENTS_BY_AGE,
     IDEMPOTENCY,
     OUTBOX,
     OUTBOX_PENDING,
@@ -64,19 +65,57 @@ class GatewayEventRepository(Repository):
         row = self.transaction.get(self.table, (gateway, event_id))
         return None if row is None else str(row.values["outcome"])
 
+    def prune(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` records of events processed before ``before``, oldest
+        first; how many. (A vendor's retry of a pruned event is processed again: keep
+        them longer than any retry or ``reconcile`` reaches back.)
+
+        Raises:
+            ValidationError: ``before`` is naive.
+        """
+        ensure_aware(before, field="before")
+        rows = self.transaction.find(self.table, GATEWAY_EVENTS_BY_AGE, (), limit=max(limit, 0))
+        deleted = 0
+        for row in rows:
+            processed = row.values["processed_at"]
+            assert isinstance(processed, datetime)
+            if processed < before:
+                key = (row.values["gateway"], row.values["event_id"])
+                deleted += self.transaction.delete(self.table, key)
+        return deleted
+
 
 class OutboxRepository(Repository):
-    """Events waiting for delivery to the mailer and the host's subscribers."""
+    """Events waiting for delivery to the mailer and the host's subscribers.
+
+    Workers *claim* the messages they deliver (:meth:`claim`): a claimed message is not
+    due again until its lease ends, so no other worker claims it meanwhile; on
+    PostgreSQL the claim reads with ``FOR UPDATE SKIP LOCKED`` (``Lock.SKIP``), so two
+    workers claiming at once take different messages, and stores that run one
+    transaction at a time (SQLite, memory) claim in one short write transaction.
+    """
 
     table = OUTBOX
 
-    def add(self, message: OutboxMessage) -> None:
-        """Append a message. One added as ``delivered`` is kept, and never pending.
+    def add(
+        self,
+        message: OutboxMessage,
+        *,
+        due_at: datetime | None = None,
+        claimed_by: str | None = None,
+    ) -> None:
+        """Append a message, due at ``due_at`` (default: when it occurred) and claimed by
+        ``claimed_by`` (a worker delivering it right after this unit of work commits).
+        One added as ``delivered`` is kept, and never pending.
 
         Raises:
             ConflictError: a message with this id exists.
+            ValidationError: ``due_at`` is naive.
         """
-        if not self.transaction.insert(self.table, self._message_row(message)):
+        if due_at is not None:
+            ensure_aware(due_at, field="due_at")
+        row = _message_row(message, due_at or message.occurred_at, claimed_by)
+        if not self.transaction.insert(self.table, row):
             raise ConflictError(f"outbox message {message.id!r} exists")
 
     def get(self, message_id: str) -> OutboxMessage | None:
@@ -85,50 +124,158 @@ class OutboxRepository(Repository):
         return None if row is None else _message(row)
 
     def pending(self, limit: int) -> Sequence[OutboxMessage]:
-        """Up to ``limit`` undelivered messages, oldest first (then by id)."""
+        """Up to ``limit`` undelivered messages, soonest due first (then by id), whether
+        or not they are due yet.
+
+        Raises:
+            StorageError: a stored message cannot be read.
+        """
         rows = self.transaction.find(self.table, OUTBOX_PENDING, (False,), limit=max(limit, 0))
         return tuple(_message(row) for row in rows)
 
-    def mark_delivered(self, message_id: str) -> None:
-        """Mark delivered and clear the payload of emails (they hold single-use links):
-        an ``email.requested`` message's payload becomes ``{"cleared": True}``.
+    def claim(
+        self,
+        *,
+        now: datetime,
+        until: datetime,
+        claim: str,
+        limit: int,
+        topics: Collection[str] | None = None,
+    ) -> Sequence[OutboxMessage]:
+        """Claim up to ``limit`` undelivered messages due at ``now`` (of ``topics`` only,
+        when given) for the worker ``claim`` names, until ``until`` (the lease); return
+        them, soonest due first. Messages another open transaction is claiming are left
+        to it (``Lock.SKIP``).
+
+        Raises:
+            ValidationError: ``now`` or ``until`` is naive.
+            StorageError: a due message cannot be read (nothing is claimed).
+        """
+        ensure_aware(now, field="now")
+        ensure_aware(until, field="until")
+        rows = self.transaction.find(
+            self.table, OUTBOX_PENDING, (False,), limit=max(limit, 0), lock=Lock.SKIP
+        )
+        due_rows = [
+            row
+            for row in rows
+            if not row.values["delivered"]
+            and _due(row) <= now
+            and (topics is None or row.values["topic"] in topics)
+        ]
+        messages = [_message(row) for row in due_rows]  # a damaged one fails before any write
+        claimed = []
+        for row, message in zip(due_rows, messages, strict=True):
+            values = {**row.values, "due_at": until, "claimed_by": claim}
+            if self.transaction.update(self.table, Row(values, row.doc)):
+                claimed.append(message)
+        return tuple(claimed)
+
+    def claimed_by(self, message_id: str) -> str | None:
+        """The claim of the worker that last claimed the message (``None``: unclaimed,
+        or no such message)."""
+        row = self.transaction.get(self.table, (message_id,))
+        return None if row is None else _optional_str(row.values["claimed_by"])
+
+    def due_at(self, message_id: str) -> datetime | None:
+        """When the message is due (undelivered) or was delivered; ``None``: no message."""
+        row = self.transaction.get(self.table, (message_id,))
+        if row is None:
+            return None
+        due = row.values["due_at"]
+        assert isinstance(due, datetime)
+        return due
+
+    def mark_delivered(self, message_id: str, *, at: datetime | None = None) -> None:
+        """Mark delivered (at ``at``, from which its retention counts; default: when it
+        was last due) and clear the payload of emails (they hold single-use links): an
+        ``email.requested`` message's payload becomes ``{"cleared": True}``.
 
         Raises:
             NotFoundError: no message has this id.
+            ValidationError: ``at`` is naive.
         """
-        message = self._locked(message_id)
+        if at is not None:
+            ensure_aware(at, field="at")
+        row = self._locked(message_id)
+        message = _message(row)
         if message.topic == EmailRequested.topic:
             message = attrs.evolve(message, payload=dict(CLEARED_PAYLOAD))
-        self.transaction.update(
-            self.table, self._message_row(attrs.evolve(message, delivered=True))
-        )
+        delivered = attrs.evolve(message, delivered=True)
+        due = at if at is not None else row.values["due_at"]
+        assert isinstance(due, datetime)
+        claimed = _optional_str(row.values["claimed_by"])
+        self.transaction.update(self.table, _message_row(delivered, due, claimed))
 
-    def mark_failed(self, message_id: str) -> None:
-        """Count one failed delivery attempt; the message stays pending.
+    def mark_failed(
+        self, message_id: str, *, retry_at: datetime | None = None, claim: str | None = None
+    ) -> bool:
+        """Count one failed delivery attempt; the message stays pending, due again at
+        ``retry_at`` (default: unchanged), and unclaimed. With ``claim``, only while that
+        claim still holds the message. ``False``, writing nothing, when the message was
+        delivered meanwhile or another worker has claimed it since.
 
         Raises:
             NotFoundError: no message has this id.
+            ValidationError: ``retry_at`` is naive.
         """
-        message = self._locked(message_id)
+        if retry_at is not None:
+            ensure_aware(retry_at, field="retry_at")
+        row = self._locked(message_id)
+        if row.values["delivered"] or (claim is not None and row.values["claimed_by"] != claim):
+            return False
+        message = _message(row)
         failed = attrs.evolve(message, attempts=message.attempts + 1)
-        self.transaction.update(self.table, self._message_row(failed))
+        due = retry_at if retry_at is not None else row.values["due_at"]
+        assert isinstance(due, datetime)
+        self.transaction.update(self.table, _message_row(failed, due, None))
+        return True
 
-    def _locked(self, message_id: str) -> OutboxMessage:
+    def prune(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` messages delivered before ``before``, first delivered
+        first; how many. Undelivered messages are never deleted.
+
+        Raises:
+            ValidationError: ``before`` is naive.
+        """
+        ensure_aware(before, field="before")
+        rows = self.transaction.find(self.table, OUTBOX_PENDING, (True,), limit=max(limit, 0))
+        deleted = 0
+        for row in rows:
+            due = row.values["due_at"]
+            assert isinstance(due, datetime)
+            if row.values["delivered"] and due < before:
+                deleted += self.transaction.delete(self.table, (row.values["id"],))
+        return deleted
+
+    def _locked(self, message_id: str) -> Row:
         row = self.transaction.get(self.table, (message_id,), lock=Lock.WAIT)
         if row is None:
             raise NotFoundError("outbox message", message_id)
-        return _message(row)
+        return row
 
-    @staticmethod
-    def _message_row(message: OutboxMessage) -> Row:
-        values: dict[str, Scalar] = {
-            "id": message.id,
-            "occurred_at": message.occurred_at,
-            "topic": message.topic,
-            "delivered": message.delivered,
-            "attempts": message.attempts,
-        }
-        return Row(values, to_json(message))
+
+def _due(row: Row) -> datetime:
+    due = row.values["due_at"]
+    assert isinstance(due, datetime)
+    return due
+
+
+def _optional_str(value: Scalar) -> str | None:
+    return None if value is None else str(value)
+
+
+def _message_row(message: OutboxMessage, due_at: datetime, claimed_by: str | None) -> Row:
+    values: dict[str, Scalar] = {
+        "id": message.id,
+        "occurred_at": message.occurred_at,
+        "topic": message.topic,
+        "delivered": message.delivered,
+        "attempts": message.attempts,
+        "due_at": due_at,
+        "claimed_by": claimed_by,
+    }
+    return Row(values, to_json(message))
 
 
 def _message(row: Row) -> OutboxMessage:

@@ -122,6 +122,8 @@ ACCESS_STATES = Table(
     versioned=True,
 )
 TOKENS = Table("tokens", ("digest",), (_str("digest"), Column("used_at", datetime, nullable=True)))
+#: Every processed-event record, oldest first (what ``prune`` deletes first).
+GATEWAY_EVENTS_BY_AGE = Index("ix_gateway_events_processed", (), order=("processed_at",))
 GATEWAY_EVENTS = Table(
     "gateway_events",
     ("gateway", "event_id"),
@@ -131,6 +133,7 @@ GATEWAY_EVENTS = Table(
         Column("outcome", str, text=True),
         Column("processed_at", datetime),
     ),
+    (GATEWAY_EVENTS_BY_AGE,),
     document=False,
 )
 CHECKOUTS_BY_KEY = Index("ix_checkouts_key", ("idempotency_key",))
@@ -146,9 +149,13 @@ CHECKOUTS = Table(
     ),
     (CHECKOUTS_BY_KEY, CHECKOUTS_BY_INVOICE),
 )
-#: Undelivered messages, oldest first: ``find(OUTBOX, OUTBOX_PENDING, (False,))``.
-OUTBOX_PENDING = Index("ix_outbox_pending", ("delivered",), order=("occurred_at",))
-#: A message's ``delivered`` flag and ``attempts`` count live in their columns only.
+#: Undelivered messages, soonest due first: ``find(OUTBOX, OUTBOX_PENDING, (False,))``
+#: (a new message is due when it occurs); delivered ones, first delivered first.
+OUTBOX_PENDING = Index("ix_outbox_pending", ("delivered",), order=("due_at",))
+#: A message's ``delivered`` flag, ``attempts`` count and claim live in their columns
+#: only. ``due_at``: an undelivered message's next moment a worker may claim it (when it
+#: occurred, when its claim's lease ends, when its next retry is due); a delivered one's
+#: delivery. ``claimed_by``: the claim of the worker that last claimed it.
 OUTBOX = Table(
     "outbox",
     ("id",),
@@ -158,6 +165,8 @@ OUTBOX = Table(
         _str("topic"),
         Column("delivered", bool),
         Column("attempts", int),
+        Column("due_at", datetime),
+        _str("claimed_by", nullable=True),
     ),
     (OUTBOX_PENDING,),
 )

@@ -27,7 +27,7 @@ from portal_access.contrib.flask._blueprint import portal_blueprint, sandbox_blu
 from portal_access.contrib.flask._cli import portal_access_cli
 from portal_access.contrib.flask._links import portal_links
 from portal_access.contrib.flask._sandbox_checkout import SandboxDesk
-from portal_access.contrib.flask._settings import FlaskSettings
+from portal_access.contrib.flask._settings import DEFAULTS, FlaskSettings
 from portal_access.contrib.flask._state import EXTENSION_KEY, ContactLoader, PortalApp, app_state
 from portal_access.contrib.flask._webhooks import exempt_from_flask_wtf, webhook_blueprint
 from portal_access.ports import (
@@ -188,7 +188,10 @@ def _build(app: Flask, settings: FlaskSettings, parts: dict[str, Any]) -> Portal
         policy=_policy(parts.get("policy"), settings),
         templates=parts.get("templates"),
         links=portal_links(settings),
-        business_name=settings.business_name,
+        # the default name is a page title, not a business: emails then read without one
+        business_name=None
+        if settings.business_name == DEFAULTS["PORTAL_ACCESS_BUSINESS_NAME"]
+        else settings.business_name,
         background=parts.get("background"),
     )
     names = frozenset(gateway.name for gateway in gateways)

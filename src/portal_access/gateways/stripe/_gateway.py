@@ -24,7 +24,11 @@ import stripe
 
 from portal_access._domain.autopay import SavedMethodCharge
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
-from portal_access._domain.errors import ConfigurationError, GatewayRejectedError
+from portal_access._domain.errors import (
+    ConfigurationError,
+    GatewayRejectedError,
+    WebhookVerificationError,
+)
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot
@@ -184,7 +188,14 @@ class StripeGateway:
         return webhooks.parse_webhook(headers, body, self._settings, resolve=self._resolve)
 
     def _resolve(self, intent_id: str) -> PaymentOwner | None:
-        """Whose payment an intent is: its metadata, else the invoice it paid."""
+        """Whose payment an intent is: its metadata, else the invoice it paid.
+
+        Raises:
+            WebhookVerificationError: the id is no Stripe id (Stripe's are ASCII); the
+                SDK would fail to quote it into the URL.
+        """
+        if not (intent_id.isascii() and intent_id.isprintable()):
+            raise WebhookVerificationError("payment_intent is not a Stripe id", reason="body")
         intent = self._call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
         invoice_id = intent.metadata.to_dict().get("invoice_id")
         if isinstance(invoice_id, str) and invoice_id:

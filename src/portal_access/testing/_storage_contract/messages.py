@@ -132,6 +132,93 @@ class MessageContract:
             pending = list(uow.outbox.pending(10))
             assert [(m.id, m.attempts, m.delivered) for m in pending] == [("m-1", 2, False)]
 
+    def test_outbox_claim_takes_due_messages_once(self, store: Store) -> None:
+        """outbox.claim takes the messages due now, soonest first, up to the limit; a
+        claimed one is not due again until its lease ends, then any claim takes it."""
+        lease = values.NOW + timedelta(minutes=5)
+        with unit_of_work(store) as uow:
+            for minute in range(3):
+                at = values.NOW - timedelta(minutes=minute)
+                uow.outbox.add(values.message(f"m-{minute}", occurred_at=at))
+            uow.outbox.add(values.message("m-later", occurred_at=values.NOW + timedelta(1)))
+        with unit_of_work(store) as uow:
+            first = uow.outbox.claim(now=values.NOW, until=lease, claim="w-1", limit=2)
+        assert [m.id for m in first] == ["m-2", "m-1"]
+        with unit_of_work(store) as uow:
+            second = uow.outbox.claim(now=values.NOW, until=lease, claim="w-2", limit=10)
+            assert uow.outbox.claimed_by("m-1") == "w-1"
+            assert uow.outbox.due_at("m-1") == lease
+        assert [m.id for m in second] == ["m-0"]
+        with unit_of_work(store) as uow:
+            assert uow.outbox.claim(now=values.NOW, until=lease, claim="w-3", limit=10) == ()
+            after = uow.outbox.claim(now=lease, until=lease + timedelta(5), claim="w-3", limit=9)
+        assert sorted(m.id for m in after) == ["m-0", "m-1", "m-2"]
+
+    def test_outbox_added_claimed_is_not_due_until_its_lease_ends(self, store: Store) -> None:
+        """outbox.add with due_at and claimed_by writes a message a delivery holds."""
+        lease = values.NOW + timedelta(minutes=5)
+        with unit_of_work(store) as uow:
+            uow.outbox.add(values.message("m-1"), due_at=lease, claimed_by="w-1")
+        with unit_of_work(store) as uow:
+            assert uow.outbox.claim(now=values.NOW, until=lease, claim="w-2", limit=5) == ()
+            assert uow.outbox.claimed_by("m-1") == "w-1"
+            assert [m.id for m in uow.outbox.pending(5)] == ["m-1"]
+
+    def test_outbox_mark_failed_backs_off_only_for_its_claim(self, store: Store) -> None:
+        """mark_failed under a claim counts the attempt and sets the retry, unless the
+        message has since been claimed by another worker or delivered."""
+        lease, retry = values.NOW + timedelta(minutes=5), values.NOW + timedelta(minutes=1)
+        with unit_of_work(store) as uow:
+            uow.outbox.add(values.message("m-1"), due_at=lease, claimed_by="w-1")
+            uow.outbox.add(values.message("m-2"), due_at=lease, claimed_by="w-1")
+        with unit_of_work(store) as uow:
+            assert uow.outbox.mark_failed("m-1", retry_at=retry, claim="w-1") is True
+            assert uow.outbox.mark_failed("m-2", retry_at=retry, claim="w-other") is False
+        with unit_of_work(store) as uow:
+            assert uow.outbox.due_at("m-1") == retry
+            assert uow.outbox.claimed_by("m-1") is None
+            assert [(m.id, m.attempts) for m in uow.outbox.pending(5)] == [("m-1", 1), ("m-2", 0)]
+            uow.outbox.mark_delivered("m-2", at=retry)
+        with unit_of_work(store) as uow:
+            assert uow.outbox.mark_failed("m-2", retry_at=retry) is False
+            delivered = uow.outbox.get("m-2")
+            assert delivered is not None
+            assert (delivered.delivered, delivered.attempts) == (True, 0)
+
+    def test_outbox_prune_deletes_delivered_messages_only(self, store: Store) -> None:
+        """outbox.prune deletes messages delivered before the cutoff, never an undelivered
+        one however old."""
+        old = values.NOW - timedelta(days=400)
+        with unit_of_work(store) as uow:
+            for name in ("m-old", "m-recent", "m-waiting"):
+                uow.outbox.add(values.message(name, occurred_at=old))
+            uow.outbox.mark_delivered("m-old", at=old)
+            uow.outbox.mark_delivered("m-recent", at=values.NOW)
+        with unit_of_work(store) as uow:
+            assert uow.outbox.prune(values.NOW - timedelta(days=1), 10) == 1
+        with unit_of_work(store) as uow:
+            assert uow.outbox.get("m-old") is None
+            assert uow.outbox.get("m-recent") is not None
+            assert [m.id for m in uow.outbox.pending(5)] == ["m-waiting"]
+            assert uow.outbox.prune(values.NOW + timedelta(days=1), 10) == 1
+            assert [m.id for m in uow.outbox.pending(5)] == ["m-waiting"]
+
+    def test_gateway_events_prune_deletes_the_oldest_first(self, store: Store) -> None:
+        """gateway_events.prune deletes records processed before the cutoff, oldest
+        first, at most ``limit``; later ones stay recorded."""
+        with unit_of_work(store) as uow:
+            for days in (90, 60, 45, 1):
+                at = values.NOW - timedelta(days=days)
+                uow.gateway_events.record("stripe", f"evt_{days}", "applied", at)
+        cutoff = values.NOW - timedelta(days=30)
+        with unit_of_work(store) as uow:
+            assert uow.gateway_events.prune(cutoff, 2) == 2
+        with unit_of_work(store) as uow:
+            assert uow.gateway_events.outcome("stripe", "evt_90") is None
+            assert uow.gateway_events.outcome("stripe", "evt_45") == "applied"
+            assert uow.gateway_events.prune(cutoff, 10) == 1
+            assert uow.gateway_events.outcome("stripe", "evt_1") == "applied"
+
     def test_idempotency_put_then_get(self, store: Store) -> None:
         """idempotency.put stores the result under the key; get of another key is None."""
         with unit_of_work(store) as uow:

@@ -86,6 +86,8 @@ def message(message_id: str, at: datetime = NOW, *, delivered: bool = False) -> 
         "topic": "t",
         "delivered": delivered,
         "attempts": 0,
+        "due_at": at,
+        "claimed_by": None,
     }
     return Row(values, f"message {message_id}")
 

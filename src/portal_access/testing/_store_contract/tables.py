@@ -61,7 +61,7 @@ def _write(tx: StoreTransaction, model: _Model, write: _Write, scope: int) -> No
     """Apply one write to the store and to the model (an update keeps the number, so
     no unique value is ever taken by an update)."""
     verb, name, number, account, day = write
-    name, number = f"{scope}{name}", f"{scope}{number}"
+    name, number = f"{scope}-{name}", f"{scope}-{number}"  # "1"+"1a" and "11"+"a" differ
     taken = any(held == number for held, _, _ in model.values())
     if verb == "insert":
         inserted = tx.insert(INVOICES, invoice(name, number, account=account, day=day))
@@ -86,7 +86,7 @@ def _agree(tx: StoreTransaction, model: _Model, scope: int) -> None:
     for account in ("a-1", "a-2"):
         mine = sorted((day, name) for name, (_, held, day) in model.items() if held == account)
         found = ids(tx.find(INVOICES, INVOICES_BY_ACCOUNT, (account,)))
-        assert [n for n in found if n.startswith(f"{scope}")] == [name for _, name in mine]
+        assert [n for n in found if n.startswith(f"{scope}-")] == [name for _, name in mine]
 
 
 class TableContract(StoreHelpers):

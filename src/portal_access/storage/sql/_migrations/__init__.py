@@ -12,7 +12,7 @@ The scripts live next to this module (``env.py``, ``versions/``); the Alembic
 To write a new revision, use Alembic's own command with :func:`alembic_config`::
 
     from alembic import command
-    command.revision(alembic_config(None), "add a column", rev_id="0008")
+    command.revision(alembic_config(None), "add a column", rev_id="0009")
 
 and write ``upgrade()`` by hand, with the tables as they are *at that revision* (never
 import :mod:`~portal_access.storage.sql._schema` from a migration: it changes later).
