@@ -1,29 +1,43 @@
-"""What verifying and committing one Stripe webhook costs, against the bare minimum.
+"""What verifying and committing one Stripe webhook costs, against its floor, and how
+many webhooks several workers handle.
 
-Run: ``.venv/bin/python benchmarks/webhooks.py [--events N] [--store sql|memory] [--subscribe]``.
+Run: ``.venv/bin/python benchmarks/webhooks.py [--events N] [--rounds R] [--stream N]
+[--workers 1,2,4,8] [--store sql|memory]``. With ``PORTAL_ACCESS_TEST_DATABASE_URL`` set
+(``postgresql://postgres@127.0.0.1:5432/test``) the workers also run on PostgreSQL, in
+a schema of their own made for the run and dropped after it.
+
+One process, one worker:
 
 - **ours**: ``PortalAccess.handle_webhook("stripe", headers, body)``: the
   ``Stripe-Signature`` check (through the SDK), parsing and mapping, the unit of work
   that records the event id, merges the payment snapshot into the contact's access
   state and writes the outbox, committed to SQLite (``SqlStore(path, create=True)``).
-  With ``--subscribe`` a host subscriber receives every event, so each webhook also
-  pays the delivery after commit (one more unit of work, marking the events delivered);
-  without it the events have no recipient and are written as delivered.
-- **bare**: the SDK's ``stripe.Webhook.construct_event`` plus one ``INSERT`` of the
-  event in a ``sqlite3`` transaction on a file, with the same journal settings as
-  ``SqlStore`` (WAL, ``synchronous=FULL``: one ``fsync`` per commit), so that both sides
-  pay the same durability. The ratio is against this baseline.
-- **bare, sqlite3 defaults** (for reference, not the goal's baseline): the same with
-  ``sqlite3``'s own settings (a rollback journal, ``synchronous=FULL``), which ``fsync``s
-  several times per commit and so costs several times the WAL baseline.
+- **ours, subscribed**: the same on a second portal (its own database file) whose host
+  subscribes to every event, so each webhook also writes its events to the outbox and
+  delivers them after commit.
+- **floor**: the job's bare minimum: the SDK's signature check
+  (``stripe.WebhookSignature.verify_header``), ``json.loads`` of the body and one
+  ``INSERT`` of the event committed in a ``sqlite3`` transaction on a file with the
+  same settings as ``SqlStore`` (WAL, ``synchronous=FULL``: one ``fsync`` per commit).
+- **floor, sqlite3 defaults** (for reference only): the same with ``sqlite3``'s own
+  settings (a rollback journal), which ``fsync``s several times per commit.
 
-Both run in one process, on the same signed bodies (a ``payment_intent.processing`` of
-one payment with a newer ``created`` each time, so every delivery is applied, none is a
-duplicate), interleaved: ``--rounds`` rounds each run a slice of ours, then a slice of
-bare, then a slice of bare with defaults, so that the disk's ``fsync`` time, which
-drifts over a run, weighs on every side alike. Prints the time per webhook of each, the
-ratio of the totals (goal: at most 1.5x) and the spread of the rounds' ratios. With
-``--store memory`` ours runs on ``MemoryStore`` (no disk), for comparison.
+All run on the same signed bodies (a ``payment_intent.processing`` of one payment with
+a newer ``created`` each time, so every delivery is applied, none is a duplicate),
+interleaved: ``--rounds`` rounds each run a slice of every side, so that the disk's
+``fsync`` time, which drifts over a run (the machine may be shared), weighs on every
+side alike. Prints the time per webhook of each, the ratios ours/floor of the totals
+(goal: at most 1.5x, with and without a subscriber) with the spread of the rounds'
+ratios, and the statements and commits of one webhook (counted by a SQLAlchemy
+listener on a separate run, since listening slows the statements down).
+
+Several workers: a stream of ``--stream`` deliveries (64 clients, each paying one
+invoice through a series of ``payment_intent`` snapshots, every event delivered three
+times, shuffled) is dealt round-robin to 1, 2, 4 and 8 workers, each on a new
+database: threads of one process sharing one ``SqlStore`` on SQLite, and processes each
+with its own ``SqlStore`` on PostgreSQL (as a host's web workers are). Prints
+webhooks/s (deliveries, duplicates and stale ones included, over the wall time from the
+workers' common start to the last one's end) and the speed-up over one worker.
 """
 
 from __future__ import annotations
@@ -31,12 +45,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import multiprocessing
+import os
+import random
 import sqlite3
 import statistics
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import stripe
 
@@ -62,12 +83,16 @@ def make_store(kind: str, directory: Path) -> object:
     return SqlStore(directory / "portal.db", create=True)
 
 
-def portal_with_a_client(store: object) -> tuple[PortalAccess, str]:
-    # the API is never called: every event carries our metadata
+def portal_for(store: object) -> PortalAccess:
+    """A portal on ``store`` (the API is never called: every event carries our metadata)."""
     gateway = StripeGateway(api_key="sk_test_bench", webhook_secret=SECRET,
                             api_base="http://127.0.0.1:9")  # fmt: skip
-    portal = PortalAccess(store=store, gateways=[gateway], hasher=ScryptPasswordHasher(n=16),  # type: ignore[arg-type]
-                          policy=PortalPolicy(ach=AchPolicy.GRANT_ON_CLEARING))  # fmt: skip
+    return PortalAccess(store=store, gateways=[gateway], hasher=ScryptPasswordHasher(n=16),  # type: ignore[arg-type]
+                        policy=PortalPolicy(ach=AchPolicy.GRANT_ON_CLEARING))  # fmt: skip
+
+
+def portal_with_a_client(store: object) -> tuple[PortalAccess, str]:
+    portal = portal_for(store)
     portal.save_account_class(AccountClass(id="retail", name="Retail"))
     setup_fee = Charge("Setup fee", Money(25000, "USD"))
     portal.create_offer("Onboarding", gateway="stripe", currency="USD", one_time=setup_fee,
@@ -105,11 +130,12 @@ def run_ours(portal: PortalAccess, batch: Batch) -> float:
     return time.perf_counter() - start
 
 
-def bare_side(
+def floor_side(
     path: Path, stack: contextlib.ExitStack, *, same_journal: bool = True
 ) -> Callable[[Batch], float]:
-    """A function timing ``construct_event`` plus one ``INSERT`` per delivery, committed,
-    on a ``sqlite3`` connection to ``path`` opened once (closed with ``stack``)."""
+    """A function timing the floor of each delivery (``verify_header``, ``json.loads``,
+    one ``INSERT`` committed) on a ``sqlite3`` connection to ``path`` opened once
+    (closed with ``stack``)."""
     connection = stack.enter_context(
         contextlib.closing(sqlite3.connect(path, isolation_level=None))
     )
@@ -119,14 +145,17 @@ def bare_side(
     connection.execute(
         "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, type TEXT, body TEXT)"
     )
+    verify = stripe.WebhookSignature.verify_header
 
     def run(batch: Batch) -> float:
         start = time.perf_counter()
         for headers, body in batch:
-            event = stripe.Webhook.construct_event(body, headers["Stripe-Signature"], SECRET)
+            text = body.decode()
+            verify(text, headers["Stripe-Signature"], SECRET, 300)
+            event = json.loads(text)
             connection.execute("BEGIN")
             connection.execute(
-                "INSERT INTO events VALUES (?, ?, ?)", (event.id, event.type, body.decode())
+                "INSERT INTO events VALUES (?, ?, ?)", (event["id"], event["type"], text)
             )
             connection.execute("COMMIT")
         return time.perf_counter() - start
@@ -134,51 +163,289 @@ def bare_side(
     return run
 
 
+def count_statements(kind: str, directory: Path, *, subscribe: bool) -> tuple[float, float]:
+    """Statements and commits per webhook, steady state (a listener on the engine)."""
+    if kind != "sql":
+        return float("nan"), float("nan")
+    import sqlalchemy as sa  # noqa: PLC0415 - only for the SQL store
+
+    directory.mkdir()
+    store: Any = make_store(kind, directory)
+    portal, invoice_id = portal_with_a_client(store)
+    if subscribe:
+        portal.subscribe(lambda message: None)
+    batch = deliveries(invoice_id, 30)
+    run_ours(portal, batch[:10])
+    statements, commits = [0], [0]
+
+    def counted(*_args: object) -> None:
+        statements[0] += 1
+
+    def committed(*_args: object) -> None:
+        commits[0] += 1
+
+    sa.event.listen(store._engine, "before_cursor_execute", counted)
+    sa.event.listen(store._engine, "commit", committed)
+    run_ours(portal, batch[10:])
+    store.close()
+    return statements[0] / 20, commits[0] / 20
+
+
+def single_worker(args: argparse.Namespace) -> None:
+    per_round = max(args.events // args.rounds, 1)
+    warm = 50
+    sides = ("ours", "subscribed", "floor", "defaults")
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        directory = Path(tmp)
+        (directory / "plain").mkdir()
+        (directory / "subscribed").mkdir()
+        portal, invoice_id = portal_with_a_client(make_store(args.store, directory / "plain"))
+        subscribed, subscribed_invoice = portal_with_a_client(
+            make_store(args.store, directory / "subscribed")
+        )
+        received: list[object] = []
+        subscribed.subscribe(received.append)
+        batch = deliveries(invoice_id, warm + per_round * args.rounds)
+        batch_subscribed = deliveries(subscribed_invoice, warm + per_round * args.rounds)
+        run: dict[str, Callable[[Batch], float]] = {
+            "ours": lambda part: run_ours(portal, part),
+            "subscribed": lambda part: run_ours(subscribed, part),
+            "floor": floor_side(directory / "floor.db", stack),
+            "defaults": floor_side(directory / "defaults.db", stack, same_journal=False),
+        }
+        for side in sides:  # warm up imports and caches
+            run[side](batch_subscribed[:warm] if side == "subscribed" else batch[:warm])
+        totals = dict.fromkeys(sides, 0.0)
+        ratios: dict[str, list[float]] = {"ours": [], "subscribed": []}
+        for n in range(args.rounds):
+            part = slice(warm + n * per_round, warm + (n + 1) * per_round)
+            seconds = {
+                side: run[side](batch_subscribed[part] if side == "subscribed" else batch[part])
+                for side in sides
+            }
+            for side in sides:
+                totals[side] += seconds[side]
+            for side, spread in ratios.items():
+                spread.append(seconds[side] / seconds["floor"])
+        assert len(received) >= 2 * per_round * args.rounds, "every event reached the subscriber"
+        statements = {
+            side: count_statements(
+                args.store, directory / f"count-{side}", subscribe=side != "ours"
+            )
+            for side in ratios
+        }
+    count = per_round * args.rounds
+    us = {side: totals[side] / count * 1e6 for side in sides}
+    store = "SqlStore on SQLite (file)" if args.store == "sql" else "MemoryStore"
+    journal = f"journal_mode={SQLITE_JOURNAL_MODE}, synchronous={SQLITE_SYNCHRONOUS}"
+    print(f"one worker, {count} webhooks per side in {args.rounds} interleaved rounds")
+    for side, label in (("ours", "no subscriber"), ("subscribed", "a subscriber to every event")):
+        made, commits = statements[side]
+        print(
+            f"  ours ({store}, {label}): {us[side]:8.1f} us per webhook,"
+            f" {made:.1f} statements, {commits:.2f} commits"
+        )
+    print(
+        f"  floor (verify_header + json.loads + INSERT, sqlite3, {journal}): {us['floor']:8.1f} us"
+    )
+    for side, label in (("ours", "no subscriber"), ("subscribed", "a subscriber")):
+        spread = ratios[side]
+        print(
+            f"  ratio ours/floor, {label}: {us[side] / us['floor']:.2f}x (goal <= 1.5x);"
+            f" rounds' ratios min {min(spread):.2f}, median {statistics.median(spread):.2f},"
+            f" max {max(spread):.2f}"
+        )
+    print(
+        f"  for reference, the floor with sqlite3's defaults (rollback journal):"
+        f" {us['defaults']:8.1f} us (ours is {us['ours'] / us['defaults']:.2f}x that)"
+    )
+
+
+# --- several workers ------------------------------------------------------------------
+
+CLIENTS = 64
+
+
+def stream_of(url: str, length: int, *, seed: int = 20) -> Batch:
+    """Set up :data:`CLIENTS` clients on a new database at ``url`` and return a shuffled
+    stream of about ``length`` signed deliveries paying their invoices, each event three
+    times."""
+    from portal_access.storage.sql import SqlStore  # noqa: PLC0415
+
+    with SqlStore(url, create=True) as store:
+        portal = portal_for(store)
+        portal.save_account_class(AccountClass(id="retail", name="Retail"))
+        setup_fee = Charge("Setup fee", Money(25000, "USD"))
+        portal.create_offer("Onboarding", gateway="stripe", currency="USD", one_time=setup_fee,
+                            account_class_id="retail", offer_id="offer-1")  # fmt: skip
+        invoices = []
+        for n in range(CLIENTS):
+            form = KickoffForm(first_name="Ann", last_name=f"Lee{n}", email=f"ann{n}@example.com")
+            signup = portal.submit_kickoff_form("offer-1", form)
+            assert signup.invoice_id is not None
+            invoices.append(signup.invoice_id)
+    per_client = max(length // (3 * CLIENTS), 1)
+    now, signed = int(time.time()), []
+    for client, invoice_id in enumerate(invoices):
+        for n in range(per_client):
+            intent = payment_intent_object(
+                intent_id=f"pi_bench_{client}", amount=Money(25000, "USD"), status="processing",
+                method=PaymentMethodKind.BANK_ACCOUNT,
+                metadata={"invoice_id": invoice_id, "contact_id": "c"},
+            )  # fmt: skip
+            event = {"id": f"evt_{client}_{n:05d}", "object": "event",
+                     "created": now - per_client + n, "type": "payment_intent.processing",
+                     "api_version": stripe.api_version, "data": {"object": intent},
+                     "livemode": False}  # fmt: skip
+            body = json.dumps(event).encode()
+            header = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRET, now)
+            signed += [({"Stripe-Signature": header}, body)] * 3
+    random.Random(seed).shuffle(signed)
+    return signed
+
+
+def handle_share(portal: PortalAccess, share: Batch) -> Counter[str]:
+    outcomes: Counter[str] = Counter()
+    for headers, body in share:
+        outcomes[portal.handle_webhook("stripe", headers, body).outcome.split(":")[0]] += 1
+    return outcomes
+
+
+def process_worker(url: str, share: Batch, start: Any, results: Any) -> None:
+    """One worker process: its own store and portal, started at the barrier."""
+    from portal_access.storage.sql import SqlStore  # noqa: PLC0415
+
+    try:
+        with SqlStore(url) as store:
+            portal = portal_for(store)
+            portal.handle_webhook("stripe", *share[0])  # connect and warm up before the clock
+            start.wait(timeout=120)
+            began = time.time()
+            outcomes = handle_share(portal, share[1:])
+            results.put((began, time.time(), dict(outcomes), None))
+    except Exception as exc:  # report it rather than hang the parent
+        start.abort()
+        results.put((0.0, 0.0, {}, repr(exc)))
+
+
+def run_processes(url: str, shares: list[Batch]) -> tuple[float, Counter[str]]:
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(len(shares)), context.Queue()
+    workers = [
+        context.Process(target=process_worker, args=(url, share, start, results))
+        for share in shares
+    ]
+    for worker in workers:
+        worker.start()
+    reports = [results.get(timeout=900) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    errors = [error for *_, error in reports if error]
+    assert not errors, errors
+    outcomes: Counter[str] = Counter()
+    for *_, counts, _error in reports:
+        outcomes.update(counts)
+    return max(r[1] for r in reports) - min(r[0] for r in reports), outcomes
+
+
+def run_threads(url: str, shares: list[Batch]) -> tuple[float, Counter[str]]:
+    from portal_access.storage.sql import SqlStore  # noqa: PLC0415
+
+    with SqlStore(url) as store:
+        portal = portal_for(store)
+        for share in shares:
+            portal.handle_webhook("stripe", *share[0])  # warm up before the clock
+        outcomes: Counter[str] = Counter()
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def work(share: Batch) -> None:
+            try:
+                found = handle_share(portal, share[1:])
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+                raise
+            with lock:
+                outcomes.update(found)
+
+        threads = [threading.Thread(target=work, args=(share,)) for share in shares]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - began
+    assert not errors, errors
+    return elapsed, outcomes
+
+
+@contextlib.contextmanager
+def postgres_database(base: str) -> Iterator[str]:
+    """A URL whose ``search_path`` is a new schema of this run's own, dropped afterwards."""
+    import psycopg  # noqa: PLC0415
+
+    from portal_access.storage.sql._urls import database_url, psycopg_conninfo  # noqa: PLC0415
+
+    url = database_url(base)
+    name = f"pa_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(psycopg_conninfo(url), autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{name}"')
+        try:
+            options = {"options": f"-csearch_path={name}"}
+            yield url.update_query_dict(options).render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def several_workers(args: argparse.Namespace) -> None:
+    counts = [int(n) for n in args.workers.split(",")]
+    databases: list[str] = ["sqlite"]
+    postgres = os.environ.get("PORTAL_ACCESS_TEST_DATABASE_URL")
+    if postgres:
+        databases.append("postgres")
+    else:
+        print("(PostgreSQL skipped: set PORTAL_ACCESS_TEST_DATABASE_URL to measure it)")
+    for database in databases:
+        how = "threads of one process" if database == "sqlite" else "processes"
+        print(f"{database}, workers as {how}, a stream of ~{args.stream} deliveries:")
+        one: float | None = None
+        for workers in counts:
+            with contextlib.ExitStack() as stack:
+                if database == "sqlite":
+                    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                    url = f"sqlite:///{tmp / 'portal.db'}"
+                else:
+                    assert postgres is not None
+                    url = stack.enter_context(postgres_database(postgres))
+                stream = stream_of(url, args.stream)
+                # each share's first delivery is its warm-up, outside the clock
+                shares = [stream[n::workers] for n in range(workers)]
+                run = run_threads if database == "sqlite" else run_processes
+                elapsed, outcomes = run(url, shares)
+            handled = sum(outcomes.values())
+            rate = handled / elapsed
+            one = one or rate
+            shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+            print(
+                f"  {workers} worker{'s' if workers > 1 else ' '}: {rate:7.0f} webhooks/s"
+                f" ({rate / one:.2f}x one worker; {shown})"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000, help="webhooks per side")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds")
     parser.add_argument("--store", choices=["sql", "memory"], default="sql")
-    parser.add_argument("--subscribe", action="store_true", help="a subscriber to every event")
+    parser.add_argument("--stream", type=int, default=1920, help="deliveries for the workers")
+    parser.add_argument("--workers", default="1,2,4,8", help="worker counts, comma-separated")
+    parser.add_argument("--only", choices=["one", "several"], help="run one part only")
     args = parser.parse_args()
-    per_round = max(args.events // args.rounds, 1)
-    warm = 50
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        directory = Path(tmp)
-        portal, invoice_id = portal_with_a_client(make_store(args.store, directory))
-        if args.subscribe:
-            portal.subscribe(lambda message: None)
-        batch = deliveries(invoice_id, warm + per_round * args.rounds)
-        bare = bare_side(directory / "bare.db", stack)
-        defaults = bare_side(directory / "defaults.db", stack, same_journal=False)
-        run_ours(portal, batch[:warm])  # warm up imports and caches
-        bare(batch[:warm])
-        defaults(batch[:warm])
-        totals, ratios = {"ours": 0.0, "bare": 0.0, "defaults": 0.0}, []
-        for n in range(args.rounds):
-            deliveries_of_round = batch[warm + n * per_round : warm + (n + 1) * per_round]
-            ours_s = run_ours(portal, deliveries_of_round)
-            bare_s = bare(deliveries_of_round)
-            totals["ours"] += ours_s
-            totals["bare"] += bare_s
-            totals["defaults"] += defaults(deliveries_of_round)
-            ratios.append(ours_s / bare_s)
-    count = per_round * args.rounds
-    ours, bare_us, defaults_us = (totals[side] / count * 1e6 for side in totals)
-    store = "SqlStore on SQLite (file)" if args.store == "sql" else "MemoryStore"
-    store += ", a subscriber to every event" if args.subscribe else ""
-    journal = f"journal_mode={SQLITE_JOURNAL_MODE}, synchronous={SQLITE_SYNCHRONOUS}"
-    print(f"ours ({store}): {ours:8.1f} us per webhook")
-    print(f"bare (construct_event + INSERT in sqlite3, {journal}): {bare_us:8.1f} us")
-    print(
-        f"ratio: {ours / bare_us:.2f}x (goal <= 1.5x), {count} events each in {args.rounds}"
-        f" interleaved rounds; rounds' ratios min {min(ratios):.2f}, median"
-        f" {statistics.median(ratios):.2f}, max {max(ratios):.2f}"
-    )
-    print(
-        f"for reference, bare with sqlite3's defaults (rollback journal): {defaults_us:8.1f} us"
-        f" (ours is {ours / defaults_us:.2f}x that)"
-    )
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start")
+    if args.only != "several":
+        single_worker(args)
+    if args.only != "one":
+        several_workers(args)
 
 
 if __name__ == "__main__":
