@@ -32,6 +32,7 @@ from portal_access._domain.events import (
 )
 from portal_access._domain.gateway_events import SubscriptionReport
 from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentStatus
 from portal_access._service import audit_trail
 from portal_access._service.context import ServiceContext, Work
 from portal_access._service.payment_history import credit_order, duplicates_of
@@ -48,7 +49,15 @@ def note_payment(
     work: Work, invoice: Invoice, saved: PaymentRecord, previous: PaymentRecord | None
 ) -> None:
     """After ``saved`` replaced ``previous`` (``None``: a new payment) in this unit of
-    work: emit ``payment.duplicate`` for every payment of ``invoice`` this made surplus."""
+    work: emit ``payment.duplicate`` for every payment of ``invoice`` this made surplus.
+
+    Only succeeded payments hold money (see ``duplicate_payments``), so when neither
+    ``saved`` nor ``previous`` succeeded nothing became surplus, and the invoice's other
+    payments are not read."""
+    if saved.snapshot.status is not PaymentStatus.SUCCEEDED and (
+        previous is None or previous.snapshot.status is not PaymentStatus.SUCCEEDED
+    ):
+        return
     records = [
         r
         for r in work.uow.payments.for_account(invoice.account_id)

@@ -21,9 +21,10 @@ from portal_access._domain.billing import Invoice, InvoiceStatus
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.gateway_events import SubscriptionReport
 from portal_access._domain.payments import PaymentStatus
-from portal_access.ports import Lock, Scalar, Where
+from portal_access.ports import Lock, Scalar, StoreTransaction, Where
 from portal_access.repositories._aggregates import newest, totals
 from portal_access.repositories._base import ById, Repository
+from portal_access.repositories._documents import DocumentCache
 from portal_access.repositories._records import CheckoutRecord, PaymentRecord
 from portal_access.repositories._tables import (
     CHECKOUTS,
@@ -63,6 +64,23 @@ class InvoiceRepository(ById[Invoice]):
     """Invoices by id (read locked), number and account."""
 
     table, kind, lock = INVOICES, Invoice, Lock.WAIT
+
+    def __init__(self, transaction: StoreTransaction, documents: DocumentCache) -> None:
+        super().__init__(transaction, documents)
+        #: Invoices read (locked) or saved in this unit of work: a locked row cannot
+        #: change until the unit of work ends, so reading it again asks nothing new of
+        #: the store (a webhook checks the invoice's gateway, then applies the payment).
+        self._held: dict[str, Invoice] = {}
+
+    def get(self, value_id: str) -> Invoice | None:
+        """The invoice with this id (locked until the unit of work ends), or ``None``."""
+        held = self._held.get(value_id)
+        if held is not None:
+            return held
+        found = super().get(value_id)
+        if found is not None:
+            self._held[value_id] = found
+        return found
 
     def columns(self, value: Invoice) -> dict[str, Scalar]:
         """The trimmed number, the account, the date it was issued, and the summary's
@@ -145,6 +163,7 @@ class InvoiceRepository(ById[Invoice]):
         if other is not None and other.id != value.id:
             raise ConflictError(f"invoice number {value.number.strip()} is taken")
         super().save(value)
+        self._held[value.id] = value
 
     def next_number(self) -> str:
         """A new invoice number, unique and increasing ("1001", "1002", ...), taken in
