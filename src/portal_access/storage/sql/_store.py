@@ -4,6 +4,12 @@ How concurrent workers stay correct (from the database, never from process-local
 
 - SQLite serialises writers: every transaction begins ``IMMEDIATE`` (see
   :mod:`~portal_access.storage.sql._engine`), so it is serializable, like the memory store.
+  Within one process the store's writers also queue on a lock of their own (woken as
+  soon as the writer before them is done, where SQLite's busy timeout polls and lets
+  a writer that waited long enough fail with "database is locked"), and those that
+  queue share a commit (group commit, :class:`_Writers`): one ``fsync`` for a group,
+  each unit of work in a ``SAVEPOINT`` of the group's transaction, so a failed one is
+  rolled back alone and the others still commit; none returns before the commit.
 - PostgreSQL runs ``READ COMMITTED`` with explicit protection exactly where two workers
   race, as the repositories ask through the store port: unique keys (``INSERT ... ON
   CONFLICT DO NOTHING``: processed events, vendor objects, login emails, invoice
@@ -29,7 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from portal_access._domain.errors import StorageError
@@ -39,7 +45,7 @@ from portal_access.repositories import (
     DEFAULT_ROW_CACHE_SIZE,
     DocumentCache,
 )
-from portal_access.storage.sql._engine import READ_ONLY, make_engine
+from portal_access.storage.sql._engine import BUSY_TIMEOUT_SECONDS, READ_ONLY, make_engine
 from portal_access.storage.sql._errors import translate
 from portal_access.storage.sql._hot_path import CommittedReader, ConnectionLostError
 from portal_access.storage.sql._migrations import check_schema, migrate
@@ -113,6 +119,8 @@ class SqlStore:
         self._local = threading.local()
         self._checked = threading.Lock()
         self._revision: str | None = None
+        sqlite = self._url.get_backend_name() == "sqlite"
+        self._writers = _Writers() if sqlite else None
         if create:
             self._revision = migrate(self._engine)
 
@@ -199,6 +207,10 @@ class SqlStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[SqlTransaction]:
+        if self._writers is not None:
+            with self._writers.transaction(self._engine) as grouped:
+                yield grouped
+            return
         try:
             connection = self._engine.connect()
         except DBAPIError as exc:
@@ -239,3 +251,143 @@ def _roll_back(connection: Connection) -> None:
     except Exception:  # the caller's error matters more
         log.warning("rollback failed; the connection is discarded", exc_info=True)
         connection.invalidate()
+
+
+#: How many units of work one SQLite commit carries at most.
+GROUP_LIMIT = 32
+
+
+class _Group:
+    """One SQLite transaction that several units of work share, and its commit."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.members = 0
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+class _Writers:
+    """This process's writers to one SQLite database: one at a time, and those that queue
+    share a commit.
+
+    A writer takes :attr:`lock` (waiting up to the busy timeout), then runs its unit of
+    work in the open group's transaction (begun ``IMMEDIATE`` by the group's first
+    writer; the later ones in a ``SAVEPOINT``, so that a failure rolls back only its
+    own work). When it is done and others queue for the lock, it hands the open
+    transaction on and waits for the group's commit; the last one commits, once, for
+    all. So every unit of work returns only after its commit, a failed one leaves
+    nothing, and the others of its group are unaffected; if the commit fails, every
+    unit of work of the group raises.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._queue = threading.Lock()
+        self._queued = 0
+        self._group: _Group | None = None
+
+    @contextmanager
+    def transaction(self, engine: Engine) -> Iterator[SqlTransaction]:
+        with self._queue:
+            self._queued += 1
+        acquired = self.lock.acquire(timeout=BUSY_TIMEOUT_SECONDS)
+        with self._queue:
+            self._queued -= 1
+        if not acquired:
+            raise StorageError(
+                f"no write lock on the SQLite database after {BUSY_TIMEOUT_SECONDS:.0f}s: a "
+                "unit of work of this process stays open (one waiting for another?)"
+            )
+        try:
+            group = self._group or self._begin(engine)
+            savepoint = group.connection.begin_nested() if group.members else None
+        except BaseException:
+            self._end(self._group, joined=False)
+            raise
+        tx = SqlTransaction(group.connection)
+        try:
+            try:
+                yield tx
+            finally:
+                tx.close()
+            if tx.failed:
+                raise StorageError(
+                    "a statement of this unit of work failed and the block went on; "
+                    "nothing was committed"
+                )
+            if savepoint is not None:
+                try:
+                    savepoint.commit()  # RELEASE: its work is the group's now
+                except DBAPIError as exc:
+                    raise translate(exc) from exc
+        except BaseException:
+            if savepoint is None:  # the group's first: nothing but its own work to undo
+                self._end(group, joined=False, rollback=True)
+            else:
+                try:
+                    savepoint.rollback()
+                except Exception:  # the transaction is gone: the group's commit fails
+                    log.warning("rolling back to a savepoint failed", exc_info=True)
+                self._end(group, joined=False)
+            raise
+        self._end(group, joined=True)
+
+    def _begin(self, engine: Engine) -> _Group:
+        try:
+            connection = engine.connect()
+        except DBAPIError as exc:
+            raise translate(exc) from exc
+        try:
+            connection.begin()  # BEGIN IMMEDIATE: other processes may hold the file
+        except DBAPIError as exc:
+            connection.close()
+            raise translate(exc) from exc
+        self._group = _Group(connection)
+        return self._group
+
+    def _end(self, group: _Group | None, *, joined: bool, rollback: bool = False) -> None:
+        """Leave ``group`` (holding :attr:`lock`): hand it on to a writer that queues, or
+        commit it (roll it back when ``rollback``); a member that ``joined`` waits for
+        the commit and raises its error."""
+        if group is None:
+            self.lock.release()
+            return
+        if joined:
+            group.members += 1
+        with self._queue:
+            hand_on = self._queued > 0 and not rollback and group.members < GROUP_LIMIT
+        if hand_on:
+            self.lock.release()
+            if joined:
+                self._wait(group)
+            return
+        self._group = None
+        connection = group.connection
+        try:
+            if rollback or not group.members:
+                _roll_back(connection)
+            else:
+                try:
+                    connection.commit()
+                except DBAPIError as exc:
+                    group.error = translate(exc)
+                    _roll_back(connection)
+        finally:
+            connection.close()
+            group.done.set()
+            self.lock.release()
+        if joined and group.error is not None:
+            raise group.error
+
+    def _wait(self, group: _Group) -> None:
+        """Wait for ``group``'s commit and raise its error. Should the writer it was
+        handed on to give up (its wait for the lock timed out), commit it here."""
+        while not group.done.wait(timeout=1.0):
+            if self.lock.acquire(blocking=False):
+                if self._group is group:  # nobody took it on
+                    self._end(group, joined=False)
+                else:
+                    self.lock.release()
+        if group.error is not None:
+            raise group.error
