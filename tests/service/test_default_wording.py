@@ -37,7 +37,7 @@ SUBJECTS = {
     "statement": ("Your statement from Acme Services", "Your statement from your customer portal"),
     "autopay_over_maximum": ("Invoice 1001 from Acme Services is yours to pay", "Invoice 1001 from your customer portal is yours to pay"),
     "autopay_declined": ("Autopay of invoice 1001 was declined", "Autopay of invoice 1001 was declined"),
-    "document_comment": ("Acme Services: a comment on Invoice 1001", "Your customer portal: a comment on Invoice 1001"),
+    "document_comment": ("New comment on Invoice 1001 from Acme Services", "New comment on Invoice 1001 from your customer portal"),
 }  # fmt: skip
 
 

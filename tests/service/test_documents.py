@@ -364,13 +364,13 @@ def test_comments_are_stored_listed_in_order_and_notify_the_other_side(world):
     assert portal.staff_document_comments(ref) == comments
     events = world.topics("document.commented")
     assert [e.payload["author_kind"] for e in events] == ["contact", "staff", "contact"]
-    (mail,) = [m for m in world.mailer.to("ann@example.com") if "commented" in m.subject]
+    (mail,) = [m for m in world.mailer.to("ann@example.com") if "New comment on" in m.subject]
     assert "Yes: <b>20%</b>" in mail.text
     assert "<b>20%</b>" not in mail.html
     assert "&lt;b&gt;20%&lt;/b&gt;" in mail.html
     link = next(w for w in mail.text.split() if "/portal/document?token=" in w)
     assert portal.open_document_link(_token(link), "c-ann") == ref
-    assert not [m for m in world.mailer.to("bob@example.com") if "commented" in m.subject]
+    assert not [m for m in world.mailer.to("bob@example.com") if "New comment on" in m.subject]
 
 
 def test_only_who_may_see_a_document_may_comment_on_it(world):

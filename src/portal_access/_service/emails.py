@@ -144,7 +144,7 @@ _STATEMENT = _template(
 )
 
 _DOCUMENT_COMMENT = _template(
-    '{{ business.name | default:"Your customer portal" }}: a comment on {{ document.title }}',
+    'New comment on {{ document.title }} from {{ business.name | default:"your customer portal" }}',
     f"{_GREETING}\n\n{{{{ comment.author }}}} wrote on {{{{ document.title }}}}:\n\n"
     "{{ comment.body }}\n\nRead and answer it in your portal: {{ link.url }}",
 )
