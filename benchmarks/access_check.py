@@ -195,7 +195,7 @@ def measure(kind: str, count: int, workdir: Path) -> dict[str, float]:
     cycle = (ids * (calls_per_batch // len(ids) + 1))[:calls_per_batch]
     with database(kind, count, workdir) as (url, raw):
         store = SqlStore(url)
-        portal = PortalAccess(store=store, gateways=[])
+        portal = PortalAccess(store=store, gateways=[], development=True)
         assert portal.check_access(ids[0]).full
         calls = {
             "raw": raw,
@@ -287,7 +287,7 @@ def measure_django(kinds: list[str], count: int, workdir: Path) -> dict[str, dic
                     return cursor.fetchone()
 
             store = DjangoStore(using=kind)
-            portal = PortalAccess(store=store, gateways=[])
+            portal = PortalAccess(store=store, gateways=[], development=True)
             assert portal.check_access(ids[0]).full
             calls = {
                 "raw": raw,
