@@ -28,6 +28,7 @@ from portal_access import (
     EmailAddress,
     InactiveSiteVisibility,
     KickoffForm,
+    LedgerAccount,
     Money,
     PaymentMethodKind,
     Plan,
@@ -142,6 +143,13 @@ class Demo:
 
     def set_up(self) -> None:
         self.portal.save_account_class(CLASS)
+        for method, code in (
+            (PaymentMethodKind.CARD, "1010"),
+            (PaymentMethodKind.BANK_ACCOUNT, "1020"),
+        ):
+            # seed 004: each way of paying lands in the bank account staff matched to it
+            account = LedgerAccount(gateway="sandbox", method=method, code=code, name="Operating")
+            self.portal.map_ledger_account(account, staff=ADMIN)
         self.portal.create_offer(
             "Client onboarding",
             offer_id="kickoff",
