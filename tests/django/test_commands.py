@@ -30,8 +30,9 @@ def run(*args: str, **options: object) -> tuple[str, str]:
 
 
 def test_deliver_outbox_once_retries_what_failed(sandbox_portal):
-    """A receiver that failed leaves its event pending; one pass of the worker delivers
-    it, and the next pass has nothing to do."""
+    """A receiver that failed leaves its event pending, due again after the first retry's
+    wait (OutboxSettings.first_retry, 30 s by default): a pass before then has nothing to
+    do, one after it delivers the event, and the next pass has nothing to do."""
     calls: list[str] = []
 
     def flaky(sender, message, **kwargs):
@@ -42,7 +43,10 @@ def test_deliver_outbox_once_retries_what_failed(sandbox_portal):
     signals.contact_created.connect(flaky)
     try:
         sandbox_portal.contact()
-        assert models.OutboxMessage.objects.filter(delivered=False).count() == 1
+        pending = models.OutboxMessage.objects.get(delivered=False)
+        assert pending.attempts == 1
+        assert run("portal_access_deliver_outbox", "--once")[0] == "delivered 0 message(s)\n"
+        sandbox_portal.clock.advance(timedelta(seconds=31))
         out, _ = run("portal_access_deliver_outbox", "--once")
         assert out == "delivered 1 message(s)\n"
         assert len(calls) == 2

@@ -45,6 +45,16 @@ def test_the_schema_depends_on_no_setting_but_the_user_model():
     assert text.count("settings.AUTH_USER_MODEL") == 2
 
 
+def test_every_declared_table_has_a_model_and_no_model_is_left_over():
+    """MODELS is built by table name: a table added to TABLES without a model (or a
+    model whose table is no longer declared) shows here, not as a store error later."""
+    assert set(portal_models.MODELS) == {table.name for table in TABLES}
+    for name, model in portal_models.MODELS.items():
+        assert model._meta.db_table == f"portal_access_{name}"
+    declared = {index.name for table in TABLES for index in table.indexes}
+    assert len({portal_models.index_name(name) for name in declared}) == len(declared)
+
+
 @pytest.mark.parametrize("table", TABLES, ids=lambda table: table.name)
 def test_each_model_mirrors_its_declared_table(table):
     """Every declared column is a field of its type and nullability; the key is the
@@ -68,11 +78,11 @@ def test_each_model_mirrors_its_declared_table(table):
         assert table.key in uniques
     for index in table.indexes:
         if index.unique:
-            assert uniques[index.equal] == f"pa_{index.name}"
+            assert uniques[index.equal] == portal_models.index_name(index.name)
         else:
             found = {i.name: tuple(i.fields) for i in meta.indexes}
             covered = index.equal + index.order
-            assert found[f"pa_{index.name}"] == covered + tuple(
+            assert found[portal_models.index_name(index.name)] == covered + tuple(
                 k for k in table.key if k not in covered
             )
 
