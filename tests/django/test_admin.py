@@ -27,6 +27,7 @@ PAGES = [
     "invoice",
     "payment",
     "token",
+    "auditentry",
     "outboxmessage",
 ]
 
@@ -117,6 +118,10 @@ def test_cancel_required_payment_grants_access_and_records_the_staff_member(
     trail = client.get("/admin/portal_access/outboxmessage/").content.decode()
     assert "invoice.voided" in trail
     assert "email.requested" not in trail
+    audit = client.get("/admin/portal_access/auditentry/", {"q": contact_id}).content.decode()
+    rows = audit[audit.index('id="result_list"') :]
+    assert "cancel_required_payment" in rows
+    assert f'<td class="field-show">{user.pk}</td>' in rows  # the staff member's id
 
 
 def test_staff_without_the_permission_are_refused_and_nothing_changes(web):

@@ -48,6 +48,12 @@ def test_good_settings_pass(settings):
         ({**GOOD, "RATE_LIMIT_CACHE": "redis"}, "portal_access.E005", "not in CACHES"),
         ({**GOOD, "POLICY": 3}, "portal_access.E006", "PortalPolicy"),
         ({**GOOD, "BUSINESS_NAME": " "}, "portal_access.E006", "non-blank"),
+        ({**GOOD, "TOPICS": ["contact.craeted"]}, "portal_access.E006", "unknown topics"),
+        ({**GOOD, "TOPICS": "contact.created"}, "portal_access.E006", "list of topic names"),
+        ({**GOOD, "DOCUMENT_LINK_KEY": b"short"}, "portal_access.E006", "at least 32"),
+        ({**GOOD, "DOCUMENT_LINK_KEY": "x" * 40}, "portal_access.E006", "must be bytes"),
+        ({**GOOD, "OUTBOX": 5}, "portal_access.E006", "OutboxSettings"),
+        ({**GOOD, "RENDERER": object()}, "portal_access.E006", "DocumentRenderer"),
     ],
 )
 def test_each_wrong_setting_has_its_error(settings, config, expected, says):

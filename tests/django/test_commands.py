@@ -30,8 +30,9 @@ def run(*args: str, **options: object) -> tuple[str, str]:
 
 
 def test_deliver_outbox_once_retries_what_failed(sandbox_portal):
-    """A receiver that failed leaves its event pending; one pass of the worker delivers
-    it, and the next pass has nothing to do."""
+    """A receiver that failed leaves its event pending, due again after the first retry's
+    wait (OutboxSettings.first_retry, 30 s by default): a pass before then has nothing to
+    do, one after it delivers the event, and the next pass has nothing to do."""
     calls: list[str] = []
 
     def flaky(sender, message, **kwargs):
@@ -42,7 +43,10 @@ def test_deliver_outbox_once_retries_what_failed(sandbox_portal):
     signals.contact_created.connect(flaky)
     try:
         sandbox_portal.contact()
-        assert models.OutboxMessage.objects.filter(delivered=False).count() == 1
+        pending = models.OutboxMessage.objects.get(delivered=False)
+        assert pending.attempts == 1
+        assert run("portal_access_deliver_outbox", "--once")[0] == "delivered 0 message(s)\n"
+        sandbox_portal.clock.advance(timedelta(seconds=31))
         out, _ = run("portal_access_deliver_outbox", "--once")
         assert out == "delivered 1 message(s)\n"
         assert len(calls) == 2
@@ -134,3 +138,61 @@ def test_the_demo_tells_seed_000s_story_and_keeps_nothing(sandbox_portal):
     assert out.rstrip().endswith("done; nothing was kept.")
     assert not models.Contact.objects.exists()
     assert not models.Invoice.objects.exists()
+
+
+def test_topics_keep_events_for_the_workers_receivers(sandbox_portal, settings):
+    """PORTAL_ACCESS['TOPICS']: a web process with no receiver of its own keeps
+    ``contact.created`` in the outbox; the worker, whose receiver is connected, delivers
+    it once. Without the setting the event is not kept."""
+    sandbox_portal.contact("c-bob", "bob@example.com")
+    assert not models.OutboxMessage.objects.filter(topic="contact.created").exists()
+    settings.PORTAL_ACCESS = {**settings.PORTAL_ACCESS, "TOPICS": ["contact.created"]}
+    sandbox_portal.contact()
+    kept = models.OutboxMessage.objects.get(topic="contact.created", delivered=False)
+    calls: list[str] = []
+
+    def receiver(sender, message, **kwargs):
+        calls.append(message.id)
+
+    signals.contact_created.connect(receiver)
+    try:
+        assert run("portal_access_deliver_outbox", "--once")[0] == "delivered 1 message(s)\n"
+    finally:
+        signals.contact_created.disconnect(receiver)
+    assert calls == [kept.id]
+    assert models.OutboxMessage.objects.get(id=kept.id).delivered
+
+
+def test_prune_deletes_only_delivered_messages_past_retention(sandbox_portal, settings):
+    """portal_access_prune: a message delivered more than --messages-days ago goes, an
+    undelivered one stays however old; a second run has nothing left to delete."""
+    settings.PORTAL_ACCESS = {**settings.PORTAL_ACCESS, "TOPICS": ["contact.created"]}
+    sandbox_portal.contact()
+    delivered = models.OutboxMessage.objects.get(topic="contact.created")
+    signals.contact_created.connect(receiver := lambda **kwargs: None)
+    try:
+        run("portal_access_deliver_outbox", "--once")
+    finally:
+        signals.contact_created.disconnect(receiver)
+
+    def failing(**kwargs):
+        raise ConnectionError("the CRM is down")
+
+    signals.contact_created.connect(failing)
+    try:
+        sandbox_portal.contact("c-bob", "bob@example.com")
+    finally:
+        signals.contact_created.disconnect(failing)
+    waiting = models.OutboxMessage.objects.get(topic="contact.created", delivered=False)
+    sandbox_portal.clock.advance(timedelta(days=8))
+    args = ("portal_access_prune", "--messages-days", "7", "--events-days", "30")
+    out, _ = run(*args)
+    assert out == "pruned 1 delivered message(s) and 0 processed event(s)\n"
+    assert not models.OutboxMessage.objects.filter(id=delivered.id).exists()
+    assert models.OutboxMessage.objects.filter(id=waiting.id, delivered=False).exists()
+    assert run(*args)[0] == "pruned 0 delivered message(s) and 0 processed event(s)\n"
+
+
+def test_prune_refuses_a_retention_shorter_than_30_days_for_events(sandbox_portal):
+    with pytest.raises(CommandError, match="at least 30 days"):
+        run("portal_access_prune", "--messages-days", "7", "--events-days", "1")

@@ -37,11 +37,21 @@ key                      what it is                                        defau
                          (a URL name or path)                              ``login"``
 ``HOME_URL``             where a contact with full access lands            ``"portal_access:``
                                                                            ``dashboard"``
+``TOPICS``               event topics kept in the outbox for another       ``()``
+                         process's receivers (the worker's), whatever
+                         this process's signals have receivers for
+``DOCUMENT_LINK_KEY``    at least 32 random ``bytes`` signing emailed      ``None``: no document
+                         document links (not ``SECRET_KEY``)               links
+``RENDERER``             a :class:`~portal_access.ports.DocumentRenderer`  ``None``: documents
+                         (or path) drawing invoices as files               are not drawn
+``OUTBOX``               an :class:`~portal_access.OutboxSettings` (or     ``OutboxSettings()``
+                         path): claim lease, retry waits, batch
 =======================  ================================================  =====================
 
 A wrong value (no ``URL``, a relative one, an unknown key, a backend that does not
-import) is a :class:`~portal_access.ConfigurationError` naming the key, raised by
-:func:`portal` and reported by ``manage.py check`` (:mod:`.checks`). The emailed links
+import, an unknown topic, a short or text ``DOCUMENT_LINK_KEY``) is a
+:class:`~portal_access.ConfigurationError` naming the key, raised by :func:`portal` and
+reported by ``manage.py check`` (:mod:`.checks`). The emailed links
 are ``URL`` followed by :data:`LINK_PATHS`: the app's URL patterns serve exactly these.
 """
 
@@ -60,13 +70,21 @@ from django.utils.module_loading import import_string
 
 from portal_access import (
     ConfigurationError,
+    OutboxSettings,
     PortalAccess,
     PortalLinks,
     PortalPolicy,
     SystemPortalOptions,
 )
 from portal_access.adapters import MemoryRateLimiter, SystemClock
-from portal_access.ports import BackgroundRunner, Clock, PaymentGateway, RateLimiter
+from portal_access.ports import (
+    BackgroundRunner,
+    Clock,
+    DocumentRenderer,
+    PaymentGateway,
+    RateLimiter,
+)
+from portal_access.storage.memory import MemoryStore
 
 __all__ = [
     "DEFAULTS",
@@ -96,6 +114,10 @@ DEFAULTS: dict[str, object] = {
     "BACKGROUND": None,
     "LOGIN_URL": "portal_access:login",
     "HOME_URL": "portal_access:dashboard",
+    "TOPICS": (),
+    "DOCUMENT_LINK_KEY": None,
+    "RENDERER": None,
+    "OUTBOX": None,
 }
 
 #: Where each single-use link points, under ``URL`` (the app's URL patterns serve these).
@@ -179,6 +201,48 @@ def _gateway(entry: object, position: int) -> PaymentGateway:
     return entry
 
 
+#: The keys of the facade's own arguments, by the ``PortalAccess`` argument they set.
+_FACADE_KEYS = {
+    "topics": "TOPICS",
+    "document_link_key": "DOCUMENT_LINK_KEY",
+    "outbox": "OUTBOX",
+    "renderer": "RENDERER",
+}
+
+
+def _facade_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``TOPICS``, ``DOCUMENT_LINK_KEY``, ``RENDERER`` and ``OUTBOX`` as
+    :class:`~portal_access.PortalAccess` arguments, judged by the facade itself (on a
+    store in memory) so ``manage.py check`` reports what building the portal would."""
+    topics = config.get("TOPICS", ())
+    if isinstance(topics, str | bytes) or not isinstance(topics, Sequence | frozenset | set):
+        raise _fail("TOPICS", "must be a list of topic names", topics)
+    key = config.get("DOCUMENT_LINK_KEY")
+    if key is not None and not isinstance(key, bytes):
+        raise _fail(
+            "DOCUMENT_LINK_KEY",
+            "must be bytes (at least 32 random ones), e.g. bytes.fromhex(env('PORTAL_DOC_KEY'))",
+        )
+    renderer = _load("RENDERER", config.get("RENDERER"))
+    if renderer is not None and not callable(getattr(renderer, "render", None)):
+        raise _fail("RENDERER", "must be a DocumentRenderer (with a render() method)", renderer)
+    outbox = _load("OUTBOX", config.get("OUTBOX")) or OutboxSettings()
+    if not isinstance(outbox, OutboxSettings):
+        raise _fail("OUTBOX", "must be an OutboxSettings", outbox)
+    options: dict[str, Any] = {
+        "topics": tuple(topics),
+        "document_link_key": key,
+        "renderer": renderer,
+        "outbox": outbox,
+    }
+    try:
+        PortalAccess(store=MemoryStore(), gateways=(), development=True, **options)
+    except ConfigurationError as exc:
+        name = _FACADE_KEYS.get(exc.field or "", "TOPICS")
+        raise _fail(name, exc.message, config.get(name)) from None
+    return options
+
+
 def _check_names(config: Mapping[str, Any]) -> None:
     for key in config:
         if key not in DEFAULTS:
@@ -220,6 +284,10 @@ class DjangoSettings:
     background: BackgroundRunner | None
     login_url: str
     home_url: str
+    topics: tuple[str, ...] = ()
+    document_link_key: bytes | None = None
+    renderer: DocumentRenderer | None = None
+    outbox: OutboxSettings = attrs.field(factory=OutboxSettings)
 
     @property
     def origin(self) -> str:
@@ -281,6 +349,7 @@ class DjangoSettings:
         database = _text(config, "DATABASE")
         if database not in django_settings.DATABASES:
             raise _fail("DATABASE", f"{database!r} is not in DATABASES", database)
+        facade = _facade_options(config)
         settings = cls(
             url=url,
             return_origins=return_origins,
@@ -295,6 +364,7 @@ class DjangoSettings:
             background=background,
             login_url=_text(config, "LOGIN_URL"),
             home_url=_text(config, "HOME_URL"),
+            **facade,
         )
         return attrs.evolve(settings, policy=_policy(settings))
 
@@ -378,6 +448,10 @@ def _build() -> None:
         links=settings.links,
         business_name=settings.business_name,
         background=settings.background or DjangoBackground(),
+        topics=settings.topics,
+        document_link_key=settings.document_link_key,
+        renderer=settings.renderer,
+        outbox=settings.outbox,
     )
     signals.connect_portal(portal, using=settings.database)
     _built = (settings, portal)

@@ -15,6 +15,10 @@ stay correct is the SQL store's recipe, through the ORM:
   outbox messages read then written;
 - counters: ``UPDATE ... SET value = value + 1``, which locks the counter's row.
 
+Its transactions also compute the account summary's sums and newest rows in the
+database (:class:`~portal_access.ports.AggregateReads`): one ``GROUP BY`` or one
+``ORDER BY ... DESC LIMIT`` query each.
+
 PostgreSQL's serialization failures and deadlocks become
 :class:`~portal_access.StaleStateError` (the service runs the use case again); other
 database errors :class:`~portal_access.StorageError`. On SQLite, set
@@ -37,12 +41,22 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F, Model, QuerySet
-from django.db.models.functions import Collate
+from django.db.models import Count, F, Model, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Collate
 
 from portal_access import ConflictError, StaleStateError, StorageError
 from portal_access.contrib.django.models import MODELS, Counter
-from portal_access.ports import Committed, Index, Key, Lock, Row, Scalar, Table
+from portal_access.ports import (
+    Committed,
+    Index,
+    Key,
+    Lock,
+    Row,
+    Scalar,
+    Table,
+    Total,
+    Where,
+)
 from portal_access.repositories import (
     DEFAULT_DOCUMENT_CACHE_SIZE,
     DEFAULT_ROW_CACHE_SIZE,
@@ -91,6 +105,12 @@ class _Shape:
             fields.append("doc")
         self.fields = tuple(fields)
         self.db_table: str = self.model._meta.db_table
+
+    def scalar(self, name: str, value: Any) -> Scalar:
+        """A value read from column ``name``: instants timezone-aware in UTC."""
+        if name in self.instants and isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value  # type: ignore[no-any-return]
 
     def row(self, found: Sequence[Any]) -> Row:
         values: dict[str, Scalar] = dict(zip(self.columns, found, strict=False))
@@ -153,6 +173,83 @@ class DjangoTransaction:
             found = found.select_for_update(skip_locked=lock is Lock.SKIP)
         rows = self._run(lambda: list(found.values_list(*shape.fields)[:1]))
         return shape.row(rows[0]) if rows else None
+
+    def totals(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        by: Sequence[str],
+        sums: Sequence[str] = (),
+        where: Where | None = None,
+        min_count: int = 1,
+    ) -> Sequence[Total]:
+        """One ``SELECT by..., SUM(..), COUNT(*) ... GROUP BY by...`` with the groups of
+        ``min_count`` rows or more (:class:`~portal_access.ports.AggregateReads`)."""
+        shape = _shape(table)
+        selected = self._selected(shape, index, values, where)
+        if selected is None:
+            return []
+        added = {f"pa_sum_{n}": Coalesce(Sum(name), 0) for n, name in enumerate(sums)}
+        if by:
+            grouped = selected.order_by().values(*by).annotate(**added, pa_rows=Count("*"))
+            listed = grouped.filter(pa_rows__gte=min_count).values_list(*by, *added, "pa_rows")
+            found: list[Sequence[Any]] = self._run(lambda: list(listed))
+        else:  # one group of every row
+            figures = self._run(lambda: selected.aggregate(**added, pa_rows=Count("*")))
+            found = [(*(figures[name] for name in added), figures["pa_rows"])]
+        width = len(by)
+        return [
+            Total(
+                tuple(shape.scalar(name, value) for name, value in zip(by, row, strict=False)),
+                tuple(int(n) for n in row[width:-1]),
+                int(row[-1]),
+            )
+            for row in found
+            if int(row[-1]) >= max(min_count, 1)
+        ]
+
+    def newest(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        order: Sequence[str],
+        limit: int | None = None,
+        where: Where | None = None,
+    ) -> Sequence[Row]:
+        """One ``SELECT ... ORDER BY order... DESC, key DESC LIMIT n``
+        (:class:`~portal_access.ports.AggregateReads`)."""
+        shape = _shape(table)
+        selected = self._selected(shape, index, values, where)
+        if selected is None:
+            return []
+        ordering = [term.desc() for term in self._ordering(shape, (*order, *table.key), f=True)]
+        listed = selected.order_by(*ordering).values_list(*shape.fields)
+        if limit is not None:
+            listed = listed[:limit]
+        return [shape.row(row) for row in self._run(lambda: list(listed))]
+
+    def _selected(
+        self, shape: _Shape, index: Index, values: Sequence[Scalar], where: Where | None
+    ) -> QuerySet[Any] | None:
+        """The rows ``index`` selects for ``values`` that pass ``where`` (``None`` among a
+        column's values: a null); ``None`` when nothing can match."""
+        wanted = dict(zip(index.equal, values, strict=True))
+        if any(value is None for value in wanted.values()):
+            return None
+        found = self._objects(shape).filter(
+            **{name: _to_database(value) for name, value in wanted.items()}
+        )
+        for name, allowed in (where or {}).items():
+            given = [_to_database(value) for value in allowed if value is not None]
+            choices = Q(**{f"{name}__in": given}) if given else Q(pk__in=[])
+            if len(given) != len(list(allowed)):
+                choices |= Q(**{f"{name}__isnull": True})
+            found = found.filter(choices)
+        return found
 
     def find(
         self,
@@ -245,9 +342,10 @@ class DjangoTransaction:
         """End: later calls raise :class:`~portal_access.StorageError`."""
         self.open = False
 
-    def _ordering(self, shape: _Shape, names: Sequence[str]) -> list[Any]:
+    def _ordering(self, shape: _Shape, names: Sequence[str], *, f: bool = False) -> list[Any]:
+        """``names`` to ``order_by`` (as expressions when ``f``): code-point order."""
         if not self._postgres:
-            return list(names)
+            return [F(name) for name in names] if f else list(names)
         return [Collate(F(name), "C") if name in shape.texts else F(name) for name in names]
 
     def _run(self, action: Any) -> Any:

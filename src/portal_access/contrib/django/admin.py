@@ -1,12 +1,12 @@
 """The portal in Django's admin: what the library keeps, to read, and the staff actions.
 
 Contacts, accounts and sites, account classes, offers and plans, invoices, payments,
-invitations (the single-use links: purpose, contact, expiry, use, never the token) and
-the events the outbox holds (the audit trail so far: staff actions such as
-``invoice.voided`` name the staff member; a topic is kept only while something receives
-it, see :mod:`.signals`; emails are left out, their bodies carry links) are listed
-read-only: the rows are the library's, written through
-:class:`~portal_access.PortalAccess` only, so nothing here edits, adds or deletes them.
+invitations (the single-use links: purpose, contact, expiry, use, never the token), the
+audit trail (who did what, why and to whom, newest first) and the events the outbox
+holds (a topic is kept only while something receives it, see :mod:`.signals`; emails
+are left out, their bodies carry links) are listed read-only: the rows are the
+library's, written through :class:`~portal_access.PortalAccess` only, so nothing here
+edits, adds or deletes them.
 
 On contacts, three actions, each a call to :class:`~portal_access.PortalAccess` as the
 logged-in staff member (``request.user``):
@@ -45,6 +45,7 @@ __all__ = [
     "InvitationAdmin",
     "InvoiceAdmin",
     "OfferAdmin",
+    "OutboxEventAdmin",
     "PaymentAdmin",
     "PlanAdmin",
     "SiteAdmin",
@@ -303,8 +304,35 @@ class InvitationAdmin(DocumentAdmin):
         return [column(path, label) for path, label in self.columns]
 
 
-@admin.register(models.OutboxMessage)
+@admin.register(models.AuditEntry)
 class AuditTrailAdmin(DocumentAdmin):
+    """The audit trail, newest first: who did what, why, to whom (read-only; entries
+    are inserted with the change they record and never changed)."""
+
+    columns = (
+        ("action", "action"),
+        ("actor.kind", "by"),
+        ("actor.name", "name"),
+        ("actor.id", "actor id"),
+        ("reason", "reason"),
+        ("invoice_id", "invoice"),
+        ("payment_id", "payment"),
+    )
+    search_fields = ("contact_id", "account_id")
+    ordering = ("-occurred_at", "-batch", "-ordinal")
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        """When, the contact and account, then :attr:`columns`."""
+        return [
+            "occurred_at",
+            "contact_id",
+            "account_id",
+            *super().get_list_display(request)[1:],
+        ]
+
+
+@admin.register(models.OutboxMessage)
+class OutboxEventAdmin(DocumentAdmin):
     """The events the outbox holds (emails left out), newest first."""
 
     columns = (("topic", "event"), ("payload", "what"))

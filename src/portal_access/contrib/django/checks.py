@@ -10,7 +10,9 @@ id                      what it means
                         webhook secret, a backend that does not import, two
                         gateways with one name)
 ``portal_access.E005``  ``DATABASE`` or ``RATE_LIMIT_CACHE`` names no configured alias
-``portal_access.E006``  another setting is malformed (``POLICY``, ``CLOCK``...)
+``portal_access.E006``  another setting is malformed (``POLICY``, ``CLOCK``, an
+                        unknown name in ``TOPICS``, a ``DOCUMENT_LINK_KEY`` that is
+                        not 32 or more bytes, ``OUTBOX``...)
 ``portal_access.E007``  the portal's mail would be dropped (the dummy email backend)
 ``portal_access.E008``  ``RATE_LIMIT_CACHE`` is a dummy cache: it would count nothing
 ``portal_access.W001``  SQLite without ``"transaction_mode": "IMMEDIATE"``: two

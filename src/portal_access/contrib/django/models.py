@@ -24,32 +24,63 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from portal_access.repositories import TABLES
-
 __all__ = [
     "MODELS",
     "AccessState",
     "Account",
     "AccountClass",
+    "AccountingEntry",
+    "AuditEntry",
+    "AutopayAttempt",
+    "CatalogItem",
     "Checkout",
     "Contact",
     "Counter",
+    "DocumentComment",
     "GatewayEvent",
     "IdempotencyRecord",
     "Invoice",
+    "LedgerAccount",
     "Login",
     "Offer",
     "OutboxMessage",
     "Payment",
     "Plan",
+    "PurchaseOrder",
+    "RateLimit",
+    "SavedMethod",
     "Site",
     "Subscription",
     "Token",
+    "index_name",
 ]
 
 #: The longest value a key or lookup column holds (ids are at most 255 characters;
 #: idempotency keys join several).
 KEY_LENGTH = 1024
+
+
+#: Django's longest index name; a longer declared name is shortened (see
+#: :func:`index_name`).
+_INDEX_NAME_LENGTH = 30
+_SHORT_NAMES = {
+    "ix_accounting_entries_unmapped": "pa_ix_accounting_unmapped",
+    "ix_document_comments_document": "pa_ix_document_comments_doc",
+}
+
+
+def index_name(name: str) -> str:
+    """The model's name for the declared index ``name``: ``pa_<name>``, shortened where
+    that exceeds Django's 30 characters.
+
+    >>> index_name("ix_accounts_class")
+    'pa_ix_accounts_class'
+    >>> index_name("ix_document_comments_document")
+    'pa_ix_document_comments_doc'
+    """
+    found = _SHORT_NAMES.get(name, f"pa_{name}")
+    assert len(found) <= _INDEX_NAME_LENGTH, found
+    return found
 
 
 def _key(*, primary: bool = False, null: bool = False) -> models.CharField[str | None, str | None]:
@@ -159,6 +190,12 @@ class Invoice(models.Model):
     number_key = _key()
     account_id = _key()
     issued_on: models.DateField[date, date] = models.DateField()
+    status = _key(null=True)
+    currency = _key(null=True)
+    balance: models.IntegerField[int | None, int | None] = models.IntegerField(null=True)
+    due_on: models.DateField[date | None, date | None] = models.DateField(null=True)
+    contact_id = _key(null=True)
+    site_id = _key(null=True)
     doc = _doc()
 
     class Meta:
@@ -167,7 +204,20 @@ class Invoice(models.Model):
             models.UniqueConstraint(fields=["number_key"], name="pa_uq_invoices_number_key")
         ]
         indexes = [
-            models.Index(fields=["account_id", "issued_on", "id"], name="pa_ix_invoices_account")
+            models.Index(fields=["account_id", "issued_on", "id"], name="pa_ix_invoices_account"),
+            models.Index(
+                fields=[
+                    "account_id",
+                    "status",
+                    "contact_id",
+                    "site_id",
+                    "currency",
+                    "due_on",
+                    "balance",
+                    "id",
+                ],
+                name="pa_ix_invoices_status",
+            ),
         ]
 
 
@@ -178,6 +228,13 @@ class Payment(models.Model):
     gateway = _key()
     payment_id = _key()
     account_id = _key()
+    invoice_id = _key(null=True)
+    status = _key(null=True)
+    amount: models.IntegerField[int | None, int | None] = models.IntegerField(null=True)
+    currency = _key(null=True)
+    recorded_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    contact_id = _key(null=True)
+    site_id = _key(null=True)
     doc = _doc()
 
     class Meta:
@@ -188,7 +245,24 @@ class Payment(models.Model):
         indexes = [
             models.Index(
                 fields=["account_id", "gateway", "payment_id"], name="pa_ix_payments_account"
-            )
+            ),
+            models.Index(
+                fields=[
+                    "account_id",
+                    "status",
+                    "invoice_id",
+                    "contact_id",
+                    "site_id",
+                    "amount",
+                    "gateway",
+                    "payment_id",
+                ],
+                name="pa_ix_payments_status",
+            ),
+            models.Index(
+                fields=["account_id", "recorded_at", "gateway", "payment_id"],
+                name="pa_ix_payments_recorded",
+            ),
         ]
 
 
@@ -258,6 +332,12 @@ class GatewayEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["gateway", "event_id"], name="pa_pk_gateway_events")
         ]
+        indexes = [
+            models.Index(
+                fields=["processed_at", "gateway", "event_id"],
+                name="pa_ix_gateway_events_processed",
+            )
+        ]
 
 
 class Checkout(models.Model):
@@ -293,13 +373,186 @@ class OutboxMessage(models.Model):
     topic = _key()
     delivered: models.BooleanField[bool, bool] = models.BooleanField()
     attempts: models.IntegerField[int, int] = models.IntegerField()
+    due_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
+        help_text="When a worker may next claim it (undelivered) or when it was delivered."
+    )
+    claimed_by = _key(null=True)
     doc = _doc()
 
     class Meta:
         db_table = "portal_access_outbox"
         verbose_name = "outbox message"
+        indexes = [models.Index(fields=["delivered", "due_at", "id"], name="pa_ix_outbox_pending")]
+
+
+class SavedMethod(models.Model):
+    """A contact's saved payment method (``saved_methods``)."""
+
+    contact_id = _key(primary=True)
+    gateway = _key()
+    doc = _doc()
+
+    class Meta:
+        db_table = "portal_access_saved_methods"
         indexes = [
-            models.Index(fields=["delivered", "occurred_at", "id"], name="pa_ix_outbox_pending")
+            models.Index(fields=["gateway", "contact_id"], name="pa_ix_saved_methods_gateway")
+        ]
+
+
+class AutopayAttempt(models.Model):
+    """An autopay attempt for an invoice with a saved method (``autopay_attempts``)."""
+
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    invoice_id = _key()
+    method_id = _key()
+    doc = _doc()
+
+    class Meta:
+        db_table = "portal_access_autopay_attempts"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice_id", "method_id"], name="pa_pk_autopay_attempts"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["invoice_id", "method_id"], name="pa_ix_autopay_attempts_invoice")
+        ]
+
+
+class CatalogItem(models.Model):
+    """One of the host's catalog items (``catalog_items``)."""
+
+    id = _key(primary=True)
+    for_sale: models.BooleanField[bool, bool] = models.BooleanField()
+    name = _key()
+    doc = _doc()
+
+    class Meta:
+        db_table = "portal_access_catalog_items"
+        indexes = [models.Index(fields=["for_sale", "name", "id"], name="pa_ix_catalog_items_sale")]
+
+
+class PurchaseOrder(models.Model):
+    """A contact's purchase order (``purchase_orders``)."""
+
+    id = _key(primary=True)
+    contact_id = _key()
+    placed_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    doc = _doc()
+
+    class Meta:
+        db_table = "portal_access_purchase_orders"
+        indexes = [
+            models.Index(
+                fields=["contact_id", "placed_at", "id"], name="pa_ix_purchase_orders_contact"
+            )
+        ]
+
+
+class LedgerAccount(models.Model):
+    """Staff's bank or ledger account for a gateway and payment method (``ledger_accounts``)."""
+
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    gateway = _key()
+    method = _key()
+    doc = _doc()
+
+    class Meta:
+        db_table = "portal_access_ledger_accounts"
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "method"], name="pa_pk_ledger_accounts")
+        ]
+        indexes = [models.Index(fields=["gateway", "method"], name="pa_ix_ledger_accounts_gateway")]
+
+
+class AccountingEntry(models.Model):
+    """An accounting entry of a payment (``accounting_entries``)."""
+
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    gateway = _key()
+    payment_id = _key()
+    kind = _key()
+    month = _key()
+    occurred_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    unmapped: models.BooleanField[bool, bool] = models.BooleanField()
+    doc = _doc()
+
+    class Meta:
+        db_table = "portal_access_accounting_entries"
+        verbose_name_plural = "accounting entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "payment_id", "kind"], name="pa_pk_accounting_entries"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["month", "occurred_at", "gateway", "payment_id", "kind"],
+                name=index_name("ix_accounting_entries_month"),
+            ),
+            models.Index(
+                fields=["unmapped", "occurred_at", "gateway", "payment_id", "kind"],
+                name=index_name("ix_accounting_entries_unmapped"),
+            ),
+        ]
+
+
+_AUDIT_ORDER = ["occurred_at", "batch", "ordinal", "id"]
+
+
+class AuditEntry(models.Model):
+    """An entry of the audit trail (``audit_entries``): inserted, never changed."""
+
+    id = _key(primary=True)
+    occurred_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    batch = _key()
+    ordinal: models.IntegerField[int, int] = models.IntegerField()
+    contact_id = _key(null=True)
+    account_id = _key(null=True)
+    doc = _doc()
+
+    class Meta:
+        db_table = "portal_access_audit_entries"
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["contact_id", *_AUDIT_ORDER], name="pa_ix_audit_entries_contact"),
+            models.Index(fields=["account_id", *_AUDIT_ORDER], name="pa_ix_audit_entries_account"),
+            models.Index(fields=_AUDIT_ORDER, name="pa_ix_audit_entries_time"),
+        ]
+
+
+class RateLimit(models.Model):
+    """The attempts counted for a rate-limit key in one window (``rate_limits``)."""
+
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    key = _key()
+    slot: models.IntegerField[int, int] = models.IntegerField()
+    attempts: models.IntegerField[int, int] = models.IntegerField()
+    expires_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+
+    class Meta:
+        db_table = "portal_access_rate_limits"
+        constraints = [models.UniqueConstraint(fields=["key", "slot"], name="pa_pk_rate_limits")]
+        indexes = [
+            models.Index(fields=["expires_at", "key", "slot"], name="pa_ix_rate_limits_expiry")
+        ]
+
+
+class DocumentComment(models.Model):
+    """A comment posted on an invoice or another document (``document_comments``)."""
+
+    id = _key(primary=True)
+    document_key = _key()
+    number: models.IntegerField[int, int] = models.IntegerField()
+    doc = _doc()
+
+    class Meta:
+        db_table = "portal_access_document_comments"
+        indexes = [
+            models.Index(
+                fields=["document_key", "number", "id"],
+                name=index_name("ix_document_comments_document"),
+            )
         ]
 
 
@@ -323,29 +576,34 @@ class Counter(models.Model):
         db_table = "portal_access_counters"
 
 
-#: The model of each declared table, by table name.
+#: The model of each declared table, by table name (a test checks every table has one).
 MODELS: dict[str, type[models.Model]] = {
-    table.name: model
-    for table, model in zip(
-        TABLES,
-        (
-            Offer,
-            Plan,
-            AccountClass,
-            Account,
-            Site,
-            Contact,
-            Login,
-            Invoice,
-            Payment,
-            Subscription,
-            AccessState,
-            Token,
-            GatewayEvent,
-            Checkout,
-            OutboxMessage,
-            IdempotencyRecord,
-        ),
-        strict=True,
+    model._meta.db_table.removeprefix("portal_access_"): model
+    for model in (
+        Offer,
+        Plan,
+        AccountClass,
+        Account,
+        Site,
+        Contact,
+        Login,
+        Invoice,
+        Payment,
+        Subscription,
+        AccessState,
+        Token,
+        GatewayEvent,
+        Checkout,
+        OutboxMessage,
+        IdempotencyRecord,
+        SavedMethod,
+        AutopayAttempt,
+        CatalogItem,
+        PurchaseOrder,
+        LedgerAccount,
+        AccountingEntry,
+        AuditEntry,
+        RateLimit,
+        DocumentComment,
     )
 }
