@@ -90,7 +90,8 @@ def portal_for(store: object) -> PortalAccess:
     gateway = StripeGateway(api_key="sk_test_bench", webhook_secret=SECRET,
                             api_base="http://127.0.0.1:9")  # fmt: skip
     return PortalAccess(store=store, gateways=[gateway], hasher=ScryptPasswordHasher(n=16),  # type: ignore[arg-type]
-                        policy=PortalPolicy(ach=AchPolicy.GRANT_ON_CLEARING), development=True)  # fmt: skip
+                        policy=PortalPolicy(ach=AchPolicy.GRANT_ON_CLEARING),
+                        development=True)  # fmt: skip
 
 
 def portal_with_a_client(store: object) -> tuple[PortalAccess, str]:
