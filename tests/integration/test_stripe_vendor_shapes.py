@@ -106,6 +106,7 @@ def _kinds(value: object) -> set[str]:
     return own.union(*map(_kinds, value.values())) if value else own
 
 
+@needs_vendor_specs
 def test_every_kind_of_object_we_fake_is_one_stripe_publishes():
     """The local API (every action: each Checkout mode, ACH, renewals, arrears, disputes,
     refunds) and the webhook factory build only objects Stripe has examples of."""
