@@ -39,13 +39,11 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal_access import (
-    AccessDeniedError,
     AccessLevel,
     AccessReason,
     AuthenticationError,
     CheckoutSession,
     ConflictError,
-    GatewayError,
     InvalidTokenError,
     InvitationView,
     KickoffForm,
@@ -54,13 +52,12 @@ from portal_access import (
     PaymentMethodKind,
     PortalAccess,
     PortalAccessError,
-    RateLimitedError,
     StorageError,
     TokenAlreadyUsedError,
-    TokenExpiredError,
     ValidationError,
     WebhookVerificationError,
 )
+from portal_access.contrib._form_errors import form_error
 from portal_access.contrib.django import _auth
 from portal_access.contrib.django._settings import current_settings, portal
 from portal_access.contrib.django.decorators import serves
@@ -162,38 +159,6 @@ def _see_other(target: str, *args: object, query: str = "") -> HttpResponse:
 def _absolute(name: str, *args: object) -> str:
     """The absolute URL of a view under the portal's ``URL`` origin."""
     return current_settings().origin + resolve_url(name, *args)
-
-
-_TOKEN_MESSAGES: list[tuple[type[PortalAccessError], str]] = [
-    (TokenExpiredError, "This link has expired. Ask for a new one below."),
-    (TokenAlreadyUsedError, "This link was already used. Log in, or ask for a new link below."),
-    (InvalidTokenError, "This link is not valid. Ask for a new one below."),
-]
-
-
-def form_error(exc: PortalAccessError) -> tuple[str, int]:
-    """What to tell the visitor about ``exc`` from a form, and the HTTP status. Messages
-    never say more than the visitor may know (a wrong login never says which part)."""
-    for kind, message in _TOKEN_MESSAGES:
-        if isinstance(exc, kind):
-            return message, 400
-    if isinstance(exc, AuthenticationError):
-        return "That email and password do not match.", 400
-    if isinstance(exc, RateLimitedError):
-        wait = max(1, round(exc.retry_after / 60)) if exc.retry_after else 15
-        return f"Too many attempts. Try again in about {wait} minutes.", 429
-    if isinstance(exc, ValidationError):
-        label = exc.field.rsplit(".", 1)[-1].replace("_", " ").capitalize()
-        return f"{label} {exc.message.rstrip('.')}.", 400
-    if isinstance(exc, GatewayError):
-        return "The payment provider did not answer. Please try again in a moment.", 502
-    if isinstance(exc, ConflictError):
-        return str(exc), 409
-    if isinstance(exc, NotFoundError):
-        return "We could not find that.", 404
-    if isinstance(exc, AccessDeniedError):
-        return "That is not available.", 403
-    return "Something went wrong. Please try again.", 400
 
 
 def _go_to_checkout(

@@ -9,19 +9,9 @@ from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from portal_access import (
-    AccessDeniedError,
-    AuthenticationError,
     CheckoutSession,
-    ConflictError,
-    GatewayError,
-    InvalidTokenError,
-    NotFoundError,
-    PortalAccessError,
-    RateLimitedError,
-    TokenAlreadyUsedError,
-    TokenExpiredError,
-    ValidationError,
 )
+from portal_access.contrib._form_errors import form_error
 from portal_access.contrib.flask._state import app_state
 
 __all__ = [
@@ -62,41 +52,6 @@ def client_key() -> str:
 def see_other(endpoint: str, **values: Any) -> ResponseReturnValue:
     """Redirect with 303 (after a POST the browser GETs the target)."""
     return redirect(url_for(endpoint, **values), code=303)
-
-
-_TOKEN_MESSAGES: list[tuple[type[PortalAccessError], str]] = [
-    (TokenExpiredError, "This link has expired. Ask for a new one below."),
-    (TokenAlreadyUsedError, "This link was already used. Log in, or ask for a new link below."),
-    (InvalidTokenError, "This link is not valid. Ask for a new one below."),
-]
-
-
-def form_error(exc: PortalAccessError) -> tuple[str, int]:
-    """What to tell the visitor about ``exc`` from a form, and the HTTP status.
-
-    Messages never say more than the visitor may know (a wrong login never says which
-    part was wrong).
-    """
-    for kind, message in _TOKEN_MESSAGES:
-        if isinstance(exc, kind):
-            return message, 400
-    if isinstance(exc, AuthenticationError):
-        return "That email and password do not match.", 400
-    if isinstance(exc, RateLimitedError):
-        wait = max(1, round(exc.retry_after / 60)) if exc.retry_after else 15
-        return f"Too many attempts. Try again in about {wait} minutes.", 429
-    if isinstance(exc, ValidationError):
-        label = exc.field.rsplit(".", 1)[-1].replace("_", " ").capitalize()
-        return f"{label} {exc.message.rstrip('.')}.", 400
-    if isinstance(exc, GatewayError):
-        return "The payment provider did not answer. Please try again in a moment.", 502
-    if isinstance(exc, ConflictError):
-        return str(exc), 409
-    if isinstance(exc, NotFoundError):
-        return "We could not find that.", 404
-    if isinstance(exc, AccessDeniedError):
-        return "That is not available.", 403
-    return "Something went wrong. Please try again.", 400
 
 
 def safe_next(default_endpoint: str) -> str:
