@@ -57,11 +57,11 @@ from portal_access import (
     ValidationError,
     WebhookVerificationError,
 )
-from portal_access.contrib._form_errors import form_error
 from portal_access.contrib.django import _auth
 from portal_access.contrib.django._settings import current_settings, portal
 from portal_access.contrib.django.decorators import serves
 from portal_access.contrib.django.sandbox import SandboxCheckoutGateway
+from portal_access.contrib.form_errors import form_error
 from portal_access.repositories import unit_of_work
 from portal_access.testing.sandbox import SandboxError
 

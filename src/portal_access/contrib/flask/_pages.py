@@ -11,8 +11,8 @@ from flask.typing import ResponseReturnValue
 from portal_access import (
     CheckoutSession,
 )
-from portal_access.contrib._form_errors import form_error
 from portal_access.contrib.flask._state import app_state
+from portal_access.contrib.form_errors import form_error
 
 __all__ = [
     "client_key",

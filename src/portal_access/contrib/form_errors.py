@@ -1,5 +1,10 @@
-"""What a portal page tells a visitor about a failed form, shared by the Flask and
-Django integrations so both say the same words with the same HTTP status."""
+"""What a portal page tells a visitor about a failed form: one wording and HTTP status
+for the Flask and Django integrations and for a host's own pages.
+
+>>> from portal_access import AuthenticationError
+>>> form_error(AuthenticationError("no such login"))
+('That email and password do not match.', 400)
+"""
 
 from __future__ import annotations
 
