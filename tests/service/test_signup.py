@@ -24,6 +24,7 @@ from tests.service.harness import (
     ADMIN,
     CLASS,
     MONTHLY,
+    PASSWORD,
     SETUP_FEE,
     account,
     build,
@@ -179,3 +180,62 @@ def test_inactive_offer_takes_no_submissions():
     harness.portal.save_offer(attrs.evolve(offer, active=False))
     with pytest.raises(ConflictError):
         sign_up(harness)
+
+
+def _second_offer(harness, *, invite: InviteTiming = InviteTiming.IMMEDIATELY) -> None:
+    harness.portal.create_offer(
+        "Second program", offer_id="offer-2", account_class_id=CLASS.id, invite=invite
+    )
+
+
+def _visitor_form(harness, email: str):
+    return harness.portal.submit_kickoff_form(
+        "offer-2", KickoffForm(first_name="Eve", last_name="Stranger", email=email)
+    )
+
+
+@pytest.mark.parametrize("invite", [InviteTiming.IMMEDIATELY, InviteTiming.LATER])
+def test_a_visitors_form_never_tells_whether_its_address_has_a_login(invite):
+    """docs/security.md, seed 000_07c53b15302458c1.txt: a kickoff form naming a registered
+    login's address answers exactly as for a new address (no "already taken"), and the
+    login's holder, not the visitor, is told where to log in, with no password link."""
+    harness = build()
+    paid_offer(harness)
+    sign_up(harness)
+    register(harness)
+    _second_offer(harness, invite=invite)
+    harness.mailer.sent.clear()
+
+    fresh = _visitor_form(harness, "new@example.com")
+    taken = _visitor_form(harness, "ANN@example.com")
+
+    assert fresh.invited == taken.invited == (invite is InviteTiming.IMMEDIATELY)
+    assert taken.contact_id not in (fresh.contact_id, harness.contact_id)
+    assert taken.account_id != fresh.account_id
+    to_holder = harness.mailer.to("ann@example.com")
+    if invite is InviteTiming.IMMEDIATELY:
+        (notice,) = to_holder
+        assert "You already have a login" in notice.text
+        assert "token=" not in notice.text
+        assert "Hello Ann," in notice.text  # the holder's own name, not the visitor's
+        assert len(harness.mailer.to("new@example.com")) == 1
+    else:  # a new address gets nothing now, so neither does the login's holder
+        assert to_holder == []
+        assert harness.mailer.sent == []
+    # The holder's login is untouched and still theirs.
+    assert harness.portal.log_in("ann@example.com", PASSWORD, client_key="10.0.0.1")
+
+
+def test_staff_still_hear_that_an_address_is_a_login():
+    """docs/rules.md: staff submitting a form for someone may know the address is taken."""
+    harness = build()
+    paid_offer(harness)
+    sign_up(harness)
+    register(harness)
+    _second_offer(harness)
+    with pytest.raises(ConflictError, match="already the username"):
+        harness.portal.submit_kickoff_form(
+            "offer-2",
+            KickoffForm(first_name="Ann", last_name="Lee", email="ann@example.com"),
+            staff=ADMIN,
+        )

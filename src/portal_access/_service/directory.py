@@ -97,11 +97,18 @@ def save_site(work: Work, site: Site, *, staff: StaffMember | None = None) -> Si
     return site
 
 
-def create_contact(work: Work, contact: Contact, *, staff: StaffMember | None = None) -> bool:
+def create_contact(
+    work: Work,
+    contact: Contact,
+    *,
+    staff: StaffMember | None = None,
+    auto_invite: bool = True,
+) -> bool:
     """Save a new contact and its access state; auto-invite when the class says so.
 
     Returns whether an invitation was sent (seed 001: auto-invite on contact creation,
-    for active accounts whose class says so, when an email is entered).
+    for active accounts whose class says so, when an email is entered). With
+    ``auto_invite=False`` none is: the caller mails what the contact needs itself.
 
     Raises:
         NotFoundError: the account does not exist.
@@ -127,7 +134,7 @@ def create_contact(work: Work, contact: Contact, *, staff: StaffMember | None = 
         ),
     )
     work.emit(ContactCreated(contact_id=contact.id, account_id=account.id))
-    if auto_invite_on_creation(contact, account):
+    if auto_invite and auto_invite_on_creation(contact, account):
         invite(work, contact, account, source=InvitationSource.CONTACT_CREATED)
         return True
     return False

@@ -52,6 +52,7 @@ __all__ = [
     "look_up_token",
     "send_password_link",
     "set_own_password",
+    "tell_already_registered",
     "view_link",
 ]
 
@@ -115,15 +116,7 @@ def invite(work: Work, contact: Contact, account: Account, *, source: Invitation
     contact, email = _login_ready(work, contact, account)
     login = work.uow.logins.get(contact.id)
     if login is not None and login.registered:
-        send_email(
-            work,
-            kind="already_registered",
-            template=work.context.templates.already_registered,
-            to=(email,),
-            values=template_values(work, contact, account),
-            contact_id=contact.id,
-        )
-        _on_record(work, contact, source, mailed="already_registered")
+        tell_already_registered(work, contact, account, email, source=source)
         return
     expires = mail_link(
         work,
@@ -143,6 +136,23 @@ def invite(work: Work, contact: Contact, account: Account, *, source: Invitation
         )
     )
     _on_record(work, contact, source, mailed="invitation")
+
+
+def tell_already_registered(
+    work: Work, contact: Contact, account: Account, email: EmailAddress, *, source: InvitationSource
+) -> None:
+    """Mail the holder of a login where to log in, with no link that could set a
+    password: what an invitation to a registered contact, or a visitor's form naming a
+    login's address, sends instead (on the audit trail with the source as reason)."""
+    send_email(
+        work,
+        kind="already_registered",
+        template=work.context.templates.already_registered,
+        to=(email,),
+        values=template_values(work, contact, account),
+        contact_id=contact.id,
+    )
+    _on_record(work, contact, source, mailed="already_registered")
 
 
 def _on_record(work: Work, contact: Contact, source: InvitationSource, *, mailed: str) -> None:

@@ -6,6 +6,10 @@ onboarding flow, and the invitation when the offer says "immediately". The natur
 is (offer, email): a double-click, a retried request, or the same form sent by several
 workers at once returns the first signup.
 
+A visitor's form never tells whether its address already has a login: it is taken as
+from anyone, and where a new address would have been mailed (an invitation), the login's
+holder is mailed where to log in instead. The visitor's answer is the same.
+
 A visitor's form always makes a new account: it never names an existing one (a
 stranger could otherwise join any account through a free offer and see its invoices).
 Joining an existing account is a staff call: staff holding ``INVITE_CONTACTS`` submit
@@ -38,6 +42,7 @@ from portal_access._domain.invitations import (
     StaffMember,
     StaffPermission,
     authorize,
+    auto_invite_on_creation,
 )
 from portal_access._domain.offers import InviteTiming, Offer
 from portal_access._domain.requirement import RequiredPayment
@@ -47,7 +52,7 @@ from portal_access._domain.visitor_input import MAX_NAME_LENGTH, visitor_text
 from portal_access._service.access_states import change_access
 from portal_access._service.context import Work
 from portal_access._service.directory import create_contact, save_account
-from portal_access._service.invitations import invite
+from portal_access._service.invitations import invite, tell_already_registered
 from portal_access._service.lookups import require_account, require_offer
 from portal_access._service.mailings import template_values
 
@@ -142,7 +147,9 @@ def submit_kickoff_form(
     if done is not None:
         return from_json(done, Signup)
     try:
-        return _sign_up(work, offer, form, email, key=key, account_id=account_id)
+        return _sign_up(
+            work, offer, form, email, key=key, account_id=account_id, visitor=staff is None
+        )
     except ConflictError:
         _raise_if_finished_elsewhere(work, key)
         raise
@@ -174,9 +181,13 @@ def _sign_up(
     *,
     key: str,
     account_id: str | None,
+    visitor: bool,
 ) -> Signup:
     account = _account_for(work, offer, form, account_id)
-    contact, invited = _contact_for(work, offer, form, account, email)
+    holder = work.uow.logins.with_email(email) if visitor else None
+    if holder is not None:
+        _raise_if_finished_elsewhere(work, key)  # our own twin's login, not a stranger's
+    contact, invited = _contact_for(work, offer, form, account, email, auto_invite=not holder)
     if work.actor == Actor.system():  # a visitor's own form: the contact acts
         work.actor = Actor.contact(contact.id)
     state = work.uow.access.get(contact.id)
@@ -195,7 +206,13 @@ def _sign_up(
         )
     )
     change_access(work, contact.id, lambda s: _enrol(s, requirement, offer))
-    if offer.invite is InviteTiming.IMMEDIATELY and not invited:
+    mails_now = offer.invite is InviteTiming.IMMEDIATELY or auto_invite_on_creation(
+        contact, account
+    )
+    if holder is not None and mails_now:  # one mail to the address, as for anyone else
+        _tell_holder(work, holder.contact_id, email)
+        invited = True
+    elif offer.invite is InviteTiming.IMMEDIATELY and not invited:
         invite(work, contact, account, source=InvitationSource.KICKOFF_FORM)
         invited = True
     signup = Signup(
@@ -229,8 +246,26 @@ def _account_for(work: Work, offer: Offer, form: KickoffForm, account_id: str | 
     )
 
 
+def _tell_holder(work: Work, contact_id: str, email: EmailAddress) -> None:
+    """A visitor's form named the address of someone's login: the form is taken as from
+    anyone, and the login's holder is told where to log in (no link that could set a
+    password). The visitor sees the same answer as for a new address, so the form never
+    tells whether an address has a login."""
+    holder = work.uow.contacts.get(contact_id)
+    if holder is None:  # a login without its contact: nothing to tell anyone
+        return
+    account = require_account(work, holder.account_id)
+    tell_already_registered(work, holder, account, email, source=InvitationSource.KICKOFF_FORM)
+
+
 def _contact_for(
-    work: Work, offer: Offer, form: KickoffForm, account: Account, email: EmailAddress
+    work: Work,
+    offer: Offer,
+    form: KickoffForm,
+    account: Account,
+    email: EmailAddress,
+    *,
+    auto_invite: bool,
 ) -> tuple[Contact, bool]:
     for contact in work.uow.contacts.with_email(email):
         if contact.account_id == account.id:
@@ -243,7 +278,7 @@ def _contact_for(
         email=email,
         role=offer.role,
     )
-    invited = create_contact(work, contact)
+    invited = create_contact(work, contact, auto_invite=auto_invite)
     return contact, invited
 
 
