@@ -1001,6 +1001,16 @@ class PortalAccess:
         contact may save one (see :meth:`start_payment_method_setup`)."""
         return run(self._context, partial(autopay.saved_payment_method, contact_id=contact_id))
 
+    def save_payment_method(
+        self, contact_id: str, *, gateway: str, token: str
+    ) -> SavedPaymentMethod:
+        """Save a payment method without a payment, from a token the payer's browser got
+        from the gateway's own script (Square's Web Payments SDK card nonce; PayPal's
+        approved vault setup token, after :meth:`start_payment_method_setup`), where the
+        contact may save one (seed 003) through that gateway (seed 004). See
+        :func:`~portal_access._service.autopay.save_payment_method`."""
+        return autopay.save_payment_method(self._context, contact_id, gateway=gateway, token=token)
+
     def run_autopay(self, today: date) -> autopay.AutopayReport:
         """Charge the contacts' open invoices due on or before ``today`` with their saved
         methods, never above the autopay maximum (seed 001); an invoice above it, and a

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
-from portal_access._domain.autopay import SavedMethodCharge
+from portal_access._domain.autopay import SavedMethodCharge, SavedMethodSetup, SavedPaymentMethod
 from portal_access._domain.checkout import CheckoutRequest, CheckoutSession
 from portal_access._domain.documents import Document
 from portal_access._domain.email_address import EmailAddress
@@ -51,6 +51,7 @@ __all__ = [
     "RateLimiter",
     "Row",
     "SavedMethodCharging",
+    "SavedMethodSaving",
     "Scalar",
     "Store",
     "StoreTransaction",
@@ -436,6 +437,32 @@ class SavedMethodCharging(Protocol):
                 contact.
             GatewayUnavailableError: the vendor could not be reached (retry with the
                 same key).
+        """
+
+
+@runtime_checkable
+class SavedMethodSaving(Protocol):
+    """A :class:`PaymentGateway` that saves a payment method from a token the payer's
+    browser got from the vendor's own script, without a payment (Square's card nonce,
+    PayPal's approved vault setup token). ``PortalAccess.save_payment_method`` calls it
+    only for a contact who may save a method (seed 003) through that gateway (seed 004);
+    see ``docs/concepts/autopay.md``.
+    """
+
+    def save_method(self, setup: SavedMethodSetup) -> SavedPaymentMethod:
+        """Save the method ``setup.token`` stands for as contact ``setup.contact_id``'s
+        (the vendor's customer profile of the contact, made when missing); the same
+        ``idempotency_key`` saves once.
+
+        Returns the saved method (its ``method_id`` is what
+        :meth:`SavedMethodCharging.charge_saved_method` is later given).
+
+        Raises:
+            GatewayRejectedError: the vendor refused the token (unknown, used, expired,
+                or made for another contact).
+            PaymentDeclinedError: the card's issuer refused to store it.
+            GatewayUnavailableError: the vendor could not be reached (retry with the same
+                key).
         """
 
 

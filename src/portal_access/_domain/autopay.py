@@ -33,6 +33,7 @@ import attrs
 
 from portal_access._domain.accounts import AccountClass, SystemPortalOptions
 from portal_access._domain.billing import Invoice, InvoiceStatus
+from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind
 from portal_access._domain.validation import (
@@ -50,6 +51,7 @@ __all__ = [
     "AutopayOutcome",
     "AutopayVerdict",
     "SavedMethodCharge",
+    "SavedMethodSetup",
     "SavedPaymentMethod",
     "autopay_key",
     "autopay_maximum",
@@ -98,6 +100,29 @@ class SavedMethodCharge:
     invoice_id: str = attrs.field(validator=identifier)
     amount: Money = attrs.field(validator=instance_of(Money))
     idempotency_key: str = attrs.field(validator=identifier)
+
+
+@attrs.frozen
+class SavedMethodSetup:
+    """What a gateway turns into a saved method: a token the payer's browser got from
+    the vendor's own script (Square's Web Payments SDK card nonce, PayPal's approved
+    vault setup token), for a contact who may save one (seed 003).
+
+    Args:
+        contact_id: whose method it becomes.
+        token: the vendor's one-time token.
+        idempotency_key: the same key saves once, however often it is sent.
+        customer_email: the contact's address (a vendor customer profile may need it).
+        customer_name: the contact's name, likewise.
+    """
+
+    contact_id: str = attrs.field(validator=identifier)
+    token: str = attrs.field(validator=identifier)
+    idempotency_key: str = attrs.field(validator=identifier)
+    customer_email: EmailAddress | None = attrs.field(
+        default=None, validator=optional(instance_of(EmailAddress))
+    )
+    customer_name: str = attrs.field(default="", validator=text)
 
 
 class AutopayVerdict(enum.Enum):

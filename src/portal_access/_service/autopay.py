@@ -21,11 +21,16 @@ AutoPay"). :func:`run_autopay` is what a host's daily job calls with the day:
 - a gateway that cannot charge a saved method (it lacks
   :class:`~portal_access.ports.SavedMethodCharging`) is reported as skipped.
 
+:func:`save_payment_method` keeps a method saved without a payment from a token the
+payer's browser got from the vendor's own script (a gateway with
+:class:`~portal_access.ports.SavedMethodSaving`), only where the contact may save one.
+
 The gateway is called between two units of work, never inside one (as checkout does).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import date, datetime
 from functools import partial
@@ -38,6 +43,7 @@ from portal_access._domain.autopay import (
     AutopayOutcome,
     AutopayVerdict,
     SavedMethodCharge,
+    SavedMethodSetup,
     SavedPaymentMethod,
     autopay_maximum,
     autopay_verdict,
@@ -45,18 +51,26 @@ from portal_access._domain.autopay import (
 from portal_access._domain.billing import Invoice, InvoicePurpose
 from portal_access._domain.capabilities import Capability
 from portal_access._domain.duplicate_payments import checkout_refusal
-from portal_access._domain.errors import GatewayError, ValidationError
+from portal_access._domain.errors import (
+    AccessDeniedError,
+    GatewayError,
+    GatewayRejectedError,
+    ValidationError,
+)
 from portal_access._domain.money import Money
+from portal_access._domain.payment_gateways import ensure_payable
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
+from portal_access._domain.validation import ensure_identifier
+from portal_access._service.access_states import require_access_state
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.emails import EmailTemplate
 from portal_access._service.lookups import require_account, require_contact
 from portal_access._service.mailings import send_email, template_values
 from portal_access._service.payment_history import invoice_payments
-from portal_access._service.webhooks import apply_payment
-from portal_access.ports import SavedMethodCharging
+from portal_access._service.webhooks import APPLIED, apply_payment, apply_saved_method
+from portal_access.ports import SavedMethodCharging, SavedMethodSaving
 
-__all__ = ["AutopayReport", "run_autopay", "saved_payment_method"]
+__all__ = ["AutopayReport", "run_autopay", "save_payment_method", "saved_payment_method"]
 
 log = logging.getLogger("portal_access.autopay")
 
@@ -106,6 +120,75 @@ def saved_payment_method(work: Work, contact_id: str) -> SavedPaymentMethod | No
     """
     contact = require_contact(work, contact_id)
     return work.uow.saved_methods.get(contact.id)
+
+
+def save_payment_method(
+    context: ServiceContext, contact_id: str, *, gateway: str, token: str
+) -> SavedPaymentMethod:
+    """Save, without a payment, the method ``token`` stands for (a token the payer's
+    browser got from ``gateway``'s own script), where the contact may save one (seed
+    003) through that gateway (seed 004); it becomes the contact's saved method.
+
+    The contact is checked before the gateway is asked, and again when its answer is
+    recorded (staff may have switched the toggle off in between). The same token sent
+    again saves once (the idempotency key is derived from it).
+
+    Raises:
+        ValidationError: a blank token, or one that is no vendor token.
+        ConfigurationError: no such gateway configured.
+        GatewayRejectedError: the gateway cannot save a method from a token
+            (``code="unsupported_purpose"``), or refused the token.
+        GatewayNotAllowedError: the contact may not use ``gateway``.
+        AccessDeniedError: the contact lacks full access or "can save payment method".
+        GatewayError: the gateway could not be reached (try again with the same token).
+    """
+    ensure_identifier(token, field="token")
+    saver = context.gateway(gateway)
+    if not isinstance(saver, SavedMethodSaving):
+        raise GatewayRejectedError(
+            f"{gateway} cannot save a payment method without a payment",
+            gateway=gateway,
+            code="unsupported_purpose",
+        )
+    setup = run(context, partial(_setup, contact_id=contact_id, gateway=gateway, token=token))
+    method = saver.save_method(setup)
+    if method.contact_id != contact_id or method.gateway != gateway:
+        raise GatewayRejectedError(
+            "the gateway saved a method for someone else", gateway=gateway, code="method_owner"
+        )
+    return run(context, partial(_keep, method=method))
+
+
+def _may_save(work: Work, contact_id: str, gateway: str) -> None:
+    state = require_access_state(work, contact_id)
+    policy = work.context.policy
+    ensure_payable(gateway, state.portal.allowed_gateways, policy.gateways)
+    decision = decide(state, policy, work.context.clock.now())
+    if not decision.can(Capability.SAVE_PAYMENT_METHOD) or gateway not in decision.gateways:
+        raise AccessDeniedError("this contact may not save a payment method here")
+
+
+def _setup(work: Work, contact_id: str, gateway: str, token: str) -> SavedMethodSetup:
+    _may_save(work, contact_id, gateway)
+    contact = require_contact(work, contact_id)
+    digest = hashlib.sha256(token.encode()).hexdigest()[:32]
+    return SavedMethodSetup(
+        contact_id=contact.id,
+        token=token,
+        idempotency_key=f"save:{contact.id}:{digest}",
+        customer_email=contact.email,
+        customer_name=contact.full_name,
+    )
+
+
+def _keep(work: Work, method: SavedPaymentMethod) -> SavedPaymentMethod:
+    _may_save(work, method.contact_id, method.gateway)
+    outcome = apply_saved_method(work, method, work.context.clock.now())
+    stored = work.uow.saved_methods.get(method.contact_id)
+    if outcome != APPLIED and (stored is None or stored.method_id != method.method_id):
+        raise AccessDeniedError(f"the saved method was not kept: {outcome}")
+    assert stored is not None
+    return stored
 
 
 def run_autopay(context: ServiceContext, today: date) -> AutopayReport:

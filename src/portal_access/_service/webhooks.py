@@ -330,6 +330,13 @@ def _apply_payment(work: Work, snapshot: PaymentSnapshot, occurred_at: datetime)
     return APPLIED
 
 
+def apply_saved_method(work: Work, method: SavedPaymentMethod, occurred_at: datetime) -> str:
+    """Apply one saved-method report (a webhook's, or a gateway's answer to
+    ``save_payment_method``) in ``work``'s unit of work; the outcome (``"applied"``, or
+    why nothing was kept)."""
+    return _apply_saved_method(work, method, occurred_at)
+
+
 def _apply_saved_method(work: Work, method: SavedPaymentMethod, occurred_at: datetime) -> str:
     """Keep a method the contact saved, only where the contact may save one (seed 003)
     through that gateway (seed 004); the newest report of a gateway's method wins."""

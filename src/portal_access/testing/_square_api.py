@@ -98,7 +98,10 @@ class FakeSquareApi(SquareLedger, LocalApi):
             ("POST", route(r"/v2/subscriptions/([^/]+)/cancel"), self._cancel_subscription),
             ("GET", route(r"/v2/subscriptions/([^/]+)"), self._get("subscription")),
             ("GET", route(r"/v2/cards"), self._list_cards),
+            ("POST", route(r"/v2/cards"), self._create_card),
+            ("GET", route(r"/v2/cards/([^/]+)"), self._get("card")),
             ("GET", route(r"/v2/payments"), self._list_payments),
+            ("POST", route(r"/v2/payments"), self._create_payment),
             ("GET", route(r"/v2/payments/([^/]+)"), self._get("payment")),
             ("POST", route(r"/v2/refunds"), self._refund),
             ("POST", route(r"/v2/events"), self._search_events),
@@ -303,6 +306,84 @@ class FakeSquareApi(SquareLedger, LocalApi):
         return _listed(
             "cards", sorted(cards, key=lambda c: c["id"], reverse=query.get("sort_order") == "DESC")
         )
+
+    def _create_card(self, *, body: Obj, **_: Any) -> Reply:
+        """``CreateCard`` from a nonce: the nonce is used once."""
+        nonce, asked = body.get("source_id", ""), body.get("card", {})
+        if nonce not in self.nonces:
+            return _error(
+                400, "INVALID_CARD_DATA", "the nonce is unknown or used", "PAYMENT_METHOD_ERROR"
+            )
+        customer = asked.get("customer_id")
+        if customer not in self.objects["customer"]:
+            return _missing("customer", customer)
+        declines = self.nonces.pop(nonce)
+        card_id = self.add_card(customer, reference_id=asked.get("reference_id"))
+        card = self.objects["card"][card_id]
+        if asked.get("cardholder_name"):
+            card["cardholder_name"] = asked["cardholder_name"]
+        if declines:
+            self.declining.add(card_id)
+        return 200, {"card": card}
+
+    def _create_payment(self, *, body: Obj, **_: Any) -> Reply:
+        """``CreatePayment`` with a card on file: completed at once (``autocomplete``),
+        or declined by the issuer (402, and the failed payment in the answer)."""
+        card = self.objects["card"].get(body.get("source_id", ""))
+        if card is None or not card["enabled"]:
+            return _error(400, "INVALID_CARD", "no such card on file", "PAYMENT_METHOD_ERROR")
+        if body.get("customer_id") != card["customer_id"]:
+            return _error(400, "INVALID_REQUEST_ERROR", "the card is another customer's")
+        order = self.objects["order"].get(body.get("order_id", ""))
+        if order is None:
+            return _missing("order", body.get("order_id"))
+        asked = body["amount_money"]
+        if asked != order["total_money"]:
+            return _error(400, "INVALID_VALUE", "the amount is not the order's total")
+        declined = card["id"] in self.declining
+        payment = self.payment_for(
+            order,
+            asked,
+            source_type="CARD",
+            status="FAILED"
+            if declined
+            else "COMPLETED"
+            if body.get("autocomplete", True)
+            else "APPROVED",
+            customer_id=card["customer_id"],
+        )
+        for key in ("reference_id", "note"):
+            if key in body:
+                payment[key] = body[key]
+        payment["card_details"]["card"] = {
+            k: card[k]
+            for k in (
+                "card_brand",
+                "last_4",
+                "exp_month",
+                "exp_year",
+                "fingerprint",
+                "card_type",
+                "prepaid_type",
+                "bin",
+            )
+        }
+        payment["card_details"]["entry_method"] = "ON_FILE"
+        self.emit("payment.created", "payment", payment)
+        if declined:
+            reply = _error(
+                402, "CARD_DECLINED", "Authorization error: 'CARD_DECLINED'", "PAYMENT_METHOD_ERROR"
+            )
+            return reply[0], {**reply[1], "payment": payment}
+        tender = {
+            "id": self.new_id("TENDER"),
+            "type": "CARD",
+            "amount_money": dict(asked),
+            "payment_id": payment["id"],
+            "location_id": self.location_id,
+        }
+        self.touch(order, tenders=[*order.get("tenders", []), tender], state="COMPLETED")
+        return 200, {"payment": payment}
 
     def _list_payments(self, *, query: dict[str, str], **_: Any) -> Reply:
         begin = _at(query.get("updated_at_begin_time"))

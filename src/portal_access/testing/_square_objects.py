@@ -64,6 +64,10 @@ class SquareLedger:
         )
         self.objects: dict[str, dict[str, Obj]] = {kind: {} for kind in kinds}
         self.events: list[Obj] = []
+        #: card nonces not used yet -> whether their card declines
+        self.nonces: dict[str, bool] = {}
+        #: cards on file whose issuer declines
+        self.declining: set[str] = set()
         self._undelivered: deque[Obj] = deque()
         self._lock, self._ids = threading.RLock(), Counter[str]()
         self._stamp = datetime(1970, 1, 1, tzinfo=UTC)
@@ -431,8 +435,9 @@ class SquareLedger:
         }
         return self.put("dispute", dispute)
 
-    def add_card(self, customer_id: str) -> str:
-        """Keep a card on file for the customer; returns its id."""
+    def add_card(self, customer_id: str, *, reference_id: str | None = None) -> str:
+        """Keep a card on file for the customer (Square reports ``card.created``);
+        returns its id."""
         card = {
             "id": f"ccof:{self.new_id('CARD')}",
             "card_brand": "VISA",
@@ -448,7 +453,24 @@ class SquareLedger:
             "version": 1,
             "fingerprint": "card-fingerprint",
         }
-        return str(self.put("card", card)["id"])
+        if reference_id is not None:
+            card["reference_id"] = reference_id
+        self.put("card", card)
+        self.emit("card.created", "card", card)
+        return str(card["id"])
+
+    def card_nonce(self, *, decline: bool = False) -> str:
+        """A one-time card nonce, as Square's Web Payments SDK gives the payer's browser
+        (``decline``: the card it stands for declines every later charge)."""
+        with self._lock:
+            nonce = f"cnon:{self.new_id('NONCE')}"
+            self.nonces[nonce] = decline
+            return nonce
+
+    def decline_card(self, card_id: str) -> None:
+        """The issuer declines every later charge of a card on file."""
+        with self._lock:
+            self.declining.add(card_id)
 
     # -- what the payer and Square do ----------------------------------------------------
 

@@ -18,6 +18,14 @@ after the payment, bills our plan's amount (``price_override_money``), and charg
 card on file only where the contact may save payment methods (else Square emails each
 renewal invoice).
 
+**Saved cards (autopay).** A card is saved on file for the contact's customer profile
+either while paying an invoice page ("save my card", where the contact may) or without
+a payment: the payer's browser turns the card into a one-time nonce with Square's Web
+Payments SDK and :func:`save_card` stores it (``CreateCard``). Autopay charges it with
+:func:`charge_card`: an order carrying our invoice (as every page's order does), then
+``CreatePayment`` with the card as ``source_id``, ``autocomplete`` on, both under keys
+derived from the autopay attempt, so a retry never charges twice.
+
 **Re-subscribing** never makes a second live subscription: an active one whose newest
 invoice is unpaid is paid back on that invoice's own page; a canceled (or missing) one
 is replaced through a new first invoice; a deactivated or paused one is canceled first.
@@ -34,31 +42,43 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from portal_access._domain.autopay import SavedMethodCharge, SavedMethodSetup, SavedPaymentMethod
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.errors import ConfigurationError, GatewayRejectedError
 from portal_access._domain.money import Money
-from portal_access._domain.payments import PaymentMethodKind
+from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot
 from portal_access.gateways._kit import Fields
 from portal_access.gateways.square._objects import (
     Obj,
     Owner,
     invoice_due,
+    method_kind,
+    micros,
     owner_metadata,
+    payment_status,
+    saved_card,
     start_of,
 )
 from portal_access.gateways.square._rest import SquareApi, plain
 
 __all__ = [
+    "AUTOPAY_PURPOSE",
     "SquareVendor",
+    "charge_card",
+    "customer_for",
     "ensure_subscription",
     "idempotency_key",
     "open_invoice_page",
     "open_payment_link",
     "pay_back_page",
     "request_kind",
+    "save_card",
     "upsert_customer",
     "variation",
 ]
+
+#: The ``purpose`` an autopay charge's order records.
+AUTOPAY_PURPOSE = "autopay"
 
 _UNPAID = ("UNPAID", "PARTIALLY_PAID")
 
@@ -123,16 +143,26 @@ def upsert_customer(api: SquareApi, request: CheckoutRequest) -> str:
     """
     contact = request.contact_id
     assert contact is not None
+    return customer_for(api, contact, request.customer_email, request.customer_name)
+
+
+def customer_for(api: SquareApi, contact: str, email: object | None, name: str) -> str:
+    """The customer profile whose ``reference_id`` is ``contact``: found, else created
+    (with ``email`` and ``name``) under a key derived from the contact and the details.
+
+    Raises:
+        GatewayError: Square refused or could not be reached.
+    """
     found = api.customer_with_reference(contact)
     if found is not None:
         return found
-    given, _, family = request.customer_name.strip().rpartition(" ")
+    given, _, family = name.strip().rpartition(" ")
     params: dict[str, Any] = {"reference_id": contact}
-    if request.customer_email is not None:
-        params["email_address"] = str(request.customer_email)
+    if email is not None:
+        params["email_address"] = str(email)
     if given or family:
         params |= {"given_name": given or family, "family_name": family if given else None}
-    elif request.customer_email is None:
+    elif email is None:
         params["given_name"] = f"Contact {contact}"[:300]  # Square needs a name or an email
     params = {key: value for key, value in params.items() if value}
     key = idempotency_key("customer", contact, repr(sorted(params.items())))
@@ -278,6 +308,97 @@ def ensure_subscription(api: SquareApi, invoice: Obj, owner: Owner, variation_id
     made = api.call(subscriptions.create, **params).subscription
     assert made is not None
     return plain(made)
+
+
+def save_card(api: SquareApi, setup: SavedMethodSetup, *, version: int) -> SavedPaymentMethod:
+    """``CreateCard``: the card a Web Payments SDK nonce (``setup.token``) stands for,
+    on file for the contact's customer profile (found, else made), its ``reference_id``
+    our contact; the same ``idempotency_key`` stores it once.
+
+    Raises:
+        GatewayRejectedError: Square refused the nonce (used, expired, unknown).
+        PaymentDeclinedError: the issuer refused the card's verification.
+        GatewayError: Square could not be reached.
+    """
+    customer = customer_for(api, setup.contact_id, setup.customer_email, setup.customer_name)
+    card: Any = {"customer_id": customer, "reference_id": setup.contact_id[:128]}
+    if setup.customer_name.strip():
+        card["cardholder_name"] = setup.customer_name.strip()[:96]
+    made = api.call(
+        api.client.cards.create,
+        idempotency_key=idempotency_key("card", setup.idempotency_key),
+        source_id=setup.token,
+        card=card,
+    ).card
+    assert made is not None
+    return saved_card(Fields(plain(made), gateway=api.gateway, path="card"), setup.contact_id,
+                      version=version)  # fmt: skip
+
+
+def charge_card(api: SquareApi, charge: SavedMethodCharge) -> PaymentSnapshot:
+    """Charge a card on file off-session: the card must be enabled and on file for the
+    contact's customer profile; an order carrying our invoice (so the payment's webhooks
+    find it), then ``CreatePayment`` with ``autocomplete``, both under keys derived from
+    ``charge.idempotency_key``.
+
+    Raises:
+        GatewayRejectedError: no such card (``code="no_such_method"``), another
+            customer's (``code="method_owner"``), or disabled (``code="method_disabled"``).
+        PaymentDeclinedError: the issuer declined (``code`` is Square's:
+            ``CARD_DECLINED``, ``INSUFFICIENT_FUNDS``...).
+        GatewayError: Square refused otherwise or could not be reached.
+    """
+    card = api.card(charge.method_id)
+    if card is None:
+        raise GatewayRejectedError(f"no card {charge.method_id}", gateway=api.gateway,
+                                   code="no_such_method")  # fmt: skip
+    customer_id = card.get("customer_id")
+    owner = api.contact_of(customer_id) if isinstance(customer_id, str) and customer_id else None
+    if owner != charge.contact_id:
+        raise GatewayRejectedError("the saved card is not this contact's", gateway=api.gateway,
+                                   code="method_owner")  # fmt: skip
+    if not card.get("enabled"):
+        raise GatewayRejectedError("the saved card is disabled", gateway=api.gateway,
+                                   code="method_disabled")  # fmt: skip
+    assert isinstance(customer_id, str)
+    key = charge.idempotency_key
+    owner_of_order = Owner(invoice_id=charge.invoice_id, contact_id=charge.contact_id,
+                           purpose=AUTOPAY_PURPOSE)  # fmt: skip
+    order: Any = {
+        "location_id": api.location_id,
+        "customer_id": customer_id,
+        "line_items": [_line(f"Autopay of invoice {charge.invoice_id}", charge.amount)],
+        "metadata": owner_metadata(owner_of_order),
+    }
+    made = api.call(
+        api.client.orders.create, order=order, idempotency_key=idempotency_key("autopay-order", key)
+    ).order
+    assert made is not None
+    assert made.id is not None
+    amount: Any = _money(charge.amount)
+    payment = api.call(
+        api.client.payments.create,
+        source_id=charge.method_id,
+        idempotency_key=idempotency_key("autopay", key),
+        amount_money=amount,
+        autocomplete=True,
+        order_id=made.id,
+        customer_id=customer_id,
+        location_id=api.location_id,
+        reference_id=charge.invoice_id[:40],
+        note=f"Autopay of invoice {charge.invoice_id}"[:500],
+    ).payment
+    assert payment is not None
+    paid = Fields(plain(payment), gateway=api.gateway, path="payment")
+    return PaymentSnapshot(
+        payment_id=paid.text("id"),
+        invoice_id=charge.invoice_id,
+        method=method_kind(paid.optional_text("source_type")),
+        status=payment_status(paid),
+        amount=paid.object("amount_money").money("amount", "currency"),
+        version=micros(paid.instant("updated_at")),
+        gateway=api.gateway,
+    )
 
 
 class SquareVendor:

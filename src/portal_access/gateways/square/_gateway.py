@@ -2,8 +2,10 @@
 
 A contact pays the required invoice on a Square invoice page (card or ACH; the plan's
 first period on the same invoice, seed 000), a guest on a payment link; a paid first
-invoice with a plan starts the Square subscription for the following periods. See
-:mod:`~portal_access.gateways.square._checkout` for why, and ``docs/gateways/square.md``.
+invoice with a plan starts the Square subscription for the following periods. A card
+saved on file (on an invoice page, or from a Web Payments SDK nonce) is charged by
+autopay. See :mod:`~portal_access.gateways.square._checkout` for why, and
+``docs/gateways/square.md``.
 """
 
 from __future__ import annotations
@@ -18,25 +20,29 @@ import square
 from square.core.api_error import ApiError
 from square.environment import SquareEnvironment
 
+from portal_access._domain.autopay import SavedMethodCharge, SavedMethodSetup, SavedPaymentMethod
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.errors import ConfigurationError, GatewayRejectedError
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentSnapshot
 from portal_access.gateways._kit import WebhookSettings, positive_seconds, retry_count
 from portal_access.gateways.square import _checkout as checkout
 from portal_access.gateways.square import _webhooks as webhooks
 from portal_access.gateways.square._checkout import (
     SquareVendor,
+    charge_card,
     open_invoice_page,
     open_payment_link,
     pay_back_page,
     request_kind,
+    save_card,
     upsert_customer,
     variation,
 )
 from portal_access.gateways.square._errors import SDK_ERRORS, translate
 from portal_access.gateways.square._mapping import MAPPED_EVENT_TYPES, Mapper
-from portal_access.gateways.square._objects import Obj
+from portal_access.gateways.square._objects import Obj, micros
 from portal_access.gateways.square._rest import SquareApi
 from portal_access.ports import Clock
 
@@ -296,6 +302,39 @@ class SquareGateway:
         }
         for event in self._api.events(query):
             yield self._mapper.event(event)
+
+    # -- saved cards (autopay) -----------------------------------------------------------
+
+    def save_method(self, setup: SavedMethodSetup) -> SavedPaymentMethod:
+        """Store the card a Web Payments SDK nonce (``setup.token``) stands for on file
+        for the contact's customer profile (``CreateCard``), without a payment; the same
+        ``idempotency_key`` stores it once. Square reports it again as ``card.created``
+        (the same method, kept once).
+
+        Raises:
+            GatewayRejectedError: Square refused the nonce (used, expired, unknown).
+            PaymentDeclinedError: the issuer refused the card's verification.
+            GatewayError: Square could not be reached.
+        """
+        version = micros(self._settings.clock.now())
+        return save_card(self._api, setup, version=version)
+
+    def charge_saved_method(self, charge: SavedMethodCharge) -> PaymentSnapshot:
+        """Charge a card on file off-session (autopay): ``CreatePayment`` with the card as
+        ``source_id``, the contact's customer profile, ``autocomplete``, on an order that
+        names our invoice; one charge per idempotency key.
+
+        A decline is :class:`~portal_access.PaymentDeclinedError` with Square's code
+        (``CARD_DECLINED``, ``INSUFFICIENT_FUNDS``...), as Stripe's adapter gives; the
+        failed payment's ``payment.created`` webhook records it.
+
+        Raises:
+            GatewayRejectedError: no such card, another contact's
+                (``code="method_owner"``), or disabled.
+            PaymentDeclinedError: the issuer declined.
+            GatewayUnavailableError: Square could not be reached (retry with the same key).
+        """
+        return charge_card(self._api, charge)
 
     # -- money back and endings ----------------------------------------------------------
 

@@ -67,12 +67,15 @@ from portal_access.gateways.square._objects import (
     micros,
     owner_of,
     payment_status,
+    saved_card,
     start_of,
 )
 
-__all__ = ["CHARGE_FAILED", "MAPPED_EVENT_TYPES", "Mapper", "Vendor"]
+__all__ = ["CARD_CREATED", "CHARGE_FAILED", "MAPPED_EVENT_TYPES", "Mapper", "Vendor"]
 
 CHARGE_FAILED = "invoice.scheduled_charge_failed"
+#: A card saved on file (on an invoice page, or from a nonce): the vault's setup report.
+CARD_CREATED = "card.created"
 
 #: Event types whose object is mapped; every other type is acknowledged and ignored.
 MAPPED_EVENT_TYPES = frozenset(
@@ -89,6 +92,7 @@ MAPPED_EVENT_TYPES = frozenset(
         "invoice.canceled",
         "subscription.created",
         "subscription.updated",
+        CARD_CREATED,
     }
 )
 
@@ -165,6 +169,8 @@ class Mapper:
             return attrs.evolve(base, payments=self._dispute(found.object("object")))
         if kind.startswith("invoice."):
             return self._invoice(base, found.object("invoice"))
+        if kind == CARD_CREATED:
+            return self._saved_card(base, found.object("card"))
         return self._subscription_event(base, found.object("subscription"))
 
     def _look(self, lookup: Callable[[str], Obj | None], key: str, path: str) -> Fields | None:
@@ -265,6 +271,19 @@ class Mapper:
         if arrears is not None or paid is not None:  # a pending charge says nothing yet
             reports = (self._report(subscription, contact_id, plan_id, arrears, version),)
         return attrs.evolve(base, renewals=(renewal,), payments=payments, subscriptions=reports)
+
+    # -- saved cards ---------------------------------------------------------------------
+
+    def _saved_card(self, base: GatewayEvent, card: Fields) -> GatewayEvent:
+        """A card on file of one of our contacts' customer profiles (its ``reference_id``
+        our contact id), enabled: that contact's saved method, versioned by the event's
+        time (the service keeps it only where the contact may save one, seed 003)."""
+        customer_id = card.optional_text("customer_id")
+        contact_id = self.vendor.contact_of(customer_id) if customer_id else None
+        if not contact_id or not card.flag("enabled", default=True):
+            return base
+        method = saved_card(card, contact_id, version=micros(base.occurred_at))
+        return attrs.evolve(base, saved_methods=(method,))
 
     # -- subscriptions -------------------------------------------------------------------
 

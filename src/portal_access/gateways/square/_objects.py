@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.billing import BillingInterval, IntervalUnit, InvoiceStatus
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.money import Money
@@ -54,6 +55,7 @@ __all__ = [
     "owner_metadata",
     "owner_of",
     "payment_status",
+    "saved_card",
     "start_of",
 ]
 
@@ -276,3 +278,25 @@ def arrears_since(invoice: Fields, *, charge_failed: bool = False) -> date | Non
     if sources & _AUTOMATIC and not charge_failed:
         return None
     return invoice_due(invoice)
+
+
+def saved_card(card: Fields, contact_id: str, *, version: int) -> SavedPaymentMethod:
+    """A card on file of ``contact_id``'s customer profile as the contact's saved method
+    (its id, ``ccof:...``, is what a payment's ``source_id`` names); its label is the
+    brand and last digits Square reports.
+
+    >>> card = Fields({"id": "ccof:1", "card_brand": "VISA", "last_4": "1111"},
+    ...               gateway="square")
+    >>> saved_card(card, "c-1", version=5).label
+    'VISA ending 1111'
+    """
+    brand, last_4 = card.optional_text("card_brand"), card.optional_text("last_4")
+    label = " ".join(part for part in (brand, f"ending {last_4}" if last_4 else None) if part)
+    return SavedPaymentMethod(
+        contact_id=contact_id,
+        gateway=card.gateway,
+        method_id=card.text("id"),
+        kind=PaymentMethodKind.CARD,
+        version=version,
+        label=label or "card",
+    )

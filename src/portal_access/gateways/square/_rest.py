@@ -119,6 +119,11 @@ class SquareApi:
         found = self.call(self.client.customers.search, query=query, limit=1)
         return found.customers[0].id if found.customers else None
 
+    def card(self, card_id: str) -> Obj | None:
+        """``GET /v2/cards/{id}``: a card on file."""
+        found = self.find(self.client.cards.get, card_id)
+        return plain(found.card) if found is not None and found.card is not None else None
+
     def newest_card(self, customer_id: str) -> str | None:
         """``GET /v2/cards``: the customer's newest enabled card on file."""
         pager = self.call(self.client.cards.list, customer_id=customer_id, sort_order="DESC")
