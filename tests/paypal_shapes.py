@@ -10,8 +10,8 @@ kept in ``../shared/vendor/paypal`` or ``$PORTAL_ACCESS_VENDOR_SPECS/paypal``):
   v1 subscription payment, is in none of the descriptions and is not checked).
 
 Two calls have no description among those files: the OAuth token (form-encoded, the
-SDK's own) and the vault setup token (``/v3/vault``): its body is checked against the
-SDK's own request model instead, which drops nothing it knows.
+SDK's own) and the vault (``/v3/vault``: setup tokens, payment tokens): their bodies are
+checked against the SDK's own request models instead, which drop nothing they know.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from paypalserversdk.api_helper import APIHelper
+from paypalserversdk.models.payment_token_request import PaymentTokenRequest
 from paypalserversdk.models.setup_token_request import SetupTokenRequest
 
 from tests.vendor_specs import vendor_root as vendor_folder
@@ -160,6 +161,13 @@ def _sdk_setup_token_problems(body: Any) -> list[str]:
     return [f"setup token body: {path} is not in the SDK's model" for path in _lost(body, again)]
 
 
+def _sdk_payment_token_problems(body: Any) -> list[str]:
+    if body is None:  # a GET
+        return []
+    again = APIHelper.to_dictionary(PaymentTokenRequest.from_dictionary(body))
+    return [f"payment token body: {path} is not in the SDK's model" for path in _lost(body, again)]
+
+
 def _lost(sent: Any, kept: Any, path: str = "$") -> Iterator[str]:
     """Paths of ``sent`` that the model's round trip ``kept`` dropped or changed."""
     if isinstance(sent, dict) and isinstance(kept, dict):
@@ -191,6 +199,9 @@ def _check_exchange(exchange: Any) -> list[str]:
     if exchange.path.startswith("/v3/vault/setup-tokens"):
         CHECKED["requests"] += 1
         return [f"{where}: {p}" for p in _sdk_setup_token_problems(exchange.body)]
+    if exchange.path.startswith("/v3/vault/payment-tokens"):
+        CHECKED["requests"] += 1
+        return [f"{where}: {p}" for p in _sdk_payment_token_problems(exchange.body)]
     found = _operation(exchange.method, exchange.path)
     if found is None:
         return [f"{where}: no such operation in PayPal's descriptions"]

@@ -95,6 +95,10 @@ class LocalPayPalApi(LocalApi):
         self.plans: dict[str, dict[str, Any]] = {}
         self.products: dict[str, dict[str, Any]] = {}
         self.sales: dict[str, dict[str, Any]] = {}
+        self.setup_tokens: dict[str, dict[str, Any]] = {}
+        self.payment_tokens: dict[str, dict[str, Any]] = {}
+        #: payment tokens whose funding source declines every charge
+        self.declining: set[str] = set()
         self.events: list[dict[str, Any]] = []
         self.exchanges: list[PayPalExchange] = []
         #: transmission id -> (webhook id, signature) of every delivery signed for it
@@ -119,6 +123,8 @@ class LocalPayPalApi(LocalApi):
             ("GET", "/v1/billing/subscriptions/{}", self._get_subscription),
             ("POST", "/v1/billing/subscriptions/{}/cancel", self._cancel_subscription),
             ("POST", "/v3/vault/setup-tokens", self._create_setup_token),
+            ("POST", "/v3/vault/payment-tokens", self._create_payment_token),
+            ("GET", "/v3/vault/payment-tokens/{}", self._get_payment_token),
             ("GET", "/v1/notifications/webhooks-events", self._list_events),
             ("POST", "/v1/notifications/verify-webhook-signature", self._verify),
         ]
@@ -168,6 +174,18 @@ class LocalPayPalApi(LocalApi):
             }
             order["_method"] = method
             return order
+
+    def approve_setup_token(self, token_id: str) -> dict[str, Any]:
+        """The payer approves saving their PayPal wallet on the setup token's page."""
+        with self._lock:
+            token = self.setup_tokens[token_id]
+            token["status"] = "APPROVED"
+            return token
+
+    def decline_payment_token(self, token_id: str) -> None:
+        """The payer's funding source behind a payment token declines every later charge."""
+        with self._lock:
+            self.declining.add(token_id)
 
     def settle_capture(self, capture_id: str, *, cleared: bool) -> dict[str, Any]:
         """A pending (eCheck) capture clears or is declined by the payer's bank."""
@@ -312,6 +330,8 @@ class LocalPayPalApi(LocalApi):
     # orders and captures
 
     def _create_order(self, *, body: Any, **_: Any) -> Reply:
+        if "vault_id" in body.get("payment_source", {}).get("paypal", {}):
+            return self._vault_order(body)
         order_id, now = self.new_id("O"), stamp(self.now())
         units = [
             {k: v for k, v in unit.items() if k != "items"} | {"items": unit.get("items", [])}
@@ -538,16 +558,86 @@ class LocalPayPalApi(LocalApi):
 
     def _create_setup_token(self, *, body: Any, **_: Any) -> Reply:
         token_id = self.new_id("T")
-        return 200, {
+        customer = {"id": "CUSTTEST"} | (body or {}).get("customer", {})
+        token = {
             "id": token_id,
             "status": "PAYER_ACTION_REQUIRED",
-            "customer": {"id": "CUSTTEST"},
+            "customer": customer,
             "payment_source": {"paypal": {"usage_type": "MERCHANT"}},
             "links": [
                 _link(f"{_CHECKOUT}/agreements/approve?approval_session_id={token_id}", "approve"),
                 _link(f"{self.url}/v3/vault/setup-tokens/{token_id}", "self"),
             ],
         }
+        self.setup_tokens[token_id] = token
+        return 200, token
+
+    def _create_payment_token(self, *, body: Any, **_: Any) -> Reply:
+        source = (body or {}).get("payment_source", {}).get("token", {})
+        setup = self.setup_tokens.get(source.get("id", ""))
+        if setup is None or source.get("type") != "SETUP_TOKEN":
+            return _missing("setup token", str(source.get("id")))
+        if setup["status"] != "APPROVED":
+            return _error(422, "UNPROCESSABLE_ENTITY", "SETUP_TOKEN_NOT_APPROVED",
+                          "the payer has not approved the setup token")  # fmt: skip
+        setup["status"] = "VAULTED"
+        token_id = self.new_id("8")
+        token = {
+            "id": token_id,
+            "customer": dict(setup["customer"]),
+            "payment_source": {
+                "paypal": {
+                    "email_address": "payer@example.com",
+                    "payer_id": "QYR5Z8XDVJNXQ",
+                    "usage_type": "MERCHANT",
+                    "customer_type": "CONSUMER",
+                    "description": "Saved for later payments in the customer portal",
+                }
+            },
+            "links": [
+                _link(f"{self.url}/v3/vault/payment-tokens/{token_id}", "self"),
+                _link(f"{self.url}/v3/vault/payment-tokens/{token_id}", "delete", "DELETE"),
+            ],
+        }
+        self.payment_tokens[token_id] = token
+        return 201, token
+
+    def _get_payment_token(self, token_id: str, **_: Any) -> Reply:
+        token = self.payment_tokens.get(token_id)
+        return _missing("payment token", token_id) if token is None else (200, token)
+
+    def _vault_order(self, body: Any) -> Reply:
+        """An order paid with a payment token (``payment_source.paypal.vault_id``): PayPal
+        completes it at once, or refuses it when the funding source declines."""
+        vault_id = body["payment_source"]["paypal"]["vault_id"]
+        token = self.payment_tokens.get(vault_id)
+        if token is None:
+            return _error(422, "UNPROCESSABLE_ENTITY", "INVALID_RESOURCE_ID", "no such vault_id")
+        if vault_id in self.declining:
+            return _error(422, "UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED",
+                          "The instrument presented was either declined by the processor or "
+                          "bank, or it can't be used for this payment.")  # fmt: skip
+        order_id, now = self.new_id("O"), stamp(self.now())
+        units = [dict(unit) for unit in body["purchase_units"]]
+        order = {
+            "id": order_id,
+            "intent": body["intent"],
+            "status": "APPROVED",
+            "purchase_units": units,
+            "payment_source": {
+                "paypal": {
+                    "email_address": token["payment_source"]["paypal"]["email_address"],
+                    "account_id": token["payment_source"]["paypal"]["payer_id"],
+                    "account_status": "VERIFIED",
+                    "attributes": {"vault": {"id": vault_id, "status": "VAULTED"}},
+                }
+            },
+            "create_time": now,
+            "update_time": now,
+            "links": [_link(f"{self.url}/v2/checkout/orders/{order_id}", "self")],
+        }
+        self.orders[order_id] = order
+        return self._capture_order(order_id)
 
     # notifications
 

@@ -311,9 +311,7 @@ class FakeSquareApi(SquareLedger, LocalApi):
         """``CreateCard`` from a nonce: the nonce is used once."""
         nonce, asked = body.get("source_id", ""), body.get("card", {})
         if nonce not in self.nonces:
-            return _error(
-                400, "INVALID_CARD_DATA", "the nonce is unknown or used", "PAYMENT_METHOD_ERROR"
-            )
+            return _error(400, "CARD_TOKEN_USED", "the nonce is unknown or used already")
         customer = asked.get("customer_id")
         if customer not in self.objects["customer"]:
             return _missing("customer", customer)

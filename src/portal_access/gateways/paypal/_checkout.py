@@ -24,6 +24,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from portal_access._domain.autopay import SavedMethodCharge, SavedMethodSetup
 from portal_access._domain.billing import Plan
 from portal_access._domain.checkout import CheckoutRequest
 from portal_access._domain.errors import ValidationError
@@ -31,10 +32,12 @@ from portal_access._domain.money import Money
 from portal_access.gateways.paypal._objects import Ours
 
 __all__ = [
+    "autopay_order_body",
     "order_body",
     "paypal_money",
     "plan_body",
     "plan_fingerprint",
+    "payment_token_body",
     "product_id",
     "request_id",
     "setup_token_body",
@@ -194,7 +197,7 @@ def setup_token_body(request: CheckoutRequest, *, brand_name: str | None = None)
     """The ``POST /v3/vault/setup-tokens`` body that saves the payer's PayPal wallet."""
     experience = {**_experience(request, brand_name), "vault_instruction": "ON_PAYER_APPROVAL"}
     experience.pop("shipping_preference")
-    return {
+    body: dict[str, Any] = {
         "payment_source": {
             "paypal": {
                 "usage_type": "MERCHANT",
@@ -202,4 +205,31 @@ def setup_token_body(request: CheckoutRequest, *, brand_name: str | None = None)
                 "experience_context": experience,
             }
         }
+    }
+    if request.contact_id:  # the payment token made from it names our contact
+        body["customer"] = {"merchant_customer_id": request.contact_id}
+    return body
+
+
+def payment_token_body(setup: SavedMethodSetup) -> dict[str, Any]:
+    """The ``POST /v3/vault/payment-tokens`` body that turns the setup token the payer
+    approved into a payment token (the saved method)."""
+    return {"payment_source": {"token": {"id": setup.token, "type": "SETUP_TOKEN"}}}
+
+
+def autopay_order_body(charge: SavedMethodCharge) -> dict[str, Any]:
+    """The ``POST /v2/checkout/orders`` body that charges a vaulted PayPal wallet without
+    the payer (``payment_source.paypal.vault_id``): PayPal completes (captures) it at once.
+    Its purchase unit names our invoice in ``custom_id``, as a checkout order does."""
+    return {
+        "intent": "CAPTURE",
+        "purchase_units": [
+            {
+                "reference_id": "default",
+                "custom_id": charge.invoice_id,
+                "description": "Autopay",
+                "amount": paypal_money(charge.amount),
+            }
+        ],
+        "payment_source": {"paypal": {"vault_id": charge.method_id}},
     }

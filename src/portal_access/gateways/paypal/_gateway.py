@@ -6,6 +6,11 @@ a plan (see :mod:`._checkout`). PayPal takes an order's money only when the merc
 captures it: the ``CHECKOUT.ORDER.APPROVED`` webhook (or reconcile) captures it here,
 under a ``PayPal-Request-Id`` derived from the order, so a retry never captures twice.
 
+A saved method is a Vault v3 payment token: the payer approves a setup token (the
+setup page), then :meth:`PayPalGateway.save_method` turns it into a payment token
+(``VAULT.PAYMENT-TOKEN.CREATED`` reports it too); autopay charges it with an Orders v2
+order whose ``payment_source.paypal.vault_id`` is the token, completed by PayPal at once.
+
 Re-subscribing never leaves two live subscriptions: an active one is refused; a
 suspended (failed renewal) one is cancelled before its replacement is opened.
 
@@ -28,6 +33,7 @@ from paypalserversdk.exceptions.api_exception import ApiException
 from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
 from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 
+from portal_access._domain.autopay import SavedMethodCharge, SavedMethodSetup, SavedPaymentMethod
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
 from portal_access._domain.errors import (
     ConfigurationError,
@@ -37,13 +43,20 @@ from portal_access._domain.errors import (
 )
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentSnapshot
 from portal_access.gateways._kit import Fields, WebhookSettings, positive_seconds
 from portal_access.gateways._kit.settings import DEFAULT_TOLERANCE
 from portal_access.gateways.paypal import _checkout as checkout
 from portal_access.gateways.paypal import _webhooks as webhooks
 from portal_access.gateways.paypal._errors import SDK_ERRORS, translate
-from portal_access.gateways.paypal._mapping import event_from_document, occurred
-from portal_access.gateways.paypal._objects import CLOSED_PREFIX, link
+from portal_access.gateways.paypal._mapping import event_from_document, occurred, order_payments
+from portal_access.gateways.paypal._objects import (
+    CLOSED_PREFIX,
+    link,
+    saved_wallet,
+    token_owner,
+    version_of,
+)
 from portal_access.gateways.paypal._rest import PayPalRest
 from portal_access.ports import Clock
 
@@ -455,6 +468,71 @@ class PayPalGateway:
         )
         for _index, document in ordered:
             yield event_from_document(self.name, document, lookups=self)
+
+    # -- saved methods (autopay) ---------------------------------------------------------
+
+    def save_method(self, setup: SavedMethodSetup) -> SavedPaymentMethod:
+        """Turn the vault setup token the payer approved (``setup.token``, the id of the
+        setup page :meth:`start_checkout` opened) into a payment token, under a
+        ``PayPal-Request-Id`` derived from ``setup.idempotency_key``. PayPal reports it
+        again as ``VAULT.PAYMENT-TOKEN.CREATED`` (the same method, kept once).
+
+        Raises:
+            GatewayRejectedError: PayPal refused the setup token (not approved, used,
+                unknown), or it was made for another contact (``code="method_owner"``).
+            GatewayError: PayPal could not be reached.
+        """
+        options = {
+            "body": checkout.payment_token_body(setup),
+            "paypal_request_id": checkout.request_id("vault", setup.idempotency_key),
+        }
+        made = self._fields(
+            self._json(lambda: self._client.vault.create_payment_token(options)), "payment_token"
+        )
+        if token_owner(made) != setup.contact_id:
+            raise GatewayRejectedError("the setup token was made for another contact",
+                                       gateway=self.name, code="method_owner")  # fmt: skip
+        return saved_wallet(made, setup.contact_id, version=version_of(self._settings.clock.now()))
+
+    def charge_saved_method(self, charge: SavedMethodCharge) -> PaymentSnapshot:
+        """Charge a vaulted payment token without the payer (autopay): an Orders v2
+        order with ``payment_source.paypal.vault_id``, our invoice in ``custom_id``, under
+        a ``PayPal-Request-Id`` derived from the attempt, so a retry never charges twice.
+
+        A decline is :class:`~portal_access.PaymentDeclinedError` (PayPal's 422 with
+        ``INSTRUMENT_DECLINED``, ``PAYER_CANNOT_PAY``...), as Stripe's adapter gives; a
+        capture PayPal declined inside a completed order is a ``FAILED`` payment.
+
+        Raises:
+            GatewayRejectedError: no such payment token (``code="no_such_method"``), or
+                another contact's (``code="method_owner"``).
+            PaymentDeclinedError: the payer's funding source declined.
+            GatewayUnavailableError: PayPal could not be reached (retry with the same key).
+        """
+        vault = self._client.vault
+        found = self._found(lambda: vault.get_payment_token(charge.method_id))
+        if found is None:
+            raise GatewayRejectedError(f"no payment token {charge.method_id}",
+                                       gateway=self.name, code="no_such_method")  # fmt: skip
+        if token_owner(self._fields(found, "payment_token")) != charge.contact_id:
+            raise GatewayRejectedError("the saved method is not this contact's",
+                                       gateway=self.name, code="method_owner")  # fmt: skip
+        options = {
+            "body": checkout.autopay_order_body(charge),
+            "paypal_request_id": checkout.request_id("autopay", charge.idempotency_key),
+            "prefer": "return=representation",
+        }
+        order = self._fields(self._json(lambda: self._client.orders.create_order(options)), "order")
+        payments = [
+            p for p in order_payments(self.name, order) if p.invoice_id == charge.invoice_id
+        ]
+        if not payments:
+            raise GatewayRejectedError(
+                f"PayPal answered no capture for the order ({order.optional_text('status')})",
+                gateway=self.name,
+                code="no_capture",
+            )
+        return payments[0]
 
     # -- money back and endings ----------------------------------------------------------
 

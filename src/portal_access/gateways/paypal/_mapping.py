@@ -28,6 +28,8 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+import attrs
+
 from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.errors import ValidationError, WebhookVerificationError
 from portal_access._domain.gateway_events import (
@@ -48,13 +50,23 @@ from portal_access.gateways.paypal._objects import (
     dispute_status,
     link,
     sale_method,
+    saved_wallet,
     subscription_status,
+    token_owner,
     version_of,
 )
 
-__all__ = ["MAPPED_EVENT_TYPES", "Lookups", "event_from_document"]
+__all__ = [
+    "MAPPED_EVENT_TYPES",
+    "PAYMENT_TOKEN_CREATED",
+    "Lookups",
+    "event_from_document",
+    "order_payments",
+]
 
 GATEWAY_WORD = "paypal"
+#: The vault's setup report: a payment token (a saved method) was made.
+PAYMENT_TOKEN_CREATED = "VAULT.PAYMENT-TOKEN.CREATED"  # noqa: S105 - an event type
 
 #: Event types whose resource is mapped; every other type is acknowledged and ignored.
 MAPPED_EVENT_TYPES = frozenset(
@@ -81,6 +93,7 @@ MAPPED_EVENT_TYPES = frozenset(
         "CUSTOMER.DISPUTE.CREATED",
         "CUSTOMER.DISPUTE.UPDATED",
         "CUSTOMER.DISPUTE.RESOLVED",
+        PAYMENT_TOKEN_CREATED,
     }
 )
 
@@ -172,6 +185,23 @@ def _order_captures(gateway: str, order: Fields) -> Iterator[PaymentSnapshot]:
             snapshot = _capture_snapshot(gateway, capture, invoice_id=invoice_id)
             if snapshot is not None:
                 yield snapshot
+
+
+def order_payments(gateway: str, order: Fields) -> tuple[PaymentSnapshot, ...]:
+    """The snapshots of an order's captures of ours (an autopay order's answer)."""
+    return tuple(_order_captures(gateway, order))
+
+
+def _payment_token(event: _Event) -> GatewayEvent:
+    """A payment token saved for one of our contacts (its customer's
+    ``merchant_customer_id``): that contact's saved method, versioned by the event's time
+    (the service keeps it only where the contact may save one, seed 003)."""
+    token = event.resource
+    contact_id = token_owner(token)
+    if not contact_id:
+        return event.build()  # saved outside the portal
+    method = saved_wallet(token, contact_id, version=version_of(event.occurred_at))
+    return attrs.evolve(event.build(), saved_methods=(method,))
 
 
 def _order(event: _Event) -> GatewayEvent:
@@ -318,6 +348,8 @@ def event_from_document(gateway: str, document: object, *, lookups: Lookups) -> 
             return _sale(event)
         if kind.startswith("BILLING.SUBSCRIPTION."):
             return _subscription(event)
+        if kind == PAYMENT_TOKEN_CREATED:
+            return _payment_token(event)
         return _dispute(event)  # CUSTOMER.DISPUTE.*
     except ValidationError as exc:  # a value the domain refuses (blank id, bad currency...)
         raise WebhookVerificationError(

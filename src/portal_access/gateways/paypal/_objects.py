@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionStatus
 from portal_access.gateways._kit import Fields
@@ -47,7 +48,9 @@ __all__ = [
     "dispute_status",
     "link",
     "sale_method",
+    "saved_wallet",
     "subscription_status",
+    "token_owner",
     "version_of",
 ]
 
@@ -161,3 +164,43 @@ def dispute_status(dispute: Fields) -> PaymentStatus:
     outcome = dispute.optional_object("dispute_outcome")
     code = outcome.optional_text("outcome_code") if outcome is not None else None
     return PaymentStatus.SUCCEEDED if code in _DISPUTE_SETTLED else PaymentStatus.DISPUTED
+
+
+def token_owner(token: Fields) -> str | None:
+    """Our contact a vault payment token was saved for: its customer's
+    ``merchant_customer_id`` (the setup token we made named the contact so)."""
+    customer = token.optional_object("customer")
+    return customer.optional_text("merchant_customer_id") if customer is not None else None
+
+
+def saved_wallet(token: Fields, contact_id: str, *, version: int) -> SavedPaymentMethod:
+    """A vault payment token as the contact's saved method (its id is what an order's
+    ``payment_source.paypal.vault_id`` names); a saved card is a card, anything else (a
+    PayPal wallet, Venmo) a wallet.
+
+    >>> token = Fields({"id": "8kk8451t", "payment_source": {"paypal": {
+    ...     "email_address": "ann@example.com"}}}, gateway="paypal")
+    >>> method = saved_wallet(token, "c-1", version=1)
+    >>> method.kind.value, method.label
+    ('wallet', 'PayPal ann@example.com')
+    """
+    source = token.optional_object("payment_source")
+    card = source.optional_object("card") if source is not None else None
+    wallet = source.optional_object("paypal") if source is not None else None
+    if card is not None:
+        brand, last = card.optional_text("brand"), card.optional_text("last_digits")
+        kind, label = (
+            PaymentMethodKind.CARD,
+            " ".join(filter(None, (brand, last and f"ending {last}"))),
+        )
+    else:
+        email = wallet.optional_text("email_address") if wallet is not None else None
+        kind, label = PaymentMethodKind.WALLET, " ".join(filter(None, ("PayPal", email)))
+    return SavedPaymentMethod(
+        contact_id=contact_id,
+        gateway=token.gateway,
+        method_id=token.text("id"),
+        kind=kind,
+        version=version,
+        label=label or "PayPal",
+    )
