@@ -207,7 +207,7 @@ def test_a_contact_who_may_no_longer_save_is_skipped(store):
 
 
 class _NoSavedCharges:
-    """A gateway that cannot charge a saved method (as PayPal and Square here)."""
+    """A gateway that cannot charge a saved method (a host's own, say)."""
 
     name = "paypal"
 
