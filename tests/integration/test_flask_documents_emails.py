@@ -98,6 +98,8 @@ def test_each_recipient_gets_a_link_of_their_own_and_outsiders_the_portal():
     assert mailed_link(harness, "books@accountants.example", "Invoice H-100") == (
         "http://localhost"
     )
+    assert harness.mailer.to("bo@example.com")[-1].text.startswith("Hello Bo,")
+    assert harness.mailer.to("books@accountants.example")[-1].text.startswith("Hello there,")
 
 
 def test_the_statement_email_opens_the_statement_for_each_recipient():

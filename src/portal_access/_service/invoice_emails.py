@@ -13,7 +13,8 @@
   that address, or the portal's address for an outside address or a portal without a
   ``document_link_key`` (:func:`~portal_access._service.document_links.mailed_link`).
   The "To" recipients invited by the email get their contact first, so their link opens
-  the document once they have registered.
+  the document once they have registered. A recipient who is a contact of the account is
+  greeted by name (``{{ contact.first_name }}``).
 """
 
 from __future__ import annotations
@@ -105,14 +106,6 @@ def send_invoice_email(
     invitees = invoice_email_invitees(email)
     if invitees:
         authorize(staff, StaffPermission.INVITE_CONTACTS)
-    values = template_values(
-        work,
-        None,
-        account,
-        invoice__number=invoice.number,
-        invoice__total=str(invoice.total),
-        invoice__due_date=invoice.due_on.isoformat(),
-    )
     # the invitees' contacts first: their messages carry a link made for them
     invitee_contacts = [contact_for_address(work, account.id, a) for a in invitees]
     ref = DocumentRef(DocumentKind.INVOICE, invoice.id)
@@ -124,7 +117,15 @@ def send_invoice_email(
                 kind="invoice",
                 template=work.context.templates.invoice,
                 to=(address,),
-                values=values | {"document.url": mailed_link(work, contact, ref)},
+                values=template_values(
+                    work,
+                    contact,
+                    account,
+                    invoice__number=invoice.number,
+                    invoice__total=str(invoice.total),
+                    invoice__due_date=invoice.due_on.isoformat(),
+                    document__url=mailed_link(work, contact, ref),
+                ),
             )
     invited: list[str] = []
     for contact in invitee_contacts:
@@ -149,7 +150,6 @@ def send_statement_email(work: Work, account_id: str, to: object) -> None:
     if not all(isinstance(address, EmailAddress) for address in addresses):
         raise ValidationError("must be a collection of EmailAddress", field="to")
     account = require_account(work, account_id)
-    values = template_values(work, None, account)
     ref = DocumentRef(DocumentKind.STATEMENT, account.id)
     for address in addresses:
         contact = recipient_contact(work, account.id, address)
@@ -158,5 +158,7 @@ def send_statement_email(work: Work, account_id: str, to: object) -> None:
             kind="statement",
             template=work.context.templates.statement,
             to=(address,),
-            values=values | {"document.url": mailed_link(work, contact, ref)},
+            values=template_values(
+                work, contact, account, document__url=mailed_link(work, contact, ref)
+            ),
         )
