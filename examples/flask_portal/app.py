@@ -64,6 +64,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
         PORTAL_ACCESS_URL=env.get("PORTAL_URL", "http://127.0.0.1:5000"),
         PORTAL_ACCESS_BUSINESS_NAME=BUSINESS,
         PORTAL_ACCESS_SANDBOX="STRIPE_API_KEY" not in env,
+        # signs each document's portal link (seed 004); keep one stable key in production,
+        # or the links already emailed stop working at the next restart
+        PORTAL_ACCESS_DOCUMENT_LINK_KEY=env.get("DOCUMENT_LINK_KEY") or secrets.token_hex(32),
     )
     mailer = _mailer(env)
     extension = PortalAccessExtension(

@@ -60,6 +60,7 @@ from portal_access._service import (
     contact_gateways,
     directory,
     document_comments,
+    document_links,
     documents,
     duplicates,
     history,
@@ -746,6 +747,24 @@ class PortalAccess:
         document for that contact only, after login, until it expires."""
         return run(
             self._context, partial(documents.document_link, contact_id=contact_id, ref=document)
+        )
+
+    def document_links(self, contact_id: str, documents: Iterable[DocumentRef]) -> tuple[str, ...]:
+        """The signed portal links of several documents the contact may see, in the order
+        given, in one read (a page listing the contact's invoices and statement).
+
+        Raises:
+            NotFoundError: no such contact, or a document it may not see.
+            AccessDeniedError: the contact may not view invoices.
+            ConfigurationError: no ``document_link_key``.
+        """
+        return run(
+            self._context,
+            partial(
+                document_links.contact_document_links,
+                contact_id=contact_id,
+                refs=documents,
+            ),
         )
 
     def open_document_link(self, token: str, contact_id: str) -> DocumentRef:

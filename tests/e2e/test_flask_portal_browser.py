@@ -4,7 +4,9 @@
 Debian's Chromium (``/usr/bin/chromium``, never a downloaded browser) through seed
 000_07c53b15302458c1.txt's whole story: the kickoff form, the invitation from the
 outbox, registration, the pay-invoice-only view, an ACH payment that processes and then
-clears, the dashboard, a failed renewal and the re-subscribe. Screenshots of the key
+clears, the dashboard, a failed renewal and the re-subscribe; then seed
+004_67d5e53a019b49ae.txt's document page (an invoice opened from the overview, a
+comment added). Screenshots of the key
 pages go to ``tests/e2e/artifacts/`` (git-ignored).
 """
 
@@ -171,6 +173,20 @@ def test_seed_000_story_in_a_real_browser(demo: Demo, browser):
     assert "Welcome, Ann" in customer.locator("h1").inner_text()
     shot(customer, "11-dashboard-after-resubscribe")
 
+    # seed 004: an invoice opens its document page; a comment is added and listed
+    customer.locator("a[title^='Open invoice']").first.click()
+    customer.wait_for_url("**/portal/document?token=**")
+    assert customer.locator("h1").inner_text().startswith("Invoice ")
+    assert customer.get_by_role("button", name="Print").count() == 1
+    customer.fill("#body", "Can you send a <b>paper</b> copy?")
+    customer.get_by_role("button", name="Post comment").click()
+    assert (
+        customer.locator(".comment-body").last.inner_text() == "Can you send a <b>paper</b> copy?"
+    )
+    shot(customer, "12-document")
+    customer.get_by_role("link", name="Back to the overview").click()
+    customer.wait_for_url("**/portal/")
+
     customer.get_by_role("button", name="Pay", exact=True).click()
     customer.wait_for_url("**/sandbox/checkout/**")
     customer.click("button[value=card]")
@@ -180,13 +196,13 @@ def test_seed_000_story_in_a_real_browser(demo: Demo, browser):
 
     customer.get_by_role("button", name="Log out").click()
     customer.wait_for_url("**/portal/login")
-    shot(customer, "12-login")
+    shot(customer, "13-login")
 
     for name, path in [
-        ("13-having-trouble", "/portal/having-trouble"),
-        ("14-register-with-invoice", "/portal/register"),
-        ("15-quick-pay", "/portal/quick-pay"),
-        ("16-link-problem", "/portal/invitation?token=forged"),
+        ("14-having-trouble", "/portal/having-trouble"),
+        ("15-register-with-invoice", "/portal/register"),
+        ("16-quick-pay", "/portal/quick-pay"),
+        ("17-link-problem", "/portal/invitation?token=forged"),
     ]:
         customer.goto(f"{demo.url}{path}")
         shot(customer, name)

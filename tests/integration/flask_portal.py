@@ -121,8 +121,10 @@ def build(
     app: Flask | None = None,
     clock: ManualClock | None = None,
     mailer: MemoryMailer | None = None,
+    parts: dict[str, Any] | None = None,
 ) -> FlaskPortal:
-    """An app on the memory store with the sandbox and a paid offer (setup fee + plan)."""
+    """An app on the memory store with the sandbox and a paid offer (setup fee + plan);
+    ``parts`` adds keywords of the extension (a renderer, say)."""
     app = app or Flask(__name__)
     app.config.update(
         TESTING=True,
@@ -147,6 +149,7 @@ def build(
         limiter=MemoryRateLimiter(limit=limit),
         policy=PortalPolicy(ach=ach, system=system or SystemPortalOptions()),
         background=lambda job: job(),  # anonymous flows' emails are there when the page answers
+        **(parts or {}),
     )
     harness = FlaskPortal(app, app.test_client(), mailer, clock, store, extension)
     portal = harness.portal

@@ -178,6 +178,19 @@ PARAMETERS: dict[str, st.SearchStrategy[Callable[[], object]]] = {
             ]
         ),
     ),
+    "documents": st.one_of(
+        st.lists(
+            st.sampled_from(
+                [
+                    pa.DocumentRef(pa.DocumentKind.INVOICE, "inv_000001"),
+                    pa.DocumentRef(pa.DocumentKind.STATEMENT, "a_000001"),
+                ]
+            ),
+            max_size=3,
+        ),
+        st.lists(anything(), max_size=2),
+        anything(),
+    ).map(lambda v: lambda: v),
 }
 
 #: Per method, parameters whose meaning differs from the shared name.

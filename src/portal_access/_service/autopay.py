@@ -50,6 +50,7 @@ from portal_access._domain.autopay import (
 )
 from portal_access._domain.billing import Invoice, InvoicePurpose
 from portal_access._domain.capabilities import Capability
+from portal_access._domain.documents import DocumentKind, DocumentRef
 from portal_access._domain.duplicate_payments import checkout_refusal
 from portal_access._domain.errors import (
     AccessDeniedError,
@@ -63,6 +64,7 @@ from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
 from portal_access._domain.validation import ensure_identifier
 from portal_access._service.access_states import require_access_state
 from portal_access._service.context import ServiceContext, Work, run
+from portal_access._service.document_links import mailed_link
 from portal_access._service.emails import EmailTemplate
 from portal_access._service.lookups import require_account, require_contact
 from portal_access._service.mailings import send_email, template_values
@@ -367,6 +369,7 @@ def _mail(
         invoice__total=str(attempt.amount),
         invoice__due_date=invoice.due_on.isoformat(),
         autopay__maximum=None if maximum is None else str(maximum),
+        document__url=mailed_link(work, contact, DocumentRef(DocumentKind.INVOICE, invoice.id)),
     )
     send_email(
         work,

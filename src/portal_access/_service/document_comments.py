@@ -159,7 +159,8 @@ def _mail_contacts(work: Work, comment: DocumentComment) -> None:
                 document__title=title,
                 comment__author=comment.author.name,
                 comment__body=comment.body,
-                link__url=link,
+                document__url=link,
+                link__url=link,  # the name templates written before document.url use
             ),
             contact_id=contact.id,
         )

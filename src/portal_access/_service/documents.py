@@ -79,6 +79,7 @@ __all__ = [
     "require_viewer",
     "seen_by",
     "settle_through",
+    "signed_link",
     "visible_invoices",
 ]
 
@@ -155,7 +156,14 @@ def _key(work: Work) -> bytes:
     return check_document_link_key(key)
 
 
-def _link(work: Work, contact: Contact, ref: DocumentRef) -> tuple[str, timedelta]:
+def signed_link(work: Work, contact: Contact, ref: DocumentRef) -> tuple[str, timedelta]:
+    """The signed portal link of ``ref`` made for ``contact``, and how long it works; it
+    checks nothing about who may see the document (:func:`open_link` does, when the
+    link is opened).
+
+    Raises:
+        ConfigurationError: no ``document_link_key``.
+    """
     lifetime = work.context.document_link_lifetime
     expires_at = work.context.clock.now() + lifetime
     token = sign_document_link(_key(work), contact_id=contact.id, ref=ref, expires_at=expires_at)
@@ -173,7 +181,7 @@ def document_link(work: Work, contact_id: str, ref: DocumentRef) -> str:
     """
     viewer = require_viewer(work, contact_id, Capability.VIEW_INVOICES)
     require_document(work, viewer, ref)
-    return _link(work, viewer[0], ref)[0]
+    return signed_link(work, viewer[0], ref)[0]
 
 
 def build_document(
@@ -187,7 +195,7 @@ def build_document(
     viewer = require_viewer(work, contact_id, capability)
     contact = viewer[0]
     found = require_document(work, viewer, ref)
-    url, lifetime = _link(work, contact, ref)
+    url, lifetime = signed_link(work, contact, ref)
     now = work.context.clock.now()
     business = work.context.business_name or ""  # the host may have named none
     if isinstance(found, Invoice):

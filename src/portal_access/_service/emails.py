@@ -29,13 +29,17 @@ from portal_access._domain.placeholders import (
 __all__ = ["EMAIL_PLACEHOLDERS", "EmailTemplate", "EmailTemplates", "RenderedEmail"]
 
 #: Names email templates may use: the standard ones plus the link and its expiry, the
-#: autopay maximum (in the autopay emails), and a document comment's document, author and
-#: text (empty in other emails).
+#: autopay maximum (in the autopay emails), the document an email is about and its link
+#: for the recipient (``document.url``: the signed portal link made for the recipient
+#: contact, or the portal's address when the portal signs no links or the recipient is
+#: not a contact who sees the document; in invoice, statement, autopay and comment
+#: emails), and a document comment's author and text (empty in other emails).
 EMAIL_PLACEHOLDERS = STANDARD_PLACEHOLDERS | {
     "link.url",
     "link.expires",
     "autopay.maximum",
     "document.title",
+    "document.url",
     "comment.author",
     "comment.body",
 }
@@ -94,7 +98,9 @@ class EmailTemplate:
 def _template(subject: str, lines: str) -> EmailTemplate:
     text = lines.strip() + "\n"
     paragraphs = "".join(f"<p>{paragraph}</p>" for paragraph in lines.strip().split("\n\n"))
-    html = paragraphs.replace("{{ link.url }}", '<a href="{{ link.url }}">{{ link.url }}</a>')
+    html = paragraphs
+    for name in ("link.url", "document.url"):
+        html = html.replace(f"{{{{ {name} }}}}", f'<a href="{{{{ {name} }}}}">{{{{ {name} }}}}</a>')
     return EmailTemplate(subject=subject, text=text, html=html)
 
 
@@ -135,18 +141,19 @@ _RESUBSCRIBE = _template(
 _INVOICE = _template(
     'Invoice {{ invoice.number }} from {{ business.name | default:"your customer portal" }}',
     f"{_GREETING}\n\nInvoice {{{{ invoice.number }}}} for {{{{ invoice.total }}}} is due "
-    "{{ invoice.due_date }}. View and pay it in your portal: {{ portal.url }}",
+    "{{ invoice.due_date }}. View and pay it in your portal: {{ document.url }}",
 )
 
 _STATEMENT = _template(
     'Your statement from {{ business.name | default:"your customer portal" }}',
-    f"{_GREETING}\n\nYour statement of open balances is ready in your portal: {{{{ portal.url }}}}",
+    f"{_GREETING}\n\nYour statement of open balances is ready in your portal: "
+    "{{ document.url }}",
 )
 
 _DOCUMENT_COMMENT = _template(
     'New comment on {{ document.title }} from {{ business.name | default:"your customer portal" }}',
     f"{_GREETING}\n\n{{{{ comment.author }}}} wrote on {{{{ document.title }}}}:\n\n"
-    "{{ comment.body }}\n\nRead and answer it in your portal: {{ link.url }}",
+    "{{ comment.body }}\n\nRead and answer it in your portal: {{ document.url }}",
 )
 
 
@@ -155,14 +162,14 @@ _AUTOPAY_OVER_MAXIMUM = _template(
     "is yours to pay",
     f"{_GREETING}\n\nInvoice {{{{ invoice.number }}}} for {{{{ invoice.total }}}} is more than "
     "your autopay maximum of {{ autopay.maximum }}, so autopay did not charge it. Pay it "
-    "in your portal: {{ portal.url }}",
+    "in your portal: {{ document.url }}",
 )
 
 _AUTOPAY_DECLINED = _template(
     "Autopay of invoice {{ invoice.number }} was declined",
     f"{_GREETING}\n\nAutopay tried to charge {{{{ invoice.total }}}} for invoice "
     "{{ invoice.number }} to your saved payment method, and it was declined. Pay it, or "
-    "save another payment method, in your portal: {{ portal.url }}",
+    "save another payment method, in your portal: {{ document.url }}",
 )
 
 

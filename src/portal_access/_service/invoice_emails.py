@@ -7,7 +7,14 @@
   The client email is the email of the contact the invoice is addressed to; the
   matter's is the host's (we keep no matters), passed as ``matter_email``.
 - Seed 003_11ad6fb0c789d951.txt: invoice emails and statement emails both carry the
-  portal link.
+  portal link; seed 004_67d5e53a019b49ae.txt: "in each generated document there is a link
+  to access the portal". Each message (one per address, BCC included) carries
+  ``{{ document.url }}``: the document's signed link made for the account's contact with
+  that address, or the portal's address for an outside address or a portal without a
+  ``document_link_key`` (:func:`~portal_access._service.document_links.mailed_link`).
+  The "To" recipients invited by the email get their contact first, so their link opens
+  the document once they have registered. A recipient who is a contact of the account is
+  greeted by name (``{{ contact.first_name }}``).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from portal_access._domain.billing import Invoice
+from portal_access._domain.documents import DocumentKind, DocumentRef
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.invitations import (
@@ -27,6 +35,7 @@ from portal_access._domain.invitations import (
 )
 from portal_access._domain.recipients import invoice_email_addresses
 from portal_access._service.context import Work
+from portal_access._service.document_links import mailed_link, recipient_contact
 from portal_access._service.lookups import require_account, require_invoice
 from portal_access._service.mailings import send_email, template_values
 from portal_access._service.staff_invitations import (
@@ -97,26 +106,29 @@ def send_invoice_email(
     invitees = invoice_email_invitees(email)
     if invitees:
         authorize(staff, StaffPermission.INVITE_CONTACTS)
-    values = template_values(
-        work,
-        None,
-        account,
-        invoice__number=invoice.number,
-        invoice__total=str(invoice.total),
-        invoice__due_date=invoice.due_on.isoformat(),
-    )
+    # the invitees' contacts first: their messages carry a link made for them
+    invitee_contacts = [contact_for_address(work, account.id, a) for a in invitees]
+    ref = DocumentRef(DocumentKind.INVOICE, invoice.id)
     for group in (email.to, email.cc, email.bcc):
         for address in group:  # one message each: BCC recipients stay invisible
+            contact = recipient_contact(work, account.id, address)
             send_email(
                 work,
                 kind="invoice",
                 template=work.context.templates.invoice,
                 to=(address,),
-                values=values,
+                values=template_values(
+                    work,
+                    contact,
+                    account,
+                    invoice__number=invoice.number,
+                    invoice__total=str(invoice.total),
+                    invoice__due_date=invoice.due_on.isoformat(),
+                    document__url=mailed_link(work, contact, ref),
+                ),
             )
     invited: list[str] = []
-    for address in invitees:
-        contact = contact_for_address(work, account.id, address)
+    for contact in invitee_contacts:
         if not registered(work, contact.id):
             invite_as_staff(
                 work, contact, account, staff=staff, source=InvitationSource.INVOICE_EMAIL
@@ -126,7 +138,8 @@ def send_invoice_email(
 
 
 def send_statement_email(work: Work, account_id: str, to: object) -> None:
-    """Email a statement notice (all open balances live in the portal) to ``to``.
+    """Email a statement notice (all open balances live in the portal) to ``to``; each
+    message carries the statement's link for the account's contact with that address.
 
     Raises:
         ValidationError: ``to`` is not a collection of EmailAddress (``field="to"``).
@@ -137,12 +150,15 @@ def send_statement_email(work: Work, account_id: str, to: object) -> None:
     if not all(isinstance(address, EmailAddress) for address in addresses):
         raise ValidationError("must be a collection of EmailAddress", field="to")
     account = require_account(work, account_id)
-    values = template_values(work, None, account)
+    ref = DocumentRef(DocumentKind.STATEMENT, account.id)
     for address in addresses:
+        contact = recipient_contact(work, account.id, address)
         send_email(
             work,
             kind="statement",
             template=work.context.templates.statement,
             to=(address,),
-            values=values,
+            values=template_values(
+                work, contact, account, document__url=mailed_link(work, contact, ref)
+            ),
         )

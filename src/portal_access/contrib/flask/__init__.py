@@ -13,7 +13,9 @@ The extension mounts:
 - the portal's pages under ``PORTAL_ACCESS_URL_PREFIX`` (``/portal``): kickoff form
   (``/join/<offer>``), invitation and password links, log in and out, first-login
   password change, "Having trouble?", invoice-verified registration, quick pay, the
-  pay-invoice view and its checkout, the re-subscribe path, and the account summary;
+  pay-invoice view and its checkout, the re-subscribe path, the account summary, and
+  with ``PORTAL_ACCESS_DOCUMENT_LINK_KEY`` each document's page (preview, PDF, print,
+  comments, pay: seed 004);
   every form CSRF-protected, every template overridable (``portal_access/*.html``);
 - a guard on those pages (and on the host's, with :func:`guard` and
   :func:`portal_required`) that enforces the contact's access decision;

@@ -14,7 +14,13 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from portal_access import Money
-from portal_access.contrib.flask import _account_views, _csrf, _payment_views, _sandbox_checkout
+from portal_access.contrib.flask import (
+    _account_views,
+    _csrf,
+    _document_views,
+    _payment_views,
+    _sandbox_checkout,
+)
 from portal_access.contrib.flask._pages import notice
 from portal_access.contrib.flask._state import app_state
 
@@ -74,6 +80,7 @@ _TITLES = {
     403: "That is not available",
     404: "Page not found",
     405: "That is not available",
+    410: "That link has expired",
 }
 
 
@@ -102,6 +109,7 @@ def portal_blueprint() -> Blueprint:
     blueprint.add_app_template_filter(day, "portal_date")
     _account_views.register_routes(blueprint)
     _payment_views.register_routes(blueprint)
+    _document_views.register_routes(blueprint)
     return blueprint
 
 

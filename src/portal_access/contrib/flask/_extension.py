@@ -6,6 +6,7 @@ import functools
 import threading
 import weakref
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any, TypedDict
 
 import attrs
@@ -33,6 +34,7 @@ from portal_access.contrib.flask._webhooks import exempt_from_flask_wtf, webhook
 from portal_access.ports import (
     BackgroundRunner,
     Clock,
+    DocumentRenderer,
     Mailer,
     PasswordHasher,
     PaymentGateway,
@@ -48,10 +50,13 @@ class PortalParts(TypedDict, total=False):
     """What the portal is built from; ``store`` and ``mailer`` are required.
 
     The same keywords as :class:`~portal_access.PortalAccess`, less the ones the
-    extension sets from the app: ``links`` (this app's own pages) and ``business_name``
-    (``PORTAL_ACCESS_BUSINESS_NAME``). A ``policy`` whose portal URL is left at its
-    default gets the portal's own; its return origins always include
-    ``PORTAL_ACCESS_URL``'s origin and ``PORTAL_ACCESS_RETURN_ORIGINS``.
+    extension sets from the app: ``links`` (this app's own pages), ``business_name``
+    (``PORTAL_ACCESS_BUSINESS_NAME``) and ``document_link_key``
+    (``PORTAL_ACCESS_DOCUMENT_LINK_KEY``). A ``renderer`` needs the document link key
+    (the "Download PDF" link lives on the document's page, which the key opens). A
+    ``policy`` whose portal URL is left at its default gets the portal's own; its return
+    origins always include ``PORTAL_ACCESS_URL``'s origin and
+    ``PORTAL_ACCESS_RETURN_ORIGINS``.
     """
 
     store: Store
@@ -64,6 +69,8 @@ class PortalParts(TypedDict, total=False):
     limiter: RateLimiter
     templates: EmailTemplates
     background: BackgroundRunner
+    renderer: DocumentRenderer
+    document_link_lifetime: timedelta
 
 
 class PortalAccessExtension:
@@ -111,7 +118,8 @@ class PortalAccessExtension:
         Raises:
             ConfigurationError: no ``store`` or ``mailer``; a missing or wrong
                 ``PORTAL_ACCESS_*`` setting or ``SECRET_KEY`` (see
-                :class:`~portal_access.contrib.flask._settings.FlaskSettings`).
+                :class:`~portal_access.contrib.flask._settings.FlaskSettings`); a
+                ``renderer`` without ``PORTAL_ACCESS_DOCUMENT_LINK_KEY``.
             RuntimeError: the app is set up already.
         """
         if EXTENSION_KEY in app.extensions:
@@ -172,6 +180,13 @@ def _build(app: Flask, settings: FlaskSettings, parts: dict[str, Any]) -> Portal
             "(ConsoleMailer while developing, SmtpMailer in production)",
             field="mailer",
         )
+    renderer = parts.get("renderer")
+    if renderer is not None and settings.document_link_key is None:
+        raise ConfigurationError(
+            "a renderer draws the PDFs of the document page, which only a signed document "
+            "link opens: set PORTAL_ACCESS_DOCUMENT_LINK_KEY too (secrets.token_hex(32))",
+            field="PORTAL_ACCESS_DOCUMENT_LINK_KEY",
+        )
     clock = parts.get("clock") or SystemClock()
     gateways = list(parts.get("gateways", ()))
     desk = SandboxDesk(settings, clock) if settings.sandbox else None
@@ -193,9 +208,18 @@ def _build(app: Flask, settings: FlaskSettings, parts: dict[str, Any]) -> Portal
         if settings.business_name == DEFAULTS["PORTAL_ACCESS_BUSINESS_NAME"]
         else settings.business_name,
         background=parts.get("background"),
+        document_link_key=settings.document_link_key,
+        renderer=renderer,
+        **_lifetime(parts),
     )
     names = frozenset(gateway.name for gateway in gateways)
-    return PortalApp(app, settings, portal, store, names, sandbox=desk)
+    return PortalApp(app, settings, portal, store, names, sandbox=desk, pdf=renderer is not None)
+
+
+def _lifetime(parts: dict[str, Any]) -> dict[str, Any]:
+    """The document link lifetime when the host chose one (else PortalAccess's default)."""
+    lifetime = parts.get("document_link_lifetime")
+    return {} if lifetime is None else {"document_link_lifetime": lifetime}
 
 
 def _policy(policy: PortalPolicy | None, settings: FlaskSettings) -> PortalPolicy:

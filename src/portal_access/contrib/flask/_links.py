@@ -1,4 +1,5 @@
-"""Where the portal's single-use links point: this app's own pages.
+"""Where the portal's emailed links point: this app's own pages (the single-use links,
+and the signed link of each document).
 
 The paths are the blueprint's routes, so an emailed link always opens the page that
 handles it (a dead link is impossible by construction).
@@ -9,12 +10,20 @@ from __future__ import annotations
 from portal_access import PortalLinks
 from portal_access.contrib.flask._settings import FlaskSettings
 
-__all__ = ["INVITATION", "RESET_PASSWORD", "RESUBSCRIBE", "SET_PASSWORD", "portal_links"]
+__all__ = [
+    "DOCUMENT",
+    "INVITATION",
+    "RESET_PASSWORD",
+    "RESUBSCRIBE",
+    "SET_PASSWORD",
+    "portal_links",
+]
 
 INVITATION = "/invitation"
 SET_PASSWORD = "/set-password"  # noqa: S105 - a path
 RESET_PASSWORD = "/reset-password"  # noqa: S105 - a path
 RESUBSCRIBE = "/resubscribe"
+DOCUMENT = "/document"
 
 
 def portal_links(settings: FlaskSettings) -> PortalLinks:
@@ -33,4 +42,5 @@ def portal_links(settings: FlaskSettings) -> PortalLinks:
         set_password=prefix + SET_PASSWORD,
         reset_password=prefix + RESET_PASSWORD,
         resubscribe=prefix + RESUBSCRIBE,
+        document=prefix + DOCUMENT,
     )

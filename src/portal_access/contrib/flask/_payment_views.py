@@ -11,8 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, request
 from flask.typing import ResponseReturnValue
 
-from portal_access import AccessLevel, AccessReason, PortalAccessError
+from portal_access import AccessLevel, AccessReason, DocumentKind, DocumentRef, PortalAccessError
 from portal_access.contrib.flask import _links, _reads
+from portal_access.contrib.flask._document_views import document_links
 from portal_access.contrib.flask._guard import serves
 from portal_access.contrib.flask._pages import (
     client_key,
@@ -28,14 +29,23 @@ __all__ = ["register_routes"]
 
 @serves(AccessLevel.FULL)
 def dashboard() -> ResponseReturnValue:
-    """The account summary (seed 004: "a summary of all transactions made and pending")."""
+    """The account summary (seed 004: "a summary of all transactions made and pending"),
+    each invoice and the statement linked to its document page when the portal signs
+    document links."""
     state = app_state()
     summary = state.portal.account_summary(g.portal_contact_id)
+    refs = [DocumentRef(DocumentKind.STATEMENT, summary.account_id)]
+    refs += [DocumentRef(DocumentKind.INVOICE, invoice.id) for invoice in summary.invoices]
+    links = document_links(state, g.portal_contact_id, refs)
     return page(
         "dashboard.html",
         summary=summary,
         account=_reads.account(state.portal, summary.account_id),
         contact=_reads.contact(state.portal, g.portal_contact_id),
+        statement_link=links[0] if links else None,
+        invoice_links={ref.id: link for ref, link in zip(refs[1:], links[1:], strict=True)}
+        if links
+        else {},
     )
 
 

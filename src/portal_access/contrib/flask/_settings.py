@@ -25,10 +25,17 @@ setting                                what it is                      default
                                        checkout page
 ``PORTAL_ACCESS_SANDBOX_WEBHOOK_       the sandbox's signing secret    random per app
 SECRET``
+``PORTAL_ACCESS_DOCUMENT_LINK_KEY``    signs the portal link of each   ``None`` (no document
+                                       document (seed 004): 32+ bytes, links: emails carry
+                                       or their hex text                the portal's address)
 =====================================  ==============================  =====================
 
 A wrong value (a missing URL, a relative one, ``"yes"`` for a boolean, a misspelt
-setting name) is a :class:`~portal_access.ConfigurationError` naming the setting. The
+setting name, a document link key that is not hex or shorter than 32 bytes) is a
+:class:`~portal_access.ConfigurationError` naming the setting. The document link key is
+bytes, or a string of hex digits (``secrets.token_hex(32)``), decoded with
+:meth:`bytes.fromhex`: a config file or an environment variable holds text, and a
+passphrase typed as the key is refused rather than used as weak key material. The
 sandbox lets anyone "pay" from its development page, so it is refused unless the
 portal URL is on this machine (``localhost``, ``127.0.0.1``, ``::1``) or the app runs in
 debug or testing mode.
@@ -71,7 +78,11 @@ DEFAULTS: dict[str, object] = {
     "PORTAL_ACCESS_HOME_ENDPOINT": "portal_access.dashboard",
     "PORTAL_ACCESS_SANDBOX": False,
     "PORTAL_ACCESS_SANDBOX_WEBHOOK_SECRET": None,
+    "PORTAL_ACCESS_DOCUMENT_LINK_KEY": None,
 }
+
+#: The shortest document link key (PortalAccess's own minimum, which it checks again).
+MIN_DOCUMENT_LINK_KEY_BYTES = 32
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
@@ -122,6 +133,29 @@ def _url(config: Mapping[str, Any]) -> str:
     return value.rstrip("/")
 
 
+def _document_link_key(config: Mapping[str, Any]) -> bytes | None:
+    name = "PORTAL_ACCESS_DOCUMENT_LINK_KEY"
+    value = config.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            key = bytes.fromhex(value.strip())
+        except ValueError:
+            raise _fail(
+                name,
+                "must be bytes, or hex digits: python -c 'import secrets; "
+                "print(secrets.token_hex(32))'",
+            ) from None
+    elif isinstance(value, bytes):
+        key = value
+    else:
+        raise _fail(name, "must be bytes or a string of hex digits")
+    if len(key) < MIN_DOCUMENT_LINK_KEY_BYTES:
+        raise _fail(name, f"must be at least {MIN_DOCUMENT_LINK_KEY_BYTES} random bytes")
+    return key
+
+
 def _return_origins(config: Mapping[str, Any]) -> frozenset[str]:
     name = "PORTAL_ACCESS_RETURN_ORIGINS"
     value = config.get(name, DEFAULTS[name])
@@ -152,6 +186,7 @@ class FlaskSettings:
     home_endpoint: str
     sandbox: bool
     sandbox_webhook_secret: str | None
+    document_link_key: bytes | None = attrs.field(default=None, repr=False)
 
     @property
     def origin(self) -> str:
@@ -193,4 +228,5 @@ class FlaskSettings:
             home_endpoint=_text(config, "PORTAL_ACCESS_HOME_ENDPOINT"),
             sandbox=sandbox,
             sandbox_webhook_secret=secret,
+            document_link_key=_document_link_key(config),
         )

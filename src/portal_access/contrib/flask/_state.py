@@ -33,6 +33,7 @@ class PortalApp:
     store: Store
     gateway_names: frozenset[str]
     sandbox: SandboxDesk | None = None
+    pdf: bool = False
     contact_loader: ContactLoader | None = None
     topics: set[str] = attrs.field(factory=set)
 
@@ -41,6 +42,12 @@ class PortalApp:
         if self.contact_loader is not None:
             return self.contact_loader()
         return _sessions.logged_in_contact()
+
+    @property
+    def documents(self) -> bool:
+        """Whether the portal signs document links (``PORTAL_ACCESS_DOCUMENT_LINK_KEY``):
+        the document pages and the links to them exist only then."""
+        return self.settings.document_link_key is not None
 
     def absolute(self, endpoint: str, **values: Any) -> str:
         """The absolute URL of ``endpoint`` under ``PORTAL_ACCESS_URL`` (in a request)."""
