@@ -83,7 +83,8 @@ def _fonts(pdf: bytes) -> set[str]:
 def test_the_pdf_extra_brings_a_unicode_default_font():
     """The default renderer draws with the Noto Sans the ``pdf`` extra installs."""
     path = pdf_module.default_font_path()
-    assert path is not None and path.is_file()
+    assert path is not None
+    assert path.is_file()
     assert FpdfDocumentRenderer().font_path == path
 
 
@@ -118,7 +119,8 @@ def test_characters_the_font_cannot_draw_are_refused_before_drawing(first, missi
         harness.portal.invoice_pdf("c-1", "inv-1")
     assert raised.value.field == "font_path"
     assert missing in raised.value.message
-    assert "NotoSans" in raised.value.message and "font_path=" in raised.value.message
+    assert "NotoSans" in raised.value.message
+    assert "font_path=" in raised.value.message
 
 
 def test_without_the_font_package_helvetica_draws_latin_1_and_refuses_the_rest(monkeypatch):
