@@ -5,7 +5,6 @@ them, add comments and even pay"), through the test client with CSRF checks on."
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import attrs
 import pytest
@@ -13,82 +12,21 @@ from pypdf import PdfReader
 
 from portal_access import (
     Capability,
-    Contact,
     DocumentKind,
     DocumentRef,
-    EmailAddress,
-    Invoice,
-    InvoiceLine,
-    Money,
     PortalAccess,
-    StaffMember,
-    StaffPermission,
 )
-from portal_access.adapters import FpdfDocumentRenderer
 from portal_access.contrib.django import checks
 from portal_access.contrib.django.testing import log_in
-from tests.django.web_harness import PASSWORD, WebPortal, build
-from tests.service.harness import CLASS, account
+from tests.django.documents_world import ADMIN, HOSTILE, KEY, invoice, world
+from tests.django.web_harness import PASSWORD, WebPortal
 
 pytestmark = pytest.mark.django_db
-
-KEY = bytes(range(32))
-HOSTILE = "<script>alert('x')</script> & \"Bob\""
-ADMIN = StaffMember(id="staff-1", name="Admin", permissions=frozenset(StaffPermission))
-
-
-def _invoice(invoice_id: str, number: str, cents: int, **changes: object) -> Invoice:
-    return Invoice(
-        id=invoice_id,
-        number=number,
-        account_id=changes.pop("account_id", "acc-1"),  # type: ignore[arg-type]
-        title=changes.pop("title", "March service"),  # type: ignore[arg-type]
-        currency="USD",
-        lines=(InvoiceLine(str(changes.pop("line", "Cleaning")), Money(cents, "USD")),),
-        issued_on=date(2026, 3, 1),
-        due_on=date(2026, 3, 31),
-        **changes,  # type: ignore[arg-type]
-    )
-
-
-def _contact(web: WebPortal, contact_id: str, email: str, first: str, **changes: object) -> None:
-    portal = web.portal
-    contact = Contact(
-        id=contact_id,
-        account_id=changes.pop("account_id", "acc-1"),  # type: ignore[arg-type]
-        first_name=first,
-        last_name="Lee",
-        email=EmailAddress.parse(email),
-        **changes,  # type: ignore[arg-type]
-    )
-    portal.create_contact(contact)
-    portal.invite_contact(contact_id, staff=ADMIN)
-    token = web.link(email, "/invitation/").split("token=", 1)[1]
-    portal.accept_invitation(token, PASSWORD)
-
-
-def _world(settings, **options: object) -> WebPortal:
-    """Ann (hostile name) and Bob on acc-1, Cid on acc-2; Ann's own invoice, one of the
-    account's, one of acc-2."""
-    config: dict[str, object] = {"DOCUMENT_LINK_KEY": KEY, "RENDERER": FpdfDocumentRenderer()}
-    config.update(options)
-    web = build(settings, offer=False, **{k: v for k, v in config.items() if v is not None})
-    portal = web.portal
-    portal.save_account_class(CLASS)
-    portal.save_account(account())
-    portal.save_account(account("acc-2", number="50000", name="Other Gym"))
-    _contact(web, "c-ann", "ann@example.com", HOSTILE)
-    _contact(web, "c-bob", "bob@example.com", "Bob")
-    _contact(web, "c-cid", "cid@example.com", "Cid", account_id="acc-2")
-    portal.save_invoice(_invoice("inv-ann", "1003", 999, contact_id="c-ann"))
-    portal.save_invoice(_invoice("inv-acc", "1004", 12000, line="April <b>service</b>"))
-    portal.save_invoice(_invoice("inv-cid", "2001", 100, account_id="acc-2"))
-    return web
 
 
 @pytest.fixture
 def web(settings) -> WebPortal:
-    return _world(settings)
+    return world(settings)
 
 
 def _link(contact_id: str, invoice_id: str) -> str:
@@ -194,7 +132,7 @@ def test_an_expired_link_is_a_410_page(web):
 
 def test_without_a_document_link_key_there_is_no_document_view(settings):
     """No key: documents cannot be drawn; the view answers 404 and the dashboard links none."""
-    web = _world(settings, DOCUMENT_LINK_KEY=None, RENDERER=None)
+    web = world(settings, DOCUMENT_LINK_KEY=None, RENDERER=None)
     log_in(web.client, "c-ann")
     response = web.client.get("/portal/document/?invoice=inv-ann")
     assert response.status_code == 404
@@ -239,7 +177,7 @@ def test_download_pdf_has_its_type_filename_and_text(web):
 
 def test_download_is_refused_cleanly_without_a_renderer(settings):
     """No renderer: no download button, and the download path is a 404 page."""
-    web = _world(settings, RENDERER=None)
+    web = world(settings, RENDERER=None)
     log_in(web.client, "c-ann")
     assert "Download PDF" not in _text(web.client.get("/portal/document/?invoice=inv-ann"))
     response = web.client.get("/portal/document/pdf/?invoice=inv-ann")
@@ -267,7 +205,7 @@ def test_download_is_refused_without_the_download_capability(web, monkeypatch):
 
 def test_a_document_the_font_cannot_draw_is_a_clear_page_not_a_500(web):
     """A contact named in a script the PDF font lacks: 503 with a way out, and a log line."""
-    web.portal.save_invoice(_invoice("inv-cjk", "1005", 500, line="山田 service"))
+    web.portal.save_invoice(invoice("inv-cjk", "1005", 500, line="山田 service"))
     log_in(web.client, "c-bob")
     response = web.client.get("/portal/document/pdf/?invoice=inv-cjk")
     assert response.status_code == 503
