@@ -16,6 +16,12 @@ logged-in staff member (``request.user``):
 - "Cancel required payment" (seed 000): void the required invoice and grant access,
   recorded in the audit trail with the staff member.
 
+Seed 004's staff side: accounting entries (read-only, by month, exported as CSV through
+the facade), purchase orders (read-only), and forms whose values go through the facade
+as the staff member (:class:`FacadeAdmin`): the account-to-bank mapping
+(``map_ledger_account``), catalog items (``save_catalog_item``) and staff comments on
+documents (``staff_comment_on_document``, which mails the contacts).
+
 Who may do what follows the admin's model permissions: a superuser may do everything;
 other staff get :class:`~portal_access.StaffPermission` s from permissions they can be
 granted in the admin (:data:`STAFF_PERMISSIONS`).
