@@ -307,3 +307,50 @@ def test_the_flask_integration_reads_through_the_facade():
             if isinstance(node, ast.Attribute) and node.attr in {"store", "unit_of_work"}:
                 wrong.append(f"{path.name}:{node.lineno}: .{node.attr}")
     assert wrong == []
+
+
+#: The Django app's store side: the ORM store, its models and migrations, the admin (which
+#: lists the rows), the settings (which build the store) and the commands. Everything
+#: else in the app serves requests and goes through ``PortalAccess``.
+DJANGO_STORE_SIDE = {
+    "__init__.py",  # names DjangoStore lazily for the host
+    "_settings.py",  # builds the DjangoStore the portal runs on
+    "_store.py",
+    "models.py",
+    "admin.py",
+    "migrations",
+    "management",
+}
+
+
+def test_the_django_views_read_through_the_facade():
+    """Issue #18: the Django app's views, guard, middleware, login backend and template
+    tags read and write through ``PortalAccess`` only: never the repositories, the store
+    or the ORM models of the library's rows (``_auth`` may read ``Contact.user``, the
+    link to the host's user model that only Django keeps)."""
+    root = SRC / "contrib" / "django"
+    served = [
+        path
+        for path in sorted(root.rglob("*.py"))
+        if path.relative_to(root).parts[0] not in DJANGO_STORE_SIDE
+    ]
+    assert {"_pages.py", "_documents.py", "_auth.py", "middleware.py"} <= {p.name for p in served}
+    wrong = []
+    for path in served:
+        where = path.relative_to(root)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
+                names = [module] if module else []
+                names += [f"{module}.{a.name}" if module else a.name for a in node.names]
+                for name in names:
+                    if name.startswith("portal_access.repositories") or name.endswith("._store"):
+                        wrong.append(f"{where}: imports {name}")
+                    if name.endswith("django.models") and where.name != "_auth.py":
+                        wrong.append(f"{where}: imports {name}")
+            if isinstance(node, ast.Attribute) and node.attr in {"store", "unit_of_work", "uow"}:
+                wrong.append(f"{where}:{node.lineno}: .{node.attr}")
+            if isinstance(node, ast.Name) and node.id in {"unit_of_work", "DjangoStore"}:
+                wrong.append(f"{where}:{node.lineno}: {node.id}")
+    assert wrong == []

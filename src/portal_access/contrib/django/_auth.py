@@ -32,9 +32,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
-from portal_access import ConfigurationError, NotFoundError, PortalAccessError
+from portal_access import ConfigurationError, NotFoundError, PortalAccessError, ValidationError
 from portal_access.contrib.django._settings import current_settings, portal
-from portal_access.repositories import unit_of_work
 
 __all__ = [
     "CONTACT_KEY",
@@ -43,7 +42,6 @@ __all__ = [
     "contact_id",
     "log_in",
     "log_out",
-    "portal_store",
     "session_backend",
     "user_for_contact",
 ]
@@ -60,13 +58,6 @@ def client_key(request: HttpRequest) -> str:
     ``REMOTE_ADDR``. Behind a proxy, set it from the proxy's header in a middleware of
     your own (else every visitor shares one limit)."""
     return str(request.META.get("REMOTE_ADDR") or NO_ADDRESS)
-
-
-def portal_store() -> Any:
-    """The ORM store on the portal's database, for the reads the facade has none for."""
-    from portal_access.contrib.django._store import DjangoStore  # noqa: PLC0415 - models
-
-    return DjangoStore(using=current_settings().database)
 
 
 def user_for_contact(contact: str) -> Any:
@@ -103,8 +94,10 @@ def user_for_contact(contact: str) -> Any:
 
 
 def _user_by_email(contact: str, model: Any) -> Any:
-    with unit_of_work(portal_store()) as uow:
-        found = uow.contacts.get(contact)
+    try:
+        found = portal().contact(contact)
+    except (NotFoundError, ValidationError):
+        found = None
     if found is None or not found.email:
         raise NotFoundError("contact with an email", contact)
     email = str(found.email).lower()

@@ -126,6 +126,7 @@ LINK_PATHS: Mapping[str, str] = {
     "set_password": "set-password/",
     "reset_password": "reset-password/",
     "resubscribe": "resubscribe/",
+    "document": "document/",
 }
 
 

@@ -15,6 +15,12 @@ id                      what it means
                         not 32 or more bytes, ``OUTBOX``...)
 ``portal_access.E007``  the portal's mail would be dropped (the dummy email backend)
 ``portal_access.E008``  ``RATE_LIMIT_CACHE`` is a dummy cache: it would count nothing
+``portal_access.E009``  ``RENDERER`` is set without ``DOCUMENT_LINK_KEY``: every
+                        document carries a signed link, so every PDF and preview
+                        would fail
+``portal_access.E010``  ``DOCUMENT_LINK_KEY`` is set (emails and PDFs carry document
+                        links) but the link's path is not the document view's (the
+                        app's URLs are not included where ``URL`` points)
 ``portal_access.W001``  SQLite without ``"transaction_mode": "IMMEDIATE"``: two
                         writers at once fail instead of waiting their turn
 ``portal_access.W002``  (deploy) ``URL`` is not https
@@ -31,15 +37,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
+from django.urls import Resolver404, resolve
 
 from portal_access import ConfigurationError
-from portal_access.contrib.django._settings import SETTING, DjangoSettings
+from portal_access.contrib.django._settings import LINK_PATHS, SETTING, DjangoSettings
 
-__all__ = ["check_deployment", "check_settings"]
+__all__ = ["check_deployment", "check_document_links", "check_settings"]
 
 _DUMMY_MAIL = "django.core.mail.backends.dummy.EmailBackend"
 _DUMMY_CACHE = "django.core.cache.backends.dummy.DummyCache"
@@ -116,6 +124,53 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> 
                 id=_id(1, warning=True),
             )
         )
+    return messages
+
+
+def _document_path(found: DjangoSettings) -> str:
+    """The path an emailed document link opens, as the URL resolver sees it (without
+    ``FORCE_SCRIPT_NAME``, which the server strips)."""
+    path = urlsplit(found.url).path + LINK_PATHS["document"]
+    prefix = (getattr(settings, "FORCE_SCRIPT_NAME", None) or "").rstrip("/")
+    return path[len(prefix) :] if prefix and path.startswith(prefix + "/") else path
+
+
+@checks.register(checks.Tags.urls)
+def check_document_links(app_configs: Sequence[AppConfig] | None = None, **_: Any) -> list[Any]:
+    """Documents that would fail at first use, and document links that would be dead."""
+    found, _errors = _read()
+    if found is None:
+        return []  # check_settings reports it
+    messages: list[checks.CheckMessage] = []
+    if found.renderer is not None and found.document_link_key is None:
+        messages.append(
+            checks.Error(
+                "PORTAL_ACCESS['RENDERER'] is set but 'DOCUMENT_LINK_KEY' is not: every "
+                "document carries a signed portal link, so every PDF and preview would "
+                "fail with ConfigurationError",
+                hint="Set PORTAL_ACCESS['DOCUMENT_LINK_KEY'] to at least 32 random bytes "
+                "(bytes.fromhex(os.environ['PORTAL_DOCUMENT_KEY'])), kept stable.",
+                id=_id(9),
+            )
+        )
+    if found.document_link_key is not None:
+        path = _document_path(found)
+        try:
+            view = resolve(path).view_name
+        except Resolver404:
+            view = None
+        if view != "portal_access:document":
+            messages.append(
+                checks.Error(
+                    f"emails and PDFs carry document links to {path} (PORTAL_ACCESS['URL'] "
+                    f"+ {LINK_PATHS['document']!r}), which "
+                    + ("no view serves" if view is None else f"{view!r} serves")
+                    + ": every document link would be dead",
+                    hint="Include the app's URLs where PORTAL_ACCESS['URL'] points: "
+                    "path('portal/', include('portal_access.contrib.django.urls')).",
+                    id=_id(10),
+                )
+            )
     return messages
 
 

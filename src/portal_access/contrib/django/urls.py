@@ -15,6 +15,9 @@ path                                name                  who
 ``logout/`` (POST)
 ``having-trouble/``                 ``having_trouble``    anyone (seed 000)
 ``register/``                       ``register``          invoice-verified self-registration (001)
+``document/?token=``                ``document``          the link in every document (seed 004)
+``document/pdf/``,                  ``document_pdf``,     its PDF, and "pay this document" (POST)
+``document/pay/``                   ``document_pay``
 ``quick-pay/``, ``quick-pay/done/`` ``quick_pay``, ...    guests (seed 001)
 ``pay/``, ``pay/checkout/`` (POST)  ``pay_invoice``, ...  contacts whose required invoice is open
 ``renew/``, ``resubscribe/?token=`` ``renew``, ...        after a failed renewal (seed 000)
@@ -53,6 +56,9 @@ urlpatterns = [
     path("pay/checkout/", views.checkout, name="checkout"),
     path("renew/", views.renew, name="renew"),
     path(LINK_PATHS["resubscribe"], views.resubscribe, name="resubscribe"),
+    path(LINK_PATHS["document"], views.document, name="document"),
+    path(LINK_PATHS["document"] + "pdf/", views.document_pdf, name="document_pdf"),
+    path(LINK_PATHS["document"] + "pay/", views.document_pay, name="document_pay"),
     path("quick-pay/", views.quick_pay, name="quick_pay"),
     path("quick-pay/done/", views.quick_pay_done, name="quick_pay_done"),
     re_path(r"^webhooks/(?P<gateway>[A-Za-z0-9_-]+)/?$", views.webhook, name="webhook"),
