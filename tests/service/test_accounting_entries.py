@@ -37,44 +37,72 @@ CARD_ACCOUNT = LedgerAccount(gateway="sandbox", method=PaymentMethodKind.CARD, c
 FEE_BASIS_POINTS = 300
 
 
-def _story(w: LedgerWorld) -> dict[str, str]:
-    """Five payments, at the vendor only (their webhooks wait in its queue): a card
-    payment, one refunded in full, one disputed, a bank payment that clears, and one
-    disputed then won back (its disputed report may arrive after the newer one: it
-    still puts the dispute in the books)."""
-    invoices = [w.invoice(10000 + n) for n in range(5)]
-    paid = {"card": w.quick_pay(invoices[0]), "refunded": w.quick_pay(invoices[1]),
-            "disputed": w.quick_pay(invoices[2]), "bank": w.quick_pay(invoices[3], bank=True),
-            "won": w.quick_pay(invoices[4])}  # fmt: skip
+Entry = tuple[str, str, str, int, str | None]
+NAMES = ("card", "refunded", "partly", "in_two", "disputed", "lost", "bank", "won")
+
+
+def _refund(w: LedgerWorld, payment: str, amount: int | None, key: str) -> str:
+    """The vendor refunds ``amount`` of ``payment`` (all that is left: ``None``); its id."""
+    answer = w.sandbox.create_refund(
+        {"payment": payment, "amount": amount, "currency": None}, idempotency_key=key
+    )
+    return str(answer["id"])
+
+
+def _story(w: LedgerWorld) -> tuple[dict[str, str], dict[str, list[tuple[str, int]]]]:
+    """Eight payments, at the vendor only (their webhooks wait in its queue): a card
+    payment; one refunded in full; one refunded in three parts, two of the same amount
+    (still succeeded); one refunded in two parts that make the whole; one disputed; one
+    disputed and lost; a bank payment that clears; one disputed then won back (its
+    disputed report may arrive after the newer one: the dispute and its reversal are
+    both in the books). Returns the payments and each one's refunds."""
+    invoices = {name: w.invoice(10000 + n) for n, name in enumerate(NAMES)}
+    paid = {name: w.quick_pay(invoice, bank=name == "bank") for name, invoice in invoices.items()}
     w.sandbox.dispute(paid["won"])
     w.sandbox.close_dispute(paid["won"], won=True)
-    w.sandbox.create_refund({"payment": paid["refunded"], "amount": None, "currency": None},
-                            idempotency_key="refund-1")  # fmt: skip
+    refunds = {
+        "refunded": [(_refund(w, paid["refunded"], None, "r-1"), 10001)],
+        "partly": [(_refund(w, paid["partly"], 2500, f"r-2-{n}"), 2500) for n in range(2)],
+        "in_two": [(_refund(w, paid["in_two"], 4000, "r-3"), 4000)],
+    }
+    refunds["partly"].append((_refund(w, paid["partly"], 1000, "r-2-2"), 1000))
+    refunds["in_two"].append((_refund(w, paid["in_two"], None, "r-4"), 10003 - 4000))
     w.sandbox.dispute(paid["disputed"])
+    w.sandbox.dispute(paid["lost"])
+    w.sandbox.close_dispute(paid["lost"], won=False)
     w.sandbox.settle_ach(paid["bank"], cleared=True)
-    return paid
+    return paid, refunds
 
 
-def _expected(paid: dict[str, str]) -> set[tuple[str, str, int, str | None]]:
-    """(payment, kind, signed minor units, account) of every entry the story makes."""
-    fee = {name: (10000 + n) * FEE_BASIS_POINTS // 10000 for n, name in enumerate(paid)}
-    amount = {name: 10000 + n for n, name in enumerate(paid)}
-    entries = set()
+def _expected(
+    paid: dict[str, str], refunds: dict[str, list[tuple[str, int]]]
+) -> set[Entry]:
+    """(payment, kind, reference, signed minor units, account) of every entry the story
+    makes."""
+    amount = {name: 10000 + n for n, name in enumerate(NAMES)}
+    fee = {name: value * FEE_BASIS_POINTS // 10000 for name, value in amount.items()}
+    entries: set[Entry] = set()
     for name, payment in paid.items():
         account = None if name == "bank" else "1010"
         entries |= {
-            (payment, "payment", amount[name], account),
-            (payment, "fee", -fee[name], account),
+            (payment, "payment", "", amount[name], account),
+            (payment, "fee", "", -fee[name], account),
         }
-    entries.add((paid["refunded"], "refund", -amount["refunded"], "1010"))
-    entries.add((paid["disputed"], "dispute", -amount["disputed"], "1010"))
-    entries.add((paid["won"], "dispute", -amount["won"], "1010"))
+    for name, made in refunds.items():
+        entries |= {(paid[name], "refund", ref, -value, "1010") for ref, value in made}
+    for name in ("disputed", "lost", "won"):
+        entries.add((paid[name], "dispute", "dp", -amount[name], "1010"))
+    entries.add((paid["won"], "dispute_won", "dp", amount["won"], "1010"))
     return entries
 
 
-def _entries(w: LedgerWorld) -> list[tuple[str, str, int, str | None]]:
+def _entries(w: LedgerWorld) -> list[Entry]:
     found = w.portal.accounting_entries(TODAY, TODAY)
-    return [(e.payment_id, e.kind.value, e.signed_amount, e.ledger_account) for e in found]
+    return [
+        (e.payment_id, e.kind.value, "dp" if e.reference.startswith("dp_") else e.reference,
+         e.signed_amount, e.ledger_account)
+        for e in found
+    ]  # fmt: skip
 
 
 def _world(store_kind: str, tmp_path) -> LedgerWorld:
@@ -89,13 +117,13 @@ def _world(store_kind: str, tmp_path) -> LedgerWorld:
 def test_each_entry_is_recorded_exactly_once_under_duplicated_and_shuffled_webhooks(
     store_kind, seed, tmp_path
 ):
-    """Seed 004_67d5e53a019b49ae.txt: every settled payment, refund, dispute and gateway fee makes one entry, whatever the order and the number of deliveries, and reconcile adds none."""
+    """Seed 004_67d5e53a019b49ae.txt: every settled payment, refund (each partial one, for its own amount), dispute, dispute won back and gateway fee makes one entry, whatever the order and the number of deliveries, and reconcile adds none."""
     w = _world(store_kind, tmp_path)
-    paid = _story(w)
+    paid, refunds = _story(w)
     w.deliver(duplicate=3, seed=seed)
     entries = _entries(w)
     assert len(entries) == len(set(entries))
-    assert set(entries) == _expected(paid)
+    assert set(entries) == _expected(paid, refunds)
     report = w.portal.reconcile("sandbox", since=START - timedelta(days=1))
     assert report is not None
     assert sorted(_entries(w)) == sorted(entries)
@@ -115,7 +143,7 @@ def test_autopay_charges_are_in_the_books_once(store):
     w.invoice(12345)
     (attempt,) = w.portal.run_autopay(TODAY).charged
     w.deliver(duplicate=2)
-    assert _entries(w) == [(attempt.payment_id, "payment", 12345, "1010")]
+    assert _entries(w) == [(attempt.payment_id, "payment", "", 12345, "1010")]
 
 
 def test_entries_are_listed_by_period_and_exported_as_escaped_csv(store):
