@@ -15,16 +15,19 @@ import pytest
 
 from portal_access import (
     ConfigurationError,
+    ConflictError,
     EntryKind,
     LedgerAccount,
     Money,
     PaymentMethodKind,
+    PaymentStatus,
     SystemPortalOptions,
     ValidationError,
 )
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
-from tests.service.harness import ADMIN, START
+from portal_access.testing.sandbox import SandboxWebhooks
+from tests.service.harness import ADMIN, SECRET, START
 from tests.service.ledger_world import CONTACT, TODAY, LedgerWorld, ledger_world
 from tests.service.stores import store
 from tests.sql_databases import sqlite_url
@@ -74,9 +77,7 @@ def _story(w: LedgerWorld) -> tuple[dict[str, str], dict[str, list[tuple[str, in
     return paid, refunds
 
 
-def _expected(
-    paid: dict[str, str], refunds: dict[str, list[tuple[str, int]]]
-) -> set[Entry]:
+def _expected(paid: dict[str, str], refunds: dict[str, list[tuple[str, int]]]) -> set[Entry]:
     """(payment, kind, reference, signed minor units, account) of every entry the story
     makes."""
     amount = {name: 10000 + n for n, name in enumerate(NAMES)}
@@ -199,3 +200,43 @@ def test_mapping_names_a_configured_gateway_and_is_listed(store):
     w.portal.map_ledger_account(CARD_ACCOUNT, staff=ADMIN)
     assert w.portal.ledger_accounts() == (CARD_ACCOUNT,)
     assert CONTACT
+
+
+def test_staff_refund_a_payment_in_parts_each_part_an_entry(store):
+    """Seed 004_67d5e53a019b49ae.txt: staff may refund a payment in parts, two of the same amount included; each part is an entry for its own amount, and no more than the payment is given back."""
+    w = ledger_world(store)
+    payment = w.quick_pay(w.invoice(5000))
+    w.deliver()
+    for _ in range(2):
+        w.portal.refund_payment("sandbox", payment, staff=ADMIN, amount=Money(1500, "USD"),
+                                reason="goodwill")  # fmt: skip
+        w.deliver(duplicate=2)
+    with pytest.raises(ValidationError):  # 2000 is left
+        w.portal.refund_payment("sandbox", payment, staff=ADMIN, amount=Money(2001, "USD"))
+    w.portal.refund_payment("sandbox", payment, staff=ADMIN)  # what is left
+    w.deliver()
+    refunds = [e for e in w.portal.accounting_entries(TODAY, TODAY) if e.kind is EntryKind.REFUND]
+    assert sorted(e.signed_amount for e in refunds) == [-2000, -1500, -1500]
+    assert len({e.reference for e in refunds}) == 3
+    assert all(e.amount.currency == "USD" for e in refunds)
+    with pytest.raises(ConflictError):  # refunded in full
+        w.portal.refund_payment("sandbox", payment, staff=ADMIN, amount=Money(1, "USD"))
+
+
+def test_a_refund_reported_without_its_id_is_not_counted_twice(store):
+    """Seed 004_67d5e53a019b49ae.txt: a report that says "refunded in full" without naming the refund (a gateway that does not itemize, or an entry from before refunds were itemized) holds the refund's money; the itemized report of the same refund adds nothing."""
+    w = ledger_world(store)
+    payment = w.quick_pay(w.invoice(3000))
+    w.deliver()
+    webhooks = SandboxWebhooks(secret=SECRET, clock=w.harness.clock)
+    headers, body = webhooks.payment(
+        event_id="evt_hand_1", payment_id=payment, invoice_id="inv-1", contact_id=CONTACT,
+        status=PaymentStatus.REFUNDED, method=PaymentMethodKind.CARD,
+        amount=Money(3000, "USD"), version=10_000,
+    )  # fmt: skip
+    assert w.portal.handle_webhook("sandbox", headers, body).applied
+    _refund(w, payment, None, "r-1")
+    w.deliver(duplicate=2)
+    refunds = [(e.reference, e.signed_amount) for e in w.portal.accounting_entries(TODAY, TODAY)
+               if e.kind is EntryKind.REFUND]  # fmt: skip
+    assert refunds == [("", -3000)]
