@@ -1,0 +1,98 @@
+"""Accounting entries from the real vendors' SDKs against their local, vendor-shaped
+APIs: fees, each partial refund, disputes and a dispute won back, under duplicated and
+shuffled webhooks and reconcile, on the memory store and SQLite.
+
+Seed 004_67d5e53a019b49ae.txt: "match the payment methods that you have integrated with
+the accounts that you have created at Banks. This will allow the accounting entries of
+the generated payments to be automatically assigned to the corresponding bank account."
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from portal_access import LedgerAccount, Money, PaymentMethodKind
+from portal_access.adapters import ManualClock
+from portal_access.gateways.stripe import StripeGateway
+from portal_access.storage.memory import MemoryStore
+from portal_access.storage.sql import SqlStore
+from portal_access.testing.stripe import FakeStripeApi
+from tests.service.harness import ADMIN, CANCEL, CLIENT, START, SUCCESS
+from tests.service.ledger_world import TODAY, LedgerWorld, ledger_world
+from tests.sql_databases import sqlite_url
+from tests.stripe_shapes import assert_stripe_shaped
+
+STRIPE_SECRET = "whsec_ledger"
+Entry = tuple[str, str, str, int]
+
+
+def _store(store_kind: str, tmp_path):
+    return MemoryStore() if store_kind == "memory" else SqlStore(sqlite_url(tmp_path), create=True)
+
+
+def _entries(w: LedgerWorld) -> list[Entry]:
+    return [
+        (e.payment_id, e.kind.value, e.reference, e.signed_amount)
+        for e in w.portal.accounting_entries(TODAY, TODAY)
+    ]
+
+
+def _page(w: LedgerWorld, amount: int, gateway: str) -> str:
+    invoice = w.invoice(amount, gateway=gateway)
+    assert invoice.quick_pay_code is not None
+    result = w.portal.quick_pay(invoice.number, invoice.quick_pay_code, success_url=SUCCESS,
+                                cancel_url=CANCEL, client_key=CLIENT)  # fmt: skip
+    assert result.checkout is not None
+    return result.checkout.session_id
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("seed", range(4))
+def test_stripe_fees_refunds_and_disputes_are_entries_exactly_once(store_kind, seed, tmp_path):
+    """Seed 004_67d5e53a019b49ae.txt: on Stripe, each payment's fee (its balance transaction's), each partial refund (by its refund id, for its own amount), a dispute and its reversal once won are entries once, whatever the order and number of deliveries, and reconcile adds none."""
+    clock = ManualClock(START)
+    with FakeStripeApi(clock=clock, webhook_secret=STRIPE_SECRET) as api:
+        gateway = StripeGateway(api_key="sk_test_ledger", webhook_secret=STRIPE_SECRET,
+                                clock=clock, api_base=api.url, max_network_retries=0)  # fmt: skip
+        w = ledger_world(_store(store_kind, tmp_path), gateways=(gateway,), clock=clock)
+        account = LedgerAccount(gateway="stripe", method=PaymentMethodKind.CARD, code="1020")
+        w.portal.map_ledger_account(account, staff=ADMIN)
+        refunded, won, lost = (api.pay(_page(w, 10000 + n, "stripe")) for n in range(3))
+        refunds = [
+            gateway.refund(refunded, amount=Money(3000, "USD"), idempotency_key=f"r-{n}")
+            for n in range(2)
+        ]
+        assert refunds == [None, None]
+        gateway.refund(refunded, amount=None, idempotency_key="r-rest")
+        api.dispute(won)
+        api.close_dispute(won, won=True)
+        api.dispute(lost)
+        api.close_dispute(lost, won=False)
+        handler = lambda headers, body: w.portal.handle_webhook("stripe", headers, body)  # noqa: E731
+        api.deliver(handler, duplicate=3, rng=random.Random(seed))
+        entries = _entries(w)
+        reconciled = w.portal.reconcile("stripe", since=START - timedelta(days=1))
+        assert reconciled.seen > 0
+        assert sorted(_entries(w)) == sorted(entries)
+        assert_stripe_shaped(api)
+        re_ids = sorted(o["id"] for o in api.objects.values() if o["object"] == "refund")
+        dp = {
+            o["payment_intent"]: o["id"] for o in api.objects.values() if o["object"] == "dispute"
+        }
+    fee = {n: -((10000 + n) * 290 // 10000 + 30) for n in range(3)}
+    expected = {
+        (refunded, "payment", "", 10000), (refunded, "fee", "", fee[0]),
+        (won, "payment", "", 10001), (won, "fee", "", fee[1]),
+        (lost, "payment", "", 10002), (lost, "fee", "", fee[2]),
+        (won, "dispute", dp[won], -10001), (won, "dispute_won", dp[won], 10001),
+        (lost, "dispute", dp[lost], -10002),
+    }  # fmt: skip
+    refund_entries = {e for e in entries if e[1] == "refund"}
+    assert sorted(e[3] for e in refund_entries) == [-4000, -3000, -3000]
+    assert sorted(e[2] for e in refund_entries) == re_ids
+    assert len(entries) == len(set(entries))
+    assert set(entries) - refund_entries == expected
+    assert {e.ledger_account for e in w.portal.accounting_entries(TODAY, TODAY)} == {"1020"}
