@@ -180,8 +180,9 @@ def implied_entries(snapshot: PaymentSnapshot) -> tuple[EntryLine, ...]:
     fee (when the gateway reports one), each refund the report itemizes (partial ones
     included), and each dispute: opened, a ``dispute`` entry; won, a ``dispute_won``
     entry too (the money came back); lost, nothing more. A report that says refunded
-    in full (or disputed) without itemizing implies one entry of the whole amount, keyed
-    by its kind alone.
+    in full (or disputed) without itemizing, from a gateway that does not itemize at
+    all (``snapshot.itemized`` false), implies one entry of the whole amount, keyed by
+    its kind alone.
     """
     status = snapshot.status
     if status in (PaymentStatus.PROCESSING, PaymentStatus.FAILED):
@@ -190,13 +191,13 @@ def implied_entries(snapshot: PaymentSnapshot) -> tuple[EntryLine, ...]:
     if snapshot.fee:
         lines.append(EntryLine(EntryKind.FEE, snapshot.fee))
     lines += [_refund_line(refund) for refund in snapshot.refunds]
-    if status is PaymentStatus.REFUNDED and not snapshot.refunds:
+    if status is PaymentStatus.REFUNDED and not (snapshot.refunds or snapshot.itemized):
         lines.append(EntryLine(EntryKind.REFUND, snapshot.amount))
     for dispute in snapshot.disputes:
         lines.append(EntryLine(EntryKind.DISPUTE, dispute.amount, dispute.dispute_id))
         if dispute.outcome is DisputeOutcome.WON:
             lines.append(EntryLine(EntryKind.DISPUTE_WON, dispute.amount, dispute.dispute_id))
-    if status is PaymentStatus.DISPUTED and not snapshot.disputes:
+    if status is PaymentStatus.DISPUTED and not (snapshot.disputes or snapshot.itemized):
         lines.append(EntryLine(EntryKind.DISPUTE, snapshot.amount))
     return tuple(lines)
 

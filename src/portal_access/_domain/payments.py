@@ -151,6 +151,9 @@ class PaymentSnapshot:
         refunds: the refunds the report itemizes (a partial refund leaves the payment
             ``succeeded``; each is an accounting entry of its own).
         disputes: the disputes the report names, with their outcome.
+        itemized: the gateway reports each refund and dispute by its own id (in this
+            report or in another one): a refunded or disputed status then implies no
+            accounting entry by itself.
     """
 
     payment_id: str = attrs.field(validator=identifier)
@@ -165,6 +168,7 @@ class PaymentSnapshot:
     disputes: tuple[PaymentDispute, ...] = attrs.field(
         default=(), validator=tuple_of(PaymentDispute)
     )
+    itemized: bool = attrs.field(default=False, validator=instance_of(bool))
 
     def __attrs_post_init__(self) -> None:
         currency = self.amount.currency

@@ -131,6 +131,7 @@ def _payment(obj: Fields) -> tuple[PaymentSnapshot, ...]:
             obj.text("id"), invoice_id, method, status, amount, version, obj.gateway,
             fee=None if fee is None else Money(fee, amount.currency),
             refunds=_refunds(obj, amount.currency), disputes=_disputes(obj, amount.currency),
+            itemized=obj.has("refunds"),
         ),
     )  # fmt: skip
 

@@ -159,10 +159,13 @@ def _reports(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
     if kind == "charge.refunded":
         refunded = PaymentStatus.REFUNDED if obj.flag("refunded") else PaymentStatus.SUCCEEDED
         refunds = _charge_refunds(obj, ask.refunds)
-        return {"payments": _charge_like(obj, version, resolve, refunded, refunds=refunds)}
+        listed = refunds is not None
+        payments = _charge_like(obj, version, resolve, refunded, refunds=refunds or ())
+        return {"payments": tuple(attrs.evolve(p, itemized=listed) for p in payments)}
     disputed = DISPUTE_SETTLED.get(obj.optional_text("status") or "", PaymentStatus.DISPUTED)
-    disputes = dispute_of(obj)  # charge.dispute.*
-    return {"payments": _charge_like(obj, version, resolve, disputed, disputes=disputes)}
+    disputes = dispute_of(obj)  # charge.dispute.*: an inquiry itemizes none, moves nothing
+    payments = _charge_like(obj, version, resolve, disputed, disputes=disputes)
+    return {"payments": tuple(attrs.evolve(p, itemized=True) for p in payments)}
 
 
 def _with_fee(payments: Payments, intent: Fields, fee: FeeLookup | None) -> Payments:
@@ -178,14 +181,17 @@ def _with_fee(payments: Payments, intent: Fields, fee: FeeLookup | None) -> Paym
     return (attrs.evolve(payments[0], fee=kept),) if kept else payments
 
 
-def _charge_refunds(charge: Fields, lookup: RefundLookup | None) -> tuple[PaymentRefund, ...]:
-    """A refunded charge's refunds: those it carries (a complete list), else the API's."""
+def _charge_refunds(
+    charge: Fields, lookup: RefundLookup | None
+) -> tuple[PaymentRefund, ...] | None:
+    """A refunded charge's refunds: those it carries (a complete list), else the API's;
+    ``None`` where neither can say."""
     currency = charge.money("amount", "currency").currency
     carried = charge.optional_object("refunds")
     if carried is not None and not carried.flag("has_more"):
         return refunds_of(carried.objects("data"), currency)
-    if lookup is None or not charge.optional_integer("amount_refunded"):
-        return ()
+    if lookup is None:
+        return None
     return refunds_of(lookup(charge.text("id")), currency)
 
 
