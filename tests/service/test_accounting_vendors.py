@@ -14,21 +14,25 @@ from datetime import timedelta
 
 import pytest
 
-from portal_access import LedgerAccount, Money, PaymentMethodKind
+from portal_access import LedgerAccount, Money, PaymentMethodKind, PaymentStatus
 from portal_access.adapters import ManualClock
+from portal_access.gateways.paypal import PayPalGateway
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
+from portal_access.testing.paypal import LocalPayPalApi, PayPalWebhooks
 from portal_access.testing.square import FakeSquareApi, SquareWebhooks
 from portal_access.testing.stripe import FakeStripeApi
+from tests.paypal_shapes import assert_paypal_shaped
 from tests.service.harness import ADMIN, CANCEL, CLIENT, START, SUCCESS
-from tests.service.ledger_world import TODAY, LedgerWorld, ledger_world
+from tests.service.ledger_world import CONTACT, TODAY, LedgerWorld, ledger_world
 from tests.sql_databases import sqlite_url
 from tests.square_shapes import assert_square_shaped
 from tests.square_world import KEY, URL, VARIATIONS, make_gateway
 from tests.stripe_shapes import assert_stripe_shaped
 
 STRIPE_SECRET = "whsec_ledger"
+PAYPAL_HOOK = "WH1LEDGER"
 Entry = tuple[str, str, str, int]
 
 
@@ -143,3 +147,43 @@ def test_square_fees_refunds_and_disputes_are_entries_exactly_once(store_kind, s
     assert sorted(e[2] for e in refund_entries) == re_ids
     assert len(entries) == len(set(entries))
     assert set(entries) - refund_entries == expected
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("seed", range(4))
+def test_paypal_fees_refunds_and_disputes_are_entries_exactly_once(store_kind, seed, tmp_path):
+    """Seed 004_67d5e53a019b49ae.txt: on PayPal, a capture's fee (seller_receivable_breakdown.paypal_fee), its refund (by the refund's id) and a dispute (by its id) are entries once, whatever the order and number of deliveries."""
+    clock = ManualClock(START)
+    with LocalPayPalApi(now=clock.now) as api:
+        gateway = PayPalGateway(client_id="test-client", client_secret="test-secret",
+                                webhook_id=PAYPAL_HOOK, clock=clock, base_uri=api.url,
+                                max_retries=0,
+                                certificate_fetcher=PayPalWebhooks.fetch_certificate)  # fmt: skip
+        w = ledger_world(_store(store_kind, tmp_path), gateways=(gateway,), clock=clock)
+        webhooks = PayPalWebhooks(webhook_id=PAYPAL_HOOK, clock=clock, api=api)
+        refunded, disputed = "3C679366HH908993F", "7K012345AB678901C"
+        deliveries = []
+        for n, (capture, later) in enumerate(
+            ((refunded, PaymentStatus.REFUNDED), (disputed, PaymentStatus.DISPUTED))
+        ):
+            invoice = w.invoice(10000 + n, gateway="paypal")
+            for step, status in enumerate((PaymentStatus.SUCCEEDED, later)):
+                deliveries.append(webhooks.payment(
+                    event_id=f"WH-{n}-{step}", payment_id=capture, invoice_id=invoice.id,
+                    contact_id=CONTACT, status=status, method=PaymentMethodKind.CARD,
+                    amount=Money(10000 + n, "USD"),
+                    version=int(START.timestamp()) + step))  # fmt: skip
+        deliveries *= 3
+        random.Random(seed).shuffle(deliveries)
+        for headers, body in deliveries:
+            w.portal.handle_webhook("paypal", headers, body)
+        entries = _entries(w)
+    assert_paypal_shaped(api)
+    fee = {n: -((10000 + n) * 349 // 10000 + 49) for n in range(2)}
+    assert len(entries) == len(set(entries))
+    assert set(entries) == {
+        (refunded, "payment", "", 10000), (refunded, "fee", "", fee[0]),
+        (refunded, "refund", f"R{refunded[1:]}", -10000),
+        (disputed, "payment", "", 10001), (disputed, "fee", "", fee[1]),
+        (disputed, "dispute", f"PP-D-{disputed[-10:]}", -10001),
+    }  # fmt: skip
