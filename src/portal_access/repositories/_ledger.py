@@ -152,7 +152,7 @@ class AccountingEntryRepository(Repository):
 
     def add(self, entry: AccountingEntry) -> bool:
         """Record ``entry`` unless one of its payment and line exists; whether it was new."""
-        columns = {
+        columns: dict[str, Scalar] = {
             "gateway": entry.gateway,
             "payment_id": entry.payment_id,
             "kind": entry.line,
