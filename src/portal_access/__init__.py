@@ -135,7 +135,10 @@ from portal_access._domain.outbox import MIN_EVENT_RETENTION, OutboxSettings, Re
 from portal_access._domain.payment_gateways import GatewayConflict
 from portal_access._domain.payments import (
     AchPolicy,
+    DisputeOutcome,
+    PaymentDispute,
     PaymentMethodKind,
+    PaymentRefund,
     PaymentSnapshot,
     PaymentStatus,
 )
@@ -222,6 +225,7 @@ __all__ = [
     "EmailRequested",
     "EmailTemplate",
     "EmailTemplates",
+    "DisputeOutcome",
     "EntryKind",
     "GatewayConflict",
     "GatewayError",
@@ -267,6 +271,8 @@ __all__ = [
     "PaymentInProgressError",
     "PaymentMethodKind",
     "PaymentRecorded",
+    "PaymentDispute",
+    "PaymentRefund",
     "PaymentSnapshot",
     "PaymentStatus",
     "PlaceholderTemplate",

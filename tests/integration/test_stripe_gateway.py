@@ -22,12 +22,14 @@ import stripe
 import typing_extensions
 from stripe import oauth_error
 from stripe.params import (
+    ChargeRetrieveParams,
     CustomerCreateParams,
     CustomerSearchParams,
     EventListParams,
     InvoicePaymentListParams,
     PaymentIntentRetrieveParams,
     RefundCreateParams,
+    RefundListParams,
     SubscriptionCancelParams,
     SubscriptionRetrieveParams,
     SubscriptionUpdateParams,
@@ -79,6 +81,8 @@ _ENDPOINTS: list[tuple[str, str, type]] = [
     ("POST", r"/v1/checkout/sessions/[^/]+/expire", SessionExpireParams),
     ("GET", r"/v1/checkout/sessions/[^/]+", SessionRetrieveParams),
     ("POST", r"/v1/refunds", RefundCreateParams),
+    ("GET", r"/v1/refunds", RefundListParams),
+    ("GET", r"/v1/charges/[^/]+", ChargeRetrieveParams),
     ("GET", r"/v1/subscriptions/[^/]+", SubscriptionRetrieveParams),
     ("POST", r"/v1/subscriptions/[^/]+", SubscriptionUpdateParams),
     ("DELETE", r"/v1/subscriptions/[^/]+", SubscriptionCancelParams),

@@ -47,6 +47,8 @@ def _valid_examples() -> dict[type, object]:
             amount=money,
             version=1,
         ),
+        pa.PaymentRefund: pa.PaymentRefund("re_1", money),
+        pa.PaymentDispute: pa.PaymentDispute("dp_1", money, pa.DisputeOutcome.OPEN),
         pa.SubscriptionSnapshot: pa.SubscriptionSnapshot(
             subscription_id="s", plan_id="p", status=pa.SubscriptionStatus.ACTIVE, version=1
         ),

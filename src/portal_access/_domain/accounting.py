@@ -7,15 +7,18 @@ the generated payments to be automatically assigned to the corresponding bank ac
 
 A payment's *state* implies its entries (a refunded payment was settled first, so it
 has a payment entry and a refund entry), and each entry is kept under ``(gateway,
-payment id, kind)``: duplicated, reordered or reconciled reports of a payment make each
-entry once, whatever order they come in. A method with no account mapped still makes
-its entries, with no account, and they are listed as unmapped: never dropped.
+payment id, line)``: the line is the kind, with the vendor's id of the refund or dispute
+it records (``refund:re_1``), so duplicated, reordered or reconciled reports of a
+payment make each entry once, whatever order they come in, and two refunds of one
+payment make two. A method with no account mapped still makes its entries, with no
+account, and they are listed as unmapped: never dropped.
 
 >>> from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
->>> refunded = PaymentSnapshot("py_1", "inv-1", PaymentMethodKind.CARD,
-...     PaymentStatus.REFUNDED, Money(5000, "USD"), 7, "stripe")
->>> [kind.value for kind in implied_entries(refunded)]
-['payment', 'refund']
+>>> partly = PaymentSnapshot("py_1", "inv-1", PaymentMethodKind.CARD,
+...     PaymentStatus.SUCCEEDED, Money(5000, "USD"), 7, "stripe",
+...     refunds=(PaymentRefund("re_1", Money(1000, "USD")),))
+>>> [(line.line, line.amount.amount) for line in implied_entries(partly)]
+[('payment', 5000), ('refund:re_1', 1000)]
 >>> csv_cell("=HYPERLINK(1)"), csv_cell("-12.50")
 ("'=HYPERLINK(1)", '-12.50')
 """
@@ -29,7 +32,13 @@ from datetime import datetime
 import attrs
 
 from portal_access._domain.money import Money
-from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
+from portal_access._domain.payments import (
+    DisputeOutcome,
+    PaymentMethodKind,
+    PaymentRefund,
+    PaymentSnapshot,
+    PaymentStatus,
+)
 from portal_access._domain.validation import (
     aware_datetime,
     identifier,
@@ -43,25 +52,41 @@ __all__ = [
     "CSV_COLUMNS",
     "AccountingEntry",
     "EntryKind",
+    "EntryLine",
     "LedgerAccount",
     "csv_cell",
     "csv_row",
+    "entry_line",
     "implied_entries",
 ]
 
 
 class EntryKind(enum.Enum):
-    """What an accounting entry records; money in is positive, money out negative."""
+    """What an accounting entry records; money in is positive, money out negative.
+
+    ``DISPUTE_WON`` is the reversal of a ``DISPUTE`` the payee won: the money came back.
+    """
 
     PAYMENT = "payment"
     FEE = "fee"
     REFUND = "refund"
     DISPUTE = "dispute"
+    DISPUTE_WON = "dispute_won"
 
     @property
     def sign(self) -> int:
         """``+1`` for money received, ``-1`` for money given back or kept by others."""
-        return 1 if self is EntryKind.PAYMENT else -1
+        return 1 if self in (EntryKind.PAYMENT, EntryKind.DISPUTE_WON) else -1
+
+
+def entry_line(kind: EntryKind, reference: str = "") -> str:
+    """The key of an entry within its payment: the kind, and the vendor's id of the
+    refund or dispute it records.
+
+    >>> entry_line(EntryKind.FEE), entry_line(EntryKind.REFUND, "re_1")
+    ('fee', 'refund:re_1')
+    """
+    return f"{kind.value}:{reference}" if reference else kind.value
 
 
 @attrs.frozen
@@ -88,13 +113,16 @@ class AccountingEntry:
     Args:
         gateway: the gateway the money went through.
         payment_id: the gateway's payment it comes from.
-        kind: payment, fee, refund or dispute.
+        kind: payment, fee, refund, dispute or dispute won.
         invoice_id: our invoice the payment is for.
         account_id: the customer account.
         method: how the payment was made.
         amount: how much (always positive; :attr:`signed_amount` carries the sign).
         occurred_at: when the gateway reported it.
         ledger_account: the account code staff mapped the method to; ``None``: unmapped.
+        reference: the vendor's id of the refund or dispute the entry records (``""``
+            for a payment or a fee, and for a refund or dispute the gateway did not
+            itemize).
     """
 
     gateway: str = attrs.field(validator=identifier)
@@ -106,6 +134,12 @@ class AccountingEntry:
     amount: Money = attrs.field(validator=instance_of(Money))
     occurred_at: datetime = attrs.field(validator=aware_datetime)
     ledger_account: str | None = attrs.field(default=None, validator=optional(non_blank))
+    reference: str = attrs.field(default="", validator=text)
+
+    @property
+    def line(self) -> str:
+        """Its key within its payment (see :func:`entry_line`)."""
+        return entry_line(self.kind, self.reference)
 
     @property
     def signed_amount(self) -> int:
@@ -118,23 +152,58 @@ class AccountingEntry:
         return self.ledger_account is not None
 
 
-def implied_entries(snapshot: PaymentSnapshot) -> tuple[EntryKind, ...]:
-    """The entries a payment in this state has made by now (its fee when it reports one).
+@attrs.frozen
+class EntryLine:
+    """One entry a payment report implies: its kind, amount, and the vendor's id of the
+    refund or dispute (``""`` for the payment and its fee)."""
 
-    Processing and failed payments have settled nothing; a succeeded one is a payment
-    (and its fee); refunded and disputed ones were settled first.
+    kind: EntryKind
+    amount: Money
+    reference: str = ""
+    at: datetime | None = None  # when the vendor says it happened, if it says
+
+    @property
+    def line(self) -> str:
+        """Its key within its payment (see :func:`entry_line`)."""
+        return entry_line(self.kind, self.reference)
+
+    @property
+    def itemized(self) -> bool:
+        """Whether it records a refund or dispute the gateway named by its own id."""
+        return bool(self.reference)
+
+
+def implied_entries(snapshot: PaymentSnapshot) -> tuple[EntryLine, ...]:
+    """The entries a payment in this state has made by now.
+
+    Processing and failed payments have settled nothing; any other is a payment, its
+    fee (when the gateway reports one), each refund the report itemizes (partial ones
+    included), and each dispute: opened, a ``dispute`` entry; won, a ``dispute_won``
+    entry too (the money came back); lost, nothing more. A report that says refunded
+    in full (or disputed) without itemizing, from a gateway that does not itemize at
+    all (``snapshot.itemized`` false), implies one entry of the whole amount, keyed by
+    its kind alone.
     """
     status = snapshot.status
     if status in (PaymentStatus.PROCESSING, PaymentStatus.FAILED):
         return ()
-    kinds = [EntryKind.PAYMENT]
+    lines = [EntryLine(EntryKind.PAYMENT, snapshot.amount)]
     if snapshot.fee:
-        kinds.append(EntryKind.FEE)
-    if status is PaymentStatus.REFUNDED:
-        kinds.append(EntryKind.REFUND)
-    elif status is PaymentStatus.DISPUTED:
-        kinds.append(EntryKind.DISPUTE)
-    return tuple(kinds)
+        lines.append(EntryLine(EntryKind.FEE, snapshot.fee))
+    lines += [_refund_line(refund) for refund in snapshot.refunds]
+    if status is PaymentStatus.REFUNDED and not (snapshot.refunds or snapshot.itemized):
+        lines.append(EntryLine(EntryKind.REFUND, snapshot.amount))
+    for dispute in snapshot.disputes:
+        lines.append(EntryLine(EntryKind.DISPUTE, dispute.amount, dispute.dispute_id))
+        if dispute.outcome is DisputeOutcome.WON:
+            lines.append(EntryLine(EntryKind.DISPUTE_WON, dispute.amount, dispute.dispute_id))
+    if status is PaymentStatus.DISPUTED and not (snapshot.disputes or snapshot.itemized):
+        lines.append(EntryLine(EntryKind.DISPUTE, snapshot.amount))
+    return tuple(lines)
+
+
+def _refund_line(refund: PaymentRefund) -> EntryLine:
+    return EntryLine(EntryKind.REFUND, refund.amount, refund.refund_id, refund.refunded_at)
 
 
 #: The header of the CSV export.
@@ -143,6 +212,7 @@ CSV_COLUMNS = (
     "kind",
     "gateway",
     "payment_id",
+    "reference",
     "invoice_id",
     "account_id",
     "method",
@@ -173,6 +243,7 @@ def csv_row(entry: AccountingEntry) -> tuple[str, ...]:
         entry.kind.value,
         entry.gateway,
         entry.payment_id,
+        entry.reference,
         entry.invoice_id,
         entry.account_id,
         entry.method.value,

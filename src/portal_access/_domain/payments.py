@@ -16,13 +16,30 @@ the same second) go to the later lifecycle stage, so any delivery order converge
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 import attrs
 
+from portal_access._domain.errors import ValidationError
 from portal_access._domain.money import Money
-from portal_access._domain.validation import identifier, instance_of, int64, optional
+from portal_access._domain.validation import (
+    aware_datetime,
+    identifier,
+    instance_of,
+    int64,
+    optional,
+    tuple_of,
+)
 
-__all__ = ["AchPolicy", "PaymentMethodKind", "PaymentSnapshot", "PaymentStatus"]
+__all__ = [
+    "AchPolicy",
+    "DisputeOutcome",
+    "PaymentDispute",
+    "PaymentMethodKind",
+    "PaymentRefund",
+    "PaymentSnapshot",
+    "PaymentStatus",
+]
 
 
 class PaymentMethodKind(enum.Enum):
@@ -66,6 +83,52 @@ class AchPolicy(enum.Enum):
     GRANT_ON_CLEARING = "grant_on_clearing"
 
 
+class DisputeOutcome(enum.Enum):
+    """Where a dispute (a chargeback) is: open, or closed won (the money comes back) or
+    lost (it stays with the payer)."""
+
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+def _positive_money(_instance: object, attribute: attrs.Attribute[Money], value: object) -> None:
+    instance_of(Money)(_instance, attribute, value)
+    if isinstance(value, Money) and value.amount <= 0:
+        raise ValidationError("must be more than zero", field=attribute.name, value=value)
+
+
+@attrs.frozen
+class PaymentRefund:
+    """One refund of a payment, as the gateway itemizes it (seed 004: each is an
+    accounting entry of its own).
+
+    Args:
+        refund_id: the vendor's id of this refund (one payment may have several).
+        amount: how much this refund gave back (not the running total).
+        refunded_at: when the vendor made it, when it says.
+    """
+
+    refund_id: str = attrs.field(validator=identifier)
+    amount: Money = attrs.field(validator=_positive_money)
+    refunded_at: datetime | None = attrs.field(default=None, validator=optional(aware_datetime))
+
+
+@attrs.frozen
+class PaymentDispute:
+    """One dispute of a payment, as the gateway reports it.
+
+    Args:
+        dispute_id: the vendor's id of the dispute.
+        amount: how much the payer's bank took back.
+        outcome: open, won or lost.
+    """
+
+    dispute_id: str = attrs.field(validator=identifier)
+    amount: Money = attrs.field(validator=_positive_money)
+    outcome: DisputeOutcome = attrs.field(validator=instance_of(DisputeOutcome))
+
+
 def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     int64(_instance, attribute, value)
 
@@ -85,6 +148,12 @@ class PaymentSnapshot:
         gateway: the gateway that reported it.
         fee: what the gateway kept of it, when it reports that (an accounting entry
             of its own, seed 004).
+        refunds: the refunds the report itemizes (a partial refund leaves the payment
+            ``succeeded``; each is an accounting entry of its own).
+        disputes: the disputes the report names, with their outcome.
+        itemized: the gateway reports each refund and dispute by its own id (in this
+            report or in another one): a refunded or disputed status then implies no
+            accounting entry by itself.
     """
 
     payment_id: str = attrs.field(validator=identifier)
@@ -95,11 +164,33 @@ class PaymentSnapshot:
     version: int = attrs.field(validator=_version)
     gateway: str = attrs.field(default="sandbox", validator=identifier)
     fee: Money | None = attrs.field(default=None, validator=optional(instance_of(Money)))
+    refunds: tuple[PaymentRefund, ...] = attrs.field(default=(), validator=tuple_of(PaymentRefund))
+    disputes: tuple[PaymentDispute, ...] = attrs.field(
+        default=(), validator=tuple_of(PaymentDispute)
+    )
+    itemized: bool = attrs.field(default=False, validator=instance_of(bool))
+
+    def __attrs_post_init__(self) -> None:
+        currency = self.amount.currency
+        parts = [("fee", self.fee), *(("refunds", r.amount) for r in self.refunds),
+                 *(("disputes", d.amount) for d in self.disputes)]  # fmt: skip
+        for name, part in parts:
+            if part is not None and part.currency != currency:
+                raise ValidationError(f"must be in the payment's currency {currency}", field=name)
+        if self.refunds and self.refunded > self.amount:
+            raise ValidationError(f"refunds of {self.refunded} exceed the payment of "
+                                  f"{self.amount}", field="refunds")  # fmt: skip
 
     @property
-    def order_key(self) -> tuple[int, int]:
-        """The total order snapshots of one payment are merged by."""
-        return (self.version, _STAGE[self.status])
+    def refunded(self) -> Money:
+        """What the itemized refunds gave back so far."""
+        return Money.total((r.amount for r in self.refunds), self.amount.currency)
+
+    @property
+    def order_key(self) -> tuple[int, int, int]:
+        """The total order snapshots of one payment are merged by (a tie in version and
+        stage goes to the report that has seen more refunded: refunds only add up)."""
+        return (self.version, _STAGE[self.status], self.refunded.amount)
 
     def supersedes(self, other: PaymentSnapshot) -> bool:
         """Whether this snapshot is newer than ``other`` (of the same payment)."""

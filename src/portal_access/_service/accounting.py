@@ -5,9 +5,10 @@ the accounts that you have created at Banks". Staff map each ``(gateway, payment
 method)`` to a bank or ledger account (:func:`map_ledger_account`); every payment report
 the service applies (a webhook, a reconciled event, an autopay charge's answer) records
 the entries its state implies, in the same unit of work, each once under ``(gateway,
-payment id, kind)`` (:func:`~portal_access._domain.accounting.implied_entries`). A
-method nobody mapped still gets its entries, with no account: they are listed by
-:func:`unmapped_entries` and logged, never dropped.
+payment id, line)`` (:func:`~portal_access._domain.accounting.implied_entries`): the
+payment, its fee, each refund and each dispute by the vendor's own id, a won dispute's
+reversal. A method nobody mapped still gets its entries, with no account: they are
+listed by :func:`unmapped_entries` and logged, never dropped.
 """
 
 from __future__ import annotations
@@ -53,30 +54,41 @@ def record_entries(
     work: Work, snapshot: PaymentSnapshot, *, account_id: str, occurred_at: datetime
 ) -> int:
     """Record the entries ``snapshot``'s state implies that are not recorded yet; how
-    many were new. Runs in the unit of work that applies the report."""
+    many were new. Runs in the unit of work that applies the report.
+
+    An itemized refund or dispute is not recorded where the payment already has the
+    unitemized entry of its kind (a report that said "refunded in full" without naming
+    the refund, or an entry recorded before refunds were itemized): that entry already
+    holds its money.
+    """
     uow = work.uow
     mapped = uow.ledger_accounts.get(snapshot.gateway, snapshot.method)
     new = 0
-    for kind in implied_entries(snapshot):
-        amount = snapshot.fee if kind is EntryKind.FEE else snapshot.amount
-        assert amount is not None
+    for line in implied_entries(snapshot):
+        if (
+            line.itemized
+            and line.kind in (EntryKind.REFUND, EntryKind.DISPUTE)
+            and (uow.accounting_entries.get(snapshot.gateway, snapshot.payment_id, line.kind.value))
+        ):
+            continue
         entry = AccountingEntry(
             gateway=snapshot.gateway,
             payment_id=snapshot.payment_id,
-            kind=kind,
+            kind=line.kind,
             invoice_id=snapshot.invoice_id,
             account_id=account_id,
             method=snapshot.method,
-            amount=amount,
-            occurred_at=occurred_at,
+            amount=line.amount,
+            occurred_at=line.at or occurred_at,
             ledger_account=None if mapped is None else mapped.code,
+            reference=line.reference,
         )
         if uow.accounting_entries.add(entry):
             new += 1
             if mapped is None:
                 log.warning(
                     "accounting entry %s of %s payment %s: no ledger account for %s",
-                    kind.value,
+                    line.line,
                     snapshot.gateway,
                     snapshot.payment_id,
                     snapshot.method.value,

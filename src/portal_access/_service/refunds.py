@@ -3,7 +3,9 @@
 The refund is checked in one unit of work, asked of the gateway after it (never inside
 one, so no lock is held while the vendor answers), and put on the audit trail in a
 second one once the vendor accepted it. The payment's new state arrives as a report like
-any other; asking again with the same amount is idempotent at the vendor.
+any other; asking again with the same amount is idempotent at the vendor until the
+refund is reported, and a payment may be refunded in several parts (seed 004: each
+refund is an accounting entry of its own).
 """
 
 from __future__ import annotations
@@ -36,16 +38,18 @@ def _check(
     record = work.uow.payments.get(gateway, ensure_identifier(payment_id, field="payment_id"))
     if record is None:
         raise NotFoundError("payment", f"{gateway}:{payment_id}")
-    paid = record.snapshot.amount
-    if record.snapshot.status is not PaymentStatus.SUCCEEDED:
+    snapshot = record.snapshot
+    left = snapshot.amount - snapshot.refunded
+    if snapshot.status is not PaymentStatus.SUCCEEDED or not left:
         raise ConflictError(
-            f"payment {payment_id} is {record.snapshot.status.value}; only a succeeded "
-            "payment can be refunded"
+            f"payment {payment_id} is {snapshot.status.value}"
+            f"{' (refunded in full)' if not left else ''}; only a succeeded payment with "
+            "money left to refund can be refunded"
         )
     if amount is not None:
         ensure_instance(amount, Money, field="amount")
-    if amount is not None and (amount.currency != paid.currency or not amount or amount > paid):
-        raise ValidationError(f"must be more than zero and at most {paid}", field="amount")
+    if amount is not None and (amount.currency != left.currency or not amount or amount > left):
+        raise ValidationError(f"must be more than zero and at most {left}", field="amount")
     return record
 
 
@@ -58,27 +62,31 @@ def refund_payment(
     amount: Money | None = None,
     reason: str = "",
 ) -> None:
-    """Refund ``payment_id`` at ``gateway``: in full when ``amount`` is ``None``.
+    """Refund ``payment_id`` at ``gateway``: what is left of it when ``amount`` is
+    ``None``; a payment partly refunded may be refunded again, up to what is left.
 
     Raises:
         AccessDeniedError: the staff member lacks ``REFUND_PAYMENTS``.
         ConfigurationError: no such gateway is configured.
         NotFoundError: no such payment.
-        ConflictError: the payment has not succeeded (or was refunded already).
-        ValidationError: ``amount`` is not Money, zero, in another currency or more than the
-            payment; ``payment_id`` is not an id.
+        ConflictError: the payment has not succeeded (or was refunded in full already).
+        ValidationError: ``amount`` is not Money, zero, in another currency or more than
+            what is left of the payment; ``payment_id`` is not an id.
         GatewayError: the vendor refused or could not be reached (nothing is recorded).
     """
     record = run(
         context, lambda work: _check(work, gateway, payment_id, amount, staff, reason=reason)
     )
-    whole = amount is None or amount == record.snapshot.amount
-    refunded = record.snapshot.amount if whole else amount
-    assert refunded is not None
+    snapshot = record.snapshot
+    before = snapshot.refunded  # a second refund of the same amount is another key
+    left = snapshot.amount - before
+    whole = amount is None or amount == left
+    refunded = left if whole or amount is None else amount
+    key = f"staff-refund:{gateway}:{payment_id}:{refunded.amount}"
+    if before:
+        key += f":after:{before.amount}"
     context.gateway(gateway).refund(
-        payment_id,
-        amount=None if whole else refunded,
-        idempotency_key=f"staff-refund:{gateway}:{payment_id}:{refunded.amount}",
+        payment_id, amount=None if whole else refunded, idempotency_key=key
     )
 
     def audit(work: Work) -> None:

@@ -2,15 +2,17 @@
 orders, the ledger account mapping and accounting entries.
 
 Accounting entries are written with ``insert`` only: the key ``(gateway, payment id,
-kind)`` is the "exactly once" rule, so a second report of the same payment (a webhook
-redelivered, reconcile) adds nothing, in any store.
+line)`` is the "exactly once" rule, so a second report of the same payment (a webhook
+redelivered, reconcile) adds nothing, in any store. The line (stored in the ``kind``
+column) is the entry's kind with the vendor's id of the refund or dispute it records
+(``refund:re_1``; see :func:`~portal_access._domain.accounting.entry_line`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date
 
-from portal_access._domain.accounting import AccountingEntry, EntryKind, LedgerAccount
+from portal_access._domain.accounting import AccountingEntry, LedgerAccount
 from portal_access._domain.autopay import AutopayAttempt, SavedPaymentMethod
 from portal_access._domain.payments import PaymentMethodKind
 from portal_access._domain.purchase_orders import CatalogItem, PurchaseOrder
@@ -144,25 +146,25 @@ def months_between(start: date, end: date) -> list[str]:
 
 
 class AccountingEntryRepository(Repository):
-    """Accounting entries, each once under ``(gateway, payment id, kind)``; by month."""
+    """Accounting entries, each once under ``(gateway, payment id, line)``; by month."""
 
     table = ACCOUNTING_ENTRIES
 
     def add(self, entry: AccountingEntry) -> bool:
-        """Record ``entry`` unless one of its payment and kind exists; whether it was new."""
-        columns = {
+        """Record ``entry`` unless one of its payment and line exists; whether it was new."""
+        columns: dict[str, Scalar] = {
             "gateway": entry.gateway,
             "payment_id": entry.payment_id,
-            "kind": entry.kind.value,
+            "kind": entry.line,
             "month": entry.occurred_at.astimezone(UTC).strftime("%Y-%m"),
             "occurred_at": entry.occurred_at,
             "unmapped": entry.ledger_account is None,
         }
         return self.transaction.insert(self.table, Row(columns, self.documents.encode(entry)))
 
-    def get(self, gateway: str, payment_id: str, kind: EntryKind) -> AccountingEntry | None:
-        """The entry of this payment and kind, or ``None``."""
-        row = self.transaction.get(self.table, (gateway, payment_id, kind.value))
+    def get(self, gateway: str, payment_id: str, line: str) -> AccountingEntry | None:
+        """The entry of this payment and line (``"fee"``, ``"refund:re_1"``), or ``None``."""
+        row = self.transaction.get(self.table, (gateway, payment_id, line))
         return None if row is None else self._decode(row, AccountingEntry)
 
     def in_period(self, start: date, end: date) -> tuple[AccountingEntry, ...]:

@@ -24,12 +24,30 @@ from urllib.parse import parse_qsl
 
 import attrs
 
+from portal_access._domain.money import Money
 from portal_access.testing._local_server import Answer, LocalApi, RawRequest
 
-__all__ = ["LocalPayPalApi", "PayPalExchange"]
+__all__ = ["LocalPayPalApi", "PayPalExchange", "receivable"]
 
 Reply = tuple[int, Any]
 _CHECKOUT = "https://www.sandbox.paypal.com"
+
+
+#: What PayPal keeps of a capture: 3.49 % + 0.49 (its US list price), in minor units.
+FEE_BASIS_POINTS, FEE_FIXED = 349, 49
+
+
+def receivable(amount: dict[str, str]) -> dict[str, Any]:
+    """A capture's ``seller_receivable_breakdown``: its gross, PayPal's fee, the net."""
+    gross = Money.parse(amount["value"], amount["currency_code"])
+    fee = Money(min(gross.amount * FEE_BASIS_POINTS // 10_000 + FEE_FIXED, gross.amount),
+                gross.currency)  # fmt: skip
+
+    def shown(money: Money) -> dict[str, str]:
+        return {"currency_code": money.currency, "value": f"{money.major:.{money.exponent}f}"}
+
+    net = gross - fee
+    return {"gross_amount": shown(gross), "paypal_fee": shown(fee), "net_amount": shown(net)}
 
 
 @attrs.frozen
@@ -397,6 +415,8 @@ class LocalPayPalApi(LocalApi):
                 ],
             }
             capture["amount"].pop("breakdown", None)
+            if capture["status"] == "COMPLETED":
+                capture["seller_receivable_breakdown"] = receivable(capture["amount"])
             for key in ("custom_id", "invoice_id"):
                 if key in unit:
                     capture[key] = unit[key]

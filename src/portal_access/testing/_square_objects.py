@@ -361,6 +361,8 @@ class SquareLedger:
         }
         if customer_id is not None:
             payment["customer_id"] = customer_id
+        if status == "COMPLETED":
+            self.add_processing_fee(payment)
         if source_type == "BANK_ACCOUNT":
             payment["bank_account_details"] = {
                 "bank_name": "Citizens Bank",
@@ -394,6 +396,18 @@ class SquareLedger:
                 "statement_description": "SQ *PORTAL",
             }
         return self.put("payment", payment)
+
+    #: What Square keeps of a payment: 2.9 % + 30 cents (its US online list price).
+    fee_basis_points, fee_fixed = 290, 30
+
+    def add_processing_fee(self, payment: Obj) -> Obj:
+        """Square takes its fee once the payment completed: ``processing_fee``."""
+        total = payment["amount_money"]
+        fee = min(total["amount"] * self.fee_basis_points // 10_000 + self.fee_fixed,
+                  total["amount"])  # fmt: skip
+        payment["processing_fee"] = [{"effective_at": payment["updated_at"], "type": "INITIAL",
+                                      "amount_money": money(fee, total["currency"])}]  # fmt: skip
+        return payment
 
     def refund_for(self, payment: Obj, amount: Any, *, at: str | None = None) -> Obj:
         """A completed refund of ``amount`` (a ``Money`` or Square's money) of ``payment``."""
@@ -534,6 +548,8 @@ class SquareLedger:
         with self._lock:
             payment = self.objects["payment"][payment_id]
             self.touch(payment, status="COMPLETED" if cleared else "FAILED")
+            if cleared:
+                self.add_processing_fee(payment)
             self.emit("payment.updated", "payment", payment)
             for invoice in list(self.objects["invoice"].values()):
                 if invoice["order_id"] == payment["order_id"]:

@@ -295,6 +295,8 @@ class FakeStripeApi(StripeServer):
                 customer=intent.get("customer"),
             )
         )
+        if charge["status"] == "succeeded":
+            self.settle(charge)
         intent.update(
             payment_intent_object(
                 intent_id=intent["id"],

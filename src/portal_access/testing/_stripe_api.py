@@ -33,7 +33,7 @@ from portal_access.ports import Clock
 from portal_access.testing._deliveries import DeliveryQueue, WebhookSender
 from portal_access.testing._local_server import Answer, LocalApi, RawRequest
 from portal_access.testing._signing import TimestampedSigner
-from portal_access.testing._stripe_objects import Obj, event_object
+from portal_access.testing._stripe_objects import Obj, balance_transaction_object, event_object
 
 __all__ = ["RecordedRequest", "StripeServer", "unflatten"]
 
@@ -125,6 +125,7 @@ class StripeServer(LocalApi, WebhookSender):
             ("POST", re.compile(r"/v1/checkout/sessions"), self._create_session),
             ("POST", re.compile(r"/v1/checkout/sessions/([^/]+)/expire"), self._expire),
             ("POST", re.compile(r"/v1/refunds"), self._create_refund),
+            ("GET", re.compile(r"/v1/refunds"), self._list_refunds),
             ("POST", re.compile(r"/v1/payment_intents"), self._create_intent),
             ("POST", re.compile(r"/v1/subscriptions/([^/]+)"), self._subscription),
             ("DELETE", re.compile(r"/v1/subscriptions/([^/]+)"), self._subscription),
@@ -333,6 +334,30 @@ class StripeServer(LocalApi, WebhookSender):
             reply[1]["error"]["payment_intent"] = dict(intent)
             return reply
         return 200, intent
+
+    #: What Stripe keeps of a card charge: 2.9 % + 30 cents (its US list price).
+    fee_basis_points, fee_fixed = 290, 30
+
+    def settle(self, charge: dict[str, Any]) -> dict[str, Any]:
+        """The charge's money reaches the balance: its BalanceTransaction, with the fee."""
+        fee = charge["amount"] * self.fee_basis_points // 10_000 + self.fee_fixed
+        transaction = self.add(
+            balance_transaction_object(transaction_id=self.new_id("txn"), charge=charge,
+                                       fee=min(fee, charge["amount"]), created=self.now())
+        )  # fmt: skip
+        charge["balance_transaction"] = transaction["id"]
+        return transaction
+
+    def _list_refunds(self, request: RecordedRequest) -> Reply:
+        params = request.params
+        found = [
+            o for o in self.objects.values()
+            if o.get("object") == "refund"
+            and o.get("charge") == params.get("charge", o.get("charge"))
+            and o.get("payment_intent") == params.get("payment_intent", o.get("payment_intent"))
+        ]  # fmt: skip
+        found.sort(key=lambda r: r["created"], reverse=True)  # newest first, as Stripe lists
+        return 200, {"object": "list", "data": found, "has_more": False, "url": "/v1/refunds"}
 
     def _create_refund(self, request: RecordedRequest) -> Reply:
         params = request.params

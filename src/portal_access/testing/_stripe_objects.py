@@ -25,6 +25,7 @@ from portal_access._domain.subscriptions import SubscriptionStatus
 __all__ = [
     "METHOD_TYPES",
     "charge_object",
+    "balance_transaction_object",
     "dispute_object",
     "event_object",
     "invoice_line",
@@ -104,9 +105,11 @@ def charge_object(
     method_type: str,
     created: int,
     customer: str | None = None,
+    balance_transaction: str | None = None,
 ) -> Obj:
     """A Charge: ``status`` ``pending`` (a bank debit on its way), ``succeeded`` or
-    ``failed``; no metadata (Stripe does not copy the intent's)."""
+    ``failed``; no metadata (Stripe does not copy the intent's); its
+    ``balance_transaction`` (the id, unexpanded) once money moved."""
     failed = status == "failed"
     return {
         "id": charge_id,
@@ -114,6 +117,7 @@ def charge_object(
         "amount": amount.amount,
         "amount_captured": amount.amount if status == "succeeded" else 0,
         "amount_refunded": 0,
+        "balance_transaction": balance_transaction,
         "captured": status == "succeeded",
         "created": created,
         "currency": amount.currency.lower(),
@@ -129,6 +133,30 @@ def charge_object(
         "refunded": False,
         "status": status,
     }
+
+
+def balance_transaction_object(*, transaction_id: str, charge: Obj, fee: int, created: int) -> Obj:
+    """The BalanceTransaction of a succeeded charge: ``fee`` is what Stripe kept (one
+    ``stripe_fee`` line), ``net`` what is left."""
+    return {
+        "id": transaction_id,
+        "object": "balance_transaction",
+        "amount": charge["amount"],
+        "available_on": created + 2 * 86400,
+        "balance_type": "payments",
+        "created": created,
+        "currency": charge["currency"],
+        "description": None,
+        "exchange_rate": None,
+        "fee": fee,
+        "fee_details": [{"amount": fee, "application": None, "currency": charge["currency"],
+                         "description": "Stripe processing fees", "type": "stripe_fee"}],
+        "net": charge["amount"] - fee,
+        "reporting_category": "charge",
+        "source": charge["id"],
+        "status": "pending",
+        "type": "charge",
+    }  # fmt: skip
 
 
 def dispute_object(*, dispute_id: str, charge: Obj, status: str, created: int) -> Obj:

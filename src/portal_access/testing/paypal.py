@@ -36,7 +36,7 @@ from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionStatus
 from portal_access.ports import Clock
-from portal_access.testing._paypal_api import LocalPayPalApi, PayPalExchange, stamp
+from portal_access.testing._paypal_api import LocalPayPalApi, PayPalExchange, receivable, stamp
 
 if TYPE_CHECKING:  # the contract module imports pytest; this one does not need it
     from portal_access.testing._gateway_contract import WebhookFactory
@@ -47,6 +47,7 @@ __all__ = [
     "PayPalExchange",
     "PayPalWebhooks",
     "capture_object",
+    "receivable",
     "subscription_object",
 ]
 
@@ -114,6 +115,9 @@ def capture_object(
         "final_capture": True,
         "amount": {"currency_code": amount.currency, "value": value},
         "seller_protection": {"status": "ELIGIBLE"},
+        "seller_receivable_breakdown": receivable(
+            {"currency_code": amount.currency, "value": value}
+        ),
         "create_time": updated,
         "update_time": updated,
         "links": [

@@ -118,13 +118,24 @@ class StripeWebhooks:
                                        method=method, metadata=metadata)  # fmt: skip
         if self._api is not None:
             self._api.add(intent)
+        if self._api is not None and status is PaymentStatus.SUCCEEDED:  # its charge, settled
+            paid = charge_object(charge_id=intent["latest_charge"], intent_id=payment_id,
+                                 amount=amount, status="succeeded",
+                                 method_type=METHOD_TYPES[method], created=version)  # fmt: skip
+            self._api.settle(self._api.add(paid))
         if status in _INTENT_STATUS:
             return self.event(state[0], intent, event_id=event_id, created=version)
         charge = charge_object(charge_id=f"ch_{payment_id}", intent_id=payment_id, amount=amount,
                                status="succeeded", method_type=METHOD_TYPES[method],
                                created=version)  # fmt: skip
-        if status is PaymentStatus.REFUNDED:
-            charge.update(refunded=True, amount_refunded=amount.amount)
+        if status is PaymentStatus.REFUNDED:  # its refund carried, as expanded
+            refund = {"id": f"re_{payment_id}", "object": "refund", "amount": amount.amount,
+                      "currency": charge["currency"], "charge": charge["id"],
+                      "payment_intent": payment_id, "created": version, "status": "succeeded",
+                      "metadata": {}}  # fmt: skip
+            charge.update(refunded=True, amount_refunded=amount.amount,
+                          refunds={"object": "list", "data": [refund], "has_more": False,
+                                   "url": f"/v1/charges/{charge['id']}/refunds"})  # fmt: skip
             return self.event("charge.refunded", charge, event_id=event_id, created=version)
         dispute = dispute_object(dispute_id=f"dp_{payment_id}", charge=charge,
                                  status="needs_response", created=version)  # fmt: skip

@@ -47,8 +47,11 @@ from portal_access.gateways.paypal._objects import (
     SALE_STATUS,
     Ours,
     capture_method,
+    dispute_of,
     dispute_status,
     link,
+    paypal_fee,
+    refund_of,
     sale_method,
     saved_wallet,
     subscription_status,
@@ -159,19 +162,28 @@ def _capture_snapshot(
     invoice_id: str | None = None,
     status: PaymentStatus | None = None,
     version: int | None = None,
+    refund: Fields | None = None,
+    dispute: Fields | None = None,
 ) -> PaymentSnapshot | None:
-    """The snapshot of a capture of ours (``custom_id`` names our invoice)."""
+    """The snapshot of a capture of ours (``custom_id`` names our invoice): its fee
+    (``seller_receivable_breakdown.paypal_fee``), and the refund or dispute the event is
+    about, each by its own id (seed 004)."""
     ours = capture.optional_text("custom_id") or invoice_id
     if not ours or ours.startswith(CLOSED_PREFIX):
         return None
+    amount = capture.object("amount").decimal_money("value", "currency_code")
     return PaymentSnapshot(
         payment_id=capture.text("id"),
         invoice_id=ours,
         method=capture_method(capture),
         status=status or capture.status("status", CAPTURE_STATUS),
-        amount=capture.object("amount").decimal_money("value", "currency_code"),
+        amount=amount,
         version=version if version is not None else _updated(capture),
         gateway=gateway,
+        fee=paypal_fee(capture, amount.currency),
+        refunds=refund_of(refund, amount.currency) if refund is not None else (),
+        disputes=dispute_of(dispute) if dispute is not None else (),
+        itemized=True,
     )
 
 
@@ -215,6 +227,7 @@ def _order(event: _Event) -> GatewayEvent:
 
 def _capture(event: _Event) -> GatewayEvent:
     resource = event.resource
+    refund = None
     if event.event_type in ("PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"):
         href = link(resource, "up")  # a refund: its capture holds the state
         if href is None:
@@ -222,8 +235,8 @@ def _capture(event: _Event) -> GatewayEvent:
         found = event.lookups.capture(href.rstrip("/").rsplit("/", 1)[-1])
         if found is None:
             return event.build()
-        resource = event.fields(found, "capture")
-    snapshot = _capture_snapshot(event.gateway, resource)
+        refund, resource = resource, event.fields(found, "capture")
+    snapshot = _capture_snapshot(event.gateway, resource, refund=refund)
     return event.build(payments=(snapshot,) if snapshot is not None else ())
 
 
@@ -237,7 +250,8 @@ def _dispute(event: _Event) -> GatewayEvent:
         if found is None:
             continue  # not a capture of an order (a subscription's sale, another shop's)
         capture = event.fields(found, "capture")
-        snapshot = _capture_snapshot(event.gateway, capture, status=status, version=version)
+        snapshot = _capture_snapshot(event.gateway, capture, status=status, version=version,
+                                     dispute=dispute)  # fmt: skip
         if snapshot is not None:
             payments.append(snapshot)
     return event.build(payments=tuple(payments))

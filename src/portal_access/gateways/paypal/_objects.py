@@ -33,13 +33,24 @@ from typing import Any
 import attrs
 
 from portal_access._domain.autopay import SavedPaymentMethod
-from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
+from portal_access._domain.money import Money
+from portal_access._domain.payments import (
+    DisputeOutcome,
+    PaymentDispute,
+    PaymentMethodKind,
+    PaymentRefund,
+    PaymentStatus,
+)
 from portal_access._domain.subscriptions import SubscriptionStatus
 from portal_access.gateways._kit import Fields
 
 __all__ = [
     "CAPTURE_STATUS",
     "CLOSED_PREFIX",
+    "REFUND_COUNTED",
+    "dispute_of",
+    "paypal_fee",
+    "refund_of",
     "SALE_STATUS",
     "SUBSCRIPTION_STATUS",
     "Obj",
@@ -154,6 +165,47 @@ def subscription_status(subscription: Fields) -> SubscriptionStatus:
     if status is SubscriptionStatus.ACTIVE and failed:
         return SubscriptionStatus.PAST_DUE
     return status
+
+
+#: A refund's ``status`` that gives the money back (``CANCELLED``, ``FAILED`` do not).
+REFUND_COUNTED = frozenset({"COMPLETED", "PENDING"})
+
+
+def paypal_fee(capture: Fields, currency: str) -> Money | None:
+    """What PayPal kept of a capture: ``seller_receivable_breakdown.paypal_fee``, when in
+    the capture's currency and more than zero."""
+    breakdown = capture.optional_object("seller_receivable_breakdown")
+    fee = breakdown.optional_object("paypal_fee") if breakdown is not None else None
+    if fee is None:
+        return None
+    kept = fee.decimal_money("value", "currency_code")
+    return kept if kept and kept.currency == currency else None
+
+
+def refund_of(refund: Fields, currency: str) -> tuple[PaymentRefund, ...]:
+    """A Refund resource as ours, when it gives the money back."""
+    amount = refund.object("amount").decimal_money("value", "currency_code")
+    if refund.optional_text("status") not in REFUND_COUNTED or not amount:
+        return ()
+    if amount.currency != currency:
+        return ()
+    return (PaymentRefund(refund.text("id"), amount, refund.optional_instant("create_time")),)
+
+
+def dispute_of(dispute: Fields) -> tuple[PaymentDispute, ...]:
+    """A Dispute resource as ours: resolved for the merchant, won; otherwise resolved,
+    lost; else open."""
+    amount_field = dispute.optional_object("dispute_amount")
+    if amount_field is None:
+        return ()
+    amount = amount_field.decimal_money("value", "currency_code")
+    if not amount:
+        return ()
+    outcome = DisputeOutcome.OPEN
+    if dispute.optional_text("status") == "RESOLVED":
+        settled = dispute_status(dispute) is PaymentStatus.SUCCEEDED
+        outcome = DisputeOutcome.WON if settled else DisputeOutcome.LOST
+    return (PaymentDispute(dispute.text("dispute_id"), amount, outcome),)
 
 
 def dispute_status(dispute: Fields) -> PaymentStatus:

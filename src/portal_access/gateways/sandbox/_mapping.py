@@ -27,11 +27,18 @@ from portal_access._domain.gateway_events import (
     renewal_invoice_id,
 )
 from portal_access._domain.money import Money
-from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
+from portal_access._domain.payments import (
+    DisputeOutcome,
+    PaymentDispute,
+    PaymentMethodKind,
+    PaymentRefund,
+    PaymentSnapshot,
+    PaymentStatus,
+)
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 from portal_access.gateways._kit import Fields, gateway_event
 
-__all__ = ["INVOICE_STATUS", "MAPPED_EVENT_TYPES", "METHOD", "PAYMENT_STATUS",
+__all__ = ["DISPUTE_OUTCOME", "INVOICE_STATUS", "MAPPED_EVENT_TYPES", "METHOD", "PAYMENT_STATUS",
            "SUBSCRIPTION_STATUS", "event_from", "payment_from"]  # fmt: skip
 
 #: Event types whose object is mapped; every other type is acknowledged and ignored.
@@ -59,6 +66,11 @@ SUBSCRIPTION_STATUS = {
     "past_due": SubscriptionStatus.PAST_DUE,
     "unpaid": SubscriptionStatus.UNPAID,
     "canceled": SubscriptionStatus.CANCELED,
+}
+DISPUTE_OUTCOME = {
+    "open": DisputeOutcome.OPEN,
+    "won": DisputeOutcome.WON,
+    "lost": DisputeOutcome.LOST,
 }
 INVOICE_STATUS = {
     "open": InvoiceStatus.OPEN,
@@ -118,7 +130,26 @@ def _payment(obj: Fields) -> tuple[PaymentSnapshot, ...]:
         PaymentSnapshot(
             obj.text("id"), invoice_id, method, status, amount, version, obj.gateway,
             fee=None if fee is None else Money(fee, amount.currency),
+            refunds=_refunds(obj, amount.currency), disputes=_disputes(obj, amount.currency),
+            itemized=obj.has("refunds"),
         ),
+    )  # fmt: skip
+
+
+def _refunds(obj: Fields, currency: str) -> tuple[PaymentRefund, ...]:
+    """Each refund of the payment (absent from older bodies: none)."""
+    return tuple(
+        PaymentRefund(r.text("id"), Money(r.integer("amount"), currency), r.moment("created"))
+        for r in obj.objects("refunds")
+    )
+
+
+def _disputes(obj: Fields, currency: str) -> tuple[PaymentDispute, ...]:
+    """The payment's disputes with their outcome (absent from older bodies: none)."""
+    return tuple(
+        PaymentDispute(d.text("id"), Money(d.integer("amount"), currency),
+                       d.status("status", DISPUTE_OUTCOME))
+        for d in obj.objects("disputes")
     )  # fmt: skip
 
 

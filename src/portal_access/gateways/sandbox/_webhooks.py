@@ -22,7 +22,9 @@ logs; the object's ``status`` decides. The objects:
   "vendor_invoice_id" (the renewal invoice it pays, or null), "contact_id",
   "checkout_session_id", "method": "card"|"bank_account"|"wallet"|"other", "status":
   "processing"|"succeeded"|"failed"|"refunded"|"disputed", "amount" (minor units),
-  "currency", "amount_refunded", "version"}``
+  "currency", "amount_refunded", "version", "fee" (minor units, or null), "refunds":
+  [{"id", "amount", "created"}] (each refund, partial ones included), "disputes": [{"id",
+  "amount", "status": "open"|"won"|"lost"}]}``
 - subscription: ``{"object": "subscription", "id", "contact_id", "plan_id", "status":
   "incomplete"|"active"|"past_due"|"unpaid"|"canceled", "version", "created",
   "renewal_failed_at": int|null, "current_period_start", "current_period_end"}``

@@ -60,6 +60,7 @@ from portal_access.gateways.square._objects import (
     Obj,
     Owner,
     arrears_since,
+    dispute_of,
     invoice_amount,
     invoice_due,
     invoice_method,
@@ -67,6 +68,8 @@ from portal_access.gateways.square._objects import (
     micros,
     owner_of,
     payment_status,
+    processing_fee,
+    refund_of,
     saved_card,
     start_of,
 )
@@ -163,7 +166,7 @@ class Mapper:
         if kind.startswith("refund."):
             refund = found.object("refund")
             current = self._look(self.vendor.payment, refund.text("payment_id"), "payment")
-            payments = self._payment(current) if current is not None else ()
+            payments = self._payment(current, refund=refund) if current is not None else ()
             return attrs.evolve(base, payments=payments)
         if kind.startswith("dispute."):
             return attrs.evolve(base, payments=self._dispute(found.object("object")))
@@ -189,18 +192,27 @@ class Mapper:
         *,
         status: PaymentStatus | None = None,
         version: int | None = None,
+        refund: Fields | None = None,
+        dispute: Fields | None = None,
     ) -> tuple[PaymentSnapshot, ...]:
+        """The payment as ours; its fee (``processing_fee``), and the refund or dispute
+        the event is about, each by its own id (seed 004)."""
         owner = self._owner(payment.optional_text("order_id"))
         if owner is None:  # a renewal's payment (reported by its invoice), or not ours
             return ()
+        amount = payment.object("amount_money").money("amount", "currency")
         snapshot = PaymentSnapshot(
             payment_id=payment.text("id"),
             invoice_id=owner.invoice_id,
             method=method_kind(payment.optional_text("source_type")),
             status=status or payment_status(payment),
-            amount=payment.object("amount_money").money("amount", "currency"),
+            amount=amount,
             version=version if version is not None else micros(payment.instant("updated_at")),
             gateway=self.gateway,
+            fee=processing_fee(payment, amount.currency),
+            refunds=refund_of(refund, amount.currency) if refund is not None else (),
+            disputes=dispute_of(dispute) if dispute is not None else (),
+            itemized=True,
         )
         return (snapshot,)
 
@@ -210,7 +222,8 @@ class Mapper:
         if current is None:
             return ()
         status = dispute.status("state", DISPUTE_STATUS)
-        return self._payment(current, status=status, version=micros(dispute.instant("updated_at")))
+        version = micros(dispute.instant("updated_at"))
+        return self._payment(current, status=status, version=version, dispute=dispute)
 
     # -- invoices ------------------------------------------------------------------------
 

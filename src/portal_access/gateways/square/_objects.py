@@ -33,12 +33,23 @@ from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.billing import BillingInterval, IntervalUnit, InvoiceStatus
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.money import Money
-from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
+from portal_access._domain.payments import (
+    DisputeOutcome,
+    PaymentDispute,
+    PaymentMethodKind,
+    PaymentRefund,
+    PaymentStatus,
+)
 from portal_access._domain.subscriptions import SubscriptionStatus
 from portal_access.gateways._kit import Fields
 
 __all__ = [
+    "DISPUTE_OUTCOME",
     "DISPUTE_STATUS",
+    "REFUND_COUNTED",
+    "dispute_of",
+    "processing_fee",
+    "refund_of",
     "LIVE_SUBSCRIPTIONS",
     "PAYMENT_STATUS",
     "RENEWAL_INVOICE_STATUS",
@@ -84,6 +95,44 @@ DISPUTE_STATUS = {
     "LOST": PaymentStatus.DISPUTED,
     "ACCEPTED": PaymentStatus.DISPUTED,
 }
+
+#: A dispute's ``state`` -> its outcome; an inquiry (``INQUIRY_*``) moves no money and
+#: is no dispute in the books; any other state is open.
+DISPUTE_OUTCOME = {"WON": DisputeOutcome.WON, "LOST": DisputeOutcome.LOST,
+                   "ACCEPTED": DisputeOutcome.LOST}  # fmt: skip
+#: A refund's ``status`` that gives the money back (``REJECTED``, ``FAILED`` do not).
+REFUND_COUNTED = frozenset({"COMPLETED", "PENDING"})
+
+
+def processing_fee(payment: Fields, currency: str) -> Money | None:
+    """What Square kept of a payment: the sum of its ``processing_fee`` entries in the
+    payment's currency, when more than zero."""
+    fees = [f.object("amount_money").money("amount", "currency")
+            for f in payment.objects("processing_fee")]  # fmt: skip
+    total = Money.total((f for f in fees if f.currency == currency), currency)
+    return total if total.amount > 0 else None
+
+
+def refund_of(refund: Fields, currency: str) -> tuple[PaymentRefund, ...]:
+    """A PaymentRefund object as ours, when it gives the money back."""
+    amount = refund.object("amount_money").money("amount", "currency")
+    if refund.optional_text("status") not in REFUND_COUNTED or not amount:
+        return ()
+    if amount.currency != currency:
+        return ()
+    at = refund.optional_instant("created_at")
+    return (PaymentRefund(refund.text("id"), amount, at),)
+
+
+def dispute_of(dispute: Fields) -> tuple[PaymentDispute, ...]:
+    """A Dispute object as ours (an inquiry: none)."""
+    state = dispute.optional_text("state") or ""
+    amount = dispute.object("amount_money").money("amount", "currency")
+    if state.startswith("INQUIRY_") or not amount:
+        return ()
+    dispute_id = dispute.optional_text("id") or dispute.text("dispute_id")
+    return (PaymentDispute(dispute_id, amount, DISPUTE_OUTCOME.get(state, DisputeOutcome.OPEN)),)
+
 
 #: ``Subscription.status`` -> ours, before its invoices are looked at. ``PENDING`` (starts
 #: on a later date: its first period was paid on our invoice) is in good standing;

@@ -47,7 +47,12 @@ from portal_access.gateways.stripe._checkout import (
     upsert_customer,
 )
 from portal_access.gateways.stripe._errors import translate
-from portal_access.gateways.stripe._mapping import VERSION_SCALE, event_from, intent_payments
+from portal_access.gateways.stripe._mapping import (
+    VERSION_SCALE,
+    Lookups,
+    event_from,
+    intent_payments,
+)
 from portal_access.gateways.stripe._objects import PaymentOwner, invoice_owner
 from portal_access.ports import Clock
 
@@ -185,7 +190,31 @@ class StripeGateway:
             GatewayError: a charge or dispute without our metadata could not be looked
                 up (Stripe will retry the delivery).
         """
-        return webhooks.parse_webhook(headers, body, self._settings, resolve=self._resolve)
+        return webhooks.parse_webhook(headers, body, self._settings, lookups=self._lookups)
+
+    @property
+    def _lookups(self) -> Lookups:
+        return Lookups(resolve=self._resolve, fee=self._balance_transaction,
+                       refunds=self._charge_refunds)  # fmt: skip
+
+    def _balance_transaction(self, charge_id: str) -> Fields | None:
+        """A charge's balance transaction (what Stripe kept: its ``fee``), or ``None``
+        while it has none (a bank debit not yet settled)."""
+        _stripe_id(charge_id, "latest_charge")
+        params: Any = {"expand": ["balance_transaction"]}
+        charge = self._call(lambda: self._client.v1.charges.retrieve(charge_id, params))
+        transaction = charge.balance_transaction
+        if not isinstance(transaction, stripe.BalanceTransaction):
+            return None
+        return Fields(transaction.to_dict(), gateway=self._name)
+
+    def _charge_refunds(self, charge_id: str) -> list[Fields]:
+        """Every refund of a charge, each with its own id and amount."""
+        _stripe_id(charge_id, "charge")
+        params: Any = {"charge": charge_id, "limit": 100}
+        listed = self._client.v1.refunds
+        found = self._call(lambda: [r.to_dict() for r in listed.list(params).auto_paging_iter()])
+        return [Fields(refund, gateway=self._name) for refund in found]
 
     def _resolve(self, intent_id: str) -> PaymentOwner | None:
         """Whose payment an intent is: its metadata, else the invoice it paid.
@@ -194,8 +223,7 @@ class StripeGateway:
             WebhookVerificationError: the id is no Stripe id (Stripe's are ASCII); the
                 SDK would fail to quote it into the URL.
         """
-        if not (intent_id.isascii() and intent_id.isprintable()):
-            raise WebhookVerificationError("payment_intent is not a Stripe id", reason="body")
+        _stripe_id(intent_id, "payment_intent")
         intent = self._call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
         invoice_id = intent.metadata.to_dict().get("invoice_id")
         if isinstance(invoice_id, str) and invoice_id:
@@ -220,7 +248,7 @@ class StripeGateway:
         listed = self._client.v1.events
         events = self._call(lambda: [e.to_dict() for e in listed.list(params).auto_paging_iter()])
         for document in reversed(events):
-            yield event_from(Fields(document, gateway=self._name), resolve=self._resolve)
+            yield event_from(Fields(document, gateway=self._name), lookups=self._lookups)
 
     # -- money back and endings ----------------------------------------------------------
 
@@ -324,3 +352,13 @@ class StripeGateway:
                 raise translate(exc, gateway=self._name) from exc
         except stripe.StripeError as exc:
             raise translate(exc, gateway=self._name) from exc
+
+
+def _stripe_id(value: str, field: str) -> None:
+    """Refuse an id the SDK could not quote into a URL (Stripe's are printable ASCII).
+
+    Raises:
+        WebhookVerificationError: reason ``"body"``.
+    """
+    if not (value.isascii() and value.isprintable()):
+        raise WebhookVerificationError(f"{field} is not a Stripe id", reason="body")

@@ -26,6 +26,14 @@ tie and the domain's lifecycle order breaks the tie (processing < failed <
 succeeded < refunded < disputed): a duplicate or an older report never wins, and
 same-second reports converge whatever their arrival order.
 
+**Money for the books** (seed 004). No Stripe event carries a fee: a succeeded intent's
+``latest_charge`` is asked of the API with its ``balance_transaction`` expanded, and
+the transaction's ``fee`` is the payment's fee. A ``charge.refunded`` charge carries
+the running total (``amount_refunded``), not the refunds, at this API version: its
+refunds are read from the charge when it carries them, else listed through the API,
+each with its own id and amount. A dispute event's dispute is itself the dispute (an
+inquiry, ``warning_*``, moves no money).
+
 >>> from portal_access.gateways._kit import Fields, gateway_event
 >>> event = Fields({"id": "evt_1", "type": "customer.created", "created": 1,
 ...                 "data": {"object": {"object": "customer", "id": "cus_1"}}}, gateway="stripe")
@@ -37,6 +45,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import (
@@ -46,22 +56,33 @@ from portal_access._domain.gateway_events import (
     renewal_invoice_id,
 )
 from portal_access._domain.money import Money
-from portal_access._domain.payments import PaymentMethodKind, PaymentSnapshot, PaymentStatus
+from portal_access._domain.payments import (
+    PaymentDispute,
+    PaymentMethodKind,
+    PaymentRefund,
+    PaymentSnapshot,
+    PaymentStatus,
+)
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 from portal_access.gateways._kit import Fields, gateway_event
 from portal_access.gateways.stripe._objects import (
     DISPUTE_SETTLED,
     INVOICE_STATUS,
     SUBSCRIPTION_STATUS,
+    FeeLookup,
     PaymentOwner,
+    RefundLookup,
     Resolver,
+    dispute_of,
+    fee_of,
     invoice_owner,
     method_kind,
     offered_method,
+    refunds_of,
     subscription_details,
 )
 
-__all__ = ["MAPPED_EVENT_TYPES", "VERSION_SCALE", "event_from", "intent_payments"]
+__all__ = ["MAPPED_EVENT_TYPES", "VERSION_SCALE", "Lookups", "event_from", "intent_payments"]
 
 VERSION_SCALE = 1_000_000  # event seconds -> microseconds (the domain's version unit)
 
@@ -91,30 +112,44 @@ _ARREARS = (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
 Payments = tuple[PaymentSnapshot, ...]
 
 
-def event_from(event: Fields, *, resolve: Resolver | None = None) -> GatewayEvent:
+@attrs.frozen
+class Lookups:
+    """What the mapping may ask of the API (none: it asks nothing, and reads only what
+    the event carries)."""
+
+    resolve: Resolver | None = None
+    fee: FeeLookup | None = None
+    refunds: RefundLookup | None = None
+
+
+def event_from(
+    event: Fields, *, resolve: Resolver | None = None, lookups: Lookups | None = None
+) -> GatewayEvent:
     """One Stripe event (a verified webhook body, or a listed event as a plain dict).
 
     Raises:
         WebhookVerificationError: ``reason="body"``: not a Stripe event's shape.
-        GatewayError: ``resolve`` could not ask the API.
+        GatewayError: a lookup could not ask the API.
     """
     kind, occurred_at = event.text("type"), event.moment("created")
     obj = event.object("data").object("object")
+    ask = lookups or Lookups(resolve=resolve)
     try:  # an unmapped type is acknowledged, ignored
         reports = {}
         if kind in MAPPED_EVENT_TYPES:
-            reports = _reports(kind, obj, event.integer("created") * VERSION_SCALE, resolve)
+            reports = _reports(kind, obj, event.integer("created") * VERSION_SCALE, ask)
         return gateway_event(event, occurred_at=occurred_at, **reports)
     except ValidationError as exc:  # a value the domain refuses (a blank id, a bad currency)
         raise event.error("", str(exc)) from exc
 
 
-def _reports(kind: str, obj: Fields, version: int, resolve: Resolver | None) -> dict[str, Any]:
+def _reports(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, Any]:
     """What the event's object reports; the type says only which object it is."""
+    resolve = ask.resolve
     if kind.startswith("checkout.session."):
         return {"payments": _session(kind, obj, version), "checkout_session_id": obj.text("id")}
     if kind.startswith("payment_intent."):
-        return {"payments": _intent(obj, version)}
+        return {"payments": _with_fee(_intent(obj, version), obj, ask.fee)}
     if kind == "setup_intent.succeeded":
         return {"saved_methods": _saved_method(obj, version)}
     if kind.startswith("invoice."):
@@ -123,9 +158,41 @@ def _reports(kind: str, obj: Fields, version: int, resolve: Resolver | None) -> 
         return {"subscriptions": _subscription(obj, version)}
     if kind == "charge.refunded":
         refunded = PaymentStatus.REFUNDED if obj.flag("refunded") else PaymentStatus.SUCCEEDED
-        return {"payments": _charge_like(obj, version, resolve, refunded)}
+        refunds = _charge_refunds(obj, ask.refunds)
+        listed = refunds is not None
+        payments = _charge_like(obj, version, resolve, refunded, refunds=refunds or ())
+        return {"payments": tuple(attrs.evolve(p, itemized=listed) for p in payments)}
     disputed = DISPUTE_SETTLED.get(obj.optional_text("status") or "", PaymentStatus.DISPUTED)
-    return {"payments": _charge_like(obj, version, resolve, disputed)}  # charge.dispute.*
+    disputes = dispute_of(obj)  # charge.dispute.*: an inquiry itemizes none, moves nothing
+    payments = _charge_like(obj, version, resolve, disputed, disputes=disputes)
+    return {"payments": tuple(attrs.evolve(p, itemized=True) for p in payments)}
+
+
+def _with_fee(payments: Payments, intent: Fields, fee: FeeLookup | None) -> Payments:
+    """A succeeded intent's snapshot with what Stripe kept of its charge (asked of the
+    API: no event carries the balance transaction)."""
+    charge = intent.optional_text("latest_charge")
+    if fee is None or charge is None or not payments:
+        return payments
+    if payments[0].status is not PaymentStatus.SUCCEEDED:
+        return payments
+    transaction = fee(charge)
+    kept = fee_of(transaction, payments[0].amount.currency) if transaction else None
+    return (attrs.evolve(payments[0], fee=kept),) if kept else payments
+
+
+def _charge_refunds(
+    charge: Fields, lookup: RefundLookup | None
+) -> tuple[PaymentRefund, ...] | None:
+    """A refunded charge's refunds: those it carries (a complete list), else the API's;
+    ``None`` where neither can say."""
+    currency = charge.money("amount", "currency").currency
+    carried = charge.optional_object("refunds")
+    if carried is not None and not carried.flag("has_more"):
+        return refunds_of(carried.objects("data"), currency)
+    if lookup is None:
+        return None
+    return refunds_of(lookup(charge.text("id")), currency)
 
 
 def _snapshot(
@@ -136,15 +203,18 @@ def _snapshot(
     method: PaymentMethodKind,
     amount: Money,
     version: int,
+    refunds: tuple[PaymentRefund, ...] = (),
+    disputes: tuple[PaymentDispute, ...] = (),
 ) -> Payments:
     if owner is None or status is None:
         return ()
     amount = owner.amount if owner.amount is not None else amount
     return (
         PaymentSnapshot(
-            owner.payment_id, owner.invoice_id, method, status, amount, version, obj.gateway
+            owner.payment_id, owner.invoice_id, method, status, amount, version, obj.gateway,
+            refunds=refunds, disputes=disputes,
         ),
-    )
+    )  # fmt: skip
 
 
 def _session(kind: str, obj: Fields, version: int) -> Payments:
@@ -204,7 +274,13 @@ def _saved_method(obj: Fields, version: int) -> tuple[SavedPaymentMethod, ...]:
 
 
 def _charge_like(
-    obj: Fields, version: int, resolve: Resolver | None, status: PaymentStatus
+    obj: Fields,
+    version: int,
+    resolve: Resolver | None,
+    status: PaymentStatus,
+    *,
+    refunds: tuple[PaymentRefund, ...] = (),
+    disputes: tuple[PaymentDispute, ...] = (),
 ) -> Payments:
     intent = obj.optional_text("payment_intent")
     invoice_id = obj.string_map("metadata").get("invoice_id")
@@ -217,7 +293,8 @@ def _charge_like(
         owner: PaymentOwner | None = PaymentOwner(intent, invoice_id)
     else:
         owner = resolve(intent) if resolve is not None else None
-    return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
+    return _snapshot(obj, owner, status, method=method, amount=amount, version=version,
+                     refunds=refunds, disputes=disputes)  # fmt: skip
 
 
 def _invoice(kind: str, obj: Fields, version: int) -> dict[str, Any]:

@@ -14,19 +14,32 @@ SDK object's ``to_dict()``; anything not shaped as Stripe documents it is a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
 from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.gateway_events import renewal_invoice_id
 from portal_access._domain.money import Money
-from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
+from portal_access._domain.payments import (
+    DisputeOutcome,
+    PaymentDispute,
+    PaymentMethodKind,
+    PaymentRefund,
+    PaymentStatus,
+)
 from portal_access._domain.subscriptions import SubscriptionStatus
 from portal_access.gateways._kit import Fields
 
 __all__ = [
+    "DISPUTE_OUTCOME",
     "DISPUTE_SETTLED",
+    "REFUND_COUNTED",
+    "FeeLookup",
+    "RefundLookup",
+    "dispute_of",
+    "fee_of",
+    "refunds_of",
     "INVOICE_STATUS",
     "SUBSCRIPTION_STATUS",
     "PaymentOwner",
@@ -54,6 +67,11 @@ INVOICE_STATUS = {
     "void": InvoiceStatus.VOID,
 }
 DISPUTE_SETTLED = {"won": PaymentStatus.SUCCEEDED, "warning_closed": PaymentStatus.SUCCEEDED}
+#: A dispute's ``status`` -> its outcome (any other status: still open).
+DISPUTE_OUTCOME = {"won": DisputeOutcome.WON, "lost": DisputeOutcome.LOST}
+#: A refund's ``status`` that has given (or is giving) the money back; ``failed`` and
+#: ``canceled`` ones have not.
+REFUND_COUNTED = frozenset({"succeeded", "pending", "requires_action"})
 _BANK = {"us_bank_account", "acss_debit", "sepa_debit", "bacs_debit", "au_becs_debit"}
 _WALLET = {"link", "cashapp", "paypal", "amazon_pay", "revolut_pay", "apple_pay", "google_pay"}
 
@@ -69,6 +87,45 @@ class PaymentOwner:
 
 #: Payment intent id -> its owner, asked of the API when an object lacks our metadata.
 Resolver = Callable[[str], PaymentOwner | None]
+#: Charge id -> its balance transaction (``expand``-ed), asked of the API for the fee.
+FeeLookup = Callable[[str], "Fields | None"]
+#: Charge id -> its refunds (each a Refund object), asked of the API when the charge
+#: does not carry them (it does not at the API versions since 2022-11-15).
+RefundLookup = Callable[[str], "Sequence[Fields]"]
+
+
+def fee_of(balance_transaction: Fields, currency: str) -> Money | None:
+    """What Stripe kept of a charge: its balance transaction's ``fee``, when it is in
+    the charge's currency (a fee settled in another currency is not an entry of the
+    payment's; ``None``) and more than zero."""
+    fee = balance_transaction.money("fee", "currency")
+    return fee if fee and fee.currency == currency else None
+
+
+def refunds_of(refunds: Iterable[Fields], currency: str) -> tuple[PaymentRefund, ...]:
+    """Refund objects as ours: those that gave the money back, in the charge's currency."""
+    found = []
+    for refund in refunds:
+        amount = refund.money("amount", "currency")
+        if (
+            refund.optional_text("status") in REFUND_COUNTED
+            and amount
+            and (amount.currency == currency)
+        ):
+            found.append(
+                PaymentRefund(refund.text("id"), amount, refund.optional_moment("created"))
+            )
+    return tuple(found)
+
+
+def dispute_of(dispute: Fields) -> tuple[PaymentDispute, ...]:
+    """A Dispute object as ours (an inquiry, ``warning_*``, moves no money: none)."""
+    status = dispute.optional_text("status") or ""
+    amount = dispute.money("amount", "currency")
+    if status.startswith("warning_") or not amount:
+        return ()
+    outcome = DISPUTE_OUTCOME.get(status, DisputeOutcome.OPEN)
+    return (PaymentDispute(dispute.text("id"), amount, outcome),)
 
 
 def method_kind(type_text: str | None) -> PaymentMethodKind:

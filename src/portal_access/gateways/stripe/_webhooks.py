@@ -40,7 +40,7 @@ from portal_access.gateways._kit import (
     check_timestamped_signature,
     decode_json,
 )
-from portal_access.gateways.stripe._mapping import event_from
+from portal_access.gateways.stripe._mapping import Lookups, event_from
 from portal_access.gateways.stripe._objects import Resolver
 
 __all__ = ["SIGNATURE_HEADER", "parse_webhook"]
@@ -54,14 +54,16 @@ def parse_webhook(
     settings: WebhookSettings,
     *,
     resolve: Resolver | None = None,
+    lookups: Lookups | None = None,
 ) -> GatewayEvent:
     """Verify a delivery, then map its event.
 
     Raises:
         WebhookVerificationError: reason ``"header"``, ``"signature"``, ``"timestamp"``
             or, once verified, ``"body"``.
-        GatewayError: ``resolve`` could not ask the API whose payment a charge is.
+        GatewayError: ``resolve`` (or ``lookups``) could not ask the API whose payment
+            a charge is, or what it cost and gave back.
     """
     check_timestamped_signature(headers, body, header=SIGNATURE_HEADER, settings=settings)
     event = Fields(decode_json(body, gateway=settings.name), gateway=settings.name)
-    return event_from(event, resolve=resolve)
+    return event_from(event, resolve=resolve, lookups=lookups)

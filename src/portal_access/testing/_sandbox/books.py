@@ -261,13 +261,15 @@ class SandboxBooks(WebhookSender):
         if not isinstance(value, int) or not 0 < value <= remaining:
             raise refused("amount", f"cannot refund {value} of {remaining} left")
         full = value == remaining
+        refund_id = self._ids.new_id("re_sbx_")
+        created = int(self._clock.now().timestamp())
         self._put_payment(
             payment,
             amount_refunded=payment.amount_refunded + value,
             status=PaymentStatus.REFUNDED if full else PaymentStatus.SUCCEEDED,
             event_type="payment.refunded",
+            refunds=(*payment.refunds, (refund_id, value, created)),
         )
-        refund_id = self._ids.new_id("re_sbx_")
         return {"object": "refund", "id": refund_id, "payment": payment.id, "amount": value,
                 "currency": currency, "status": "succeeded"}  # fmt: skip
 

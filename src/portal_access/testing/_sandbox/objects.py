@@ -100,14 +100,21 @@ def payment_object(
     vendor_invoice_id: str | None = None,
     checkout_session_id: str | None = None,
     fee: int | None = None,
+    refunds: tuple[tuple[str, int, int], ...] = (),
+    dispute: tuple[str, str] | None = None,
 ) -> dict[str, object]:
     """A payment object (``invoice_id`` is our metadata; ``vendor_invoice_id`` the
-    vendor's renewal invoice the payment is for, if any)."""
+    vendor's renewal invoice the payment is for, if any; ``refunds``: ``(id, amount,
+    created)`` of each refund; ``dispute``: ``(id, status)`` of its dispute)."""
     return {"object": "payment", "id": payment_id, "invoice_id": invoice_id,
             "vendor_invoice_id": vendor_invoice_id, "contact_id": contact_id,
             "checkout_session_id": checkout_session_id, "method": method.value,
             "status": status.value, "amount": amount.amount, "currency": amount.currency,
-            "amount_refunded": amount_refunded, "version": version, "fee": fee}  # fmt: skip
+            "amount_refunded": amount_refunded, "version": version, "fee": fee,
+            "refunds": [{"id": refund_id, "amount": value, "created": created}
+                        for refund_id, value, created in refunds],
+            "disputes": [] if dispute is None else [
+                {"id": dispute[0], "amount": amount.amount, "status": dispute[1]}]}  # fmt: skip
 
 
 def subscription_object(
@@ -153,6 +160,8 @@ class Payment:
     activates: str | None = None
     dispute_open: bool = False
     fee: int | None = None  # what the vendor keeps, in minor units, once it succeeded
+    refunds: tuple[tuple[str, int, int], ...] = ()  # (id, amount, created) of each refund
+    dispute: tuple[str, str] | None = None  # (id, "open"|"won"|"lost") of its dispute
 
     def to_json(self) -> dict[str, object]:
         """The payment as the vendor's events carry it."""
@@ -160,7 +169,8 @@ class Payment:
             payment_id=self.id, invoice_id=self.invoice_id, contact_id=self.contact_id,
             method=self.method, status=self.status, amount=self.amount, version=self.version,
             amount_refunded=self.amount_refunded, vendor_invoice_id=self.vendor_invoice_id,
-            checkout_session_id=self.session_id, fee=self.fee,
+            checkout_session_id=self.session_id, fee=self.fee, refunds=self.refunds,
+            dispute=self.dispute,
         )  # fmt: skip
 
 

@@ -209,7 +209,9 @@ class SandboxVendor(SandboxBooks):
             SandboxError: no such payment, or it has not succeeded.
         """
         payment = self._payment(payment_id, PaymentStatus.SUCCEEDED)
-        self._put_payment(payment, status=PaymentStatus.DISPUTED, dispute_open=True)
+        dispute = (self._ids.new_id("dp_sbx_"), "open")
+        self._put_payment(payment, status=PaymentStatus.DISPUTED, dispute_open=True,
+                          dispute=dispute)  # fmt: skip
         self._queue.flush()
 
     def close_dispute(self, payment_id: str, *, won: bool) -> None:
@@ -223,7 +225,10 @@ class SandboxVendor(SandboxBooks):
         if not payment.dispute_open:
             raise refused("dispute_closed", f"the dispute of {payment_id} is closed")
         status = PaymentStatus.SUCCEEDED if won else PaymentStatus.DISPUTED
-        self._put_payment(payment, "payment.disputed", status=status, dispute_open=False)
+        assert payment.dispute is not None
+        closed = (payment.dispute[0], "won" if won else "lost")
+        self._put_payment(payment, "payment.disputed", status=status, dispute_open=False,
+                          dispute=closed)  # fmt: skip
         self._queue.flush()
 
     def decline_saved_method(self, method_id: str) -> None:
