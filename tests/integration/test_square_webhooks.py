@@ -381,3 +381,19 @@ def test_factory_bodies_are_squares_json(webhooks):
     assert set(document) == {"merchant_id", "type", "event_id", "created_at", "data"}
     assert date.fromisoformat(document["created_at"][:10]) == date(1970, 1, 1)
     assert list(headers) == ["x-square-hmacsha256-signature"]
+
+
+@pytest.mark.parametrize("bad_id", ["PAY\x001", "PAY 1", "../customers", "PAY1?x=1", "PAY1#", ""])
+def test_a_signed_body_naming_an_id_no_square_object_has_is_a_body_failure(
+    gateway, api, webhooks, bad_id
+):
+    """docs/security.md: an id the SDK would put into a request path as it is (a control
+    character broke the transport's URL; a slash would reach another path) is refused
+    as a body we do not understand, before any request, never a crash or another call."""
+    _payment(webhooks, PaymentStatus.SUCCEEDED)
+    refund = api.refund_for(api.objects["payment"]["PAY1"], Money(1000, "USD"))
+    refund["payment_id"] = bad_id
+    calls = len(api.exchanges)
+    headers, body = webhooks.event("refund.updated", "refund", refund, event_id="e-bad")
+    assert _reason(gateway, headers, body) == "body"
+    assert len(api.exchanges) == calls

@@ -43,7 +43,7 @@ from typing import Protocol
 
 import attrs
 
-from portal_access._domain.errors import ValidationError
+from portal_access._domain.errors import ValidationError, WebhookVerificationError
 from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
@@ -122,6 +122,10 @@ class Vendor(Protocol):
         """The subscription a paid first invoice bought, made if it does not exist yet."""
 
 
+#: Characters no Square object id holds that would change a request path.
+_NOT_IN_IDS = frozenset("/?#%\\")
+
+
 @attrs.frozen
 class Mapper:
     """Maps Square events for one gateway.
@@ -177,8 +181,24 @@ class Mapper:
         return self._subscription_event(base, found.object("subscription"))
 
     def _look(self, lookup: Callable[[str], Obj | None], key: str, path: str) -> Fields | None:
-        found = lookup(key)
+        found = lookup(self._id(key, path))
         return None if found is None else Fields(found, gateway=self.gateway, path=path)
+
+    def _contact_of(self, customer_id: str) -> str | None:
+        return self.vendor.contact_of(self._id(customer_id, "customer"))
+
+    def _id(self, key: str, path: str) -> str:
+        """``key`` as the id of a Square object to look up: the SDK puts ids into the
+        request's path as they are, so one that could not be an id (a control
+        character, a space, ``/ ? # % \\``) is a body we do not understand, refused
+        before any request (it would otherwise reach the transport as an invalid URL,
+        or another path)."""
+        if not key or not key.isprintable() or any(c.isspace() or c in _NOT_IN_IDS for c in key):
+            raise WebhookVerificationError(
+                f"{self.gateway} webhook body: {path!r} id {key!r} is not a Square id",
+                reason="body",
+            )
+        return key
 
     def _owner(self, order_id: str | None) -> Owner | None:
         order = self._look(self.vendor.order, order_id, "order") if order_id else None
@@ -292,7 +312,7 @@ class Mapper:
         our contact id), enabled: that contact's saved method, versioned by the event's
         time (the service keeps it only where the contact may save one, seed 003)."""
         customer_id = card.optional_text("customer_id")
-        contact_id = self.vendor.contact_of(customer_id) if customer_id else None
+        contact_id = self._contact_of(customer_id) if customer_id else None
         if not contact_id or not card.flag("enabled", default=True):
             return base
         method = saved_card(card, contact_id, version=micros(base.occurred_at))
@@ -305,7 +325,7 @@ class Mapper:
         plan_id = self.plans.get(subscription.optional_text("plan_variation_id") or "")
         if plan_id is None:
             return None
-        contact_id = self.vendor.contact_of(subscription.text("customer_id"))
+        contact_id = self._contact_of(subscription.text("customer_id"))
         return (contact_id, plan_id) if contact_id else None
 
     def _subscription_event(self, base: GatewayEvent, subscription: Fields) -> GatewayEvent:
