@@ -233,15 +233,21 @@ def open_payment_link(api: SquareApi, request: CheckoutRequest) -> CheckoutSessi
     """
     order: Any = _order(api, request, None)
     options: Any = {"redirect_url": request.success_url}
-    prefill: Any = {"buyer_email": str(request.customer_email)} if request.customer_email else None
+    # Square refuses ``pre_populated_data: null``; without an email the field is left out
+    # (the SDK sends what it is given, ``None`` as ``null``).
+    prefill: Any = (
+        {"pre_populated_data": {"buyer_email": str(request.customer_email)}}
+        if request.customer_email
+        else {}
+    )
     links = api.client.checkout.payment_links
     made = api.call(
         links.create,
         idempotency_key=idempotency_key("link", request.idempotency_key),
         order=order,
         checkout_options=options,
-        pre_populated_data=prefill,
         payment_note=_title(request),
+        **prefill,
     ).payment_link
     assert made is not None
     assert made.id is not None
