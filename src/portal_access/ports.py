@@ -420,7 +420,7 @@ class PaymentGateway(Protocol):
 class SavedMethodCharging(Protocol):
     """A :class:`PaymentGateway` that can charge a saved payment method off-session,
     which autopay needs (seeds 001 and 003). A gateway without this method is skipped
-    by autopay, which says so in its report (``docs/autopay.md``).
+    by autopay, which says so in its report (``docs/concepts/autopay.md``).
     """
 
     def charge_saved_method(self, charge: SavedMethodCharge) -> PaymentSnapshot:
@@ -429,10 +429,13 @@ class SavedMethodCharging(Protocol):
         (as a checkout payment does); the same ``idempotency_key`` charges once.
 
         Returns the payment as the vendor answered: ``SUCCEEDED``, ``PROCESSING`` (a
-        bank payment clearing) or ``FAILED`` (declined: no exception). Later states
-        arrive as reports like any other.
+        bank payment clearing) or ``FAILED`` (declined, where the vendor answers a
+        decline with a payment, as the sandbox does). Later states arrive as reports
+        like any other. Autopay records a decline either way.
 
         Raises:
+            PaymentDeclinedError: the vendor refused the charge with a decline code
+                (Stripe, Square and PayPal answer a decline this way).
             GatewayRejectedError: the vendor knows no such method, or not for this
                 contact.
             GatewayUnavailableError: the vendor could not be reached (retry with the
