@@ -12,6 +12,7 @@ held single-use links.
 
 from __future__ import annotations
 
+import contextlib
 import types
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
@@ -206,6 +207,19 @@ class OutboxRepository(Repository):
         assert isinstance(due, datetime)
         claimed = _optional_str(row.values["claimed_by"])
         self.transaction.update(self.table, _message_row(delivered, due, claimed))
+
+    def mark_all_delivered(self, delivered: Sequence[tuple[OutboxMessage, datetime]]) -> None:
+        """Mark each message delivered at its instant, as :meth:`mark_delivered` does
+        (an email's payload cleared), skipping any no longer stored. A store may serve
+        it in one statement
+        (:class:`~portal_access.storage.sql.SqlStore` does).
+
+        Raises:
+            ValidationError: an instant is naive.
+        """
+        for message, at in delivered:
+            with contextlib.suppress(NotFoundError):  # deleted meanwhile: nothing to mark
+                self.mark_delivered(message.id, at=at)
 
     def mark_failed(
         self, message_id: str, *, retry_at: datetime | None = None, claim: str | None = None

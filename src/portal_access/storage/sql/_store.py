@@ -31,9 +31,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -49,6 +49,7 @@ from portal_access.storage.sql._engine import BUSY_TIMEOUT_SECONDS, READ_ONLY, m
 from portal_access.storage.sql._errors import translate
 from portal_access.storage.sql._hot_path import CommittedReader, ConnectionLostError
 from portal_access.storage.sql._migrations import check_schema, migrate
+from portal_access.storage.sql._outbox import SqlOutboxRepository
 from portal_access.storage.sql._transaction import SqlTransaction
 from portal_access.storage.sql._urls import absolute, database_url, safe_url
 
@@ -101,6 +102,10 @@ class SqlStore:
     portal_access.SchemaVersionError: the database at sqlite:///... has no ...
     >>> empty.close()
     """
+
+    #: The repositories this store serves faster (``docs/stores.md``): the outbox marks
+    #: the messages a worker delivered in one statement.
+    repositories: Mapping[str, type] = MappingProxyType({"outbox": SqlOutboxRepository})
 
     def __init__(
         self,
