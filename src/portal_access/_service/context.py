@@ -363,8 +363,8 @@ def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool
             with unit_of_work(context.store) as uow:
                 work = Work(uow, context, claim=claim)
                 result = use_case(work)
-                claimed = _claim(context, uow, claim) if claim is not None else []
-                carried = _carry(context, uow, outcomes)
+                carried = _carry(context, uow, outcomes)  # before the claim: a failed
+                claimed = _claim(context, uow, claim) if claim is not None else []  # one may be due
             if not carried:
                 context.outcomes.restore(outcomes)
             break
@@ -449,8 +449,8 @@ def _deliver_rounds(
                 outcomes = context.outcomes.take()
                 try:
                     with unit_of_work(context.store) as uow:
+                        write_outcomes(context, uow, outcomes)  # a failed one may be due now
                         batch = (claim, _claim(context, uow, claim, report=True) or [])
-                        write_outcomes(context, uow, outcomes)
                 except BaseException:
                     context.outcomes.restore(outcomes)
                     raise
@@ -465,8 +465,10 @@ def _deliver_rounds(
 
 def _deliver_all(context: ServiceContext, claim: Claim, claimed: Sequence[OutboxMessage]) -> int:
     """Deliver ``claimed`` (committed messages ``claim`` holds) and keep the outcomes for
-    the next unit of work (writing them now if that cannot wait: a slow delivery that
-    used half the lease); how many were delivered."""
+    the next unit of work; how many were delivered. They are written now when they
+    cannot wait: a delivery failed (its retry is due after its wait, whatever this
+    process does next: failures are rare, and their timing is the backoff's), or a slow
+    delivery used half the lease."""
     if not claimed:
         return 0
     delivered = 0
@@ -483,7 +485,7 @@ def _deliver_all(context: ServiceContext, claim: Claim, claimed: Sequence[Outbox
     context.outcomes.add(
         [Outcome(message, claim, now, failed=message in failed) for message in claimed]
     )
-    if context.outcomes.due(now, context.outbox.lease):
+    if failed or context.outcomes.due(now, context.outbox.lease):
         flush_outcomes(context)
     else:
         _WATCHER.watch(context)
