@@ -4,16 +4,17 @@
 retries the whole use case when the store reports a lost race (row versions), writes
 events to the outbox inside the same transaction, and delivers the outbox after commit.
 
-What became of the messages a process delivered (delivered, or failed and due again
-later) is not a commit of its own: the outcomes wait in the process
-(:class:`WaitingOutcomes`) and are written by the next unit of work that commits anyway,
-the next use case's or the next claim's. The messages stay claimed by their delivery
-until then, so no other worker takes them; outcomes that waited half their lease are
-written in a small unit of work of their own (run on the portal's background runner,
-so an idle process still writes them in time), as are those of
-:func:`deliver_outbox` before it returns, and those still waiting when the process
-exits. A process that dies first loses only its outcomes: the lease ends and the
-messages are delivered again, with the same ids (at least once, as before).
+What became of the messages a process delivered is not a commit of its own: the
+outcomes wait in the process (:class:`WaitingOutcomes`) and are written by the next
+unit of work that writes anyway, the next use case's or the next claim's. The messages
+stay claimed by their delivery until then, so no other worker takes them. Outcomes are
+written in a small unit of work of their own when they cannot wait: a failed delivery
+(its retry is the backoff's), outcomes that waited half their lease (checked after
+each delivery, and in an idle process by a watcher that queues the write on the
+portal's background runner), the batch of :func:`deliver_outbox` before it returns,
+and what still waits when the interpreter exits. A process that dies first loses only
+its outcomes: the lease ends and the messages are delivered again, with the same ids
+(at least once, as before).
 """
 
 from __future__ import annotations
