@@ -55,9 +55,12 @@ def record_entries(
     """Record the entries ``snapshot``'s state implies that are not recorded yet; how
     many were new. Runs in the unit of work that applies the report."""
     uow = work.uow
+    kinds = implied_entries(snapshot)
+    if not kinds:  # no money moved yet (a processing payment): nothing to map or record
+        return 0
     mapped = uow.ledger_accounts.get(snapshot.gateway, snapshot.method)
     new = 0
-    for kind in implied_entries(snapshot):
+    for kind in kinds:
         amount = snapshot.fee if kind is EntryKind.FEE else snapshot.amount
         assert amount is not None
         entry = AccountingEntry(

@@ -262,6 +262,23 @@ class OutboxRepository(Repository):
                 deleted += self.transaction.delete(self.table, (row.values["id"],))
         return deleted
 
+    @staticmethod
+    def _decoded(row: Row) -> OutboxMessage:
+        """The message in an outbox row (for subclasses that read rows their own way).
+
+        Raises:
+            StorageError: the row cannot be read.
+        """
+        return _message(row)
+
+    @staticmethod
+    def _delivered_document(message: OutboxMessage) -> str | None:
+        """The document a delivered ``message`` keeps: an email's with its payload
+        cleared, ``None`` for any other (its document stays as it is)."""
+        if message.topic != EmailRequested.topic:
+            return None
+        return to_json(attrs.evolve(message, payload=dict(CLEARED_PAYLOAD), delivered=True))
+
     def _locked(self, message_id: str) -> Row:
         row = self.transaction.get(self.table, (message_id,), lock=Lock.WAIT)
         if row is None:

@@ -250,6 +250,15 @@ class SqlTransaction:
             with contextlib.suppress(Exception):  # the connection may be gone
                 cursor.close()
 
+    def select(self, statement: Statement, values: Mapping[str, Any]) -> list[Any]:
+        """The driver's rows of a ``SELECT`` ``statement`` (values by ``bindparam`` key).
+
+        Raises:
+            StorageError: the transaction ended, or the database failed.
+        """
+        rows: list[Any] = self._run(statement, values, _ALL)
+        return rows
+
     def run_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run ``statement`` once for each of ``rows`` (by ``bindparam`` key), in one call
         of the driver (``executemany``: one round trip where the driver pipelines).
