@@ -14,7 +14,7 @@ One process, one worker:
   state and writes the outbox, committed to SQLite (``SqlStore(path, create=True)``).
 - **ours, subscribed**: the same on a second portal (its own database file) whose host
   subscribes to every event, so each webhook also writes its events to the outbox and
-  delivers them after commit.
+  delivers them after commit (their delivered marks ride the next webhook's commit).
 - **floor**: the job's bare minimum: the SDK's signature check
   (``stripe.WebhookSignature.verify_header``), ``json.loads`` of the body and one
   ``INSERT`` of the event committed in a ``sqlite3`` transaction on a file with the

@@ -84,3 +84,42 @@ def deliver_until_done(
         results.put((index, delivered))
     except Exception:
         results.put((index, traceback.format_exc()))
+
+
+def deliver_then_hang(url: str, path: str, results: Any) -> None:
+    """Run use cases whose events a subscriber receives (each id appended to ``path``,
+    written through), report ``("delivered", ids)`` and wait to be killed: the marks of
+    what it delivered wait in this process, unwritten."""
+    try:
+        from portal_access import Account, AccountClass, Contact, EmailAddress  # noqa: PLC0415
+
+        store = SqlStore(url)
+        portal = PortalAccess(
+            store=store,
+            gateways=[],
+            mailer=FileMailer(Path(path).with_suffix(".mail")),
+            links=PortalLinks(base_url="https://portal.example.com"),
+            background=lambda job: job(),
+        )
+        sent: list[str] = []
+
+        def subscriber(message: Any) -> None:
+            with Path(path).open("a", encoding="utf-8") as out:
+                out.write(message.id + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            sent.append(message.id)
+
+        kind = AccountClass(id="k-1", name="Gym")
+        portal.save_account_class(kind)
+        portal.save_account(Account(id="a-1", number="1", name="Gym", account_class=kind))
+        portal.subscribe(subscriber, topic="contact.created")
+        for n in range(3):
+            email = EmailAddress.parse(f"c{n}@example.com")
+            portal.create_contact(Contact(id=f"c-{n}", account_id="a-1", first_name="C",
+                                          email=email))  # fmt: skip
+        results.put(("delivered", sent))
+        while True:  # killed here, before any unit of work carries the last marks
+            time.sleep(60)
+    except Exception:
+        results.put(("failed", traceback.format_exc()))

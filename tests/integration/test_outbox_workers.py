@@ -18,7 +18,12 @@ from portal_access import OutboxMessage, OutboxSettings
 from portal_access.adapters import ManualClock, MemoryMailer
 from portal_access.repositories import unit_of_work
 from portal_access.storage.sql import SqlStore
-from tests.integration.outbox_workers import FileMailer, deliver_until_done, portal_for
+from tests.integration.outbox_workers import (
+    FileMailer,
+    deliver_then_hang,
+    deliver_until_done,
+    portal_for,
+)
 from tests.service.harness import START
 from tests.sql_databases import POSTGRES_MARKS, empty_database
 
@@ -150,3 +155,41 @@ def test_a_worker_killed_mid_send_leaves_its_messages_to_another(tmp_path: Path,
         assert set(sent.values()) <= {1, 2}
         with unit_of_work(store) as uow:
             assert uow.outbox.pending(MESSAGES) == ()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_killed_process_s_unwritten_marks_mean_one_more_delivery_after_the_lease(
+    tmp_path: Path, kind: str
+):
+    """A process delivers three events to its subscriber, each use case carrying the
+    marks of the one before, and is killed with the last mark unwritten: that message
+    stays claimed until the lease ends (no other worker sends it meanwhile), then is
+    delivered again with the same id; the marked ones never are."""
+    path = tmp_path / "subscriber.txt"
+    with empty_database(kind, tmp_path) as url, SqlStore(url, create=True) as store:
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        _KEEP.append(results)
+        process = context.Process(target=deliver_then_hang, args=(url, str(path), results))
+        process.start()
+        try:
+            status, sent = results.get(timeout=120)
+            assert status == "delivered", sent
+        finally:
+            process.kill()
+            process.join(timeout=60)
+        assert len(sent) == 3
+        with unit_of_work(store) as uow:
+            waiting = [message.id for message in uow.outbox.pending(10)]
+        assert waiting == sent[-1:]  # the first two were marked by the use cases after them
+        received: list[str] = []
+        portal = portal_for(store, MemoryMailer(), OutboxSettings())
+        portal.subscribe(lambda message: received.append(message.id), topic="contact.created")
+        assert portal.deliver_outbox() == 0  # still claimed by the dead process
+        portal._context.clock = ManualClock(START.replace(year=2100))  # the lease is over
+        assert portal.deliver_outbox() == 1
+        assert received == sent[-1:]
+        assert path.read_text(encoding="utf-8").split() == sent
+        with unit_of_work(store) as uow:
+            assert uow.outbox.pending(10) == ()

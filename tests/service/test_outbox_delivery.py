@@ -53,6 +53,12 @@ def bo() -> Contact:
     )
 
 
+def cy() -> Contact:
+    return Contact(
+        id="c-cy", account_id="acc-1", first_name="Cy", email=EmailAddress.parse("cy@example.com")
+    )
+
+
 def outbox(store: CountingStore) -> list[OutboxMessage]:
     with unit_of_work(store) as uow:
         found = [uow.outbox.get(key[0]) for key in store.snapshot().get("outbox", {})]
@@ -73,18 +79,26 @@ def test_an_event_nobody_receives_is_not_written():
 
 
 def test_an_email_is_written_with_no_subscriber_at_all():
-    """An email always has a recipient (the mailer), so it is written and delivered."""
+    """An email always has a recipient (the mailer), so it is written and delivered; its
+    mark (and its cleared payload) rides the next unit of work."""
     store = CountingStore()
     portal = portal_on(store)
     portal.create_contact(bo())
     portal.invite_contact("c-bo", staff=ADMIN)
+    assert [sent.subject for sent in portal.mailer.sent]  # type: ignore[attr-defined]
+    (email,) = [m for m in outbox(store) if m.topic == "email.requested"]
+    assert not email.delivered  # still claimed by the delivery: no other worker takes it
+    portal.create_contact(cy())
     (email,) = [m for m in outbox(store) if m.topic == "email.requested"]
     assert email.delivered
+    assert email.payload == {"cleared": True}
 
 
-def test_an_event_with_a_subscriber_is_delivered_after_commit_then_marked():
-    """A subscribed event reaches its subscriber after commit; marking it delivered is
-    the only other unit of work (what to deliver was read in the use case's own)."""
+def test_an_event_with_a_subscriber_is_delivered_after_commit_then_marked_by_the_next():
+    """A subscribed event reaches its subscriber after commit, at the cost of the use
+    case's one unit of work: what to deliver was read in it, and the delivered mark
+    rides the next unit of work that writes (here the next use case's). A unit of work
+    that writes nothing does not carry it: that would make it a commit of its own."""
     store = CountingStore()
     portal = portal_on(store)
     seen: list[str] = []
@@ -92,7 +106,27 @@ def test_an_event_with_a_subscriber_is_delivered_after_commit_then_marked():
     store.units = 0
     portal.create_contact(bo())
     assert seen == ["contact.created"]
-    assert store.units == 2
+    assert store.units == 1
+    assert not any(message.delivered for message in outbox(store))
+    portal.contact("c-bo")  # reads only
+    assert not any(message.delivered for message in outbox(store))
+    store.units = 0
+    portal.create_contact(cy())
+    assert store.units == 1
+    delivered = {message.id: message.delivered for message in outbox(store)}
+    assert sorted(delivered.values()) == [False, True]  # Bo's marked; Cy's waits in turn
+
+
+def test_deliver_outbox_writes_the_marks_before_it_returns():
+    """deliver_outbox carries the waiting marks in its claim and writes its own batch's
+    before it returns, so a worker loop ends with nothing waiting."""
+    store = CountingStore()
+    portal = portal_on(store)
+    portal.subscribe(lambda message: None, topic="contact.created")
+    portal.create_contact(bo())
+    store.units = 0
+    assert portal.deliver_outbox() == 0
+    assert store.units == 1  # the claim, carrying the waiting mark
     assert all(message.delivered for message in outbox(store))
 
 

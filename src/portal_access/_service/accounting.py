@@ -62,9 +62,12 @@ def record_entries(
     holds its money.
     """
     uow = work.uow
+    lines = implied_entries(snapshot)
+    if not lines:  # no money moved yet (a processing payment): nothing to map or record
+        return 0
     mapped = uow.ledger_accounts.get(snapshot.gateway, snapshot.method)
     new = 0
-    for line in implied_entries(snapshot):
+    for line in lines:
         if (
             line.itemized
             and line.kind in (EntryKind.REFUND, EntryKind.DISPUTE)

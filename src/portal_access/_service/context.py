@@ -3,12 +3,28 @@
 :func:`run` is the one way a use case touches the store: it opens a unit of work,
 retries the whole use case when the store reports a lost race (row versions), writes
 events to the outbox inside the same transaction, and delivers the outbox after commit.
+
+What became of the messages a process delivered is not a commit of its own: the
+outcomes wait in the process (:class:`WaitingOutcomes`) and are written by the next
+unit of work that writes anyway, the next use case's or the next claim's. The messages
+stay claimed by their delivery until then, so no other worker takes them. Outcomes are
+written in a small unit of work of their own when they cannot wait: a failed delivery
+(its retry is the backoff's), outcomes that waited half their lease (checked after
+each delivery, and in an idle process by a watcher that queues the write on the
+portal's background runner), the batch of :func:`deliver_outbox` before it returns,
+and what still waits when the interpreter exits. A process that dies first loses only
+its outcomes: the lease ends and the messages are delivered again, with the same ids
+(at least once, as before).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import threading
+import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -20,7 +36,12 @@ from portal_access._domain.access import PortalPolicy
 from portal_access._domain.audit import Actor
 from portal_access._domain.documents import DOCUMENT_LINK_LIFETIME
 from portal_access._domain.email_address import EmailAddress
-from portal_access._domain.errors import ConfigurationError, StaleStateError, StorageError
+from portal_access._domain.errors import (
+    ConfigurationError,
+    NotFoundError,
+    StaleStateError,
+    StorageError,
+)
 from portal_access._domain.events import DomainEvent, EmailRequested, OutboxMessage
 from portal_access._domain.outbox import OutboxSettings
 from portal_access._domain.serialization import unstructure
@@ -38,7 +59,18 @@ from portal_access.ports import (
 )
 from portal_access.repositories import UnitOfWork, unit_of_work
 
-__all__ = ["Claim", "PortalLinks", "ServiceContext", "Subscriber", "Work", "deliver_outbox", "run"]
+__all__ = [
+    "Claim",
+    "Outcome",
+    "PortalLinks",
+    "ServiceContext",
+    "Subscriber",
+    "WaitingOutcomes",
+    "Work",
+    "deliver_outbox",
+    "run",
+    "write_outcomes",
+]
 
 T = TypeVar("T")
 Subscriber = Callable[[OutboxMessage], object]
@@ -83,6 +115,60 @@ class PortalLinks:
         return f"{self.base_url.rstrip('/')}{path}?token={quote(token, safe='')}"
 
 
+@attrs.frozen
+class Outcome:
+    """What became of one delivered message, waiting to be written: delivered at ``at``,
+    or (``failed``) its delivery raised at ``at`` and it is due again after a wait."""
+
+    message: OutboxMessage
+    claim: Claim
+    at: datetime
+    failed: bool = False
+
+
+class WaitingOutcomes:
+    """The outcomes of one portal's deliveries in this process, not written yet.
+
+    :func:`run` takes them all into its unit of work (and puts them back if that unit
+    of work does not commit); :meth:`due` says when the oldest has waited half its
+    claim's lease, so that it is written before another worker may claim its message.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: list[Outcome] = []
+        #: A flush of these outcomes is queued on the background runner.
+        self.queued = False
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def add(self, outcomes: Sequence[Outcome]) -> None:
+        """Keep ``outcomes`` until a unit of work takes them."""
+        with self._lock:
+            self._waiting.extend(outcomes)
+
+    def take(self) -> list[Outcome]:
+        """Every waiting outcome, oldest first; they wait no more."""
+        if not self._waiting:  # the usual case without deliveries: no lock to take
+            return []
+        with self._lock:
+            taken, self._waiting = self._waiting, []
+        return taken
+
+    def restore(self, outcomes: Sequence[Outcome]) -> None:
+        """Put back ``outcomes`` a unit of work took but did not commit."""
+        if outcomes:
+            with self._lock:
+                self._waiting[:0] = outcomes
+
+    def due(self, now: datetime, lease: timedelta) -> bool:
+        """Whether an outcome has waited so long that its claim's lease is half over."""
+        with self._lock:
+            waiting = list(self._waiting)
+        return any(now + lease / 2 >= outcome.claim.until for outcome in waiting)
+
+
 @attrs.define
 class ServiceContext:
     """The ports and settings a :class:`~portal_access.PortalAccess` was built from."""
@@ -107,6 +193,10 @@ class ServiceContext:
     #: delivers them: the host's worker).
     kept_topics: frozenset[str] = frozenset()
     subscribers: list[tuple[str | None, Subscriber]] = attrs.field(factory=list)
+    #: Outcomes of this process's deliveries, waiting for a unit of work to carry them.
+    outcomes: WaitingOutcomes = attrs.field(
+        factory=WaitingOutcomes, init=False, repr=False, eq=False
+    )
     _dummy_hash: str | None = attrs.field(default=None, init=False, repr=False)
 
     def dummy_hash(self) -> str:
@@ -206,33 +296,87 @@ class Claim:
         return cls(context.ids.new_id("claim_"), until)
 
 
+def write_outcomes(context: ServiceContext, uow: UnitOfWork, outcomes: Sequence[Outcome]) -> None:
+    """Write ``outcomes`` in ``uow``: delivered messages marked so (one statement where
+    the store serves it), failed ones counted and due again after their wait, unless
+    another worker has claimed them since (its attempt decides). A message deleted
+    meanwhile needs no outcome."""
+    delivered = [(outcome.message, outcome.at) for outcome in outcomes if not outcome.failed]
+    if delivered:
+        uow.outbox.mark_all_delivered(delivered)
+    for outcome in outcomes:
+        if outcome.failed:
+            message = outcome.message
+            retry_at = outcome.at + context.outbox.retry_delay(message.attempts + 1)
+            try:
+                uow.outbox.mark_failed(message.id, retry_at=retry_at, claim=outcome.claim.id)
+            except NotFoundError:
+                continue
+
+
+def _carry(context: ServiceContext, uow: UnitOfWork, outcomes: Sequence[Outcome]) -> bool:
+    """Write ``outcomes`` in ``uow`` if it commits a write anyway (a store transaction
+    that cannot say, having no ``wrote``, is taken to write); whether they were."""
+    if not outcomes or not getattr(uow.transaction, "wrote", True):
+        return False
+    write_outcomes(context, uow, outcomes)
+    return True
+
+
+def flush_outcomes(context: ServiceContext) -> None:
+    """Write the waiting outcomes in a unit of work of their own (none waiting: nothing).
+
+    Raises:
+        StorageError: the store failed (the outcomes wait on, for the next unit of work).
+    """
+    outcomes = context.outcomes.take()
+    if not outcomes:
+        return
+    try:
+        with unit_of_work(context.store) as uow:
+            write_outcomes(context, uow, outcomes)
+    except BaseException:
+        context.outcomes.restore(outcomes)
+        raise
+
+
 def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool = True) -> T:
     """Run ``use_case`` in one unit of work, retrying lost races, then deliver the outbox.
 
-    The use case's own messages are written already claimed by this delivery, and the
-    unit of work ends by claiming what else is due (left by an earlier failure or by a
-    request that did not deliver), so delivering after commit needs no second read;
-    only the outcomes are written, in one more unit of work. With ``deliver=False`` (an
-    anonymous visitor's request, whose time must not depend on what it found) nothing
-    is claimed or delivered: the outbox waits for the next use case or
-    :func:`deliver_outbox`. A use case run by a subscriber during a delivery leaves its
-    messages to that delivery's next round.
+    The unit of work also writes the outcomes of earlier deliveries that wait in the
+    process (see the module), so they cost no commit of their own. The use case's own
+    messages are written already claimed by this delivery, and the unit of work ends by
+    claiming what else is due (left by an earlier failure or by a request that did not
+    deliver), so delivering after commit needs no second read; the outcomes then wait
+    for the next unit of work. With ``deliver=False`` (an anonymous visitor's request,
+    whose time must not depend on what it found) nothing is claimed or delivered: the
+    outbox waits for the next use case or :func:`deliver_outbox`. A use case run by a
+    subscriber during a delivery leaves its messages to that delivery's next round.
 
-    A failure leaves the store as it was: the unit of work rolls back, events included.
+    A failure leaves the store as it was: the unit of work rolls back, events included
+    (and the outcomes it carried wait for the next one).
     """
     claiming = deliver and not getattr(_delivery, "active", False)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         claim = Claim.new(context) if claiming else None
+        outcomes = context.outcomes.take()
         try:
             with unit_of_work(context.store) as uow:
                 work = Work(uow, context, claim=claim)
                 result = use_case(work)
-                claimed = _claim(context, uow, claim) if claim is not None else []
+                carried = _carry(context, uow, outcomes)  # before the claim: a failed
+                claimed = _claim(context, uow, claim) if claim is not None else []  # one may be due
+            if not carried:
+                context.outcomes.restore(outcomes)
             break
         except StaleStateError:
+            context.outcomes.restore(outcomes)
             if attempt == MAX_ATTEMPTS:
                 raise
             log.info("portal_access: lost a race (attempt %d); retrying", attempt)
+        except BaseException:
+            context.outcomes.restore(outcomes)
+            raise
     if claim is not None:
         try:
             _deliver_rounds(context, (claim, [*work.emitted, *(claimed or [])]))
@@ -252,9 +396,13 @@ def deliver_outbox(context: ServiceContext) -> int:
     Delivery is at least once: a message whose delivery raised stays pending (its
     attempt count grows) and is due again after a wait that doubles with each failure
     (:class:`~portal_access.OutboxSettings`); a worker that died mid-send holds its
-    claim until the lease ends. Outcomes are written back in one unit of work per batch.
+    claim until the lease ends. The outcomes waiting in the process ride the claim's
+    unit of work, and this batch's are written before it returns (one more unit of
+    work, when anything was delivered).
     """
-    return _deliver_rounds(context, None)
+    delivered = _deliver_rounds(context, None)
+    flush_outcomes(context)
+    return delivered
 
 
 def _claim(
@@ -281,9 +429,9 @@ def _claim(
 def _deliver_rounds(
     context: ServiceContext, first: tuple[Claim, list[OutboxMessage]] | None
 ) -> int:
-    """Deliver ``first`` (``None``: claim a batch), then what the subscribers' own use
-    cases added meanwhile, for up to :data:`DELIVERY_ROUNDS` rounds; how many were
-    delivered.
+    """Deliver ``first`` (``None``: claim a batch, writing the waiting outcomes in the
+    same unit of work), then what the subscribers' own use cases added meanwhile, for up
+    to :data:`DELIVERY_ROUNDS` rounds; how many were delivered.
 
     Called while this thread is already delivering (a subscriber ran a use case), it
     delivers nothing and asks the delivery under way for another round.
@@ -299,8 +447,14 @@ def _deliver_rounds(
             _delivery.more = False
             if batch is None:
                 claim = Claim.new(context)
-                with unit_of_work(context.store) as uow:
-                    batch = (claim, _claim(context, uow, claim, report=True) or [])
+                outcomes = context.outcomes.take()
+                try:
+                    with unit_of_work(context.store) as uow:
+                        write_outcomes(context, uow, outcomes)  # a failed one may be due now
+                        batch = (claim, _claim(context, uow, claim, report=True) or [])
+                except BaseException:
+                    context.outcomes.restore(outcomes)
+                    raise
             delivered += _deliver_all(context, *batch)
             if not _delivery.more:
                 break
@@ -311,11 +465,14 @@ def _deliver_rounds(
 
 
 def _deliver_all(context: ServiceContext, claim: Claim, claimed: Sequence[OutboxMessage]) -> int:
-    """Deliver ``claimed`` (committed messages ``claim`` holds), then record every
-    outcome in one unit of work; how many were delivered."""
+    """Deliver ``claimed`` (committed messages ``claim`` holds) and keep the outcomes for
+    the next unit of work; how many were delivered. They are written now when they
+    cannot wait: a delivery failed (its retry is due after its wait, whatever this
+    process does next: failures are rare, and their timing is the backoff's), or a slow
+    delivery used half the lease."""
     if not claimed:
         return 0
-    delivered: list[str] = []
+    delivered = 0
     failed: list[OutboxMessage] = []
     for message in claimed:
         try:
@@ -324,15 +481,16 @@ def _deliver_all(context: ServiceContext, claim: Claim, claimed: Sequence[Outbox
             log.exception("portal_access: delivering %s %s failed", message.topic, message.id)
             failed.append(message)
         else:
-            delivered.append(message.id)
+            delivered += 1
     now = context.clock.now()
-    with unit_of_work(context.store) as uow:
-        for message_id in delivered:
-            uow.outbox.mark_delivered(message_id, at=now)
-        for message in failed:
-            retry_at = now + context.outbox.retry_delay(message.attempts + 1)
-            uow.outbox.mark_failed(message.id, retry_at=retry_at, claim=claim.id)
-    return len(delivered)
+    context.outcomes.add(
+        [Outcome(message, claim, now, failed=message in failed) for message in claimed]
+    )
+    if failed or context.outcomes.due(now, context.outbox.lease):
+        flush_outcomes(context)
+    else:
+        _WATCHER.watch(context)
+    return delivered
 
 
 def _deliver(context: ServiceContext, message: OutboxMessage) -> None:
@@ -348,3 +506,104 @@ def _deliver(context: ServiceContext, message: OutboxMessage) -> None:
     for wanted, subscriber in context.subscribers:
         if wanted is None or wanted == message.topic:
             subscriber(message)
+
+
+# -- outcomes that must not wait longer -----------------------------------------------
+
+#: How often the process's watcher looks for outcomes that waited half their lease.
+WATCH_SECONDS = 1.0
+
+
+class _Watcher:
+    """One daemon thread per process that, while some portal has outcomes waiting,
+    looks every :data:`WATCH_SECONDS` (on the portal's own clock) for outcomes that
+    waited half their lease with no unit of work to carry them (an idle process), and
+    queues their flush on the portal's background runner. It holds the portals weakly,
+    and writes what still waits when the interpreter exits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watched: dict[int, weakref.ref[ServiceContext]] = {}
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._registered = False
+
+    def watch(self, context: ServiceContext) -> None:
+        """Watch ``context`` until its outcomes are written."""
+        key = id(context)
+        if key in self._watched and self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the parent's thread is not ours
+                self._watched, self._thread, self._pid = {}, None, os.getpid()
+            self._watched[key] = weakref.ref(context, lambda _ref: self._forget(key))
+            if not self._registered:
+                atexit.register(self.flush_all)
+                self._registered = True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._work, name="portal-access-outcomes", daemon=True
+                )
+                self._thread.start()
+
+    def _forget(self, key: int) -> None:
+        with self._lock:
+            self._watched.pop(key, None)
+
+    def _contexts(self) -> list[ServiceContext]:
+        with self._lock:
+            refs = list(self._watched.items())
+        found = []
+        for key, ref in refs:
+            context = ref()
+            if context is None or not len(context.outcomes):
+                with self._lock:
+                    if self._watched.get(key) is ref:
+                        del self._watched[key]
+            else:
+                found.append(context)
+        return found
+
+    def _work(self) -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            for context in self._contexts():
+                try:
+                    _flush_if_due(context)
+                except Exception:  # a broken clock or runner must not stop the watcher
+                    log.exception("portal_access: checking waiting outbox outcomes failed")
+
+    def flush_all(self) -> None:
+        """Write every watched portal's waiting outcomes now (at exit: best effort)."""
+        if self._pid != os.getpid():
+            return
+        for context in self._contexts():
+            try:
+                flush_outcomes(context)
+            except Exception:  # the store may be gone at exit: the leases will end
+                log.debug("portal_access: writing outbox outcomes at exit failed", exc_info=True)
+
+
+def _flush_if_due(context: ServiceContext) -> None:
+    """Queue a flush of ``context``'s outcomes on its background runner when the oldest
+    waited half its lease (once: until that flush ran)."""
+    outcomes = context.outcomes
+    if outcomes.queued or not outcomes.due(context.clock.now(), context.outbox.lease):
+        return
+    outcomes.queued = True
+
+    def flush() -> None:
+        outcomes.queued = False
+        try:
+            flush_outcomes(context)
+        except Exception:  # they wait on: the next unit of work or check writes them
+            log.exception("portal_access: writing waiting outbox outcomes failed")
+
+    try:
+        context.background(flush)
+    except BaseException:
+        outcomes.queued = False
+        raise
+
+
+_WATCHER = _Watcher()

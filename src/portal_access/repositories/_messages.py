@@ -12,6 +12,7 @@ held single-use links.
 
 from __future__ import annotations
 
+import contextlib
 import types
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
@@ -207,6 +208,19 @@ class OutboxRepository(Repository):
         claimed = _optional_str(row.values["claimed_by"])
         self.transaction.update(self.table, _message_row(delivered, due, claimed))
 
+    def mark_all_delivered(self, delivered: Sequence[tuple[OutboxMessage, datetime]]) -> None:
+        """Mark each message delivered at its instant, as :meth:`mark_delivered` does
+        (an email's payload cleared), skipping any no longer stored. A store may serve
+        it in one statement
+        (:class:`~portal_access.storage.sql.SqlStore` does).
+
+        Raises:
+            ValidationError: an instant is naive.
+        """
+        for message, at in delivered:
+            with contextlib.suppress(NotFoundError):  # deleted meanwhile: nothing to mark
+                self.mark_delivered(message.id, at=at)
+
     def mark_failed(
         self, message_id: str, *, retry_at: datetime | None = None, claim: str | None = None
     ) -> bool:
@@ -247,6 +261,23 @@ class OutboxRepository(Repository):
             if row.values["delivered"] and due < before:
                 deleted += self.transaction.delete(self.table, (row.values["id"],))
         return deleted
+
+    @staticmethod
+    def _decoded(row: Row) -> OutboxMessage:
+        """The message in an outbox row (for subclasses that read rows their own way).
+
+        Raises:
+            StorageError: the row cannot be read.
+        """
+        return _message(row)
+
+    @staticmethod
+    def _delivered_document(message: OutboxMessage) -> str | None:
+        """The document a delivered ``message`` keeps: an email's with its payload
+        cleared, ``None`` for any other (its document stays as it is)."""
+        if message.topic != EmailRequested.topic:
+            return None
+        return to_json(attrs.evolve(message, payload=dict(CLEARED_PAYLOAD), delivered=True))
 
     def _locked(self, message_id: str) -> Row:
         row = self.transaction.get(self.table, (message_id,), lock=Lock.WAIT)

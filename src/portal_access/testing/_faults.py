@@ -120,6 +120,10 @@ class _FailingTransaction:
     ) -> Sequence[Row]:
         return self.inner.find(table, index, values, limit=limit, lock=lock)
 
+    @property
+    def wrote(self) -> bool:
+        return bool(getattr(self.inner, "wrote", True))
+
     def insert(self, table: Table, row: Row) -> bool:
         self._before_write()
         return self.inner.insert(table, row)

@@ -37,6 +37,12 @@ class MemoryTransaction:
         self._committed = committed
         self._written: dict[str, dict[Key, Row]] | None = {}
 
+    @property
+    def wrote(self) -> bool:
+        """Whether this transaction has written anything (an unwritten one commits
+        nothing; the service then adds no write of its own to it)."""
+        return bool(self._written)
+
     def get(self, table: Table, key: Key, *, lock: Lock = Lock.NONE) -> Row | None:
         """The row with ``key``, or ``None`` (locks: see the module)."""
         return self._read(table.name).get(key)

@@ -23,12 +23,14 @@ dropped is replaced instead of failing a use case. Why READ COMMITTED: see
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sqlite3
 import time
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, create_engine
+from sqlalchemy.exc import DBAPIError
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
@@ -114,4 +116,18 @@ def _use_wal(cursor: Any) -> None:
 
 def _sqlite_begin(connection: Connection) -> None:
     read_only = connection.get_execution_options().get(READ_ONLY, False)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    sql = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+    dispatch = connection.dispatch
+    if (
+        dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or connection.engine.logger.isEnabledFor(logging.INFO)
+    ):
+        connection.exec_driver_sql(sql)  # whoever watches statements sees it
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    try:  # on the driver: SQLAlchemy's statement machinery costs more than BEGIN itself
+        dbapi_connection.execute(sql)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc

@@ -31,9 +31,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -49,6 +49,7 @@ from portal_access.storage.sql._engine import BUSY_TIMEOUT_SECONDS, READ_ONLY, m
 from portal_access.storage.sql._errors import translate
 from portal_access.storage.sql._hot_path import CommittedReader, ConnectionLostError
 from portal_access.storage.sql._migrations import check_schema, migrate
+from portal_access.storage.sql._outbox import SqlOutboxRepository
 from portal_access.storage.sql._transaction import SqlTransaction
 from portal_access.storage.sql._urls import absolute, database_url, safe_url
 
@@ -101,6 +102,10 @@ class SqlStore:
     portal_access.SchemaVersionError: the database at sqlite:///... has no ...
     >>> empty.close()
     """
+
+    #: The repositories this store serves faster (``docs/stores.md``): the outbox marks
+    #: the messages a worker delivered in one statement.
+    repositories: Mapping[str, type] = MappingProxyType({"outbox": SqlOutboxRepository})
 
     def __init__(
         self,
@@ -179,6 +184,8 @@ class SqlStore:
         """Close every connection (the store reconnects if used again)."""
         self._reader.close()
         self.documents.clear()
+        if self._writers is not None:
+            self._writers.close()
         self._engine.dispose()
 
     def __enter__(self) -> SqlStore:
@@ -286,6 +293,16 @@ class _Writers:
         self._queue = threading.Lock()
         self._queued = 0
         self._group: _Group | None = None
+        #: The connection every group's transaction runs on, kept between them (one
+        #: writer at a time: the pool's checkout and reset would cost each unit of work).
+        self._connection: Connection | None = None
+
+    def close(self) -> None:
+        """Close the kept connection (a later unit of work opens another)."""
+        with self._queue:
+            connection, self._connection = self._connection, None
+        if connection is not None and self._group is None:
+            connection.close()
 
     @contextmanager
     def transaction(self, engine: Engine) -> Iterator[SqlTransaction]:
@@ -334,14 +351,17 @@ class _Writers:
         self._end(group, joined=True)
 
     def _begin(self, engine: Engine) -> _Group:
-        try:
-            connection = engine.connect()
-        except DBAPIError as exc:
-            raise translate(exc) from exc
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            try:
+                connection = engine.connect()
+            except DBAPIError as exc:
+                raise translate(exc) from exc
+            self._connection = connection
         try:
             connection.begin()  # BEGIN IMMEDIATE: other processes may hold the file
         except DBAPIError as exc:
-            connection.close()
+            self._drop(connection)
             raise translate(exc) from exc
         self._group = _Group(connection)
         return self._group
@@ -374,11 +394,17 @@ class _Writers:
                     group.error = translate(exc)
                     _roll_back(connection)
         finally:
-            connection.close()
+            if group.error is not None or connection.invalidated or connection.in_transaction():
+                self._drop(connection)  # its state is in doubt: the next group connects anew
             group.done.set()
             self.lock.release()
         if joined and group.error is not None:
             raise group.error
+
+    def _drop(self, connection: Connection) -> None:
+        if self._connection is connection:
+            self._connection = None
+        connection.close()
 
     def _wait(self, group: _Group) -> None:
         """Wait for ``group``'s commit and raise its error. Should the writer it was

@@ -75,6 +75,9 @@ class SqlTransaction:
         self.dialect = connection.dialect
         self.open = True
         self.failed = False
+        #: Whether a statement that may write ran (any through :meth:`execute`): an
+        #: unwritten transaction commits nothing, and the service adds no write to it.
+        self.wrote = False
         dbapi_connection = connection.connection.dbapi_connection
         assert dbapi_connection is not None  # a connection in a transaction has one
         self._dbapi_connection = dbapi_connection
@@ -112,6 +115,7 @@ class SqlTransaction:
 
     def insert(self, table: Table, row: Row) -> bool:
         """``INSERT ... ON CONFLICT DO NOTHING``; ``False`` when a unique key is taken."""
+        self.wrote = True
         return self._count(statements_of(table).insert, _binds(row)) == 1
 
     def update(self, table: Table, row: Row, *, expected_version: int | None = None) -> bool:
@@ -120,6 +124,7 @@ class SqlTransaction:
         Raises:
             ConflictError: ``row`` takes a unique index's values held by another row.
         """
+        self.wrote = True
         keeping, replacing = statements_of(table).update[expected_version is not None]
         binds = _binds(row)
         binds["expected"] = expected_version
@@ -129,12 +134,14 @@ class SqlTransaction:
 
     def delete(self, table: Table, key: Key) -> bool:
         """``DELETE`` by key; ``False`` when there was no row."""
+        self.wrote = True
         binds = dict(zip(table.key, key, strict=True))
         return self._count(statements_of(table).delete, binds) == 1
 
     def next_value(self, counter: str, *, first: int) -> int:
         """One more than the counter row's value (``UPDATE ... SET value = value + 1``,
         which locks the row until the transaction ends), or ``first`` in a new row."""
+        self.wrote = True
         while True:
             if self.dialect.update_returning:
                 found = self._run(_NEXT_RETURNING, {"name": counter}, _FIRST)
@@ -176,7 +183,7 @@ class SqlTransaction:
         width = len(by)
         return [
             Total(tuple(row[:width]), tuple(int(n) for n in row[width:-1]), int(row[-1]))
-            for row in self.execute(select)
+            for row in self._execute(select)
         ]
 
     def newest(
@@ -209,7 +216,7 @@ class SqlTransaction:
                 raw[-1] if table.document else None,
                 raw[width] if table.versioned else 0,
             )
-            for raw in self.execute(select)
+            for raw in self._execute(select)
         ]
         if limit is None:
             rows.sort(key=lambda row: tuple(row.values[n] for n in (*order, *table.key)))
@@ -224,6 +231,10 @@ class SqlTransaction:
             StaleStateError: the database asks for a retry (lost race, deadlock).
             ConflictError: a unique-key violation.
         """
+        self.wrote = True  # a host's statement: assume it writes
+        return self._execute(statement)
+
+    def _execute(self, statement: Executable) -> CursorResult[Any]:
         self._check_open()
         try:
             return self.connection.execute(statement)
@@ -238,6 +249,47 @@ class SqlTransaction:
         if cursor is not None:
             with contextlib.suppress(Exception):  # the connection may be gone
                 cursor.close()
+
+    def select(self, statement: Statement, values: Mapping[str, Any]) -> list[Any]:
+        """The driver's rows of a ``SELECT`` ``statement`` (values by ``bindparam`` key).
+
+        Raises:
+            StorageError: the transaction ended, or the database failed.
+        """
+        rows: list[Any] = self._run(statement, values, _ALL)
+        return rows
+
+    def run_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run ``statement`` once for each of ``rows`` (by ``bindparam`` key), in one call
+        of the driver (``executemany``: one round trip where the driver pipelines).
+
+        Raises:
+            StorageError: the transaction ended, or the database failed.
+            StaleStateError: the database asks for a retry (lost race, deadlock).
+        """
+        self._check_open()
+        if not rows:
+            return
+        self.wrote = True
+        compiled = statement.compiled(self.dialect)
+        parameters = [compiled.parameters(values) for values in rows]
+        if self._watched:
+            try:
+                self.connection.exec_driver_sql(compiled.sql, parameters)
+            except DBAPIError as exc:
+                self.failed = True
+                raise translate(exc) from exc
+            return
+        cursor = self._cursor
+        try:
+            if cursor is None:
+                cursor = self._cursor = self._dbapi_connection.cursor()
+            cursor.executemany(compiled.sql, parameters)
+        except self._errors as exc:
+            self.failed = True
+            if self.dialect.is_disconnect(exc, self._dbapi_connection, cursor):
+                self.connection.invalidate(exc)
+            raise translate(exc) from exc
 
     def _count(self, statement: Statement, values: Mapping[str, Any]) -> int:
         count: int = self._run(statement, values, _COUNT)

@@ -121,6 +121,29 @@ class MessageContract:
             assert second.payload == {"cleared": True}
             assert uow.outbox.get("m-none") is None
 
+    def test_outbox_mark_all_delivered_marks_each_at_its_instant(self, store: Store) -> None:
+        """outbox.mark_all_delivered marks each message delivered at its own instant
+        (retention counts from it), clears an email's payload only, and skips a message
+        that is not stored; the others stay pending."""
+        later = values.NOW + timedelta(seconds=7)
+        plain = values.message("m-1", payload={"contact_id": "c-1"})
+        email = values.message("m-2", topic="email.requested", payload={"text": "t"})
+        with unit_of_work(store) as uow:
+            for message in (plain, email, values.message("m-3")):
+                uow.outbox.add(message, due_at=values.NOW, claimed_by="w-1")
+        with unit_of_work(store) as uow:
+            gone = values.message("m-gone")
+            uow.outbox.mark_all_delivered([(plain, values.NOW), (gone, later), (email, later)])
+        with unit_of_work(store) as uow:
+            first, second = uow.outbox.get("m-1"), uow.outbox.get("m-2")
+            assert first is not None
+            assert second is not None
+            assert (first.delivered, first.payload) == (True, {"contact_id": "c-1"})
+            assert (second.delivered, second.payload) == (True, {"cleared": True})
+            assert (uow.outbox.due_at("m-1"), uow.outbox.due_at("m-2")) == (values.NOW, later)
+            assert [m.id for m in uow.outbox.pending(10)] == ["m-3"]
+            assert uow.outbox.get("m-gone") is None
+
     def test_outbox_mark_failed_counts_attempts(self, store: Store) -> None:
         """outbox.mark_failed adds one attempt and the message stays pending."""
         with unit_of_work(store) as uow:
