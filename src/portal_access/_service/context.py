@@ -344,7 +344,8 @@ def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool
     """Run ``use_case`` in one unit of work, retrying lost races, then deliver the outbox.
 
     The unit of work also writes the outcomes of earlier deliveries that wait in the
-    process (see the module), so they cost no commit of their own. The use case's own
+    process (see the module), so they cost no commit of their own; with
+    ``deliver=False`` it does not. The use case's own
     messages are written already claimed by this delivery, and the unit of work ends by
     claiming what else is due (left by an earlier failure or by a request that did not
     deliver), so delivering after commit needs no second read; the outcomes then wait
@@ -359,7 +360,9 @@ def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool
     claiming = deliver and not getattr(_delivery, "active", False)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         claim = Claim.new(context) if claiming else None
-        outcomes = context.outcomes.take()
+        # An anonymous visitor's request (``deliver=False``) carries no outcomes either:
+        # its work must not depend on anything but what it was given.
+        outcomes = context.outcomes.take() if deliver else []
         try:
             with unit_of_work(context.store) as uow:
                 work = Work(uow, context, claim=claim)
