@@ -94,10 +94,11 @@ class SqlOutboxRepository(OutboxRepository):
             ValidationError: ``now`` or ``until`` is naive.
             StorageError: a due message cannot be read (nothing is claimed).
         """
+        transaction = self.transaction
+        if not isinstance(transaction, SqlTransaction):  # a wrapped store's: as the library
+            return super().claim(now=now, until=until, claim=claim, limit=limit, topics=topics)
         ensure_aware(now, field="now")
         ensure_aware(until, field="until")
-        transaction = self.transaction
-        assert isinstance(transaction, SqlTransaction)
         read = _STATEMENTS.reader(transaction.dialect)
         found = transaction.select(_DUE, {"now": now, "row_limit": max(limit, 0)})
         rows = [read(raw) for raw in found]
@@ -116,11 +117,13 @@ class SqlOutboxRepository(OutboxRepository):
         Raises:
             ValidationError: an instant is naive.
         """
+        transaction = self.transaction
+        if not isinstance(transaction, SqlTransaction):  # a wrapped store's: as the library
+            super().mark_all_delivered(delivered)
+            return
         rows: list[dict[str, Any]] = []
         for message, at in delivered:
             ensure_aware(at, field="at")
             cleared = self._delivered_document(message)
             rows.append({"key": message.id, "at": at, "cleared": cleared})
-        transaction = self.transaction
-        assert isinstance(transaction, SqlTransaction)
         transaction.run_many(_MARK_DELIVERED, rows)
