@@ -344,8 +344,8 @@ def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool
     """Run ``use_case`` in one unit of work, retrying lost races, then deliver the outbox.
 
     The unit of work also writes the outcomes of earlier deliveries that wait in the
-    process (see the module), so they cost no commit of their own; with
-    ``deliver=False`` it does not. The use case's own
+    process (see the module), when it writes anyway and ``deliver`` is true, so they
+    cost no commit of their own. The use case's own
     messages are written already claimed by this delivery, and the unit of work ends by
     claiming what else is due (left by an earlier failure or by a request that did not
     deliver), so delivering after commit needs no second read; the outcomes then wait
@@ -360,15 +360,16 @@ def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool
     claiming = deliver and not getattr(_delivery, "active", False)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         claim = Claim.new(context) if claiming else None
-        # An anonymous visitor's request (``deliver=False``) carries no outcomes either:
-        # its work must not depend on anything but what it was given.
+        # an anonymous visitor's request (deliver=False) carries none: its work must not
+        # depend on anything but what it was asked
         outcomes = context.outcomes.take() if deliver else []
         try:
             with unit_of_work(context.store) as uow:
                 work = Work(uow, context, claim=claim)
                 result = use_case(work)
-                carried = _carry(context, uow, outcomes)  # before the claim: a failed
-                claimed = _claim(context, uow, claim) if claim is not None else []  # one may be due
+                # outcomes before the claim: a failed message may be due again now
+                carried = _carry(context, uow, outcomes)
+                claimed = _claim(context, uow, claim) if claim is not None else []
             if not carried:
                 context.outcomes.restore(outcomes)
             break
@@ -534,12 +535,15 @@ class _Watcher:
     def watch(self, context: ServiceContext) -> None:
         """Watch ``context`` until its outcomes are written."""
         key = id(context)
-        if key in self._watched and self._pid == os.getpid():
+        found = self._watched.get(key)
+        if found is not None and found() is context and self._pid == os.getpid():
             return
         with self._lock:
             if self._pid != os.getpid():  # forked: the parent's thread is not ours
                 self._watched, self._thread, self._pid = {}, None, os.getpid()
-            self._watched[key] = weakref.ref(context, lambda _ref: self._forget(key))
+            # no callback: a collected portal is dropped by the next look (a callback
+            # could run in a collection while this lock is held)
+            self._watched[key] = weakref.ref(context)
             if not self._registered:
                 atexit.register(self.flush_all)
                 self._registered = True
@@ -548,10 +552,6 @@ class _Watcher:
                     target=self._work, name="portal-access-outcomes", daemon=True
                 )
                 self._thread.start()
-
-    def _forget(self, key: int) -> None:
-        with self._lock:
-            self._watched.pop(key, None)
 
     def _contexts(self) -> list[ServiceContext]:
         with self._lock:

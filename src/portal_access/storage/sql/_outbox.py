@@ -76,9 +76,7 @@ _CLAIM = Statement(
 
 class SqlOutboxRepository(OutboxRepository):
     """:class:`~portal_access.repositories.OutboxRepository` with :meth:`claim` and
-    :meth:`mark_all_delivered` in one statement each (plus the claim's read). Over a
-    transaction that is not the SQL store's own (a host's wrapper around the store, say,
-    for instrumentation) it does what the library's repository does."""
+    :meth:`mark_all_delivered` in one statement each (plus the claim's read)."""
 
     def claim(
         self,
@@ -97,7 +95,7 @@ class SqlOutboxRepository(OutboxRepository):
             StorageError: a due message cannot be read (nothing is claimed).
         """
         transaction = self.transaction
-        if not isinstance(transaction, SqlTransaction):  # a store wrapped by the host's
+        if not isinstance(transaction, SqlTransaction):  # a wrapped store's: as the library
             return super().claim(now=now, until=until, claim=claim, limit=limit, topics=topics)
         ensure_aware(now, field="now")
         ensure_aware(until, field="until")
@@ -120,7 +118,7 @@ class SqlOutboxRepository(OutboxRepository):
             ValidationError: an instant is naive.
         """
         transaction = self.transaction
-        if not isinstance(transaction, SqlTransaction):  # a store wrapped by the host's
+        if not isinstance(transaction, SqlTransaction):  # a wrapped store's: as the library
             super().mark_all_delivered(delivered)
             return
         rows: list[dict[str, Any]] = []
