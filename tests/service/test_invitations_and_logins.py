@@ -241,3 +241,20 @@ def test_class_and_site_changes_reach_access_at_once():
     harness.portal.save_site(Site(id="s-2", account_id="acc-1", name="Annex", active=False))
     assert harness.portal.check_access("c-1").sites.full == frozenset()
     assert harness.portal.check_access("c-1").sites.history_only == frozenset()
+
+
+def test_a_new_address_invited_on_an_auto_invite_class_gets_one_invitation():
+    """Seed 001_345994b3bb014aeb.txt (auto-invite on contact creation) with seed
+    002_50038a73eff95302.txt (Settings > Invites, "Invite recipients"): a contact made
+    for an invited address is invited once, by the staff member, not also on creation."""
+    harness = with_account(auto_invite_on_contact_creation=True)
+    harness.portal.invite_email_address("acc-1", "new@example.com", staff=ADMIN)
+    (invitation,) = harness.mailer.to("new@example.com")
+    assert invitation.subject.startswith("You are invited to")
+    paid_offer(harness)
+    signup = sign_up(harness)
+    email = InvoiceEmail.compose("fresh@example.com", invite_recipients=True)
+    harness.portal.send_invoice_email(signup.invoice_id, email, staff=ADMIN)
+    subjects = sorted(m.subject for m in harness.mailer.to("fresh@example.com"))
+    assert [s for s in subjects if s.startswith("You are invited to")] == [subjects[-1]]
+    assert len(subjects) == 2

@@ -66,7 +66,10 @@ def invite_as_staff(
 
 
 def contact_for_address(work: Work, account_id: str, email: EmailAddress) -> Contact:
-    """The account's contact with ``email``, created (client, account level) if none."""
+    """The account's contact with ``email``, created (client, account level) if none.
+
+    A contact made here is not auto-invited on creation: every caller invites it next,
+    as staff and for its own reason, so the address gets one invitation, not two."""
     for contact in work.uow.contacts.with_email(email):
         if contact.account_id == account_id:
             return contact
@@ -76,7 +79,7 @@ def contact_for_address(work: Work, account_id: str, email: EmailAddress) -> Con
         first_name="",
         email=email,
     )
-    create_contact(work, contact)
+    create_contact(work, contact, auto_invite=False)
     return contact
 
 
