@@ -13,7 +13,6 @@ pages exist only when the portal signs links (``PORTAL_ACCESS_DOCUMENT_LINK_KEY`
 from __future__ import annotations
 
 import io
-import re
 
 import attrs
 from flask import Blueprint, abort, g, redirect, request, send_file, url_for
@@ -29,20 +28,18 @@ from portal_access import (
     DocumentRef,
     InvalidTokenError,
     Invoice,
-    InvoiceStatus,
     NotFoundError,
     PortalAccessError,
     TokenExpiredError,
     ValidationError,
 )
+from portal_access.contrib.document_pages import pay_gateways, pdf_filename
 from portal_access.contrib.flask import _links, _reads
 from portal_access.contrib.flask._guard import serves
 from portal_access.contrib.flask._pages import form_error, go_to_checkout, notice, page
 from portal_access.contrib.flask._state import PortalApp, app_state
 
 __all__ = ["document_links", "register_routes"]
-
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @attrs.frozen
@@ -85,22 +82,6 @@ def _invoice(state: PortalApp, ref: DocumentRef) -> Invoice | None:
     return _reads.invoice(state.portal, ref.id) if ref.kind is DocumentKind.INVOICE else None
 
 
-def _pay_gateways(state: PortalApp, invoice: Invoice | None) -> list[str]:
-    """The gateways the contact may pay this invoice through (none if nothing is owed)."""
-    decision = g.portal_decision
-    if (
-        invoice is None
-        or invoice.status is not InvoiceStatus.OPEN
-        or not invoice.balance
-        or not decision.can(Capability.PAY_INVOICES)
-    ):
-        return []
-    usable = decision.gateways & state.gateway_names
-    if invoice.gateway is not None:
-        usable &= {invoice.gateway}
-    return sorted(usable)
-
-
 def _comments(state: PortalApp, ref: DocumentRef) -> tuple[DocumentComment, ...] | None:
     if not g.portal_decision.can(Capability.COMMENTS):
         return None
@@ -124,7 +105,7 @@ def _show(
         invoice=invoice,
         comments=comments,
         can_download=state.pdf and g.portal_decision.can(Capability.DOWNLOAD_DOCUMENTS),
-        pay_gateways=_pay_gateways(state, invoice),
+        pay_gateways=pay_gateways(g.portal_decision, invoice, state.gateway_names),
         **context,
     )
 
@@ -164,12 +145,11 @@ def document_pdf() -> ResponseReturnValue:
         return notice("That is not available", "You cannot download documents.", status=403)
     except NotFoundError:
         abort(404)
-    name = _UNSAFE_NAME.sub("-", title.lower()).strip("-.") or "document"
     return send_file(
         io.BytesIO(pdf),
         mimetype="application/pdf",
         as_attachment=True,
-        download_name=f"{name}.pdf",
+        download_name=pdf_filename(title),
         max_age=0,
     )
 

@@ -15,7 +15,6 @@ expired link ``410``, a tampered or another contact's link ``404``.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,7 +35,6 @@ from portal_access import (
     DocumentKind,
     DocumentRef,
     InvalidTokenError,
-    Invoice,
     InvoiceStatus,
     NotFoundError,
     PortalAccessError,
@@ -56,6 +54,7 @@ from portal_access.contrib.django.views._pages import (
     render_page,
     see_other,
 )
+from portal_access.contrib.document_pages import pay_gateways, pdf_filename
 from portal_access.contrib.form_errors import form_error
 
 __all__ = ["document", "document_pay", "document_pdf", "document_query"]
@@ -63,7 +62,6 @@ __all__ = ["document", "document_pay", "document_pdf", "document_query"]
 logger = logging.getLogger("portal_access.contrib.django.views")
 
 _NOT_FOUND = "This link does not open a document for your login."
-_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def document_query(ref: DocumentRef) -> str:
@@ -107,18 +105,12 @@ def _document(request: HttpRequest, contact_id: str, ref: DocumentRef) -> Docume
         return notice(request, "Not available", "Your login cannot open documents now.", status=403)
 
 
+def _configured() -> frozenset[str]:
+    return frozenset(gateway.name for gateway in current_settings().gateways)
+
+
 def _here(query: str) -> str:
     return f"{reverse('portal_access:document')}?{query}"
-
-
-def _payable(decision: AccessDecision, invoice: Invoice | None) -> list[str]:
-    """The gateways the contact may pay ``invoice`` through here (none when nothing is
-    owed, or it may not pay)."""
-    if invoice is None or not decision.can(Capability.PAY_INVOICES):
-        return []
-    if invoice.status is not InvoiceStatus.OPEN or not invoice.balance.amount:
-        return []
-    return [name for name in sorted(decision.gateways) if invoice.gateway in (None, name)]
 
 
 def _page(
@@ -160,7 +152,7 @@ def _page(
         "here": _here(query),
         "pdf_url": f"{reverse('portal_access:document_pdf')}?{query}" if downloadable else "",
         "pay_url": f"{reverse('portal_access:document_pay')}?{query}",
-        "gateways": _payable(decision, invoice),
+        "gateways": pay_gateways(decision, invoice, _configured()),
         "commenting": commenting,
         "comments": comments,
         "form": form if form is not None else CommentFields(),
@@ -196,11 +188,6 @@ def document(request: HttpRequest) -> HttpResponse:
     return see_other(_here(query))
 
 
-def _filename(shown: Document) -> str:
-    name = _UNSAFE_FILENAME.sub("-", shown.title).strip("-").lower() or "document"
-    return f"{name}.pdf"
-
-
 @protected
 @require_GET
 @serves(AccessLevel.FULL)
@@ -233,7 +220,7 @@ def document_pdf(request: HttpRequest) -> HttpResponse:
         return notice(request, "Document not found", _NOT_FOUND, status=404)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=_filename(shown)
+        as_attachment=True, filename=pdf_filename(shown.title)
     )
     return response
 
