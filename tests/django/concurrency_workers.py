@@ -12,27 +12,13 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import traceback
-from collections import Counter, deque
+from collections import Counter
 from typing import Any
 
+from tests.integration.webhook_workers import RetryCounter, hand_over
+
 __all__ = ["handle_deliveries"]
-
-_MAX_RETRIES = 1_000
-_RETRY_PAUSE = 0.01  # seconds, when little but deferred deliveries is left
-
-
-class _RetryCounter(logging.Handler):
-    """Counts the service's "lost a race ... retrying" log lines."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.retries = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "lost a race" in record.getMessage():
-            self.retries += 1
 
 
 def handle_deliveries(
@@ -44,7 +30,7 @@ def handle_deliveries(
     results: Any,
 ) -> None:
     """Wait for every worker, hand each delivery to the portal, report back."""
-    counter = _RetryCounter()
+    counter = RetryCounter()
     errors: list[str] = []
     outcomes: Counter[str] = Counter()
     received: list[tuple[str, str]] = []
@@ -81,21 +67,7 @@ def handle_deliveries(
         signals.onboarding_due.connect(onboard, weak=False)
         the_portal = portal()
         start.wait(timeout=120)
-        waiting = deque((headers, body, 0) for headers, body in deliveries)
-        while waiting:
-            headers, body, deferred = waiting.popleft()
-            try:
-                result = the_portal.handle_webhook("sandbox", headers, body)
-            except Exception:  # recorded: the test asserts there are none
-                errors.append(traceback.format_exc())
-                continue
-            outcomes[result.outcome.split(":")[0]] += 1
-            if result.retry_later:  # as a vendor does: send it again later
-                if deferred >= _MAX_RETRIES:
-                    errors.append(f"still deferred after {deferred} retries: {result}")
-                    continue
-                time.sleep(_RETRY_PAUSE if len(waiting) < 8 else 0)
-                waiting.append((headers, body, deferred + 1))
+        hand_over(the_portal, deliveries, errors, outcomes)
         from django.db import connections  # noqa: PLC0415
 
         connections.close_all()

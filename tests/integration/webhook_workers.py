@@ -20,7 +20,7 @@ from portal_access.gateways.sandbox import SandboxGateway
 from portal_access.storage.sql import SqlStore
 from portal_access.testing.sandbox import SandboxVendor
 
-__all__ = ["WorkerReport", "handle_deliveries"]
+__all__ = ["RetryCounter", "WorkerReport", "hand_over", "handle_deliveries"]
 
 _MAX_RETRIES = 1_000
 _RETRY_PAUSE = 0.01  # seconds, when little but deferred deliveries is left
@@ -29,7 +29,7 @@ _RETRY_PAUSE = 0.01  # seconds, when little but deferred deliveries is left
 WorkerReport = tuple[int, list[str], dict[str, int], int, float]
 
 
-class _RetryCounter(logging.Handler):
+class RetryCounter(logging.Handler):
     """Counts the service's "lost a race ... retrying" log lines."""
 
     def __init__(self) -> None:
@@ -41,6 +41,31 @@ class _RetryCounter(logging.Handler):
             self.retries += 1
 
 
+def hand_over(
+    portal: Any,
+    deliveries: list[tuple[dict[str, str], bytes]],
+    errors: list[str],
+    outcomes: Counter[str],
+) -> None:
+    """Hand each delivery to ``portal.handle_webhook`` as a vendor does: one answered
+    "retry later" is sent again later (up to a bound); exceptions and outcomes counted."""
+    waiting = deque((headers, body, 0) for headers, body in deliveries)
+    while waiting:
+        headers, body, deferred = waiting.popleft()
+        try:
+            result = portal.handle_webhook("sandbox", headers, body)
+        except Exception:  # recorded: the test asserts there are none
+            errors.append(traceback.format_exc())
+            continue
+        outcomes[result.outcome.split(":")[0]] += 1
+        if result.retry_later:  # as a vendor does: send it again later
+            if deferred >= _MAX_RETRIES:
+                errors.append(f"still deferred after {deferred} retries: {result}")
+                continue
+            time.sleep(_RETRY_PAUSE if len(waiting) < 8 else 0)
+            waiting.append((headers, body, deferred + 1))
+
+
 def handle_deliveries(
     index: int,
     url: str,
@@ -50,7 +75,7 @@ def handle_deliveries(
     results: Any,
 ) -> None:
     """Wait for every worker, hand each delivery to ``handle_webhook``, report back."""
-    counter = _RetryCounter()
+    counter = RetryCounter()
     logger = logging.getLogger("portal_access")
     logger.addHandler(counter)
     logger.setLevel(logging.INFO)
@@ -74,21 +99,7 @@ def handle_deliveries(
         portal.subscribe(lambda _message: None, topic="onboarding.due")
         start.wait(timeout=120)
         began = time.perf_counter()
-        waiting = deque((headers, body, 0) for headers, body in deliveries)
-        while waiting:
-            headers, body, deferred = waiting.popleft()
-            try:
-                result = portal.handle_webhook("sandbox", headers, body)
-            except Exception:  # recorded: the test asserts there are none
-                errors.append(traceback.format_exc())
-                continue
-            outcomes[result.outcome.split(":")[0]] += 1
-            if result.retry_later:  # as a vendor does: send it again later
-                if deferred >= _MAX_RETRIES:
-                    errors.append(f"still deferred after {deferred} retries: {result}")
-                    continue
-                time.sleep(_RETRY_PAUSE if len(waiting) < 8 else 0)
-                waiting.append((headers, body, deferred + 1))
+        hand_over(portal, deliveries, errors, outcomes)
         elapsed = time.perf_counter() - began
         store.close()
     except Exception:  # setting up failed: report it rather than hang the others
