@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from portal_access import Contact, EmailAddress, StorageError
 from portal_access._domain.serialization import to_json
 from portal_access.repositories import unit_of_work
 from portal_access.storage.sql import SqlStore
+from portal_access.storage.sql._schema import UtcDateTime, sqlite_utc_text
 from portal_access.testing._storage_contract import values
 from tests.service.harness import account, build
 from tests.sql_databases import POSTGRES_MARKS, empty_database
@@ -118,3 +123,28 @@ def test_a_row_changed_behind_the_stores_back_is_read_as_it_now_is(url: str):
             )
         with unit_of_work(store) as uow, pytest.raises(StorageError, match="c-1"):
             uow.access.get("c-1")
+
+
+_OFFSETS = st.timedeltas(
+    min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59)
+)
+
+
+@settings(max_examples=300)
+@given(
+    moment=st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31)),
+    offset=_OFFSETS,
+)
+def test_sqlite_instants_are_bound_as_sqlalchemys_own_datetime_binds_them(
+    moment: datetime, offset: timedelta
+):
+    """The SQLite write path binds an instant in one C call; the text is exactly what
+    UtcDateTime's conversion followed by SQLAlchemy's SQLite DATETIME formatting gives
+    (rows written either way sort and compare alike)."""
+    dialect = sqlite_dialect()
+    ours = UtcDateTime().dialect_impl(dialect)  # as statements get it
+    theirs = sa.TypeDecorator.bind_processor(ours, dialect)
+    assert theirs is not None
+    aware = moment.replace(tzinfo=timezone(offset))
+    assert ours.bind_processor(dialect)(aware) == theirs(aware)
+    assert sqlite_utc_text(None) is None

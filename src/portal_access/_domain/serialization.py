@@ -53,9 +53,13 @@ def structure(data: Any, cls: type[T]) -> T:
     return converter.structure(data, cls)
 
 
+#: One encoder for every document (``json.dumps`` with options builds one per call).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
 def to_json(value: object) -> str:
     """``value`` as compact JSON text with sorted keys (stable across runs)."""
-    return json.dumps(unstructure(value), separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(converter.unstructure(value))
 
 
 def from_json(text: str | bytes, cls: type[T]) -> T:

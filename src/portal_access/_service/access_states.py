@@ -60,9 +60,9 @@ def change_access(
     after = _start_onboarding_if_due(work, change(before))
     if after == before:
         return before
-    saved = work.uow.access.save(
-        attrs.evolve(after, version=before.version), expected_version=before.version
-    )
+    if after.version != before.version:  # a change that rebuilt the state from scratch
+        after = attrs.evolve(after, version=before.version)
+    saved = work.uow.access.save(after, expected_version=before.version)
     now, policy = work.context.clock.now(), work.context.policy
     old, new = decide(before, policy, now), decide(saved, policy, now)
     if (old.level, old.reason) != (new.level, new.reason):

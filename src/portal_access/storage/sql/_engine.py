@@ -39,6 +39,7 @@ __all__ = [
     "SQLITE_SYNCHRONOUS",
     "make_engine",
     "require_driver",
+    "sqlite_begin",
 ]
 
 #: How long a SQLite writer waits for the write lock before giving up.
@@ -75,7 +76,7 @@ def make_engine(url: URL, *, echo: bool = False) -> Engine:
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
         event.listen(engine, "connect", _sqlite_connected)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", sqlite_begin)
         return engine
     return create_engine(url, echo=echo, isolation_level="READ COMMITTED", pool_pre_ping=True)
 
@@ -114,7 +115,14 @@ def _use_wal(cursor: Any) -> None:
             return
 
 
-def _sqlite_begin(connection: Connection) -> None:
+def sqlite_begin(connection: Connection) -> None:
+    """Begin SQLAlchemy's transaction on SQLite: ``BEGIN IMMEDIATE`` (``BEGIN`` for a
+    :data:`READ_ONLY` connection), or nothing where the store's writer has begun one on
+    the driver already (a host's statement on ``uow.transaction.connection`` then joins
+    it)."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and dbapi_connection.in_transaction:
+        return
     read_only = connection.get_execution_options().get(READ_ONLY, False)
     sql = "BEGIN" if read_only else "BEGIN IMMEDIATE"
     dispatch = connection.dispatch
@@ -125,7 +133,6 @@ def _sqlite_begin(connection: Connection) -> None:
     ):
         connection.exec_driver_sql(sql)  # whoever watches statements sees it
         return
-    dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None
     try:  # on the driver: SQLAlchemy's statement machinery costs more than BEGIN itself
         dbapi_connection.execute(sql)

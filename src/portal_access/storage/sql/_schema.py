@@ -24,6 +24,7 @@ checks that the newest migration and this module agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ from sqlalchemy.engine import Dialect
 from portal_access.ports import Column, Table
 from portal_access.repositories import TABLES
 
-__all__ = ["COUNTERS", "KEY", "TABLE", "UtcDateTime", "counters", "metadata"]
+__all__ = ["COUNTERS", "KEY", "TABLE", "UtcDateTime", "counters", "metadata", "sqlite_utc_text"]
 
 #: A key or lookup column: code-point order on both databases.
 KEY = sa.String().with_variant(sa.String(collation="C"), "postgresql")
@@ -55,12 +56,34 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         utc = value.astimezone(UTC)
         return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, :func:`sqlite_utc_text` (what this type's conversion followed by
+        SQLite ``DATETIME``'s formatting gives, in C: a webhook binds several instants);
+        elsewhere SQLAlchemy's composition of :meth:`process_bind_param` and the driver's."""
+        if dialect.name == "sqlite":
+            return sqlite_utc_text
+        return super().bind_processor(dialect)
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         """The stored instant, timezone-aware in UTC."""
         if value is None:
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def sqlite_utc_text(value: datetime | None) -> str | None:
+    """An instant as :class:`UtcDateTime` stores it on SQLite: naive UTC text in the form
+    of SQLAlchemy's SQLite ``DATETIME`` (``YYYY-MM-DD HH:MM:SS.ffffff``, microseconds
+    always written), so that text order is time order.
+
+    >>> from datetime import timedelta, timezone
+    >>> sqlite_utc_text(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))))
+    '2026-01-02 01:04:05.000000'
+    """
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 _TYPES: dict[type, Any] = {int: sa.Integer, bool: sa.Boolean, date: sa.Date, datetime: UtcDateTime}

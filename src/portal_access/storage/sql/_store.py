@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType, TracebackType
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -45,7 +47,12 @@ from portal_access.repositories import (
     DEFAULT_ROW_CACHE_SIZE,
     DocumentCache,
 )
-from portal_access.storage.sql._engine import BUSY_TIMEOUT_SECONDS, READ_ONLY, make_engine
+from portal_access.storage.sql._engine import (
+    BUSY_TIMEOUT_SECONDS,
+    READ_ONLY,
+    make_engine,
+    sqlite_begin,
+)
 from portal_access.storage.sql._errors import translate
 from portal_access.storage.sql._hot_path import CommittedReader, ConnectionLostError
 from portal_access.storage.sql._migrations import check_schema, migrate
@@ -260,18 +267,116 @@ def _roll_back(connection: Connection) -> None:
         connection.invalidate()
 
 
+def _roll_back_group(group: _Group) -> None:
+    """Roll ``group`` back, keeping the error that got us here if the connection is gone
+    too (as :func:`_roll_back`)."""
+    try:
+        group.finish(commit=False)
+    except Exception:  # the caller's error matters more
+        log.warning("rollback failed; the connection is discarded", exc_info=True)
+        group.connection.invalidate()
+
+
 #: How many units of work one SQLite commit carries at most.
 GROUP_LIMIT = 32
 
 
 class _Group:
-    """One SQLite transaction that several units of work share, and its commit."""
+    """One SQLite transaction that several units of work share, and its commit.
 
-    def __init__(self, connection: Connection) -> None:
+    ``driver``: the transaction was begun on the driver's connection, past SQLAlchemy
+    (nobody watched statements when it began): SQLAlchemy's ``begin()`` and
+    ``commit()`` machinery costs more than ``BEGIN IMMEDIATE`` itself. ``None``: begun
+    through SQLAlchemy, so that watchers see ``BEGIN`` and ``COMMIT``.
+    """
+
+    def __init__(self, connection: Connection, driver: Any) -> None:
         self.connection = connection
+        self.driver = driver
         self.members = 0
         self.done = threading.Event()
         self.error: BaseException | None = None
+
+    def savepoint(self) -> _Savepoint:
+        """A ``SAVEPOINT`` for the next member's work."""
+        if self.driver is None:
+            return self.connection.begin_nested()
+        _driver_execute(self.driver, "SAVEPOINT portal_access_member")
+        return _DriverSavepoint(self.driver)
+
+    def finish(self, *, commit: bool) -> None:
+        """Commit (or roll back) the group's transaction.
+
+        Raises:
+            DBAPIError, sqlite3.Error: the commit failed.
+        """
+        connection = self.connection
+        if self.driver is None or connection.in_transaction():
+            # begun through SQLAlchemy, or SQLAlchemy began one on top (a host's own
+            # statement on ``uow.transaction.connection``): end it there, so that its
+            # state and the driver's agree (the driver's COMMIT ends both)
+            if commit:
+                connection.commit()
+            else:
+                connection.rollback()
+            return
+        if commit:
+            self.driver.commit()
+        else:
+            self.driver.rollback()
+
+    def in_doubt(self) -> bool:
+        """Whether the connection's state is in doubt after :meth:`finish` (an error, or
+        a transaction still open): the next group connects anew."""
+        connection = self.connection
+        if self.error is not None or connection.invalidated or connection.in_transaction():
+            return True
+        return self.driver is not None and bool(self.driver.in_transaction)
+
+
+class _Savepoint(Protocol):
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class _DriverSavepoint:
+    """A member's ``SAVEPOINT`` on the driver's connection (see :class:`_Group`)."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+
+    def commit(self) -> None:
+        _driver_execute(self.driver, "RELEASE SAVEPOINT portal_access_member")
+
+    def rollback(self) -> None:
+        _driver_execute(self.driver, "ROLLBACK TO SAVEPOINT portal_access_member")
+        _driver_execute(self.driver, "RELEASE SAVEPOINT portal_access_member")
+
+
+def _driver_execute(driver: Any, sql: str) -> None:
+    """``sql`` on the driver's connection, a driver error raised as SQLAlchemy's.
+
+    Raises:
+        DBAPIError: the statement failed.
+    """
+    try:
+        driver.execute(sql)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc
+
+
+def _unwatched(connection: Connection) -> bool:
+    """Whether nobody watches ``connection``'s statements (no cursor listener, no SQL
+    logging), so that a transaction may begin and end on the driver."""
+    dispatch = connection.dispatch
+    return not (
+        dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or any(listener is not sqlite_begin for listener in dispatch.begin)
+        or dispatch.commit
+        or dispatch.rollback
+        or connection.engine.logger.isEnabledFor(logging.INFO)
+    )
 
 
 class _Writers:
@@ -318,7 +423,7 @@ class _Writers:
             )
         try:
             group = self._group or self._begin(engine)
-            savepoint = group.connection.begin_nested() if group.members else None
+            savepoint = group.savepoint() if group.members else None
         except BaseException:
             self._end(self._group, joined=False)
             raise
@@ -358,12 +463,17 @@ class _Writers:
             except DBAPIError as exc:
                 raise translate(exc) from exc
             self._connection = connection
+        driver = connection.connection.dbapi_connection if _unwatched(connection) else None
         try:
-            connection.begin()  # BEGIN IMMEDIATE: other processes may hold the file
+            # BEGIN IMMEDIATE: other processes may hold the file
+            if driver is not None:
+                _driver_execute(driver, "BEGIN IMMEDIATE")
+            else:
+                connection.begin()
         except DBAPIError as exc:
             self._drop(connection)
             raise translate(exc) from exc
-        self._group = _Group(connection)
+        self._group = _Group(connection, driver)
         return self._group
 
     def _end(self, group: _Group | None, *, joined: bool, rollback: bool = False) -> None:
@@ -386,15 +496,15 @@ class _Writers:
         connection = group.connection
         try:
             if rollback or not group.members:
-                _roll_back(connection)
+                _roll_back_group(group)
             else:
                 try:
-                    connection.commit()
-                except DBAPIError as exc:
+                    group.finish(commit=True)
+                except (DBAPIError, sqlite3.Error) as exc:
                     group.error = translate(exc)
-                    _roll_back(connection)
+                    _roll_back_group(group)
         finally:
-            if group.error is not None or connection.invalidated or connection.in_transaction():
+            if group.in_doubt():
                 self._drop(connection)  # its state is in doubt: the next group connects anew
             group.done.set()
             self.lock.release()
