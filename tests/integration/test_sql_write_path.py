@@ -148,3 +148,20 @@ def test_sqlite_instants_are_bound_as_sqlalchemys_own_datetime_binds_them(
     aware = moment.replace(tzinfo=timezone(offset))
     assert ours.bind_processor(dialect)(aware) == theirs(aware)
     assert sqlite_utc_text(None) is None
+
+
+@pytest.mark.parametrize("event", ["begin", "commit"])
+def test_a_transaction_listener_sees_every_unit_of_work_on_sqlite(tmp_path: Path, event: str):
+    """The SQLite writer begins and commits on the driver only while nobody listens: a
+    ``begin`` or ``commit`` listener added later sees each unit of work's, once."""
+    seen: list[str] = []
+    with SqlStore(tmp_path / "portal.db", create=True) as store:
+        _use(store)  # the writer's kept connection exists, as in a running process
+        engine = store._engine  # the engine a host would listen on
+        sa.event.listen(engine, event, lambda _connection: seen.append(event))
+        for version in (2, 3):
+            with unit_of_work(store) as uow:
+                uow.access.save(values.access_state("c-1"), expected_version=version)
+        with unit_of_work(store) as uow:
+            assert uow.access.get("c-1").version == 4  # type: ignore[union-attr]
+    assert seen == [event] * 3

@@ -122,6 +122,9 @@ class StripeGateway:
                 http_client=stripe.RequestsClient(timeout=seconds),
             )
         self._client, self._name = client, name
+        #: What the event mapping may ask of the API (made once: every webhook uses it).
+        self._lookups = Lookups(resolve=self._resolve, fee=self._balance_transaction,
+                                refunds=self._charge_refunds)  # fmt: skip
 
     @property
     def name(self) -> str:
@@ -191,11 +194,6 @@ class StripeGateway:
                 up (Stripe will retry the delivery).
         """
         return webhooks.parse_webhook(headers, body, self._settings, lookups=self._lookups)
-
-    @property
-    def _lookups(self) -> Lookups:
-        return Lookups(resolve=self._resolve, fee=self._balance_transaction,
-                       refunds=self._charge_refunds)  # fmt: skip
 
     def _balance_transaction(self, charge_id: str) -> Fields | None:
         """A charge's balance transaction (what Stripe kept: its ``fee``), or ``None``

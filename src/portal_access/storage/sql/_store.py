@@ -47,12 +47,7 @@ from portal_access.repositories import (
     DEFAULT_ROW_CACHE_SIZE,
     DocumentCache,
 )
-from portal_access.storage.sql._engine import (
-    BUSY_TIMEOUT_SECONDS,
-    READ_ONLY,
-    make_engine,
-    sqlite_begin,
-)
+from portal_access.storage.sql._engine import BUSY_TIMEOUT_SECONDS, READ_ONLY, make_engine
 from portal_access.storage.sql._errors import translate
 from portal_access.storage.sql._hot_path import CommittedReader, ConnectionLostError
 from portal_access.storage.sql._migrations import check_schema, migrate
@@ -372,7 +367,7 @@ def _unwatched(connection: Connection) -> bool:
     return not (
         dispatch.before_cursor_execute
         or dispatch.after_cursor_execute
-        or any(listener is not sqlite_begin for listener in dispatch.begin)
+        or len(dispatch.begin) > 1  # more than the engine's own sqlite_begin
         or dispatch.commit
         or dispatch.rollback
         or connection.engine.logger.isEnabledFor(logging.INFO)
