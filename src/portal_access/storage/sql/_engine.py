@@ -39,7 +39,6 @@ __all__ = [
     "SQLITE_SYNCHRONOUS",
     "make_engine",
     "require_driver",
-    "sqlite_begin",
 ]
 
 #: How long a SQLite writer waits for the write lock before giving up.
@@ -76,7 +75,7 @@ def make_engine(url: URL, *, echo: bool = False) -> Engine:
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
         event.listen(engine, "connect", _sqlite_connected)
-        event.listen(engine, "begin", sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, echo=echo, isolation_level="READ COMMITTED", pool_pre_ping=True)
 
@@ -115,7 +114,7 @@ def _use_wal(cursor: Any) -> None:
             return
 
 
-def sqlite_begin(connection: Connection) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     """Begin SQLAlchemy's transaction on SQLite: ``BEGIN IMMEDIATE`` (``BEGIN`` for a
     :data:`READ_ONLY` connection), or nothing where the store's writer has begun one on
     the driver already (a host's statement on ``uow.transaction.connection`` then joins

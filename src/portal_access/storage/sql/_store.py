@@ -367,7 +367,7 @@ def _unwatched(connection: Connection) -> bool:
     return not (
         dispatch.before_cursor_execute
         or dispatch.after_cursor_execute
-        or len(dispatch.begin) > 1  # more than the engine's own sqlite_begin
+        or len(dispatch.begin) > 1  # more than the engine's own (_engine._sqlite_begin)
         or dispatch.commit
         or dispatch.rollback
         or connection.engine.logger.isEnabledFor(logging.INFO)
