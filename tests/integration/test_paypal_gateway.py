@@ -263,3 +263,35 @@ def test_construction_makes_no_network_call():
     gateway = PayPalGateway(client_id="id", client_secret="secret", webhook_id="WH1",
                             base_uri="http://127.0.0.1:9", live=True)  # fmt: skip
     assert gateway.client.config.get_base_uri() == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "resource_type", "key"),
+    [
+        ("CUSTOMER.DISPUTE.CREATED", "dispute", "seller_transaction_id"),
+        ("PAYMENT.SALE.COMPLETED", "sale", "billing_agreement_id"),
+    ],
+)
+@pytest.mark.parametrize("bad_id", ["\ud800", "CAP\x001", "CAP 1", "../orders", "CAP1?x=1"])
+def test_a_signed_body_naming_an_id_no_paypal_object_has_is_a_body_failure(
+    clock, api, event_type, resource_type, key, bad_id
+):
+    """docs/security.md: an id a verified body names is checked before it goes into a
+    request path (the SDK quotes ids as UTF-8: a lone surrogate escaped as a
+    UnicodeEncodeError, Hypothesis's find) and refused as a body we do not understand,
+    before any request, never a crash or another call."""
+    gateway = _gateway(clock, api)
+    # not recorded with the API: the test server checks what it keeps against PayPal's spec
+    webhooks = PayPalWebhooks(webhook_id=WEBHOOK_ID, clock=clock)
+    if resource_type == "dispute":
+        resource = {"dispute_id": "PP-D-1", "status": "OPEN",
+                    "create_time": "2026-03-01T10:00:00Z",
+                    "disputed_transactions": [{key: bad_id}]}  # fmt: skip
+    else:
+        resource = {"id": "SALE-1", "state": "completed", key: bad_id,
+                    "amount": {"total": "10.00", "currency": "USD"},
+                    "create_time": "2026-03-01T10:00:00Z"}  # fmt: skip
+    calls = len(api.exchanges)
+    headers, body = webhooks.event(event_type, resource, resource_type=resource_type)
+    assert _reason(gateway, headers, body) == "body"
+    assert len(api.exchanges) == calls

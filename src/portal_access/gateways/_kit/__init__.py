@@ -16,7 +16,7 @@ Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``s
   the field's path, and :func:`gateway_event`, an event as ours.
 """
 
-from portal_access.gateways._kit.documents import Fields, decode_json, gateway_event
+from portal_access.gateways._kit.documents import Fields, decode_json, gateway_event, lookup_id
 from portal_access.gateways._kit.settings import (
     DEFAULT_TOLERANCE,
     WebhookSettings,
@@ -46,6 +46,7 @@ __all__ = [
     "gateway_event",
     "find_header",
     "hmac_sha256",
+    "lookup_id",
     "parse_timestamped_header",
     "positive_seconds",
     "retry_count",

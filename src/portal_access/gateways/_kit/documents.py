@@ -32,7 +32,7 @@ from portal_access._domain.errors import ValidationError, WebhookVerificationErr
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
 
-__all__ = ["Fields", "decode_json", "gateway_event"]
+__all__ = ["Fields", "decode_json", "gateway_event", "lookup_id"]
 
 _T = TypeVar("_T")
 
@@ -75,6 +75,32 @@ def gateway_event(
         occurred_at=occurred_at,
         **reports,
     )
+
+
+#: Characters no vendor object id holds that would change a request path.
+_NOT_IN_IDS = frozenset("/?#%\\")
+
+
+def lookup_id(value: str, *, gateway: str, path: str, vendor: str) -> str:
+    """``value``, an id a verified body names, checked before it goes into the path of a
+    request to the vendor: one that could not be an id (empty, a control character or
+    a lone surrogate, a space, ``/ ? # % \\``) is a body we do not understand. SDKs put
+    ids into paths as they are, or quote them as UTF-8, so such an id would otherwise
+    reach another path, or fail in the transport with an error of no type of ours.
+
+    >>> lookup_id("3C679366HH908993F", gateway="paypal", path="resource.id", vendor="PayPal")
+    '3C679366HH908993F'
+    >>> lookup_id("a/b", gateway="paypal", path="resource.id", vendor="PayPal")
+    Traceback (most recent call last):
+    ...
+    portal_access.WebhookVerificationError: paypal webhook body: 'resource.id' id 'a/b' is ...
+
+    Raises:
+        WebhookVerificationError: ``reason="body"``.
+    """
+    if not value or not value.isprintable() or any(c.isspace() or c in _NOT_IN_IDS for c in value):
+        raise _bad(gateway, path, f"id {value!r} is not a {vendor} id")
+    return value
 
 
 def _bad(gateway: str, path: str, message: str) -> WebhookVerificationError:

@@ -40,7 +40,7 @@ from portal_access._domain.gateway_events import (
 )
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.gateways._kit import Fields
+from portal_access.gateways._kit import Fields, lookup_id
 from portal_access.gateways.paypal._objects import (
     CAPTURE_STATUS,
     CLOSED_PREFIX,
@@ -118,11 +118,31 @@ class Lookups(Protocol):
         """A subscription."""
 
 
+class _CheckedLookups:
+    """``lookups`` asked only with ids that could be PayPal's (see
+    :func:`~portal_access.gateways._kit.lookup_id`): the ids come from the body."""
+
+    def __init__(self, gateway: str, lookups: Lookups) -> None:
+        self.gateway, self._lookups = gateway, lookups
+
+    def _id(self, value: str, what: str) -> str:
+        return lookup_id(value, gateway=self.gateway, path=f"resource ({what})", vendor="PayPal")
+
+    def settled_order(self, order_id: str) -> Mapping[str, Any] | None:
+        return self._lookups.settled_order(self._id(order_id, "order"))
+
+    def capture(self, capture_id: str) -> Mapping[str, Any] | None:
+        return self._lookups.capture(self._id(capture_id, "capture"))
+
+    def subscription(self, subscription_id: str) -> Mapping[str, Any] | None:
+        return self._lookups.subscription(self._id(subscription_id, "subscription"))
+
+
 class _Event:
     """One event being mapped: its envelope, resource, gateway name and lookups."""
 
     def __init__(self, gateway: str, document: Fields, lookups: Lookups) -> None:
-        self.gateway, self.lookups = gateway, lookups
+        self.gateway, self.lookups = gateway, _CheckedLookups(gateway, lookups)
         self.event_id = document.text("id")
         self.event_type = document.text("event_type")
         self.occurred_at = document.instant("create_time")

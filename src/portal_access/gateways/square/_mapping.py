@@ -43,7 +43,7 @@ from typing import Protocol
 
 import attrs
 
-from portal_access._domain.errors import ValidationError, WebhookVerificationError
+from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
@@ -51,7 +51,7 @@ from portal_access._domain.gateway_events import (
 )
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.gateways._kit import Fields
+from portal_access.gateways._kit import Fields, lookup_id
 from portal_access.gateways.square._objects import (
     DISPUTE_STATUS,
     RENEWAL_INVOICE_STATUS,
@@ -122,10 +122,6 @@ class Vendor(Protocol):
         """The subscription a paid first invoice bought, made if it does not exist yet."""
 
 
-#: Characters no Square object id holds that would change a request path.
-_NOT_IN_IDS = frozenset("/?#%\\")
-
-
 @attrs.frozen
 class Mapper:
     """Maps Square events for one gateway.
@@ -188,17 +184,10 @@ class Mapper:
         return self.vendor.contact_of(self._id(customer_id, "customer"))
 
     def _id(self, key: str, path: str) -> str:
-        """``key`` as the id of a Square object to look up: the SDK puts ids into the
-        request's path as they are, so one that could not be an id (a control
-        character, a space, ``/ ? # % \\``) is a body we do not understand, refused
-        before any request (it would otherwise reach the transport as an invalid URL,
-        or another path)."""
-        if not key or not key.isprintable() or any(c.isspace() or c in _NOT_IN_IDS for c in key):
-            raise WebhookVerificationError(
-                f"{self.gateway} webhook body: {path!r} id {key!r} is not a Square id",
-                reason="body",
-            )
-        return key
+        """``key`` as the id of a Square object to look up (see
+        :func:`~portal_access.gateways._kit.lookup_id`: the SDK puts ids into the
+        request's path as they are)."""
+        return lookup_id(key, gateway=self.gateway, path=path, vendor="Square")
 
     def _owner(self, order_id: str | None) -> Owner | None:
         order = self._look(self.vendor.order, order_id, "order") if order_id else None
