@@ -19,6 +19,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
+import orjson
 from cattrs.preconf.json import make_converter
 
 from portal_access._domain.email_address import EmailAddress
@@ -53,13 +54,28 @@ def structure(data: Any, cls: type[T]) -> T:
     return converter.structure(data, cls)
 
 
-#: One encoder for every document (``json.dumps`` with options builds one per call).
+#: The standard library's encoder, for what orjson refuses (see :func:`to_json`).
 _ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 
 
 def to_json(value: object) -> str:
-    """``value`` as compact JSON text with sorted keys (stable across runs)."""
-    return _ENCODER.encode(converter.unstructure(value))
+    """``value`` as compact JSON text with sorted keys (stable across runs).
+
+    Encoded by orjson (several times faster than the standard library: a webhook
+    encodes two to four documents); a value it refuses (an int beyond 64 bits, a lone
+    surrogate) by the standard library, as before. Text outside ASCII is written as
+    UTF-8, not ``\\u`` escapes; both decode to the same value.
+
+    >>> to_json({"b": 1, "a": "Zoë"})
+    '{"a":"Zoë","b":1}'
+    >>> to_json({"big": 2**70})
+    '{"big":1180591620717411303424}'
+    """
+    data = converter.unstructure(value)
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return _ENCODER.encode(data)
 
 
 def from_json(text: str | bytes, cls: type[T]) -> T:

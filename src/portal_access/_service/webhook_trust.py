@@ -79,6 +79,8 @@ def trusted_part(work: Work, event: GatewayEvent) -> tuple[GatewayEvent, list[st
         for method in event.saved_methods
         if named_ours(method.gateway, f"saved method {method.method_id}")
     )
+    if not dropped:  # the usual case: the event as it came
+        return event, dropped
     trusted = attrs.evolve(
         event,
         payments=payments,
