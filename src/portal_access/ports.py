@@ -8,7 +8,8 @@ suites in :mod:`portal_access.testing` check an implementation against it.
   (:class:`Table`, :class:`Column`, :class:`Index`) and hands out transactions; a
   :class:`StoreTransaction` reads and writes :class:`Row` values by key and by index.
   Eight methods in all: every rule (numbering, single use, orderings, versions) lives
-  once, in the repositories above this port (``docs/stores.md``).
+  once, in the repositories above this port (``docs/stores.md``). A store whose
+  transactions may run inside a host's transaction also offers :class:`AfterCommit`.
 - :class:`PaymentGateway` opens hosted checkout pages, verifies and normalises webhooks,
   lists past events (reconcile), refunds, cancels.
 - :class:`DocumentRenderer` draws an invoice or a statement as a PDF.
@@ -36,6 +37,7 @@ from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot
 
 __all__ = [
+    "AfterCommit",
     "AggregateReads",
     "BackgroundRunner",
     "Clock",
@@ -353,6 +355,25 @@ class Store(Protocol):
         Raises:
             StorageError: the store failed.
         """
+
+
+@runtime_checkable
+class AfterCommit(Protocol):
+    """An optional capability of a :class:`Store` whose transactions may run inside a
+    transaction the host opened and commits (Django's ``transaction.atomic``): leaving
+    :meth:`Store.transaction`'s block then commits nothing yet, the host's commit does.
+
+    The service delivers the outbox (emails, subscribers) through it, so that nothing
+    leaves the process before the rows behind it are committed; the messages of a host
+    transaction that rolls back are rolled back with it. A store without it commits
+    when the block ends, and the service delivers at once.
+    """
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` once the transaction open in this thread commits: at once
+        when none is open (an exception then propagates to the caller); never when it
+        rolls back. Called later, after the host's commit, an exception it raises is
+        logged, never raised into the host's code."""
 
 
 # -- the outside world --------------------------------------------------------------------

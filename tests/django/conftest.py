@@ -4,7 +4,10 @@ reset.
 pytest-django configures Django from ``tests.django.settings`` (``DJANGO_SETTINGS_MODULE``
 in pyproject.toml); tests outside this folder never ask for a database, so they run as
 before. The store tests use real transactions (``transaction=True``): the contracts race
-threads, which must see each other's commits.
+threads, which must see each other's commits. So do the pages' and the admin's: the
+portal mails after the commit (``transaction.on_commit``), which a test wrapped in an
+atomic block of pytest-django's never makes, and their requests commit as a site's do
+without ``ATOMIC_REQUESTS`` (``test_host_transactions.py`` runs them with it).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from portal_access.contrib.django import signals
 from portal_access.contrib.django.models import Contact
 from tests.django.web_harness import build
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CONTACTS = "/admin/portal_access/contact/"
 PAGES = [

@@ -25,7 +25,7 @@ from portal_access.contrib.django.models import CatalogItem, DocumentComment, Le
 from portal_access.contrib.django.testing import log_in
 from tests.django.documents_world import world
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ADMIN_URL = "/admin/portal_access"
 INVOICE = DocumentRef(DocumentKind.INVOICE, "inv-acc")

@@ -21,7 +21,7 @@ from portal_access.contrib.django.testing import log_in
 from tests.django.documents_world import ADMIN, HOSTILE, KEY, invoice, world
 from tests.django.web_harness import PASSWORD, WebPortal
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

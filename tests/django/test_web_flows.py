@@ -12,7 +12,7 @@ from portal_access import AccessLevel
 from portal_access.contrib.django.models import Contact
 from tests.django.web_harness import build
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ POSTGRES = [alias for alias in django_settings.DATABASES if alias == "postgres"]
     reason="needs PostgreSQL: set PORTAL_ACCESS_TEST_DATABASE_URL="
     "postgresql://postgres@127.0.0.1:5432/test",
 )
-@pytest.mark.django_db(databases=["default", *POSTGRES])
+@pytest.mark.django_db(transaction=True, databases=["default", *POSTGRES])
 def test_seed_000_with_the_portal_on_another_database_than_the_users(settings):
     """Seed 000_07c53b15302458c1.txt with PORTAL_ACCESS["DATABASE"] = "postgres": the pages work, the contact's user (on "default") is found by email, not linked across databases."""
     web = build(settings, DATABASE="postgres")

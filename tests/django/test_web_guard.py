@@ -12,7 +12,7 @@ from portal_access import StaffMember, StaffPermission
 from portal_access.contrib.django.testing import log_in, log_out
 from tests.django.web_harness import build
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ADMIN = StaffMember(id="staff-1", name="Admin", permissions=frozenset(StaffPermission))
 MIDDLEWARE = "tests.django.urls.BillingGuard"

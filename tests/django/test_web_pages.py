@@ -25,7 +25,7 @@ from portal_access.contrib.django.models import Contact
 from portal_access.contrib.django.testing import log_out
 from tests.django.web_harness import PASSWORD, build, configure
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ADMIN = StaffMember(id="staff-1", name="Admin", permissions=frozenset(StaffPermission))
 OPEN_DOORS = SystemPortalOptions(pay_as_guest=True, request_login_button=True)

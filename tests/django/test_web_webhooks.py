@@ -14,7 +14,7 @@ from portal_access.contrib.django._settings import current_settings
 from portal_access.testing.sandbox import SandboxWebhooks
 from tests.django.web_harness import SANDBOX_SECRET, build
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 WEBHOOK = "/portal/webhooks/sandbox"
 

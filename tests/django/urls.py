@@ -6,8 +6,10 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from portal_access.contrib.django import portal
 from portal_access.contrib.django.decorators import guard, portal_required
 from portal_access.contrib.django.middleware import PortalAccessMiddleware
+from tests.service.harness import ADMIN
 
 
 class BillingGuard(PortalAccessMiddleware):
@@ -39,6 +41,17 @@ def invoices(request: HttpRequest) -> HttpResponse:
     return HttpResponse("invoices")
 
 
+class HostError(Exception):
+    """The host's own code failing after it called the portal."""
+
+
+def invite_then_fail(request: HttpRequest, contact_id: str) -> HttpResponse:
+    """A host view that invites a contact, then fails: under ``ATOMIC_REQUESTS`` the
+    request's transaction rolls back, the invitation with it."""
+    portal().invite_contact(contact_id, staff=ADMIN)
+    raise HostError(contact_id)
+
+
 billing = ([path("statements/", statements, name="statements")], "billing")
 
 urlpatterns = [
@@ -48,4 +61,5 @@ urlpatterns = [
     path("open/", open_page, name="open"),
     path("billing/", include(billing)),
     path("guarded/", include(guard([path("invoices/", invoices, name="invoices")]))),
+    path("invite-then-fail/<contact_id>/", invite_then_fail),
 ]

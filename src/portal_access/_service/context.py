@@ -27,6 +27,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -355,7 +356,9 @@ def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool
     subscriber during a delivery leaves its messages to that delivery's next round.
 
     A failure leaves the store as it was: the unit of work rolls back, events included
-    (and the outcomes it carried wait for the next one).
+    (and the outcomes it carried wait for the next one). On a store whose transaction
+    may be a savepoint of the host's (:class:`~portal_access.ports.AfterCommit`), the
+    delivery waits for the host's commit, and is dropped when the host rolls back.
     """
     claiming = deliver and not getattr(_delivery, "active", False)
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -382,15 +385,30 @@ def run(context: ServiceContext, use_case: Callable[[Work], T], *, deliver: bool
             context.outcomes.restore(outcomes)
             raise
     if claim is not None:
-        try:
-            _deliver_rounds(context, (claim, [*work.emitted, *(claimed or [])]))
-            if claimed is None:  # a stored message could not be read: read again, report
-                _deliver_rounds(context, None)
-        except Exception:  # committed is committed: delivery is retried by deliver_outbox()
-            log.exception("portal_access: outbox delivery failed after commit; will retry")
+        first = (claim, [*work.emitted, *(claimed or [])])
+        # a store whose block may be a savepoint of the host's transaction delivers once
+        # that commits (ports.AfterCommit); any other has committed
+        after_commit = getattr(context.store, "after_commit", None)
+        if after_commit is None:
+            _deliver_committed(context, first, reread=claimed is None)
+        else:
+            after_commit(partial(_deliver_committed, context, first, reread=claimed is None))
     elif deliver:
         _delivery.more = True  # inside a delivery: its next round takes our messages
     return result
+
+
+def _deliver_committed(
+    context: ServiceContext, first: tuple[Claim, list[OutboxMessage]], *, reread: bool
+) -> None:
+    """Deliver what :func:`run` committed and claimed (``reread``: a stored message could
+    not be read; read again, and report)."""
+    try:
+        _deliver_rounds(context, first)
+        if reread:
+            _deliver_rounds(context, None)
+    except Exception:  # committed is committed: delivery is retried by deliver_outbox()
+        log.exception("portal_access: outbox delivery failed after commit; will retry")
 
 
 def deliver_outbox(context: ServiceContext) -> int:
@@ -403,10 +421,24 @@ def deliver_outbox(context: ServiceContext) -> int:
     claim until the lease ends. The outcomes waiting in the process ride the claim's
     unit of work, and this batch's are written before it returns (one more unit of
     work, when anything was delivered).
+
+    Called inside a transaction of the host's that the store joins
+    (:class:`~portal_access.ports.AfterCommit`: Django's ``atomic``), it claims and
+    delivers once that transaction commits, and returns 0: claims and outcomes written
+    in it would be rolled back with it after their messages went out.
     """
-    delivered = _deliver_rounds(context, None)
-    flush_outcomes(context)
-    return delivered
+    delivered: list[int] = []
+
+    def deliver() -> None:
+        delivered.append(_deliver_rounds(context, None))
+        flush_outcomes(context)
+
+    after_commit = getattr(context.store, "after_commit", None)
+    if after_commit is None:
+        deliver()
+    else:
+        after_commit(deliver)
+    return delivered[0] if delivered else 0
 
 
 def _claim(

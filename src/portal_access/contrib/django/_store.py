@@ -2,8 +2,12 @@
 
 Every transaction is a ``transaction.atomic`` block on the ``using`` alias: inside a
 block of the host's own (``ATOMIC_REQUESTS``, a view's ``atomic``, a ``TestCase``) it
-is a savepoint, and commits or rolls back with the host's work. How concurrent workers
-stay correct is the SQL store's recipe, through the ORM:
+is a savepoint, and commits or rolls back with the host's work. What must wait for that
+commit waits for it (:class:`~portal_access.ports.AfterCommit`,
+``transaction.on_commit``): the service's delivery of the outbox, emails and signals,
+runs once the host's block commits and never when it rolls back; and the outcomes of
+earlier deliveries are not written in a block the host may roll back. How concurrent
+workers stay correct is the SQL store's recipe, through the ORM:
 
 - a unique key or unique lookup taken is found by the database: each insert runs in a
   savepoint, and an ``IntegrityError`` is the port's ``False`` (the transaction goes
@@ -31,9 +35,10 @@ does already; on PostgreSQL ordering by a text column uses ``COLLATE "C"``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -64,6 +69,8 @@ from portal_access.repositories import (
 )
 
 __all__ = ["DjangoStore", "DjangoTransaction", "translate"]
+
+log = logging.getLogger("portal_access")
 
 #: SQLSTATEs that mean "another transaction won; run yours again".
 _LOST_RACE_STATES = frozenset({"40001", "40P01", "55P03"})
@@ -153,13 +160,31 @@ class DjangoTransaction:
 
     A host may write its own models in the same block (they commit or roll back with
     the use case): ``uow.transaction.using`` is the database alias.
+
+    Args:
+        using: the database alias.
+        connection: its connection, in the block.
+        joined: the block is a savepoint of a transaction the host opened (its own
+            ``atomic`` block, or autocommit turned off), which the host commits.
     """
 
-    def __init__(self, using: str, connection: BaseDatabaseWrapper) -> None:
+    def __init__(
+        self, using: str, connection: BaseDatabaseWrapper, *, joined: bool = False
+    ) -> None:
         self.using = using
         self.open = True
         self.failed = False
+        self.joined = joined
         self._postgres = connection.vendor == "postgresql"
+
+    @property
+    def wrote(self) -> bool:
+        """Whether leaving this block commits (the service then writes the outcomes of
+        earlier deliveries in it too): not when it is a savepoint of the host's
+        transaction. The host may roll that back, and outcomes written there would be
+        lost with it (their messages delivered again once their claims' leases end):
+        they wait for a transaction that commits on its own, or for their own."""
+        return not self.joined
 
     def _objects(self, shape: _Shape) -> QuerySet[Any]:
         self._check_open()
@@ -374,7 +399,8 @@ class DjangoStore:
 
     Transactions do not nest within a thread (a unit of work inside another raises
     :class:`~portal_access.StorageError`), but one may run inside the host's own
-    ``transaction.atomic`` block, as a savepoint of it.
+    ``transaction.atomic`` block, as a savepoint of it; :meth:`after_commit` then waits
+    for the host's commit (:class:`~portal_access.ports.AfterCommit`).
 
     :meth:`read_committed`, the hot path, reads on the thread's connection: inside the
     host's own atomic block (a ``TestCase``, ``ATOMIC_REQUESTS``) it sees that block's
@@ -415,8 +441,10 @@ class DjangoStore:
         try:
             atomic = transaction.atomic(using=self.using)
             try:
+                connection = connections[self.using]
+                joined = connection.in_atomic_block or not connection.get_autocommit()
                 atomic.__enter__()
-                tx = DjangoTransaction(self.using, connections[self.using])
+                tx = DjangoTransaction(self.using, connection, joined=joined)
             except DatabaseError as exc:
                 raise translate(exc) from exc
             try:
@@ -439,6 +467,30 @@ class DjangoStore:
                 raise translate(exc) from exc
         finally:
             self._local.open = False
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` once the host's transaction on ``using`` commits
+        (:class:`~portal_access.ports.AfterCommit`): ``transaction.on_commit``, so at
+        once outside an atomic block (an exception then propagates), after the outermost
+        block commits inside one (an exception is then logged), and never when the block
+        it was registered in rolls back.
+
+        With autocommit turned off and no atomic block (the host commits by hand, when
+        Django cannot tell), ``callback`` is not called: a warning says so, and what it
+        would have delivered waits in the outbox for ``deliver_outbox()`` (messages a use
+        case claimed, until their claim's lease ends).
+        """
+        connection = connections[self.using]
+        if connection.in_atomic_block:
+            transaction.on_commit(lambda: _after_commit(callback), using=self.using)
+        elif connection.get_autocommit():
+            callback()
+        else:
+            log.warning(
+                "portal_access: autocommit is off on the database %r: the outbox is not "
+                "delivered now (it waits for deliver_outbox() after your commit)",
+                self.using,
+            )
 
     def read_committed(self, table: Table, key: Key) -> Committed | None:
         """The row's ``(doc, version)``: one primary-key read through the connection's
@@ -492,3 +544,12 @@ class DjangoStore:
     def tables(self) -> Mapping[str, type[Model]]:
         """The model of each table, by table name."""
         return MODELS
+
+
+def _after_commit(callback: Callable[[], object]) -> None:
+    """Run ``callback`` after the host's commit: a failure is logged, never raised into
+    the host's code (its block has committed; Django would skip its other callbacks)."""
+    try:
+        callback()
+    except Exception:
+        log.exception("portal_access: a job run after the host's commit failed")

@@ -5,11 +5,15 @@ a failed renewal and the re-subscribe link, a cancelled required payment, a site
 contact; then the same under the other ACH policy), run through the ORM store on the
 ``PORTAL_ACCESS["DATABASE"]`` database with the in-process sandbox vendor. Each story
 runs inside ``transaction.atomic`` and is rolled back at its end: the database is left
-as it was, and its migrations must be applied.
+as it was, and its migrations must be applied. That block is the story's own, not a
+host's: the story's emails go to the story's own mailer in this process, read as they
+are sent, so its store delivers without waiting for a commit that never comes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
@@ -18,7 +22,7 @@ from django.db import transaction
 from portal_access import PortalAccessError
 from portal_access._demo import grant_on_clearing, grant_on_initiation
 from portal_access.contrib.django._settings import DjangoSettings
-from portal_access.contrib.django._store import DjangoStore
+from portal_access.contrib.django._store import DjangoStore, DjangoTransaction
 
 __all__ = ["Command"]
 
@@ -32,6 +36,22 @@ class _Lines:
     def write(self, text: str) -> int:
         self.out.write(text, ending="")
         return len(text)
+
+
+class _StoryStore(DjangoStore):
+    """The ORM store of a story that runs in one atomic block of its own, rolled back at
+    its end: each unit of work is a savepoint of it, and counts as committed."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[DjangoTransaction]:
+        """:meth:`DjangoStore.transaction`, its outcomes written in it as if it committed."""
+        with super().transaction() as tx:
+            tx.joined = False
+            yield tx
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """At once: the story's mail stays in this process, and the story reads it."""
+        callback()
 
 
 class _RollBack(Exception):  # noqa: N818 - a signal, not an error
@@ -55,7 +75,7 @@ class Command(BaseCommand):
             using = options["database"] or DjangoSettings.read().database
         except PortalAccessError as exc:
             raise CommandError(str(exc)) from exc
-        store = DjangoStore(using=using)
+        store = _StoryStore(using=using)
         self.stdout.write(f"portal-access demo: seed 000's paid portal access (database {using!r})")
         for story in (grant_on_clearing, grant_on_initiation):
             try:
