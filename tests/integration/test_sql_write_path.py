@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,16 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.dialects.postgresql.psycopg import dialect as postgresql_dialect
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from portal_access import Contact, EmailAddress, StorageError
 from portal_access._domain.serialization import to_json
-from portal_access.repositories import unit_of_work
+from portal_access.ports import Lock, Table
+from portal_access.repositories import TABLES, unit_of_work
 from portal_access.storage.sql import SqlStore
-from portal_access.storage.sql._schema import UtcDateTime, sqlite_utc_text
+from portal_access.storage.sql._schema import TABLE, UtcDateTime, sqlite_utc_text
+from portal_access.storage.sql._statements import statements_of
 from portal_access.testing._storage_contract import values
 from tests.service.harness import account, build
 from tests.sql_databases import POSTGRES_MARKS, empty_database
@@ -165,3 +168,32 @@ def test_a_transaction_listener_sees_every_unit_of_work_on_sqlite(tmp_path: Path
         with unit_of_work(store) as uow:
             assert uow.access.get("c-1").version == 4  # type: ignore[union-attr]
     assert seen == [event] * 3
+
+
+def _sample(column: sa.Column[Any]) -> object:
+    python_type = column.type.python_type if not isinstance(column.type, UtcDateTime) else datetime
+    return {
+        str: f"{column.name}-1",
+        int: 7,
+        bool: True,
+        datetime: datetime(2026, 3, 1, 12, 30, tzinfo=timezone(timedelta(hours=2))),
+    }.get(python_type, date(2026, 3, 1))
+
+
+@pytest.mark.parametrize(
+    "dialect", [sqlite_dialect(), postgresql_dialect()], ids=["sqlite", "postgresql"]
+)
+@pytest.mark.parametrize("table", TABLES, ids=[table.name for table in TABLES])
+def test_statement_parameters_read_at_once_equal_bind_by_bind(table: Table, dialect: Any):
+    """The write path reads a statement's values with one C call and converts the few a
+    type converts; the driver gets exactly what converting bind by bind gives, on both
+    databases (positional on SQLite, named on PostgreSQL)."""
+    statements = statements_of(table)
+    sql_table = TABLE[table.name]
+    values: dict[str, Any] = {column.name: _sample(column) for column in sql_table.columns}
+    values["expected"] = 3
+    forms = [statements.insert, statements.delete, statements.get(Lock.NONE)]
+    forms += [form for pair in statements.update.values() for form in pair if form is not None]
+    for statement in forms:
+        compiled = statement.compiled(dialect)
+        assert compiled.parameters(values) == compiled.parameters_one_by_one(values), compiled.sql

@@ -34,6 +34,7 @@ dates, instants and booleans as text and integers).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -77,8 +78,40 @@ class Compiled:
             for name in order
         )
 
+        #: The usual statement's binds all take a value (no constant among them): read
+        #: them with one C call, then convert the few a type converts.
+        self._read_all = (
+            itemgetter(*(key for _, key, _, _, _ in self._binds))
+            if self._binds and all(required for _, _, required, _, _ in self._binds)
+            else None
+        )
+        self._processors = tuple(
+            (position, process)
+            for position, (_, _, _, _, process) in enumerate(self._binds)
+            if process is not None
+        )
+        self._names = tuple(name for name, _, _, _, _ in self._binds)
+
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver's parameters for ``values`` (by ``bindparam`` key).
+
+        Raises:
+            KeyError: a required value is missing.
+        """
+        read_all = self._read_all
+        if read_all is not None:
+            found = read_all(values) if len(self._names) > 1 else (read_all(values),)
+            if self._processors:
+                ordered = list(found)
+                for position, process in self._processors:
+                    ordered[position] = process(ordered[position])
+                found = tuple(ordered)
+            return found if self._positional else dict(zip(self._names, found, strict=True))
+        return self.parameters_one_by_one(values)
+
+    def parameters_one_by_one(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """:meth:`parameters` bind by bind (statements with a constant among their binds;
+        tests hold the two ways equal).
 
         Raises:
             KeyError: a required value is missing.
