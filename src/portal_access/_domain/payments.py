@@ -190,7 +190,8 @@ class PaymentSnapshot:
     def order_key(self) -> tuple[int, int, int]:
         """The total order snapshots of one payment are merged by (a tie in version and
         stage goes to the report that has seen more refunded: refunds only add up)."""
-        return (self.version, _STAGE[self.status], self.refunded.amount)
+        # the refunds' minor units summed as they are: one currency, checked on creation
+        return (self.version, _STAGE[self.status], sum(r.amount.amount for r in self.refunds))
 
     def supersedes(self, other: PaymentSnapshot) -> bool:
         """Whether this snapshot is newer than ``other`` (of the same payment)."""
