@@ -146,8 +146,8 @@ class SavedMethodContract:
     def test_a_removed_method_is_reported_removed(
         self, gateway: Any, save: Save, remove: Remove
     ) -> None:
-        """Seed 003: the vendor's signed removal report is a removal of that very method,
-        naming the contact where the vendor's payload says whose it was."""
+        """Seed 003_11ad6fb0c789d951.txt: the vendor's signed removal report is a removal
+        of that very method, naming the contact where the vendor's payload says whose."""
         method = save(ANN)
         deliveries = remove(method)
         removals = [
@@ -161,8 +161,8 @@ class SavedMethodContract:
     def test_a_removed_method_is_never_charged_again(
         self, gateway: Any, save: Save, remove: Remove, vendor: Any
     ) -> None:
-        """Seed 003: the vendor refuses a removed method (typed, not retry-safe), and
-        takes no money."""
+        """Seed 003_11ad6fb0c789d951.txt: the vendor refuses a removed method (typed, not
+        retry-safe), and takes no money."""
         method = save(ANN)
         remove(method)
         before = self.vendor_payments(vendor)
@@ -174,7 +174,8 @@ class SavedMethodContract:
     def test_another_methods_removal_is_not_this_ones(
         self, gateway: Any, save: Save, remove: Remove
     ) -> None:
-        """Seed 003: removing Bob's method reports Bob's, and Ann's is charged still."""
+        """Seed 003_11ad6fb0c789d951.txt: removing Bob's method reports Bob's, and Ann's is
+        charged still."""
         anns, bobs = save(ANN), save(BOB)
         deliveries = remove(bobs)
         removed = {
@@ -315,8 +316,9 @@ class TestSquare(SavedMethodContract):
     def test_a_forgotten_card_is_reported_removed(
         self, gateway: SquareGateway, vendor: FakeSquareApi, signed: SquareWebhooks, save: Save
     ) -> None:
-        """Seed 003: a card Square forgets (GDPR) is removed: ``card.forgotten`` carries
-        only what Square keeps of it, and the card is never charged again."""
+        """Seed 003_11ad6fb0c789d951.txt: a card Square forgets (GDPR) is removed:
+        ``card.forgotten`` carries only what Square keeps of it, and the card is never
+        charged again."""
         method = save(ANN)
         signed.deliveries()
         vendor.forget_card(method)
@@ -329,7 +331,8 @@ class TestSquare(SavedMethodContract):
     def test_a_disabled_card_reported_again_is_the_same_removal(
         self, gateway: SquareGateway, save: Save, remove: Remove
     ) -> None:
-        """``DisableCard`` of a disabled card changes nothing and reports nothing more."""
+        """Seed 003_11ad6fb0c789d951.txt: ``DisableCard`` of a disabled card changes
+        nothing and reports nothing more."""
         method = save(ANN)
         assert len(remove(method)) == 1
         assert remove(method) == []
@@ -404,8 +407,8 @@ class TestPayPal(SavedMethodContract):
     def test_a_deletion_report_of_the_bare_token_names_no_contact(
         self, gateway: PayPalGateway, vendor: LocalPayPalApi, save: Save
     ) -> None:
-        """PayPal may report a deleted token by its id and links only: a removal of that
-        token, whose contact the service finds."""
+        """Seed 003_11ad6fb0c789d951.txt: PayPal may report a deleted token by its id and
+        links only: a removal of that token, whose contact the service finds."""
         method = save(ANN)
         gateway.client.vault.delete_payment_token(method)
         webhooks = PayPalWebhooks(webhook_id=WEBHOOK_ID, clock=ManualClock(NOW), api=vendor)
