@@ -113,6 +113,7 @@ from portal_access._domain.events import (
     PaymentDuplicated,
     PaymentRecorded,
     PurchaseOrderPlaced,
+    SavedPaymentMethodRemoved,
     SubscriptionChanged,
     SubscriptionDuplicated,
     WebhookProcessed,
@@ -120,6 +121,7 @@ from portal_access._domain.events import (
 from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
+    SavedMethodRemoval,
     SubscriptionReport,
 )
 from portal_access._domain.invitations import (
@@ -291,6 +293,8 @@ __all__ = [
     "RequiredPayment",
     "SavedMethodCharge",
     "SavedPaymentMethod",
+    "SavedPaymentMethodRemoved",
+    "SavedMethodRemoval",
     "Retention",
     "SchemaVersionError",
     "SelfRegistrationRequest",

@@ -3,7 +3,12 @@ contract, run against the sandbox, Stripe, Square and PayPal, each the real SDK 
 its local vendor-shaped API (seeds 001 and 003).
 
 Each gateway saves a method the way its vendor does (a setup page paid, a Web Payments
-SDK nonce stored, a vault setup token approved), then the same tests charge it.
+SDK nonce stored, a vault setup token approved), then the same tests charge it. Each
+vendor also removes it the way it does (the sandbox's payer deleting it, Stripe's
+``detach``, Square's ``DisableCard`` and a GDPR forget, PayPal's ``DELETE`` of the
+payment token): its signed webhook must parse to a removal of that very method, and the
+method must never be charged again (seed 003: what the contact stored is what autopay
+may charge).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import Any
 
 import attrs
 import pytest
+import square
+import stripe
 
 from portal_access import (
     EmailAddress,
@@ -33,11 +40,11 @@ from portal_access.gateways.stripe import StripeGateway
 from portal_access.ports import SavedMethodCharging
 from portal_access.testing.paypal import LocalPayPalApi, PayPalWebhooks
 from portal_access.testing.sandbox import SandboxVendor
-from portal_access.testing.square import FakeSquareApi
+from portal_access.testing.square import FakeSquareApi, SquareWebhooks
 from portal_access.testing.stripe import FakeStripeApi
 from tests.paypal_shapes import assert_paypal_shaped
 from tests.square_shapes import assert_square_shaped
-from tests.square_world import make_gateway
+from tests.square_world import KEY, URL, make_gateway
 from tests.stripe_shapes import assert_stripe_shaped
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -48,6 +55,15 @@ ANN, BOB = "c-ann", "c-bob"
 Save = Callable[[str], str]
 #: Makes the vendor decline every later charge of a method.
 Decline = Callable[[str], None]
+#: Removes a method at the vendor; returns the signed webhook deliveries that report it.
+Remove = Callable[[str], list[tuple[dict[str, str], bytes]]]
+
+
+def drained(deliver: Callable[[Callable[[dict[str, str], bytes], object]], object]) -> list[Any]:
+    """The deliveries a vendor's ``deliver`` hands over now (none are applied)."""
+    taken: list[Any] = []
+    deliver(lambda headers, body: taken.append((headers, body)))
+    return taken
 
 
 def setup_request(contact_id: str) -> CheckoutRequest:
@@ -127,7 +143,54 @@ class SavedMethodContract:
             assert answer.status is PaymentStatus.FAILED
         assert all(not exc.retry_safe and exc.code for exc in declined)
 
+    def test_a_removed_method_is_reported_removed(
+        self, gateway: Any, save: Save, remove: Remove
+    ) -> None:
+        """Seed 003_11ad6fb0c789d951.txt: the vendor's signed removal report is a removal
+        of that very method, naming the contact where the vendor's payload says whose."""
+        method = save(ANN)
+        deliveries = remove(method)
+        removals = [
+            gone
+            for headers, body in deliveries
+            for gone in gateway.parse_webhook(headers, body).removed_methods
+        ]
+        assert [(gone.gateway, gone.method_id) for gone in removals] == [(gateway.name, method)]
+        assert removals[0].contact_id == (ANN if self.names_the_contact else None)
+
+    def test_a_removed_method_is_never_charged_again(
+        self, gateway: Any, save: Save, remove: Remove, vendor: Any
+    ) -> None:
+        """Seed 003_11ad6fb0c789d951.txt: the vendor refuses a removed method (typed, not
+        retry-safe), and takes no money."""
+        method = save(ANN)
+        remove(method)
+        before = self.vendor_payments(vendor)
+        with pytest.raises(GatewayRejectedError) as caught:
+            gateway.charge_saved_method(charge_of(method))
+        assert not caught.value.retry_safe
+        assert self.vendor_payments(vendor) - before <= self.failed_payments_kept
+
+    def test_another_methods_removal_is_not_this_ones(
+        self, gateway: Any, save: Save, remove: Remove
+    ) -> None:
+        """Seed 003_11ad6fb0c789d951.txt: removing Bob's method reports Bob's, and Ann's is
+        charged still."""
+        anns, bobs = save(ANN), save(BOB)
+        deliveries = remove(bobs)
+        removed = {
+            gone.method_id
+            for headers, body in deliveries
+            for gone in gateway.parse_webhook(headers, body).removed_methods
+        }
+        assert removed == {bobs}
+        assert gateway.charge_saved_method(charge_of(anns)).status is PaymentStatus.SUCCEEDED
+
     unknown_method = "pm_unknown"
+    #: Whether the vendor's removal payload names (or leads to) our contact.
+    names_the_contact = True
+    #: Payments a refused charge of a removed method may leave at the vendor (none).
+    failed_payments_kept = 0
 
 
 class TestSandbox(SavedMethodContract):
@@ -149,6 +212,15 @@ class TestSandbox(SavedMethodContract):
     def decline(self, vendor: SandboxVendor) -> Decline:
         return vendor.decline_saved_method
 
+    @pytest.fixture
+    def remove(self, vendor: SandboxVendor) -> Remove:
+        def remove(method: str) -> list[tuple[dict[str, str], bytes]]:
+            drained(vendor.deliver)
+            vendor.remove_saved_method(method)
+            return drained(vendor.deliver)
+
+        return remove
+
     def vendor_payments(self, vendor: Any) -> int:
         return len(vendor._payments)
 
@@ -156,7 +228,7 @@ class TestSandbox(SavedMethodContract):
 class TestStripe(SavedMethodContract):
     @pytest.fixture
     def vendor(self) -> Iterator[FakeStripeApi]:
-        with FakeStripeApi(clock=ManualClock(NOW)) as api:
+        with FakeStripeApi(clock=ManualClock(NOW), webhook_secret=SECRET) as api:
             yield api
         assert_stripe_shaped(api)
 
@@ -177,6 +249,22 @@ class TestStripe(SavedMethodContract):
     @pytest.fixture
     def decline(self, vendor: FakeStripeApi) -> Decline:
         return vendor.decline_payment_method
+
+    @pytest.fixture
+    def remove(self, vendor: FakeStripeApi) -> Remove:
+        """The payer removes the card (Stripe's customer portal detaches it, as the SDK
+        does here); ``payment_method.detached`` no longer names the customer."""
+        client = stripe.StripeClient("sk_test_saved", base_addresses={"api": vendor.url},
+                                     max_network_retries=0)  # fmt: skip
+
+        def remove(method: str) -> list[tuple[dict[str, str], bytes]]:
+            drained(vendor.deliver)
+            client.v1.payment_methods.detach(method)
+            return drained(vendor.deliver)
+
+        return remove
+
+    names_the_contact = False
 
     def vendor_payments(self, vendor: Any) -> int:
         return sum(o.get("object") == "payment_intent" for o in vendor.objects.values())
@@ -207,6 +295,47 @@ class TestSquare(SavedMethodContract):
     @pytest.fixture
     def decline(self, vendor: FakeSquareApi) -> Decline:
         return vendor.decline_card
+
+    @pytest.fixture
+    def signed(self, vendor: FakeSquareApi) -> SquareWebhooks:
+        return SquareWebhooks(secret=KEY, notification_url=URL, api=vendor)
+
+    @pytest.fixture
+    def remove(self, vendor: FakeSquareApi, signed: SquareWebhooks) -> Remove:
+        """The seller disables the card (``DisableCard``, through the SDK):
+        ``card.disabled``; the gateway asks whose customer profile it was on."""
+        client = square.Square(token="EAAA-test", base_url=vendor.url)
+
+        def remove(method: str) -> list[tuple[dict[str, str], bytes]]:
+            signed.deliveries()
+            client.cards.disable(card_id=method)
+            return signed.deliveries()
+
+        return remove
+
+    def test_a_forgotten_card_is_reported_removed(
+        self, gateway: SquareGateway, vendor: FakeSquareApi, signed: SquareWebhooks, save: Save
+    ) -> None:
+        """Seed 003_11ad6fb0c789d951.txt: a card Square forgets (GDPR) is removed:
+        ``card.forgotten`` carries only what Square keeps of it, and the card is never
+        charged again."""
+        method = save(ANN)
+        signed.deliveries()
+        vendor.forget_card(method)
+        (delivery,) = signed.deliveries()
+        (gone,) = gateway.parse_webhook(*delivery).removed_methods
+        assert (gone.gateway, gone.method_id, gone.contact_id) == ("square", method, ANN)
+        with pytest.raises(GatewayRejectedError):
+            gateway.charge_saved_method(charge_of(method))
+
+    def test_a_disabled_card_reported_again_is_the_same_removal(
+        self, gateway: SquareGateway, save: Save, remove: Remove
+    ) -> None:
+        """Seed 003_11ad6fb0c789d951.txt: ``DisableCard`` of a disabled card changes
+        nothing and reports nothing more."""
+        method = save(ANN)
+        assert len(remove(method)) == 1
+        assert remove(method) == []
 
     def vendor_payments(self, vendor: Any) -> int:
         return len(vendor.objects["payment"])
@@ -257,6 +386,38 @@ class TestPayPal(SavedMethodContract):
     @pytest.fixture
     def decline(self, vendor: LocalPayPalApi) -> Decline:
         return vendor.decline_payment_token
+
+    @pytest.fixture
+    def remove(self, gateway: PayPalGateway, vendor: LocalPayPalApi) -> Remove:
+        """The payer (or the merchant) deletes the payment token through the SDK; PayPal
+        reports ``VAULT.PAYMENT-TOKEN.DELETED`` with the token's id, its customer and
+        links (signed with SHA256withRSA, verified against the local certificate)."""
+        webhooks = PayPalWebhooks(webhook_id=WEBHOOK_ID, clock=ManualClock(NOW), api=vendor)
+
+        def remove(method: str) -> list[tuple[dict[str, str], bytes]]:
+            gateway.client.vault.delete_payment_token(method)
+            token = vendor.deleted_tokens[method]
+            resource = {key: token[key] for key in ("id", "customer", "links")}
+            _headers, body = webhooks.event("VAULT.PAYMENT-TOKEN.DELETED", resource,
+                                            resource_type="payment_token")  # fmt: skip
+            return [(webhooks.sign(body), body)]
+
+        return remove
+
+    def test_a_deletion_report_of_the_bare_token_names_no_contact(
+        self, gateway: PayPalGateway, vendor: LocalPayPalApi, save: Save
+    ) -> None:
+        """Seed 003_11ad6fb0c789d951.txt: PayPal may report a deleted token by its id and
+        links only: a removal of that token, whose contact the service finds."""
+        method = save(ANN)
+        gateway.client.vault.delete_payment_token(method)
+        webhooks = PayPalWebhooks(webhook_id=WEBHOOK_ID, clock=ManualClock(NOW), api=vendor)
+        token = vendor.deleted_tokens[method]
+        _headers, body = webhooks.event("VAULT.PAYMENT-TOKEN.DELETED",
+                                        {"id": method, "links": token["links"]},
+                                        resource_type="payment_token")  # fmt: skip
+        (gone,) = gateway.parse_webhook(webhooks.sign(body), body).removed_methods
+        assert (gone.method_id, gone.contact_id) == (method, None)
 
     def vendor_payments(self, vendor: Any) -> int:
         return len(vendor.captures)

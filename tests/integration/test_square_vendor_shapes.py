@@ -125,6 +125,7 @@ def test_every_endpoint_the_fake_serves_is_squares():
         ("GET", "/v2/cards"),
         ("POST", "/v2/cards"),
         ("GET", "/v2/cards/ccof:C1"),
+        ("POST", "/v2/cards/ccof:C1/disable"),
         ("GET", "/v2/payments"),
         ("POST", "/v2/payments"),
         ("GET", "/v2/payments/P1"),

@@ -24,6 +24,7 @@ NAMED = {
     "document.title": "Invoice 1001",
     "comment.author": "Bo Staff",
     "comment.body": "Paid by cheque on Monday.",
+    "payment_method.label": "VISA ending 4242",
 }
 UNNAMED = {**NAMED, "business.name": None}
 
@@ -38,6 +39,7 @@ SUBJECTS = {
     "autopay_over_maximum": ("Invoice 1001 from Acme Services is yours to pay", "Invoice 1001 from your customer portal is yours to pay"),
     "autopay_declined": ("Autopay of invoice 1001 was declined", "Autopay of invoice 1001 was declined"),
     "document_comment": ("New comment on Invoice 1001 from Acme Services", "New comment on Invoice 1001 from your customer portal"),
+    "saved_method_removed": ("Your saved payment method was removed", "Your saved payment method was removed"),
 }  # fmt: skip
 
 

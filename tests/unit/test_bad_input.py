@@ -113,6 +113,9 @@ def _valid_examples() -> dict[type, object]:
             kind=pa.PaymentMethodKind.CARD,
             version=1,
         ),
+        pa.SavedMethodRemoval: pa.SavedMethodRemoval(
+            gateway="stripe", method_id="pm", version=1, contact_id="c"
+        ),
         pa.SavedMethodCharge: pa.SavedMethodCharge(
             contact_id="c", method_id="pm", invoice_id="i", amount=money, idempotency_key="k"
         ),

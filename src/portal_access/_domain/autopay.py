@@ -72,6 +72,10 @@ class SavedPaymentMethod:
         saved_at: when the gateway reported it.
         label: what to show the contact ("card"; the gateway's brand and last digits
             when it reports them).
+        removed_at: when the gateway reported the method removed (deleted by the payer
+            at the vendor, or disabled by it). A removed method is never charged and
+            never shown: the store keeps it only so that an older report of a saved
+            method, delivered late, does not bring back what the contact had replaced.
     """
 
     contact_id: str = attrs.field(validator=identifier)
@@ -81,6 +85,12 @@ class SavedPaymentMethod:
     version: int = attrs.field(validator=int64)
     saved_at: datetime | None = attrs.field(default=None, validator=optional(aware_datetime))
     label: str = attrs.field(default="", validator=text)
+    removed_at: datetime | None = attrs.field(default=None, validator=optional(aware_datetime))
+
+    @property
+    def removed(self) -> bool:
+        """Whether the gateway reported the method removed (see ``removed_at``)."""
+        return self.removed_at is not None
 
 
 @attrs.frozen
@@ -139,7 +149,9 @@ class AutopayOutcome(enum.Enum):
 
     ``CHARGING`` (the gateway was asked, no answer recorded yet) and ``UNREACHABLE``
     are retried by the next run with the same idempotency key, so the gateway charges
-    once; the others are final for that invoice and method.
+    once; the others are final for that invoice and method. ``NO_METHOD``: the method
+    was removed between planning the charge and making it, so the gateway was never
+    asked (seed 003).
     """
 
     CHARGING = "charging"
@@ -148,6 +160,7 @@ class AutopayOutcome(enum.Enum):
     DECLINED = "declined"
     OVER_MAXIMUM = "over_maximum"
     UNREACHABLE = "unreachable"
+    NO_METHOD = "no_method"
 
     @property
     def final(self) -> bool:

@@ -37,6 +37,7 @@ __all__ = [
     "PaymentDuplicated",
     "PaymentRecorded",
     "PurchaseOrderPlaced",
+    "SavedPaymentMethodRemoved",
     "SubscriptionChanged",
     "SubscriptionDuplicated",
     "WebhookProcessed",
@@ -200,6 +201,18 @@ class SubscriptionChanged(DomainEvent):
     subscription_id: str
     contact_id: str
     status: str
+
+
+@attrs.frozen
+class SavedPaymentMethodRemoved(DomainEvent):
+    """The contact's saved payment method was removed at its gateway (the payer deleted
+    it there, or the vendor disabled it): autopay no longer charges it, and the contact
+    has no method on file until they save another (seed 003)."""
+
+    topic: ClassVar[str] = "saved_method.removed"
+    contact_id: str
+    gateway: str
+    method_id: str
 
 
 @attrs.frozen

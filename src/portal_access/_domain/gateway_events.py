@@ -44,6 +44,7 @@ __all__ = [
     "RESUBSCRIBE_PREFIX",
     "GatewayEvent",
     "RenewalInvoiceReport",
+    "SavedMethodRemoval",
     "SubscriptionReport",
     "renewal_invoice_id",
     "resubscribe_invoice_id",
@@ -129,6 +130,33 @@ class RenewalInvoiceReport:
 
 
 @attrs.frozen
+class SavedMethodRemoval:
+    """A payment method the gateway no longer keeps: the payer deleted it at the vendor,
+    or the vendor disabled or forgot it (Stripe ``payment_method.detached``, Square
+    ``card.disabled`` / ``card.forgotten``, PayPal ``VAULT.PAYMENT-TOKEN.DELETED``).
+
+    A removal is final: no vendor revives a detached, disabled or deleted method, so it
+    wins over any report of that method saved, older or newer; it never touches another
+    method (the contact may have saved a new one since).
+
+    Args:
+        gateway: the reporting gateway.
+        method_id: the gateway's id of the method (what a saved method names).
+        version: the vendor's ordering (the event's time), for logs and hosts.
+        contact_id: whose it was, where the payload says (else the service finds the
+            contact holding the method).
+
+    >>> SavedMethodRemoval(gateway="stripe", method_id="pm_1", version=1).contact_id is None
+    True
+    """
+
+    gateway: str = attrs.field(validator=identifier)
+    method_id: str = attrs.field(validator=identifier)
+    version: int = attrs.field(validator=int64)
+    contact_id: str | None = attrs.field(default=None, validator=optional(identifier))
+
+
+@attrs.frozen
 class GatewayEvent:
     """One verified vendor event, reduced to the snapshots we act on.
 
@@ -141,6 +169,7 @@ class GatewayEvent:
         subscriptions: subscription snapshots with their contacts.
         renewals: renewal invoices the vendor raised.
         saved_methods: payment methods a contact saved (a setup page completed).
+        removed_methods: payment methods the gateway no longer keeps.
         checkout_session_id: the hosted page the event completes, if any.
     """
 
@@ -161,8 +190,17 @@ class GatewayEvent:
     saved_methods: tuple[SavedPaymentMethod, ...] = attrs.field(
         default=(), validator=tuple_of(SavedPaymentMethod)
     )
+    removed_methods: tuple[SavedMethodRemoval, ...] = attrs.field(
+        default=(), validator=tuple_of(SavedMethodRemoval)
+    )
 
     @property
     def actionable(self) -> bool:
         """Whether it reports anything we act on (other types are acknowledged, ignored)."""
-        return bool(self.payments or self.subscriptions or self.renewals or self.saved_methods)
+        return bool(
+            self.payments
+            or self.subscriptions
+            or self.renewals
+            or self.saved_methods
+            or self.removed_methods
+        )

@@ -14,6 +14,9 @@ AutoPay"). :func:`run_autopay` is what a host's daily job calls with the day:
   it is left for the contact, who is mailed once;
 - a charge that is declined is recorded and mailed; it is not tried again with that
   method (a new saved method is tried on the next run);
+- a method its gateway reported removed is no longer on file: it is not listed, and a
+  charge planned before the removal arrived is not sent (``NO_METHOD``, not mailed: the
+  removal was);
 - each invoice and method is charged under one idempotency key and one attempt row: a
   second run on the same day (or any later day) charges nothing twice; a run that
   stopped between the charge and recording it asks the gateway again with the same key
@@ -81,6 +84,8 @@ _OUTCOME = {
     PaymentStatus.PROCESSING: AutopayOutcome.PROCESSING,
     PaymentStatus.FAILED: AutopayOutcome.DECLINED,
 }
+#: Why an attempt ended ``NO_METHOD``.
+_NOT_ON_FILE = "no saved payment method on file"
 #: Attempts that mean the invoice's money is (being) taken by autopay.
 _UNDER_WAY = frozenset(
     {AutopayOutcome.CHARGING, AutopayOutcome.SUCCEEDED, AutopayOutcome.PROCESSING,
@@ -307,7 +312,14 @@ def _chargeable(work: Work, invoice: Invoice, method: SavedPaymentMethod) -> boo
 def _charge(
     context: ServiceContext, gateway: SavedMethodCharging, attempt: AutopayAttempt
 ) -> AutopayAttempt:
-    """Ask the gateway, then record its answer in a unit of work of its own."""
+    """Ask the gateway, then record its answer in a unit of work of its own; a method no
+    longer on file (removed at its gateway since the run planned the charge) is never
+    sent to the gateway (seed 003): the attempt ends ``NO_METHOD``."""
+    if not run(context, partial(_on_file, attempt=attempt)):
+        log.info("autopay of invoice %s: method %s no longer on file", attempt.invoice_id,
+                 attempt.method_id)  # fmt: skip
+        gone = attrs.evolve(attempt, outcome=AutopayOutcome.NO_METHOD, reason=_NOT_ON_FILE)
+        return run(context, lambda work: _record(work, gone, None))
     charge = SavedMethodCharge(
         contact_id=attempt.contact_id,
         method_id=attempt.method_id,
@@ -330,6 +342,15 @@ def _charge(
             reason="declined" if snapshot.status is PaymentStatus.FAILED else "",
         )
     return run(context, lambda work: _record(work, answered, snapshot))
+
+
+def _on_file(work: Work, attempt: AutopayAttempt) -> bool:
+    """Whether the attempt's method is still the contact's saved method."""
+    method = work.uow.saved_methods.get(attempt.contact_id)
+    return method is not None and (method.gateway, method.method_id) == (
+        attempt.gateway,
+        attempt.method_id,
+    )
 
 
 def _record(

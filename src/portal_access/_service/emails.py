@@ -33,11 +33,14 @@ __all__ = ["EMAIL_PLACEHOLDERS", "EmailTemplate", "EmailTemplates", "RenderedEma
 #: for the recipient (``document.url``: the signed portal link made for the recipient
 #: contact, or the portal's address when the portal signs no links or the recipient is
 #: not a contact who sees the document; in invoice, statement, autopay and comment
-#: emails), and a document comment's author and text (empty in other emails).
+#: emails), a document comment's author and text, and the label of the saved payment
+#: method an email is about (``payment_method.label``: "VISA ending 1111", in the
+#: removed-method email) (each empty in other emails).
 EMAIL_PLACEHOLDERS = STANDARD_PLACEHOLDERS | {
     "link.url",
     "link.expires",
     "autopay.maximum",
+    "payment_method.label",
     "document.title",
     "document.url",
     "comment.author",
@@ -172,6 +175,14 @@ _AUTOPAY_DECLINED = _template(
     "save another payment method, in your portal: {{ document.url }}",
 )
 
+_SAVED_METHOD_REMOVED = _template(
+    "Your saved payment method was removed",
+    f'{_GREETING}\n\nYour saved payment method ({{{{ payment_method.label | default:"card" }}}}) '
+    "was removed at the payment provider, so autopay will not charge it and you have no "
+    "payment method on file. To keep paying automatically, save another one in your "
+    "portal: {{ portal.url }}",
+)
+
 
 @attrs.frozen
 class EmailTemplates:
@@ -181,6 +192,9 @@ class EmailTemplates:
     carries no link (an invitation never sets a registered contact's password), only
     where to log in and the hint to use "Having trouble?". ``autopay_over_maximum`` and
     ``autopay_declined`` tell a contact autopay left an invoice for them to pay.
+    ``saved_method_removed`` tells a contact the gateway removed their saved method
+    (they deleted it there, or the vendor disabled it), so there is none on file; it may
+    use ``{{ payment_method.label }}``.
     """
 
     invitation: EmailTemplate = _INVITATION
@@ -192,4 +206,5 @@ class EmailTemplates:
     statement: EmailTemplate = _STATEMENT
     autopay_over_maximum: EmailTemplate = _AUTOPAY_OVER_MAXIMUM
     autopay_declined: EmailTemplate = _AUTOPAY_DECLINED
+    saved_method_removed: EmailTemplate = _SAVED_METHOD_REMOVED
     document_comment: EmailTemplate = _DOCUMENT_COMMENT

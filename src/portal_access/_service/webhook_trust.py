@@ -79,6 +79,11 @@ def trusted_part(work: Work, event: GatewayEvent) -> tuple[GatewayEvent, list[st
         for method in event.saved_methods
         if named_ours(method.gateway, f"saved method {method.method_id}")
     )
+    removed_methods = tuple(
+        gone
+        for gone in event.removed_methods
+        if named_ours(gone.gateway, f"removed method {gone.method_id}")
+    )
     if not dropped:  # the usual case: the event as it came
         return event, dropped
     trusted = attrs.evolve(
@@ -87,5 +92,6 @@ def trusted_part(work: Work, event: GatewayEvent) -> tuple[GatewayEvent, list[st
         subscriptions=subscriptions,
         renewals=renewals,
         saved_methods=saved_methods,
+        removed_methods=removed_methods,
     )
     return trusted, dropped

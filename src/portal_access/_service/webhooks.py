@@ -43,6 +43,7 @@ from portal_access._domain.errors import (
 from portal_access._domain.events import (
     InvoicePaid,
     PaymentRecorded,
+    SavedPaymentMethodRemoved,
     SubscriptionChanged,
     WebhookProcessed,
 )
@@ -50,6 +51,7 @@ from portal_access._domain.gateway_events import (
     RENEWAL_PREFIX,
     GatewayEvent,
     RenewalInvoiceReport,
+    SavedMethodRemoval,
     SubscriptionReport,
     resubscribed_invoice_id,
 )
@@ -60,6 +62,7 @@ from portal_access._domain.subscriptions import SubscriptionSnapshot
 from portal_access._service import accounting, duplicates
 from portal_access._service.access_states import change_access
 from portal_access._service.context import ServiceContext, Work, run
+from portal_access._service.mailings import send_email, template_values
 from portal_access._service.webhook_trust import trusted_part
 from portal_access.repositories import PaymentRecord
 
@@ -194,6 +197,9 @@ def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
     outcomes += [_apply_payment(work, snapshot, event.occurred_at) for snapshot in event.payments]
     outcomes += [
         _apply_saved_method(work, method, event.occurred_at) for method in event.saved_methods
+    ]
+    outcomes += [
+        _apply_removed_method(work, gone, event.occurred_at) for gone in event.removed_methods
     ]
     outcomes += [_apply_subscription(work, report) for report in event.subscriptions]
     if not outcomes:
@@ -339,8 +345,14 @@ def apply_saved_method(work: Work, method: SavedPaymentMethod, occurred_at: date
 
 def _apply_saved_method(work: Work, method: SavedPaymentMethod, occurred_at: datetime) -> str:
     """Keep a method the contact saved, only where the contact may save one (seed 003)
-    through that gateway (seed 004); the newest report of a gateway's method wins."""
-    state = work.uow.access.get(method.contact_id)
+    through that gateway (seed 004); the newest report of a gateway's method wins.
+
+    A method its gateway already reported removed (the removal delivered first) still
+    takes its place by version, but removed: it replaces the older method the contact
+    had, and an older report delivered after it stays stale (seed 003: the contact's
+    newest choice holds, whatever the delivery order)."""
+    uow = work.uow
+    state = uow.access.get(method.contact_id)
     if state is None:
         return f"unknown contact {method.contact_id}"
     decision = decide(state, work.context.policy, work.context.clock.now())
@@ -348,11 +360,63 @@ def _apply_saved_method(work: Work, method: SavedPaymentMethod, occurred_at: dat
         log.warning("contact %s may not save a payment method at %s", method.contact_id,
                     method.gateway)  # fmt: skip
         return f"contact {method.contact_id} may not save a payment method"
-    stored = work.uow.saved_methods.get(method.contact_id)
+    stored = uow.saved_methods.latest(method.contact_id)
     if stored is not None and stored.gateway == method.gateway and stored.version >= method.version:
         return f"stale report of saved method {method.method_id}"
-    work.uow.saved_methods.save(attrs.evolve(method, saved_at=occurred_at))
+    if uow.gateway_events.method_removed(method.gateway, method.method_id):
+        _mark_removed(work, stored, attrs.evolve(method, saved_at=occurred_at), occurred_at)
+        return f"saved method {method.method_id} was removed at {method.gateway}"
+    uow.saved_methods.save(attrs.evolve(method, saved_at=occurred_at))
     return APPLIED
+
+
+def _apply_removed_method(work: Work, gone: SavedMethodRemoval, occurred_at: datetime) -> str:
+    """A method the gateway no longer keeps is no longer the contact's (seed 003), and
+    autopay never charges it (seed 004: the gateway would refuse it).
+
+    The removal is remembered whoever's it was (a report of that method saved, delivered
+    later, is kept removed); the contact's method is marked removed only when it is that
+    very method of that gateway: a newer method the contact saved since is theirs still.
+    """
+    uow = work.uow
+    uow.gateway_events.record_removed_method(gone.gateway, gone.method_id, occurred_at)
+    if gone.contact_id is None:
+        holder = uow.saved_methods.holding(gone.gateway, gone.method_id)
+        contact_id = holder.contact_id if holder is not None else None
+    else:
+        contact_id = gone.contact_id
+    stored = uow.saved_methods.latest(contact_id) if contact_id is not None else None
+    if stored is None or (stored.gateway, stored.method_id) != (gone.gateway, gone.method_id):
+        whose = f"contact {contact_id}" if contact_id else "no contact"
+        return f"saved method {gone.method_id} is not {whose}'s saved method"
+    if stored.removed:
+        return f"saved method {gone.method_id} was removed already"
+    _mark_removed(work, stored, stored, occurred_at)
+    return APPLIED
+
+
+def _mark_removed(
+    work: Work, stored: SavedPaymentMethod | None, method: SavedPaymentMethod, at: datetime
+) -> None:
+    """Keep ``method`` as the contact's, removed; tell the contact and subscribers when it
+    takes away the method they had on file (seed 003)."""
+    work.uow.saved_methods.save(attrs.evolve(method, removed_at=at))
+    if stored is not None and stored.removed:
+        return  # nothing was on file: nothing is taken away
+    work.emit(
+        SavedPaymentMethodRemoved(
+            contact_id=method.contact_id, gateway=method.gateway, method_id=method.method_id
+        )
+    )
+    contact = work.uow.contacts.get(method.contact_id)
+    if contact is None or contact.email is None:
+        log.warning("saved method removed: contact %s has no email to tell", method.contact_id)
+        return
+    account = work.uow.accounts.get(contact.account_id)
+    values = template_values(work, contact, account, payment_method__label=method.label or None)
+    template = work.context.templates.saved_method_removed
+    send_email(work, kind="saved_method_removed", template=template, to=(contact.email,),
+               values=values, contact_id=contact.id)  # fmt: skip
 
 
 def _observing(

@@ -46,21 +46,45 @@ __all__ = [
 
 
 class SavedMethodRepository(Repository):
-    """Each contact's saved payment method (the newest reported), found by gateway."""
+    """Each contact's saved payment method (the newest reported), found by gateway.
+
+    A method its gateway reported removed stays in the contact's row, marked
+    (:attr:`~portal_access.SavedPaymentMethod.removed_at`), until a newer one replaces
+    it: :meth:`latest` reads it, for ordering later reports; :meth:`get`,
+    :meth:`for_gateway` and :meth:`holding` never return it.
+    """
 
     table, lock = SAVED_METHODS, Lock.WAIT
 
     def get(self, contact_id: str) -> SavedPaymentMethod | None:
-        """The contact's saved method (locked until the unit of work ends), or ``None``."""
+        """The contact's saved method (locked until the unit of work ends), or ``None``
+        (none saved, or the one saved was removed)."""
+        found = self.latest(contact_id)
+        return None if found is None or found.removed else found
+
+    def latest(self, contact_id: str) -> SavedPaymentMethod | None:
+        """The contact's newest reported method, removed or not (locked until the unit
+        of work ends), or ``None``."""
         return self._get((contact_id,), SavedPaymentMethod)
 
     def save(self, method: SavedPaymentMethod) -> None:
-        """Insert or replace the contact's saved method."""
+        """Insert or replace the contact's saved method (a removed one too)."""
         self._put(self._row(method, contact_id=method.contact_id, gateway=method.gateway))
 
     def for_gateway(self, gateway: str) -> tuple[SavedPaymentMethod, ...]:
-        """The saved methods kept at ``gateway``, by contact id."""
-        return self._find(SAVED_METHODS_BY_GATEWAY, gateway, SavedPaymentMethod)
+        """The saved methods kept at ``gateway`` (none removed), by contact id."""
+        found = self._find(SAVED_METHODS_BY_GATEWAY, gateway, SavedPaymentMethod)
+        return tuple(method for method in found if not method.removed)
+
+    def holding(self, gateway: str, method_id: str) -> SavedPaymentMethod | None:
+        """The saved method (not removed) with the gateway's id ``method_id``, whoever's
+        it is, or ``None``. Reads every method kept at ``gateway``: for a report that
+        does not say whose method it is (Stripe's ``payment_method.detached``).
+        Not locked: read the contact's row with :meth:`latest` before changing it."""
+        return next(
+            (method for method in self.for_gateway(gateway) if method.method_id == method_id),
+            None,
+        )
 
 
 class AutopayAttemptRepository(Repository):

@@ -66,6 +66,25 @@ class GatewayEventRepository(Repository):
         row = self.transaction.get(self.table, (gateway, event_id))
         return None if row is None else str(row.values["outcome"])
 
+    def record_removed_method(self, gateway: str, method_id: str, at: datetime) -> bool:
+        """Remember that ``gateway`` removed the payment method ``method_id``; ``False``
+        (nothing written) when remembered already.
+
+        A removal is final at every vendor, and must win over a report of that method
+        saved that is delivered after it (a retry, an out-of-order delivery), even when
+        it names no contact. It is kept here, beside the events, under a key no vendor's
+        event id takes (``removed-method:<id>``), and pruned with them: it outlives every
+        delivery it must win over, as the event records do.
+
+        Raises:
+            ValidationError: ``at`` is naive.
+        """
+        return self.record(gateway, _removed_key(method_id), "removed", at)
+
+    def method_removed(self, gateway: str, method_id: str) -> bool:
+        """Whether ``gateway`` reported the payment method ``method_id`` removed."""
+        return self.outcome(gateway, _removed_key(method_id)) is not None
+
     def prune(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` records of events processed before ``before``, oldest
         first; how many. (A vendor's retry of a pruned event is processed again: keep
@@ -342,3 +361,10 @@ class IdempotencyRepository(Repository):
         if (key,) in self._missing:
             raise StaleStateError(f"idempotency key {key!r} was taken by a concurrent request")
         raise ConflictError(f"idempotency key {key!r} is taken")
+
+
+def _removed_key(method_id: str) -> str:
+    """The event-id column's key of a removed method: no vendor's event id has a colon
+    after ``removed-method`` (Stripe's are ``evt_...``, Square's UUIDs, PayPal's
+    ``WH-...``, the sandbox's ``evt_sbx_...``)."""
+    return f"removed-method:{method_id}"

@@ -115,6 +115,8 @@ class LocalPayPalApi(LocalApi):
         self.sales: dict[str, dict[str, Any]] = {}
         self.setup_tokens: dict[str, dict[str, Any]] = {}
         self.payment_tokens: dict[str, dict[str, Any]] = {}
+        #: payment tokens deleted (``DELETE /v3/vault/payment-tokens/{id}``), as they were
+        self.deleted_tokens: dict[str, dict[str, Any]] = {}
         #: payment tokens whose funding source declines every charge
         self.declining: set[str] = set()
         self.events: list[dict[str, Any]] = []
@@ -143,6 +145,7 @@ class LocalPayPalApi(LocalApi):
             ("POST", "/v3/vault/setup-tokens", self._create_setup_token),
             ("POST", "/v3/vault/payment-tokens", self._create_payment_token),
             ("GET", "/v3/vault/payment-tokens/{}", self._get_payment_token),
+            ("DELETE", "/v3/vault/payment-tokens/{}", self._delete_payment_token),
             ("GET", "/v1/notifications/webhooks-events", self._list_events),
             ("POST", "/v1/notifications/verify-webhook-signature", self._verify),
         ]
@@ -625,6 +628,15 @@ class LocalPayPalApi(LocalApi):
     def _get_payment_token(self, token_id: str, **_: Any) -> Reply:
         token = self.payment_tokens.get(token_id)
         return _missing("payment token", token_id) if token is None else (200, token)
+
+    def _delete_payment_token(self, token_id: str, **_: Any) -> Reply:
+        """The token is gone for good: it is never found or charged again (PayPal then
+        sends ``VAULT.PAYMENT-TOKEN.DELETED``; :class:`PayPalWebhooks` builds it)."""
+        token = self.payment_tokens.pop(token_id, None)
+        if token is None:
+            return _missing("payment token", token_id)
+        self.deleted_tokens[token_id] = token
+        return 204, None
 
     def _vault_order(self, body: Any) -> Reply:
         """An order paid with a payment token (``payment_source.paypal.vault_id``): PayPal

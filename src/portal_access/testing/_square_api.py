@@ -100,6 +100,7 @@ class FakeSquareApi(SquareLedger, LocalApi):
             ("GET", route(r"/v2/cards"), self._list_cards),
             ("POST", route(r"/v2/cards"), self._create_card),
             ("GET", route(r"/v2/cards/([^/]+)"), self._get("card")),
+            ("POST", route(r"/v2/cards/([^/]+)/disable"), self._disable_card),
             ("GET", route(r"/v2/payments"), self._list_payments),
             ("POST", route(r"/v2/payments"), self._create_payment),
             ("GET", route(r"/v2/payments/([^/]+)"), self._get("payment")),
@@ -306,6 +307,10 @@ class FakeSquareApi(SquareLedger, LocalApi):
         return _listed(
             "cards", sorted(cards, key=lambda c: c["id"], reverse=query.get("sort_order") == "DESC")
         )
+
+    def _disable_card(self, card_id: str, **_: Any) -> Reply:
+        card = self.disable_card(card_id)
+        return (200, {"card": card}) if card is not None else _missing("card", card_id)
 
     def _create_card(self, *, body: Obj, **_: Any) -> Reply:
         """``CreateCard`` from a nonce: the nonce is used once."""

@@ -481,6 +481,32 @@ class SquareLedger:
             self.nonces[nonce] = decline
             return nonce
 
+    def disable_card(self, card_id: str) -> Obj | None:
+        """Disable a card on file (``DisableCard``: the seller, or the buyer through the
+        seller's app): it can never be charged or enabled again; ``card.disabled``
+        reports it. ``None``: no such card. Disabling a disabled card changes nothing."""
+        with self._lock:
+            card = self.objects["card"].get(card_id)
+            if card is None or not card["enabled"]:
+                return card
+            self.touch(card, enabled=False)
+            self.emit("card.disabled", "card", card)
+            return card
+
+    def forget_card(self, card_id: str) -> None:
+        """Square forgets a card on file (a GDPR request): ``card.forgotten`` reports it
+        with only what Square keeps of it (id, customer, reference, version).
+
+        Raises:
+            KeyError: no such card.
+        """
+        with self._lock:
+            card = self.objects["card"].pop(card_id)
+            kept = ("id", "customer_id", "reference_id", "merchant_id", "version")
+            forgotten = {key: card[key] for key in kept if key in card}
+            forgotten.update(enabled=False, version=card["version"] + 1)
+            self.emit("card.forgotten", "card", forgotten)
+
     def decline_card(self, card_id: str) -> None:
         """The issuer declines every later charge of a card on file."""
         with self._lock:

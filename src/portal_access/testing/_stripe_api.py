@@ -127,6 +127,7 @@ class StripeServer(LocalApi, WebhookSender):
             ("POST", re.compile(r"/v1/refunds"), self._create_refund),
             ("GET", re.compile(r"/v1/refunds"), self._list_refunds),
             ("POST", re.compile(r"/v1/payment_intents"), self._create_intent),
+            ("POST", re.compile(r"/v1/payment_methods/([^/]+)/detach"), self._detach),
             ("POST", re.compile(r"/v1/subscriptions/([^/]+)"), self._subscription),
             ("DELETE", re.compile(r"/v1/subscriptions/([^/]+)"), self._subscription),
             ("GET", re.compile(r"/v1/invoice_payments"), self._list_invoice_payments),
@@ -294,6 +295,20 @@ class StripeServer(LocalApi, WebhookSender):
         session["status"] = "expired"
         self.emit("checkout.session.expired", session)
         return 200, session
+
+    def _detach(self, _request: RecordedRequest, method: dict[str, Any]) -> Reply:
+        """``POST /v1/payment_methods/{id}/detach`` (the payer removing a card in Stripe's
+        customer portal does the same): the method no longer has a customer, can never be
+        attached or charged again, and ``payment_method.detached`` reports it."""
+        if method.get("object") != "payment_method":
+            return _missing(method["id"])
+        if method.get("customer") is None:
+            return error_reply(400, "invalid_request_error", "The payment method you "
+                               "provided is not attached to a customer so detachment is "
+                               "impossible.")  # fmt: skip
+        method["customer"] = None
+        self.emit("payment_method.detached", method)
+        return 200, method
 
     def decline_payment_method(self, method_id: str) -> None:
         """The bank declines every later charge of this saved payment method."""

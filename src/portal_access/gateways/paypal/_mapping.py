@@ -35,6 +35,7 @@ from portal_access._domain.errors import ValidationError, WebhookVerificationErr
 from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
+    SavedMethodRemoval,
     SubscriptionReport,
     renewal_invoice_id,
 )
@@ -62,6 +63,7 @@ from portal_access.gateways.paypal._objects import (
 __all__ = [
     "MAPPED_EVENT_TYPES",
     "PAYMENT_TOKEN_CREATED",
+    "PAYMENT_TOKEN_DELETED",
     "Lookups",
     "event_from_document",
     "order_payments",
@@ -70,6 +72,9 @@ __all__ = [
 GATEWAY_WORD = "paypal"
 #: The vault's setup report: a payment token (a saved method) was made.
 PAYMENT_TOKEN_CREATED = "VAULT.PAYMENT-TOKEN.CREATED"  # noqa: S105 - an event type
+#: The vault's removal report: a payment token was deleted (by the payer, the merchant
+#: or PayPal); a deleted token never comes back.
+PAYMENT_TOKEN_DELETED = "VAULT.PAYMENT-TOKEN.DELETED"  # noqa: S105 - an event type
 
 #: Event types whose resource is mapped; every other type is acknowledged and ignored.
 MAPPED_EVENT_TYPES = frozenset(
@@ -97,6 +102,7 @@ MAPPED_EVENT_TYPES = frozenset(
         "CUSTOMER.DISPUTE.UPDATED",
         "CUSTOMER.DISPUTE.RESOLVED",
         PAYMENT_TOKEN_CREATED,
+        PAYMENT_TOKEN_DELETED,
     }
 )
 
@@ -234,6 +240,17 @@ def _payment_token(event: _Event) -> GatewayEvent:
         return event.build()  # saved outside the portal
     method = saved_wallet(token, contact_id, version=version_of(event.occurred_at))
     return attrs.evolve(event.build(), saved_methods=(method,))
+
+
+def _deleted_token(event: _Event) -> GatewayEvent:
+    """A payment token deleted: no longer anyone's saved method. Its customer's
+    ``merchant_customer_id`` names our contact where the resource carries it (PayPal may
+    send only the token's ``id`` and links); versioned by the event's time."""
+    token = event.resource
+    removal = SavedMethodRemoval(gateway=event.gateway, method_id=token.text("id"),
+                                 version=version_of(event.occurred_at),
+                                 contact_id=token_owner(token) or None)  # fmt: skip
+    return attrs.evolve(event.build(), removed_methods=(removal,))
 
 
 def _order(event: _Event) -> GatewayEvent:
@@ -384,6 +401,8 @@ def event_from_document(gateway: str, document: object, *, lookups: Lookups) -> 
             return _subscription(event)
         if kind == PAYMENT_TOKEN_CREATED:
             return _payment_token(event)
+        if kind == PAYMENT_TOKEN_DELETED:
+            return _deleted_token(event)
         return _dispute(event)  # CUSTOMER.DISPUTE.*
     except ValidationError as exc:  # a value the domain refuses (blank id, bad currency...)
         raise WebhookVerificationError(

@@ -23,6 +23,7 @@ from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
+    SavedMethodRemoval,
     SubscriptionReport,
     renewal_invoice_id,
 )
@@ -45,6 +46,7 @@ __all__ = ["DISPUTE_OUTCOME", "INVOICE_STATUS", "MAPPED_EVENT_TYPES", "METHOD", 
 MAPPED_EVENT_TYPES = frozenset({
     "payment.processing", "payment.succeeded", "payment.failed", "payment.refunded",
     "payment.disputed", "subscription.updated", "invoice.updated", "setup.succeeded",
+    "setup.removed",
 })  # fmt: skip
 
 PAYMENT_STATUS = {
@@ -104,6 +106,8 @@ def _reports(obj: Fields, kind: str) -> dict[str, Any]:
         return {"subscriptions": _subscription(obj)}
     if what == "invoice":
         return {"renewals": _invoice(obj)}
+    if what == "setup" and obj.text("status") == "removed":
+        return {"removed_methods": _removed_method(obj)}
     if what == "setup":
         session = obj.optional_text("checkout_session_id")
         return {"saved_methods": _saved_method(obj), "checkout_session_id": session}
@@ -162,6 +166,15 @@ def _saved_method(obj: Fields) -> tuple[SavedPaymentMethod, ...]:
     return (
         SavedPaymentMethod(contact_id=contact_id, gateway=obj.gateway, method_id=obj.text("id"),
                            kind=kind, version=obj.integer("version"), label=kind.value),
+    )  # fmt: skip
+
+
+def _removed_method(obj: Fields) -> tuple[SavedMethodRemoval, ...]:
+    """A saved method the payer removed at the vendor (``status`` ``removed``)."""
+    return (
+        SavedMethodRemoval(gateway=obj.gateway, method_id=obj.text("id"),
+                           version=obj.integer("version"),
+                           contact_id=obj.optional_text("contact_id")),
     )  # fmt: skip
 
 

@@ -47,6 +47,7 @@ from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
+    SavedMethodRemoval,
     SubscriptionReport,
 )
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
@@ -74,11 +75,21 @@ from portal_access.gateways.square._objects import (
     start_of,
 )
 
-__all__ = ["CARD_CREATED", "CHARGE_FAILED", "MAPPED_EVENT_TYPES", "Mapper", "Vendor"]
+__all__ = [
+    "CARD_CREATED",
+    "CARD_REMOVED",
+    "CHARGE_FAILED",
+    "MAPPED_EVENT_TYPES",
+    "Mapper",
+    "Vendor",
+]
 
 CHARGE_FAILED = "invoice.scheduled_charge_failed"
 #: A card saved on file (on an invoice page, or from a nonce): the vault's setup report.
 CARD_CREATED = "card.created"
+#: A card on file disabled (``DisableCard``: by the seller, or the buyer through the
+#: seller's app) or forgotten (GDPR): Square never enables it again.
+CARD_REMOVED = frozenset({"card.disabled", "card.forgotten"})
 
 #: Event types whose object is mapped; every other type is acknowledged and ignored.
 MAPPED_EVENT_TYPES = frozenset(
@@ -96,6 +107,7 @@ MAPPED_EVENT_TYPES = frozenset(
         "subscription.created",
         "subscription.updated",
         CARD_CREATED,
+        *CARD_REMOVED,
     }
 )
 
@@ -174,6 +186,8 @@ class Mapper:
             return self._invoice(base, found.object("invoice"))
         if kind == CARD_CREATED:
             return self._saved_card(base, found.object("card"))
+        if kind in CARD_REMOVED:
+            return self._removed_card(base, found.object("card"))
         return self._subscription_event(base, found.object("subscription"))
 
     def _look(self, lookup: Callable[[str], Obj | None], key: str, path: str) -> Fields | None:
@@ -306,6 +320,19 @@ class Mapper:
             return base
         method = saved_card(card, contact_id, version=micros(base.occurred_at))
         return attrs.evolve(base, saved_methods=(method,))
+
+    def _removed_card(self, base: GatewayEvent, card: Fields) -> GatewayEvent:
+        """A card on file disabled or forgotten: no longer anyone's saved method, whoever's
+        it was. Its customer's ``reference_id`` names our contact, when the customer is
+        still there to ask (a forgotten card's customer may be gone too)."""
+        if card.flag("enabled", default=False):
+            return base  # still usable: not a removal
+        customer_id = card.optional_text("customer_id")
+        contact_id = self._contact_of(customer_id) if customer_id else None
+        version = micros(base.occurred_at)
+        removal = SavedMethodRemoval(gateway=self.gateway, method_id=card.text("id"),
+                                     version=version, contact_id=contact_id)  # fmt: skip
+        return attrs.evolve(base, removed_methods=(removal,))
 
     # -- subscriptions -------------------------------------------------------------------
 

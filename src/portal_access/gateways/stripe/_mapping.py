@@ -52,6 +52,7 @@ from portal_access._domain.errors import ValidationError
 from portal_access._domain.gateway_events import (
     GatewayEvent,
     RenewalInvoiceReport,
+    SavedMethodRemoval,
     SubscriptionReport,
     renewal_invoice_id,
 )
@@ -105,6 +106,7 @@ MAPPED_EVENT_TYPES = frozenset(
         "charge.dispute.updated",
         "charge.dispute.closed",
         "setup_intent.succeeded",
+        "payment_method.detached",
     }
 )
 _ARREARS = (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
@@ -152,6 +154,8 @@ def _reports(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
         return {"payments": _with_fee(_intent(obj, version), obj, ask.fee)}
     if kind == "setup_intent.succeeded":
         return {"saved_methods": _saved_method(obj, version)}
+    if kind == "payment_method.detached":
+        return {"removed_methods": _removed_method(obj, version)}
     if kind.startswith("invoice."):
         return _invoice(kind, obj, version)
     if kind.startswith("customer.subscription."):
@@ -270,6 +274,20 @@ def _saved_method(obj: Fields, version: int) -> tuple[SavedPaymentMethod, ...]:
     return (
         SavedPaymentMethod(contact_id=contact_id, gateway=obj.gateway, method_id=method_id,
                            kind=kind, version=version, label=types[0] if types else ""),
+    )  # fmt: skip
+
+
+def _removed_method(obj: Fields, version: int) -> tuple[SavedMethodRemoval, ...]:
+    """A payment method detached from its customer (by the payer in Stripe's customer
+    portal, the merchant's dashboard, or the API): Stripe never attaches it again. The
+    event's PaymentMethod no longer names the customer (``customer`` is null), so the
+    contact is named only by the method's own ``metadata['contact_id']``, when set."""
+    if obj.optional_text("customer") is not None:
+        return ()  # still attached: not a removal
+    contact_id = obj.string_map("metadata").get("contact_id") or None
+    return (
+        SavedMethodRemoval(gateway=obj.gateway, method_id=obj.text("id"), version=version,
+                           contact_id=contact_id),
     )  # fmt: skip
 
 

@@ -241,6 +241,23 @@ class SandboxVendor(SandboxBooks):
             raise refused("no_such_method", f"no saved payment method {method_id!r}")
         self._declining.add(method_id)
 
+    def remove_saved_method(self, method_id: str) -> None:
+        """The payer deletes a saved method at the vendor: it is never charged again, and
+        a ``setup.removed`` event reports it (the setup, ``status`` ``removed``).
+
+        Raises:
+            SandboxError: no such saved method (or removed already).
+        """
+        if method_id not in self._saved:
+            raise refused("no_such_method", f"no saved payment method {method_id!r}")
+        owner, method = self._saved.pop(method_id)
+        self._emit(
+            "setup.removed",
+            {"object": "setup", "id": method_id, "contact_id": owner, "method": method.value,
+             "status": "removed", "version": self._next_version()},
+        )  # fmt: skip
+        self._queue.flush()
+
     # -- what the actions share ------------------------------------------------------------
 
     def _payable(self, session_id: str) -> Checkout:

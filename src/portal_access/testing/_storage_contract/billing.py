@@ -205,6 +205,27 @@ class BillingContract:
                 values.subscription(contact_id="c-2", version=2)
             ]
 
+    def test_saved_methods_hide_a_removed_one_but_keep_it_for_ordering(self, store: Store) -> None:
+        """A removed saved method is the contact's latest, never their method: get,
+        for_gateway and holding skip it; a newer method saved replaces it."""
+        ann, bob = values.saved_method("c-1", "pm_1"), values.saved_method("c-2", "pm_2")
+        with unit_of_work(store) as uow:
+            uow.saved_methods.save(ann)
+            uow.saved_methods.save(bob)
+        with unit_of_work(store) as uow:
+            assert uow.saved_methods.holding("stripe", "pm_1") == ann
+            assert uow.saved_methods.holding("square", "pm_1") is None
+            uow.saved_methods.save(attrs.evolve(ann, removed_at=values.NOW))
+        with unit_of_work(store) as uow:
+            assert uow.saved_methods.get("c-1") is None
+            assert uow.saved_methods.latest("c-1") == attrs.evolve(ann, removed_at=values.NOW)
+            assert uow.saved_methods.for_gateway("stripe") == (bob,)
+            assert uow.saved_methods.holding("stripe", "pm_1") is None
+            newer = values.saved_method("c-1", "pm_3", version=2)
+            uow.saved_methods.save(newer)
+        with unit_of_work(store) as uow:
+            assert uow.saved_methods.get("c-1") == newer == uow.saved_methods.latest("c-1")
+
     def test_checkouts_with_key(self, store: Store) -> None:
         """checkouts.with_key finds the page opened under the key, and None for another key."""
         with unit_of_work(store) as uow:

@@ -44,6 +44,19 @@ class MessageContract:
             assert uow.gateway_events.outcome("square", "evt_1") == "ignored"
             assert uow.gateway_events.outcome("paypal", "evt_1") is None
 
+    def test_gateway_events_remember_a_removed_method_once(self, store: Store) -> None:
+        """record_removed_method remembers (gateway, method) once, apart from events with
+        the same id and from other gateways; method_removed reads it back."""
+        with unit_of_work(store) as uow:
+            assert uow.gateway_events.record_removed_method("stripe", "pm_1", values.NOW) is True
+            assert uow.gateway_events.record_removed_method("stripe", "pm_1", values.NOW) is False
+            uow.gateway_events.record("stripe", "pm_2", "applied", values.NOW)
+        with unit_of_work(store) as uow:
+            assert uow.gateway_events.method_removed("stripe", "pm_1") is True
+            assert uow.gateway_events.method_removed("square", "pm_1") is False
+            assert uow.gateway_events.method_removed("stripe", "pm_2") is False
+            assert uow.gateway_events.outcome("stripe", "pm_1") is None
+
     def test_gateway_events_record_rolls_back_with_its_effects(self, store: Store) -> None:
         """An event recorded in a rolled-back unit of work is recorded afresh by the retry."""
         roll_back(store, lambda uow: uow.gateway_events.record("stripe", "evt_1", "x", values.NOW))

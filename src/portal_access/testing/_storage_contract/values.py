@@ -16,6 +16,7 @@ from typing import Any
 from portal_access._domain.access import AccessState
 from portal_access._domain.accounts import Account, AccountClass, Site
 from portal_access._domain.audit import Actor, AuditAction, AuditRecord
+from portal_access._domain.autopay import SavedPaymentMethod
 from portal_access._domain.billing import Invoice, Plan, renewal_invoice_lines
 from portal_access._domain.checkout import CheckoutSession
 from portal_access._domain.contacts import Contact, ContactRole
@@ -46,6 +47,7 @@ __all__ = [
     "offer",
     "payment",
     "plan",
+    "saved_method",
     "site",
     "subscription",
     "token",
@@ -169,6 +171,15 @@ def subscription(
         gateway=gateway,
     )
     return SubscriptionReport(contact_id=contact_id, snapshot=snapshot)
+
+
+def saved_method(
+    contact_id: str = "c-1", method_id: str = "pm_1", *, gateway: str = "stripe", version: int = 1
+) -> SavedPaymentMethod:
+    """A card ``contact_id`` saved at ``gateway``."""
+    return SavedPaymentMethod(contact_id=contact_id, gateway=gateway, method_id=method_id,
+                              kind=PaymentMethodKind.CARD, version=version, saved_at=NOW,
+                              label="VISA ending 4242")  # fmt: skip
 
 
 def access_state(
