@@ -152,9 +152,8 @@ def test_a_unit_of_work_is_begin_its_statements_and_commit(store: SqlStore, tmp_
     assert len(from_idle) == 10, from_idle  # one server transaction per unit of work
     units = [trips[n : n + 4] for n in range(0, len(trips), 4)]
     for unit in units:
-        assert unit[0][0] == "I"  # its BEGIN (prepared by the driver after a few: extended)
-        assert [status for status, _ in unit[1:]] == ["T", "T", "T"]
-        assert unit[-1] == ("T", "COMMIT")
+        assert unit[0] == ("I", "BEGIN ISOLATION LEVEL READ COMMITTED")
+        assert unit[1:] == [("T", "extended"), ("T", "extended"), ("T", "COMMIT")]
 
 
 def test_a_unit_of_work_begins_read_committed_whatever_the_servers_default(url: str):

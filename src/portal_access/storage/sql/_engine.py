@@ -204,7 +204,7 @@ def _postgres_begin(connection: Connection) -> None:
         return
     errors = connection.dialect.loaded_dbapi.Error
     try:  # on the driver: SQLAlchemy's statement machinery costs more than BEGIN itself
-        dbapi_connection.execute(_POSTGRES_BEGIN)
+        dbapi_connection.execute(_POSTGRES_BEGIN, prepare=False)  # a simple query
     except errors as exc:
         lost = connection.dialect.is_disconnect(exc, dbapi_connection, None)
         if lost:
