@@ -45,8 +45,9 @@ processes serving the workers' connections, found by their ``application_name``,
 the server's own: WAL writer, checkpointer, autovacuum), read from ``/proc``; how many
 cores the run kept busy and how many other processes kept busy meanwhile
 (``/proc/stat``: a shared machine shows there), and the most webhooks/s all cores
-would give at this run's CPU per webhook (the bound of the speed-up on this machine);
-how often a worker waited (a round trip, a lock) and was preempted, per webhook.
+would give at this run's CPU per webhook (the bound of the speed-up on this machine),
+and what bounds the run (the machine's cores, one core for threads, or waits); how
+often a worker waited (a round trip, a lock) and was preempted, per webhook.
 ``--pg-options '-c commit_delay=100 -c commit_siblings=2'`` gives the PostgreSQL
 workers' sessions server settings, to measure them without changing the server.
 """
@@ -587,12 +588,19 @@ def report(run: Run, workers: int, one: float | None, cores: int) -> float:
         server = " (the server's not counted: not on this machine)" if run.server else ""
     print(f"{indent}CPU per webhook: the workers {run.workers * per:.0f} us{server}")
     ceiling = cores / (spent / handled)
+    busy, other = spent / run.elapsed, max(run.machine - spent, 0.0) / run.elapsed
     print(
-        f"{indent}cores busy: {spent / run.elapsed:.2f} with this run,"
-        f" {max(run.machine - spent, 0.0) / run.elapsed:.2f} with other processes;"
+        f"{indent}cores busy: {busy:.2f} with this run, {other:.2f} with other processes;"
         f" all {cores} would give at most {ceiling:,.0f} webhooks/s"
         f" ({ceiling / one:.1f}x one worker)"
     )
+    if busy + other > 0.9 * cores:
+        bound = "the machine: all its cores busy"
+    elif not run.server and busy > 0.8:
+        bound = "one core: the Python threads of a process run one at a time (the GIL)"
+    else:
+        bound = "the workers' waits (round trips, locks, the disk), not the cores"
+    print(f"{indent}bound by {bound}")
     print(
         f"{indent}per webhook, a worker waited {run.waits / handled:.1f} times"
         f" and was preempted {run.preempted / handled:.1f} times"

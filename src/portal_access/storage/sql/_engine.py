@@ -17,19 +17,22 @@ is set explicitly because builds of SQLite differ in their default.
 PostgreSQL: psycopg 3, every transaction ``BEGIN ISOLATION LEVEL READ COMMITTED``
 (whatever the server's default; why READ COMMITTED: see
 :mod:`portal_access.storage.sql._store`). The driver is in autocommit mode and the
-``BEGIN`` is ours, sent on the driver when SQLAlchemy begins (as SQLite's), so that a unit
-of work's first round trip is its ``BEGIN`` and nothing before it.
+``BEGIN`` is ours, a simple query sent on the driver when SQLAlchemy begins (as SQLite's
+``BEGIN IMMEDIATE``), so a unit of work's round trips are its ``BEGIN``, its statements
+and its ``COMMIT``: one server transaction. A connection a caller gives an isolation level
+of its own (``execution_options(isolation_level=...)``) is left to the driver.
 
 That ``BEGIN`` is also the check that a pooled connection is alive. The pool does not
 ping (``pool_pre_ping``): its ``SELECT 1`` was a round trip and a server transaction of
-its own each time a connection was handed out, two transactions for every unit of work,
-about a fifth of a webhook's round trips. Instead :func:`begin_postgres` replaces a connection
-whose ``BEGIN`` finds it dead (the server restarted, failed over, or ended it for
-sitting idle): nothing of the transaction was sent yet, so sending it again on another
-connection is safe, and a connection the server dropped while idle never fails a use
-case. A connection lost *after* its ``BEGIN`` is not replaced: the server rolled the
-transaction back, and the use case fails with :class:`~portal_access.StorageError`, as
-it must (its statements may have been read, its commit may have been lost).
+its own each time it handed out a connection, two server transactions for every unit of
+work and one in six of a webhook's round trips (``docs/performance.md``). Instead
+:func:`begin_postgres` replaces a connection whose ``BEGIN`` finds it dead (the server
+restarted, failed over, or ended it for sitting idle): nothing of the transaction was
+sent yet, so beginning again on another connection is safe, and a connection the server
+dropped while idle never fails a use case. A connection lost *after* its ``BEGIN`` is
+not replaced: the server rolled the transaction back, and the use case fails with
+:class:`~portal_access.StorageError`, as it must (its statements were sent, and its
+commit may have been lost).
 """
 
 from __future__ import annotations
