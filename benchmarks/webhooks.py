@@ -364,15 +364,19 @@ def context_switches() -> tuple[int, int]:
     return usage.ru_nvcsw, usage.ru_nivcsw
 
 
-def process_cpu(pid: int) -> float | None:
-    """CPU seconds (user and system) process ``pid`` used so far, or ``None`` when it
-    is not on this machine (or gone)."""
+def server_process_cpu(pid: int) -> float | None:
+    """CPU seconds (user and system) the PostgreSQL process ``pid`` used so far, or
+    ``None`` when it is not on this machine (or gone)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+            line = stat.read()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    name, fields = line.split("(", 1)[1].rsplit(")", 1)
+    if not name.startswith("postgres"):  # another machine's pid: not the server's
+        return None
+    utime, stime = fields.split()[11:13]
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
 
 class ServerProcesses:
@@ -395,8 +399,8 @@ class ServerProcesses:
             " WHERE application_name = %s OR backend_type <> 'client backend'",
             (self._application, self._application),
         ).fetchall()
-        backends = {pid: process_cpu(pid) for pid, ours in rows if ours}
-        own = {pid: process_cpu(pid) for pid, ours in rows if not ours}
+        backends = {pid: server_process_cpu(pid) for pid, ours in rows if ours}
+        own = {pid: server_process_cpu(pid) for pid, ours in rows if not ours}
         return backends, own
 
     def close(self) -> None:

@@ -126,9 +126,8 @@ def begin_postgres(engine: Engine) -> Connection:
             connection.close()
             if new or not exc.connection_invalidated:
                 raise
-            log.info(
-                "a pooled connection was dropped by the server (%s); connecting again", exc.orig
-            )
+            why = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "lost"
+            log.info("a pooled connection was dropped by the server (%s); connecting again", why)
             continue
         return connection
 
