@@ -23,16 +23,16 @@ and its ``COMMIT``: one server transaction. A connection a caller gives an isola
 of its own (``execution_options(isolation_level=...)``) is left to the driver.
 
 That ``BEGIN`` is also the check that a pooled connection is alive. The pool does not
-ping (``pool_pre_ping``): its ``SELECT 1`` was a round trip and a server transaction of
-its own each time it handed out a connection, two server transactions for every unit of
-work and one in six of a webhook's round trips (``docs/performance.md``). Instead
-:func:`begin_postgres` replaces a connection whose ``BEGIN`` finds it dead (the server
-restarted, failed over, or ended it for sitting idle): nothing of the transaction was
-sent yet, so beginning again on another connection is safe, and a connection the server
-dropped while idle never fails a use case. A connection lost *after* its ``BEGIN`` is
-not replaced: the server rolled the transaction back, and the use case fails with
-:class:`~portal_access.StorageError`, as it must (its statements were sent, and its
-commit may have been lost).
+ping (``pool_pre_ping``): its ping (an empty query) was a round trip and a server
+transaction of its own each time it handed out a connection, two server transactions for
+every unit of work and one in six of a webhook's round trips (``docs/performance.md``).
+Instead :func:`begin_postgres` replaces a connection whose ``BEGIN`` finds it dead (the
+server restarted, failed over, or ended it for sitting idle): nothing of the transaction
+was sent yet, so beginning again on another connection is safe, and a connection the
+server dropped while idle never fails a use case. A connection lost *after* its
+``BEGIN`` is not replaced: the server rolled the transaction back, and the use case
+fails with :class:`~portal_access.StorageError`, as it must (its statements were sent,
+and its commit may have been lost).
 """
 
 from __future__ import annotations
