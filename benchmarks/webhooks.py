@@ -2,7 +2,8 @@
 many webhooks several workers handle.
 
 Run: ``.venv/bin/python benchmarks/webhooks.py [--events N] [--rounds R] [--stream N]
-[--workers 1,2,4,8] [--store sql|memory]``. With ``PORTAL_ACCESS_TEST_DATABASE_URL`` set
+[--workers 1,2,4,8] [--store sql|memory] [--only one|several] [--pg-options ...]``.
+With ``PORTAL_ACCESS_TEST_DATABASE_URL`` set
 (``postgresql://postgres@127.0.0.1:5432/test``) the workers also run on PostgreSQL, in
 a schema of their own made for the run and dropped after it.
 
@@ -35,21 +36,32 @@ Several workers: a stream of ``--stream`` deliveries (64 clients, each paying on
 invoice through a series of ``payment_intent`` snapshots, every event delivered three
 times, shuffled) is dealt round-robin to 1, 2, 4 and 8 workers, each on a new
 database: threads of one process sharing one ``SqlStore`` on SQLite, and processes each
-with its own ``SqlStore`` on PostgreSQL (as a host's web workers are). Prints
-webhooks/s (deliveries, duplicates and stale ones included, over the wall time from the
-workers' common start to the last one's end), the speed-up over one worker, and the
-CPU time the workers used (process time: how many of the machine's cores they kept
-busy, which bounds them on a small machine; the database server's is not counted).
+with its own ``SqlStore`` on PostgreSQL (as a host's web workers are), spawned, warmed
+up by one delivery each and started together at a barrier. Prints webhooks/s
+(deliveries, duplicates and stale ones included, over the wall time from the workers'
+common start to the last one's end) and the speed-up over one worker; the CPU time per
+webhook of the workers and, for PostgreSQL on this machine, of the server (the
+processes serving the workers' connections, found by their ``application_name``, and
+the server's own: WAL writer, checkpointer, autovacuum), read from ``/proc``; how many
+cores the run kept busy and how many other processes kept busy meanwhile
+(``/proc/stat``: a shared machine shows there), and the most webhooks/s all cores
+would give at this run's CPU per webhook (the bound of the speed-up on this machine),
+and what bounds the run (the machine's cores, one core for threads, or waits); how
+often a worker waited (a round trip, a lock) and was preempted, per webhook.
+``--pg-options '-c commit_delay=100 -c commit_siblings=2'`` gives the PostgreSQL
+workers' sessions server settings, to measure them without changing the server.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import multiprocessing
 import os
 import random
+import resource
 import sqlite3
 import statistics
 import tempfile
@@ -62,6 +74,7 @@ from pathlib import Path
 from typing import Any
 
 import stripe
+from sqlalchemy.engine import make_url
 
 from portal_access import AccountClass, AchPolicy, Charge, Money, PaymentMethodKind, PortalPolicy
 from portal_access._portal import PortalAccess
@@ -315,8 +328,95 @@ def handle_share(portal: PortalAccess, share: Batch) -> Counter[str]:
     return outcomes
 
 
-def process_worker(url: str, share: Batch, start: Any, results: Any) -> None:
-    """One worker process: its own store and portal, started at the barrier."""
+@dataclasses.dataclass
+class Run:
+    """One run of the stream: its wall time, what the workers handled, and the CPU time
+    (seconds) the workers, the database server and the whole machine used meanwhile."""
+
+    elapsed: float
+    outcomes: Counter[str]
+    workers: float
+    machine: float
+    #: How many times the workers gave up the CPU to wait (voluntary context switches:
+    #: a round trip that had to wait, a lock) and were taken off it (involuntary).
+    waits: int
+    preempted: int
+    #: The server processes serving the workers' connections (``None``: no server, or
+    #: not on this machine), and the server's own processes (WAL writer, checkpointer,
+    #: background writer, autovacuum): they work for every client of the server.
+    backends: float | None = None
+    server_own: float | None = None
+    #: Whether a database server worked for the run.
+    server: bool = False
+
+
+def machine_cpu() -> float:
+    """CPU seconds every process of this machine used so far (``/proc/stat``)."""
+    with open("/proc/stat") as stat:
+        fields = [int(n) for n in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def context_switches() -> tuple[int, int]:
+    """This process's context switches so far: (voluntary, involuntary)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_nvcsw, usage.ru_nivcsw
+
+
+def server_process_cpu(pid: int) -> float | None:
+    """CPU seconds (user and system) the PostgreSQL process ``pid`` used so far, or
+    ``None`` when it is not on this machine (or gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            line = stat.read()
+    except OSError:
+        return None
+    name, fields = line.split("(", 1)[1].rsplit(")", 1)
+    if not name.startswith("postgres"):  # another machine's pid: not the server's
+        return None
+    utime, stime = fields.split()[11:13]
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
+
+class ServerProcesses:
+    """The PostgreSQL server's processes serving the connections named ``application``
+    (the workers'), and its own (``backend_type`` other than a client's), found in
+    ``pg_stat_activity``: their CPU time read from ``/proc`` (a server on this machine)."""
+
+    def __init__(self, url: str, application: str) -> None:
+        import psycopg  # noqa: PLC0415
+
+        from portal_access.storage.sql._urls import database_url, psycopg_conninfo  # noqa: PLC0415
+
+        self._admin = psycopg.connect(psycopg_conninfo(database_url(url)), autocommit=True)
+        self._application = application
+
+    def cpu(self) -> tuple[dict[int, float | None], dict[int, float | None]]:
+        """Each process's CPU seconds so far: (the workers' backends, the server's own)."""
+        rows = self._admin.execute(
+            "SELECT pid, application_name = %s FROM pg_stat_activity"
+            " WHERE application_name = %s OR backend_type <> 'client backend'",
+            (self._application, self._application),
+        ).fetchall()
+        backends = {pid: server_process_cpu(pid) for pid, ours in rows if ours}
+        own = {pid: server_process_cpu(pid) for pid, ours in rows if not ours}
+        return backends, own
+
+    def close(self) -> None:
+        self._admin.close()
+
+
+def used(before: dict[int, float | None], after: dict[int, float | None]) -> float | None:
+    """CPU seconds the processes used between two readings (one that started meanwhile:
+    all of its time); ``None`` when none could be read."""
+    spent = [cpu - (before.get(pid) or 0.0) for pid, cpu in after.items() if cpu is not None]
+    return sum(spent) if spent else None
+
+
+def process_worker(url: str, share: Batch, start: Any, finish: Any, results: Any) -> None:
+    """One worker process: its own store and portal, started at the barrier; it keeps
+    its connection until the parent has read the server's CPU time (``finish``)."""
     from portal_access.storage.sql import SqlStore  # noqa: PLC0415
 
     try:
@@ -324,37 +424,69 @@ def process_worker(url: str, share: Batch, start: Any, results: Any) -> None:
             portal = portal_for(store)
             portal.handle_webhook("stripe", *share[0])  # connect and warm up before the clock
             start.wait(timeout=120)
-            began, cpu = time.time(), time.process_time()
+            began, cpu, switches = time.time(), time.process_time(), context_switches()
             outcomes = handle_share(portal, share[1:])
-            used = time.process_time() - cpu
-            results.put((began, time.time(), used, dict(outcomes), None))
+            spent = time.process_time() - cpu
+            waits, preempted = (b - a for a, b in zip(switches, context_switches(), strict=True))
+            results.put((began, time.time(), spent, dict(outcomes), waits, preempted, None))
+            finish.wait(timeout=120)
     except Exception as exc:  # report it rather than hang the parent
         start.abort()
-        results.put((0.0, 0.0, 0.0, {}, repr(exc)))
+        finish.abort()
+        results.put((0.0, 0.0, 0.0, {}, 0, 0, repr(exc)))
 
 
-def run_processes(url: str, shares: list[Batch]) -> tuple[float, float, Counter[str]]:
+def run_processes(url: str, shares: list[Batch], *, options: str = "") -> Run:
+    """The workers as processes, each with its connections named for the run (so that
+    the server's processes serving them are found) and ``options`` added to theirs."""
+    application = f"pa_bench_{uuid.uuid4().hex[:8]}"
+    found = make_url(url)
+    query = {"application_name": application}
+    if options:
+        query["options"] = f"{found.query.get('options', '')} {options}".strip()
+    named = found.update_query_dict(query).render_as_string(hide_password=False)
     context = multiprocessing.get_context("spawn")
-    start, results = context.Barrier(len(shares)), context.Queue()
+    parties = len(shares) + 1  # the parent reads the CPU times as the workers start
+    start, finish = context.Barrier(parties), context.Barrier(parties)
+    results = context.Queue()
     workers = [
-        context.Process(target=process_worker, args=(url, share, start, results))
+        context.Process(target=process_worker, args=(named, share, start, finish, results))
         for share in shares
     ]
     for worker in workers:
         worker.start()
-    reports = [results.get(timeout=900) for _ in workers]
+    server = ServerProcesses(url, application)
+    try:
+        with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed: below
+            start.wait(timeout=300)
+        machine, (backends, own) = machine_cpu(), server.cpu()
+        reports = [results.get(timeout=900) for _ in workers]
+        machine, (backends_after, own_after) = machine_cpu() - machine, server.cpu()
+        with contextlib.suppress(threading.BrokenBarrierError):
+            finish.wait(timeout=60)
+    finally:
+        server.close()
     for worker in workers:
         worker.join(timeout=60)
-    errors = [error for *_, error in reports if error]
+    errors = [report[-1] for report in reports if report[-1]]
     assert not errors, errors
     outcomes: Counter[str] = Counter()
-    for *_, counts, _error in reports:
-        outcomes.update(counts)
-    cpu = sum(r[2] for r in reports)
-    return max(r[1] for r in reports) - min(r[0] for r in reports), cpu, outcomes
+    for report in reports:
+        outcomes.update(report[3])
+    return Run(
+        elapsed=max(r[1] for r in reports) - min(r[0] for r in reports),
+        outcomes=outcomes,
+        workers=sum(r[2] for r in reports),
+        machine=machine,
+        waits=sum(r[4] for r in reports),
+        preempted=sum(r[5] for r in reports),
+        backends=used(backends, backends_after),
+        server_own=used(own, own_after),
+        server=True,
+    )
 
 
-def run_threads(url: str, shares: list[Batch]) -> tuple[float, float, Counter[str]]:
+def run_threads(url: str, shares: list[Batch]) -> Run:
     from portal_access.storage.sql import SqlStore  # noqa: PLC0415
 
     with SqlStore(url) as store:
@@ -375,14 +507,17 @@ def run_threads(url: str, shares: list[Batch]) -> tuple[float, float, Counter[st
                 outcomes.update(found)
 
         threads = [threading.Thread(target=work, args=(share,)) for share in shares]
-        began, cpu = time.perf_counter(), time.process_time()
+        began, cpu, machine = time.perf_counter(), time.process_time(), machine_cpu()
+        switches = context_switches()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+        machine = machine_cpu() - machine
+        waits, preempted = (b - a for a, b in zip(switches, context_switches(), strict=True))
     assert not errors, errors
-    return elapsed, cpu, outcomes
+    return Run(elapsed, outcomes, cpu, machine, waits, preempted)
 
 
 @contextlib.contextmanager
@@ -411,9 +546,11 @@ def several_workers(args: argparse.Namespace) -> None:
         databases.append("postgres")
     else:
         print("(PostgreSQL skipped: set PORTAL_ACCESS_TEST_DATABASE_URL to measure it)")
+    cores = os.cpu_count() or 1
     for database in databases:
         how = "threads of one process" if database == "sqlite" else "processes"
-        print(f"{database}, workers as {how}, a stream of ~{args.stream} deliveries:")
+        options = f", server options {args.pg_options!r}" if database == "postgres" else ""
+        print(f"{database}, workers as {how}, a stream of ~{args.stream} deliveries{options}:")
         one: float | None = None
         for workers in counts:
             with contextlib.ExitStack() as stack:
@@ -426,17 +563,53 @@ def several_workers(args: argparse.Namespace) -> None:
                 stream = stream_of(url, args.stream)
                 # each share's first delivery is its warm-up, outside the clock
                 shares = [stream[n::workers] for n in range(workers)]
-                run = run_threads if database == "sqlite" else run_processes
-                elapsed, cpu, outcomes = run(url, shares)
-            handled = sum(outcomes.values())
-            rate = handled / elapsed
-            one = one or rate
-            shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
-            print(
-                f"  {workers} worker{'s' if workers > 1 else ' '}: {rate:7.0f} webhooks/s"
-                f" ({rate / one:.2f}x one worker); the workers' CPU {cpu / handled * 1e6:5.0f}"
-                f" us per webhook, {cpu / elapsed:.2f} cores busy; {shown}"
-            )
+                if database == "sqlite":
+                    run = run_threads(url, shares)
+                else:
+                    run = run_processes(url, shares, options=args.pg_options)
+            one = report(run, workers, one, cores)
+
+
+def report(run: Run, workers: int, one: float | None, cores: int) -> float:
+    """Print a run's figures; return the rate of one worker (this one's, if first)."""
+    handled = sum(run.outcomes.values())
+    rate = handled / run.elapsed
+    one = one or rate
+    shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(run.outcomes.items()))
+    print(
+        f"  {workers} worker{'s' if workers > 1 else ' '}: {rate:7.0f} webhooks/s"
+        f" ({rate / one:.2f}x one worker); {shown}"
+    )
+    per, indent = 1e6 / handled, " " * 6
+    spent = run.workers + (run.backends or 0.0) + (run.server_own or 0.0)
+    if run.backends is not None:
+        server = (
+            f", the server {(run.backends + (run.server_own or 0.0)) * per:.0f} us"
+            f" ({run.backends * per:.0f} serving these workers,"
+            f" {(run.server_own or 0.0) * per:.0f} its own processes)"
+        )
+    else:
+        server = " (the server's not counted: not on this machine)" if run.server else ""
+    print(f"{indent}CPU per webhook: the workers {run.workers * per:.0f} us{server}")
+    ceiling = cores / (spent / handled)
+    busy, other = spent / run.elapsed, max(run.machine - spent, 0.0) / run.elapsed
+    print(
+        f"{indent}cores busy: {busy:.2f} with this run, {other:.2f} with other processes;"
+        f" all {cores} would give at most {ceiling:,.0f} webhooks/s"
+        f" ({ceiling / one:.1f}x one worker)"
+    )
+    if busy + other > 0.9 * cores:
+        bound = "the machine: all its cores busy"
+    elif not run.server and busy > 0.8:
+        bound = "one core: the Python threads of a process run one at a time (the GIL)"
+    else:
+        bound = "the workers' waits (round trips, locks, the disk), not the cores"
+    print(f"{indent}bound by {bound}")
+    print(
+        f"{indent}per webhook, a worker waited {run.waits / handled:.1f} times"
+        f" and was preempted {run.preempted / handled:.1f} times"
+    )
+    return one
 
 
 def main() -> None:
@@ -447,6 +620,12 @@ def main() -> None:
     parser.add_argument("--stream", type=int, default=1920, help="deliveries for the workers")
     parser.add_argument("--workers", default="1,2,4,8", help="worker counts, comma-separated")
     parser.add_argument("--only", choices=["one", "several"], help="run one part only")
+    parser.add_argument(
+        "--pg-options",
+        default="",
+        help="server settings for the PostgreSQL workers' sessions, e.g. "
+        "'-c commit_delay=100 -c commit_siblings=2' (a superuser may set these)",
+    )
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start")
     if args.only != "several":

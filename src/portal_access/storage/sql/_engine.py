@@ -14,10 +14,25 @@ again: the payment would stay unapplied until a reconcile (the "acknowledged but
 failure docs/rules.md sets out to prevent). One ``fsync`` per unit of work is the price; it
 is set explicitly because builds of SQLite differ in their default.
 
-PostgreSQL: psycopg 3, ``READ COMMITTED`` set explicitly (whatever the server default),
-and a liveness check when a pooled connection is handed out, so a connection the server
-dropped is replaced instead of failing a use case. Why READ COMMITTED: see
-:mod:`portal_access.storage.sql._store`.
+PostgreSQL: psycopg 3, every transaction ``BEGIN ISOLATION LEVEL READ COMMITTED``
+(whatever the server's default; why READ COMMITTED: see
+:mod:`portal_access.storage.sql._store`). The driver is in autocommit mode and the
+``BEGIN`` is ours, a simple query sent on the driver when SQLAlchemy begins (as SQLite's
+``BEGIN IMMEDIATE``), so a unit of work's round trips are its ``BEGIN``, its statements
+and its ``COMMIT``: one server transaction. A connection a caller gives an isolation level
+of its own (``execution_options(isolation_level=...)``) is left to the driver.
+
+That ``BEGIN`` is also the check that a pooled connection is alive. The pool does not
+ping (``pool_pre_ping``): its ping (an empty query) was a round trip and a server
+transaction of its own each time it handed out a connection, two server transactions for
+every unit of work and one in six of a webhook's round trips (``docs/performance.md``).
+Instead :func:`begin_postgres` replaces a connection whose ``BEGIN`` finds it dead (the
+server restarted, failed over, or ended it for sitting idle): nothing of the transaction
+was sent yet, so beginning again on another connection is safe, and a connection the
+server dropped while idle never fails a use case. A connection lost *after* its
+``BEGIN`` is not replaced: the server rolled the transaction back, and the use case
+fails with :class:`~portal_access.StorageError`, as it must (its statements were sent,
+and its commit may have been lost).
 """
 
 from __future__ import annotations
@@ -34,9 +49,11 @@ from sqlalchemy.exc import DBAPIError
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
+    "POSTGRES_BEGIN",
     "READ_ONLY",
     "SQLITE_JOURNAL_MODE",
     "SQLITE_SYNCHRONOUS",
+    "begin_postgres",
     "make_engine",
     "require_driver",
 ]
@@ -50,6 +67,13 @@ SQLITE_SYNCHRONOUS = "FULL"
 #: Execution option of a connection that only reads: SQLite begins it DEFERRED, so it
 #: neither waits for nor blocks the writer (WAL readers see the last commit).
 READ_ONLY = "portal_access_read_only"
+#: How every PostgreSQL transaction begins (on the driver, in its autocommit mode).
+POSTGRES_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+_POSTGRES_BEGIN = POSTGRES_BEGIN.encode()
+#: ``Connection.info`` key: the connection was made for this checkout (not pooled).
+_NEW = "portal_access_new"
+
+log = logging.getLogger("portal_access.storage.sql")
 
 
 def require_driver(url: URL) -> None:
@@ -77,7 +101,35 @@ def make_engine(url: URL, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_connected)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, isolation_level="READ COMMITTED", pool_pre_ping=True)
+    engine = create_engine(url, echo=echo, isolation_level="READ COMMITTED")
+    event.listen(engine, "connect", _postgres_connected)
+    event.listen(engine, "begin", _postgres_begin)
+    return engine
+
+
+def begin_postgres(engine: Engine) -> Connection:
+    """A PostgreSQL connection of ``engine``, its transaction begun.
+
+    A pooled connection whose ``BEGIN`` finds it dead is discarded and the next one
+    tried (after a server restart every pooled connection is dead), until one begins
+    or a connection made for the purpose fails: that error is raised.
+
+    Raises:
+        DBAPIError: no connection could be made or begun.
+    """
+    while True:
+        connection = engine.connect()
+        new = connection.info.pop(_NEW, False)
+        try:
+            connection.begin()
+        except DBAPIError as exc:
+            connection.close()
+            if new or not exc.connection_invalidated:
+                raise
+            why = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "lost"
+            log.info("a pooled connection was dropped by the server (%s); connecting again", why)
+            continue
+        return connection
 
 
 def _sqlite_connected(dbapi_connection: Any, _record: object) -> None:
@@ -137,3 +189,45 @@ def _sqlite_begin(connection: Connection) -> None:
         dbapi_connection.execute(sql)
     except sqlite3.Error as exc:
         raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc
+
+
+def _postgres_connected(dbapi_connection: Any, record: Any) -> None:
+    # Let us issue BEGIN ourselves (psycopg would send its own before the first statement).
+    if dbapi_connection.info.transaction_status:  # not idle: SQLAlchemy's setup left one
+        dbapi_connection.rollback()
+    dbapi_connection.autocommit = True
+    record.info[_NEW] = True
+
+
+def _postgres_begin(connection: Connection) -> None:
+    if "isolation_level" in connection.get_execution_options():
+        return  # the caller chose an isolation level, or autocommit: the driver's way
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    if not dbapi_connection.autocommit:  # SQLAlchemy reset a caller's isolation level
+        if dbapi_connection.info.transaction_status:  # psycopg began already
+            return
+        dbapi_connection.autocommit = True
+    if _watched(connection):
+        connection.exec_driver_sql(POSTGRES_BEGIN)  # whoever watches statements sees it
+        return
+    errors = connection.dialect.loaded_dbapi.Error
+    try:  # on the driver: SQLAlchemy's statement machinery costs more than BEGIN itself
+        dbapi_connection.execute(_POSTGRES_BEGIN, prepare=False)  # a simple query
+    except errors as exc:
+        lost = connection.dialect.is_disconnect(exc, dbapi_connection, None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            POSTGRES_BEGIN, (), exc, errors, connection_invalidated=lost
+        ) from exc
+
+
+def _watched(connection: Connection) -> bool:
+    """Whether someone watches this connection's statements (``echo``, SQL logging at
+    INFO, a cursor listener): then statements go through SQLAlchemy for them to see."""
+    dispatch = connection.dispatch
+    return bool(
+        dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or connection.engine.logger.isEnabledFor(logging.INFO)
+    )

@@ -47,7 +47,12 @@ from portal_access.repositories import (
     DEFAULT_ROW_CACHE_SIZE,
     DocumentCache,
 )
-from portal_access.storage.sql._engine import BUSY_TIMEOUT_SECONDS, READ_ONLY, make_engine
+from portal_access.storage.sql._engine import (
+    BUSY_TIMEOUT_SECONDS,
+    READ_ONLY,
+    begin_postgres,
+    make_engine,
+)
 from portal_access.storage.sql._errors import translate
 from portal_access.storage.sql._hot_path import CommittedReader, ConnectionLostError
 from portal_access.storage.sql._migrations import check_schema, migrate
@@ -220,14 +225,9 @@ class SqlStore:
             with self._writers.transaction(self._engine) as grouped:
                 yield grouped
             return
-        try:
-            connection = self._engine.connect()
+        try:  # PostgreSQL: a pooled connection the server dropped is replaced at BEGIN
+            connection = begin_postgres(self._engine)
         except DBAPIError as exc:
-            raise translate(exc) from exc
-        try:
-            connection.begin()  # SQLite: BEGIN IMMEDIATE, waiting for the write lock
-        except DBAPIError as exc:
-            connection.close()
             raise translate(exc) from exc
         tx = SqlTransaction(connection)
         try:
