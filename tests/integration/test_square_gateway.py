@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
+import types
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -171,11 +173,20 @@ def test_the_same_key_returns_the_same_page_and_one_customer(gateway, api):
     assert len(api.objects["customer"]) == 1
 
 
+def _sdk_sleeps_with(monkeypatch: pytest.MonkeyPatch, sleep: Any) -> None:
+    """The SDK's retry sleeps call ``sleep``: its module's name for ``time`` is replaced,
+    not ``time.sleep`` itself, which other threads of the process (a portal's outcome
+    watcher, left by an earlier test) call meanwhile."""
+    monkeypatch.setattr(
+        "square.core.http_client.time", types.SimpleNamespace(time=time.time, sleep=sleep)
+    )
+
+
 def test_a_retried_customer_create_sends_the_same_key_and_makes_one(api, clock, monkeypatch):
     """Square made the customer but its answer was lost: the SDK retries the POST (after a
     sleep) with the same idempotency key, and gets the same customer back."""
     slept: list[float] = []
-    monkeypatch.setattr("square.core.http_client.time.sleep", slept.append)
+    _sdk_sleeps_with(monkeypatch, slept.append)
     gateway = make_gateway(api, clock, max_retries=2)
     api.fail_next(503, path="/v2/customers", lost=True)
     gateway.start_checkout(request_for(CheckoutPurpose.REQUIRED_PAYMENT))
@@ -188,7 +199,7 @@ def test_a_retried_customer_create_sends_the_same_key_and_makes_one(api, clock, 
 
 def test_retries_are_set_on_every_call(api, clock, monkeypatch):
     """max_retries=0 turns the SDK's default retries (POST included) off: one try, no sleep."""
-    monkeypatch.setattr("square.core.http_client.time.sleep", pytest.fail)
+    _sdk_sleeps_with(monkeypatch, pytest.fail)
     gateway = make_gateway(api, clock, max_retries=0)
     api.fail_next(503)
     with pytest.raises(GatewayUnavailableError):
