@@ -1141,6 +1141,10 @@ class PortalAccess:
         no worker crashes, and again after the lease when one died mid-send. A failed
         message is due again after a wait that doubles each time. ``python -m
         portal_access deliver-outbox`` runs this in a loop.
+
+        Called inside a host transaction the store joins (Django's ``atomic``; see
+        :class:`~portal_access.ports.AfterCommit`), it delivers once that transaction
+        commits and returns 0.
         """
         return deliver_outbox(self._context)
 
