@@ -56,6 +56,7 @@ __all__ = [
     "begin_postgres",
     "make_engine",
     "require_driver",
+    "statements_watched",
 ]
 
 #: How long a SQLite writer waits for the write lock before giving up.
@@ -176,12 +177,7 @@ def _sqlite_begin(connection: Connection) -> None:
         return
     read_only = connection.get_execution_options().get(READ_ONLY, False)
     sql = "BEGIN" if read_only else "BEGIN IMMEDIATE"
-    dispatch = connection.dispatch
-    if (
-        dispatch.before_cursor_execute
-        or dispatch.after_cursor_execute
-        or connection.engine.logger.isEnabledFor(logging.INFO)
-    ):
+    if statements_watched(connection):
         connection.exec_driver_sql(sql)  # whoever watches statements sees it
         return
     assert dbapi_connection is not None
@@ -207,7 +203,7 @@ def _postgres_begin(connection: Connection) -> None:
         if dbapi_connection.info.transaction_status:  # psycopg began already
             return
         dbapi_connection.autocommit = True
-    if _watched(connection):
+    if statements_watched(connection):
         connection.exec_driver_sql(POSTGRES_BEGIN)  # whoever watches statements sees it
         return
     errors = connection.dialect.loaded_dbapi.Error
@@ -222,7 +218,7 @@ def _postgres_begin(connection: Connection) -> None:
         ) from exc
 
 
-def _watched(connection: Connection) -> bool:
+def statements_watched(connection: Connection) -> bool:
     """Whether someone watches this connection's statements (``echo``, SQL logging at
     INFO, a cursor listener): then statements go through SQLAlchemy for them to see."""
     dispatch = connection.dispatch

@@ -52,6 +52,7 @@ from portal_access.storage.sql._engine import (
     READ_ONLY,
     begin_postgres,
     make_engine,
+    statements_watched,
 )
 from portal_access.storage.sql._errors import translate
 from portal_access.storage.sql._hot_path import CommittedReader, ConnectionLostError
@@ -361,16 +362,15 @@ def _driver_execute(driver: Any, sql: str) -> None:
 
 
 def _unwatched(connection: Connection) -> bool:
-    """Whether nobody watches ``connection``'s statements (no cursor listener, no SQL
-    logging), so that a transaction may begin and end on the driver."""
+    """Whether nobody watches ``connection``'s statements or transactions (no cursor
+    or transaction listener, no SQL logging), so that a transaction may begin and end
+    on the driver."""
     dispatch = connection.dispatch
     return not (
-        dispatch.before_cursor_execute
-        or dispatch.after_cursor_execute
+        statements_watched(connection)
         or len(dispatch.begin) > 1  # more than the engine's own (_engine._sqlite_begin)
         or dispatch.commit
         or dispatch.rollback
-        or connection.engine.logger.isEnabledFor(logging.INFO)
     )
 
 

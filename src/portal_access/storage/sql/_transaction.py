@@ -10,7 +10,6 @@ commit), and refuses use after it ended.
 from __future__ import annotations
 
 import contextlib
-import logging
 import types
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy.sql import Executable
 
 from portal_access._domain.errors import StorageError
 from portal_access.ports import Index, Key, Lock, Row, Scalar, Table, Total, Where
+from portal_access.storage.sql._engine import statements_watched
 from portal_access.storage.sql._errors import translate
 from portal_access.storage.sql._schema import counters
 from portal_access.storage.sql._statements import Statement, statements_of
@@ -83,12 +83,7 @@ class SqlTransaction:
         self._dbapi_connection = dbapi_connection
         self._cursor: Any = None
         self._errors = self.dialect.loaded_dbapi.Error
-        dispatch = connection.dispatch
-        self._watched = bool(
-            dispatch.before_cursor_execute
-            or dispatch.after_cursor_execute
-            or connection.engine.logger.isEnabledFor(logging.INFO)
-        )
+        self._watched = statements_watched(connection)
 
     def get(self, table: Table, key: Key, *, lock: Lock = Lock.NONE) -> Row | None:
         """The row with ``key``, or ``None``; ``Lock.WAIT`` is ``SELECT ... FOR UPDATE``."""
