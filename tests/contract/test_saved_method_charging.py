@@ -43,6 +43,7 @@ from portal_access.testing.sandbox import SandboxVendor
 from portal_access.testing.square import FakeSquareApi, SquareWebhooks
 from portal_access.testing.stripe import FakeStripeApi
 from tests.paypal_shapes import assert_paypal_shaped
+from tests.paypal_world import make_gateway as make_paypal_gateway
 from tests.square_shapes import assert_square_shaped
 from tests.square_world import KEY, URL, make_gateway
 from tests.stripe_shapes import assert_stripe_shaped
@@ -368,9 +369,7 @@ class TestPayPal(SavedMethodContract):
 
     @pytest.fixture
     def gateway(self, vendor: LocalPayPalApi) -> PayPalGateway:
-        return PayPalGateway(client_id="test-client", client_secret="test-secret",
-                             webhook_id=WEBHOOK_ID, clock=ManualClock(NOW), base_uri=vendor.url,
-                             max_retries=0, certificate_fetcher=PayPalWebhooks.fetch_certificate)  # fmt: skip
+        return make_paypal_gateway(vendor, ManualClock(NOW), webhook_id=WEBHOOK_ID)
 
     @pytest.fixture
     def save(self, gateway: PayPalGateway, vendor: LocalPayPalApi) -> Save:

@@ -30,6 +30,7 @@ from portal_access.gateways.paypal import PayPalGateway
 from portal_access.gateways.paypal._errors import ERROR_TABLE, SDK_ERRORS, translate
 from portal_access.testing.paypal import CERTIFICATE_URL, LocalPayPalApi, PayPalWebhooks
 from tests.paypal_shapes import assert_paypal_shaped
+from tests.paypal_world import make_gateway
 
 WEBHOOK_ID = "WH1INTEGRATION"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -48,10 +49,7 @@ def api(clock: ManualClock) -> Iterator[LocalPayPalApi]:
 
 
 def _gateway(clock, api, **options) -> PayPalGateway:
-    settings = {"client_id": "test-client", "client_secret": "test-secret",
-                "webhook_id": WEBHOOK_ID, "clock": clock, "base_uri": api.url,
-                "max_retries": 0, "certificate_fetcher": PayPalWebhooks.fetch_certificate}  # fmt: skip
-    return PayPalGateway(**{**settings, **options})
+    return make_gateway(api, clock, webhook_id=WEBHOOK_ID, **options)
 
 
 def _delivery(webhooks: PayPalWebhooks) -> tuple[dict[str, str], bytes]:

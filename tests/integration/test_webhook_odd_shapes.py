@@ -199,15 +199,12 @@ def _square(clock: ManualClock) -> Iterator[World]:
 
 def _paypal(clock: ManualClock) -> Iterator[World]:
     pytest.importorskip("paypalserversdk", reason="the paypal extra installs the SDK")
-    from portal_access.gateways.paypal import PayPalGateway  # noqa: PLC0415 - needs the SDK
     from portal_access.testing.paypal import LocalPayPalApi, PayPalWebhooks  # noqa: PLC0415
+    from tests.paypal_world import make_gateway as make_paypal_gateway  # noqa: PLC0415
 
     with LocalPayPalApi(now=clock.now) as api:
         webhooks = PayPalWebhooks(webhook_id="WH1ODDSHAPES", clock=clock, api=api)
-        gateway = PayPalGateway(client_id="test-client", client_secret="test-secret",
-                                webhook_id="WH1ODDSHAPES", clock=clock, base_uri=api.url,
-                                max_retries=0,
-                                certificate_fetcher=PayPalWebhooks.fetch_certificate)  # fmt: skip
+        gateway = make_paypal_gateway(api, clock, webhook_id="WH1ODDSHAPES")
         documents = base_events(webhooks, stripe=False, payment_id="3C679366HH908993F")
         yield World(_portal(gateway, clock), "paypal", webhooks, documents)
 

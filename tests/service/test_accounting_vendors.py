@@ -16,7 +16,6 @@ import pytest
 
 from portal_access import LedgerAccount, Money, PaymentMethodKind, PaymentStatus
 from portal_access.adapters import ManualClock
-from portal_access.gateways.paypal import PayPalGateway
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
@@ -24,6 +23,7 @@ from portal_access.testing.paypal import LocalPayPalApi, PayPalWebhooks
 from portal_access.testing.square import FakeSquareApi, SquareWebhooks
 from portal_access.testing.stripe import FakeStripeApi
 from tests.paypal_shapes import assert_paypal_shaped
+from tests.paypal_world import make_gateway as make_paypal_gateway
 from tests.service.harness import ADMIN, CANCEL, CLIENT, START, SUCCESS
 from tests.service.ledger_world import CONTACT, TODAY, LedgerWorld, ledger_world
 from tests.sql_databases import sqlite_url
@@ -152,10 +152,7 @@ def test_paypal_fees_refunds_and_disputes_are_entries_exactly_once(store_kind, s
     """Seed 004_67d5e53a019b49ae.txt: on PayPal, a capture's fee (seller_receivable_breakdown.paypal_fee), its refund (by the refund's id) and a dispute (by its id) are entries once, whatever the order and number of deliveries."""
     clock = ManualClock(START)
     with LocalPayPalApi(now=clock.now) as api:
-        gateway = PayPalGateway(client_id="test-client", client_secret="test-secret",
-                                webhook_id=PAYPAL_HOOK, clock=clock, base_uri=api.url,
-                                max_retries=0,
-                                certificate_fetcher=PayPalWebhooks.fetch_certificate)  # fmt: skip
+        gateway = make_paypal_gateway(api, clock, webhook_id=PAYPAL_HOOK)
         w = ledger_world(_store(store_kind, tmp_path), gateways=(gateway,), clock=clock)
         webhooks = PayPalWebhooks(webhook_id=PAYPAL_HOOK, clock=clock, api=api)
         refunded, disputed = "3C679366HH908993F", "7K012345AB678901C"

@@ -29,11 +29,11 @@ from portal_access import (
     SystemPortalOptions,
 )
 from portal_access.adapters import ManualClock
-from portal_access.gateways.paypal import PayPalGateway
 from portal_access.repositories import unit_of_work
 from portal_access.testing.paypal import LocalPayPalApi, PayPalWebhooks
 from portal_access.testing.square import FakeSquareApi, SquareWebhooks
 from tests.paypal_shapes import assert_paypal_shaped
+from tests.paypal_world import make_gateway as make_paypal_gateway
 from tests.service.harness import CANCEL, START, SUCCESS
 from tests.service.ledger_world import CONTACT, TODAY, LedgerWorld, later, ledger_world
 from tests.service.stores import store
@@ -165,10 +165,7 @@ class PayPalStory:
 def paypal(store: Any) -> Iterator[PayPalStory]:
     clock = ManualClock(START)
     with LocalPayPalApi(now=clock.now) as api:
-        gateway = PayPalGateway(client_id="test-client", client_secret="test-secret",
-                                webhook_id=WEBHOOK_ID, clock=clock, base_uri=api.url,
-                                max_retries=0,
-                                certificate_fetcher=PayPalWebhooks.fetch_certificate)  # fmt: skip
+        gateway = make_paypal_gateway(api, clock, webhook_id=WEBHOOK_ID)
         w = ledger_world(store, system=MAX_100, gateways=(gateway,), clock=clock)
         yield PayPalStory(w, api, PayPalWebhooks(webhook_id=WEBHOOK_ID, clock=clock, api=api))
     assert_paypal_shaped(api)

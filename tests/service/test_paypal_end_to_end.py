@@ -24,12 +24,12 @@ from portal_access._portal import PortalAccess
 from portal_access.adapters import (
     ManualClock,
 )
-from portal_access.gateways.paypal import PayPalGateway
 from portal_access.repositories import unit_of_work
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
 from portal_access.testing.paypal import LocalPayPalApi, PayPalWebhooks
 from tests.paypal_shapes import assert_paypal_shaped
+from tests.paypal_world import make_gateway as make_paypal_gateway
 from tests.service.harness import (
     ADMIN,
     CANCEL,
@@ -117,9 +117,7 @@ def api(clock: ManualClock) -> Iterator[LocalPayPalApi]:
 
 def story(store: Any, clock: ManualClock, api: LocalPayPalApi, *, ach: AchPolicy =
           AchPolicy.GRANT_ON_CLEARING, plan: Any = MONTHLY) -> Story:  # fmt: skip
-    gateway = PayPalGateway(client_id="test-client", client_secret="test-secret",
-                            webhook_id=WEBHOOK_ID, clock=clock, base_uri=api.url, max_retries=0,
-                            certificate_fetcher=PayPalWebhooks.fetch_certificate)  # fmt: skip
+    gateway = make_paypal_gateway(api, clock, webhook_id=WEBHOOK_ID)
     harness = portal_with([gateway], clock=clock, offer_gateway="paypal", store=store, ach=ach,
                           plan=plan)  # fmt: skip
     sign_up(harness)

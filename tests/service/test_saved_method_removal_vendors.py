@@ -21,7 +21,6 @@ import stripe
 
 from portal_access import Money, SystemPortalOptions
 from portal_access.adapters import ManualClock
-from portal_access.gateways.paypal import PayPalGateway
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
@@ -29,6 +28,7 @@ from portal_access.testing.paypal import LocalPayPalApi, PayPalWebhooks
 from portal_access.testing.square import FakeSquareApi, SquareWebhooks
 from portal_access.testing.stripe import FakeStripeApi
 from tests.paypal_shapes import assert_paypal_shaped
+from tests.paypal_world import make_gateway as make_paypal_gateway
 from tests.service.harness import CANCEL, START, SUCCESS
 from tests.service.ledger_world import CONTACT, TODAY, LedgerWorld, ledger_world
 from tests.sql_databases import sqlite_url
@@ -151,10 +151,7 @@ def test_paypal_deleted_tokens_converge(store_kind, seed, removes_last, tmp_path
     """Seed 003_11ad6fb0c789d951.txt on PayPal: payment tokens reported saved (``VAULT.PAYMENT-TOKEN.CREATED``) and one deleted (``VAULT.PAYMENT-TOKEN.DELETED`` with the bare token: id and links), each event three times, shuffled, signed with PayPal's SHA256withRSA: the contact's last token is on file unless it was deleted."""
     clock = ManualClock(START)
     with LocalPayPalApi(now=clock.now) as api:
-        gateway = PayPalGateway(client_id="test-client", client_secret="test-secret",
-                                webhook_id=PAYPAL_HOOK, clock=clock, base_uri=api.url,
-                                max_retries=0,
-                                certificate_fetcher=PayPalWebhooks.fetch_certificate)  # fmt: skip
+        gateway = make_paypal_gateway(api, clock, webhook_id=PAYPAL_HOOK)
         w = ledger_world(_store(store_kind, tmp_path), gateways=(gateway,), clock=clock)
         webhooks = PayPalWebhooks(webhook_id=PAYPAL_HOOK, clock=clock, api=api)
         bodies: list[bytes] = []
