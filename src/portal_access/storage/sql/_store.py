@@ -290,7 +290,9 @@ class _Group:
         self.connection = connection
         self.driver = driver
         self.members = 0
-        self.done = threading.Event()
+        #: Set once the group's transaction ended; made when a member first hands the
+        #: group on (a group of one, the usual case, has nobody to wake).
+        self.done: threading.Event | None = None
         self.error: BaseException | None = None
 
     def savepoint(self) -> _Savepoint:
@@ -483,6 +485,8 @@ class _Writers:
         with self._queue:
             hand_on = self._queued > 0 and not rollback and group.members < GROUP_LIMIT
         if hand_on:
+            if group.done is None:  # made before the lock is released: whoever ends it sets it
+                group.done = threading.Event()
             self.lock.release()
             if joined:
                 self._wait(group)
@@ -501,7 +505,8 @@ class _Writers:
         finally:
             if group.in_doubt():
                 self._drop(connection)  # its state is in doubt: the next group connects anew
-            group.done.set()
+            if group.done is not None:
+                group.done.set()
             self.lock.release()
         if joined and group.error is not None:
             raise group.error
@@ -514,7 +519,9 @@ class _Writers:
     def _wait(self, group: _Group) -> None:
         """Wait for ``group``'s commit and raise its error. Should the writer it was
         handed on to give up (its wait for the lock timed out), commit it here."""
-        while not group.done.wait(timeout=1.0):
+        done = group.done
+        assert done is not None  # made when the group was handed on
+        while not done.wait(timeout=1.0):
             if self.lock.acquire(blocking=False):
                 if self._group is group:  # nobody took it on
                     self._end(group, joined=False)
