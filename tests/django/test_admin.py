@@ -76,7 +76,7 @@ def test_every_table_is_listed_and_no_row_can_be_added_changed_or_deleted(web):
 
 
 def test_send_portal_instructions_mails_a_set_password_link(web):
-    """Seed 003_b7a2a2d7d3c84b0e.txt: staff send portal instructions from the admin; the contact gets a set-password link, never a password."""
+    """Seed 003_11ad6fb0c789d951.txt: staff send portal instructions from the admin; the contact gets a set-password link, never a password."""
     contact_id = web.sign_up()
     client, _user = _staff(superuser=True)
     mail.outbox.clear()

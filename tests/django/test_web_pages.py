@@ -104,7 +104,7 @@ def test_mismatched_passwords_keep_the_link_usable(web):
 
 
 def test_portal_instructions_link_sets_a_password(web):
-    """Seed 003_b7a2a2d7d3c84b0e.txt: staff send portal instructions; the set-password link sets it and logs in."""
+    """Seed 003_11ad6fb0c789d951.txt: staff send portal instructions; the set-password link sets it and logs in."""
     contact_id = web.sign_up()
     web.portal.send_portal_instructions(contact_id, staff=ADMIN)
     link = web.link("ann@example.com", "/set-password/")
@@ -167,7 +167,7 @@ def test_log_in_rotates_the_session_and_log_out_ends_it(web):
 
 
 def test_temporary_password_must_be_changed_at_first_login(web):
-    """Seed 003_b7a2a2d7d3c84b0e.txt: a staff-set password leads to the change page, then in."""
+    """Seed 003_11ad6fb0c789d951.txt: a staff-set password leads to the change page, then in."""
     contact_id = web.sign_up()
     web.portal.set_temporary_password(contact_id, "temporary pass 1", staff=ADMIN)
     response = web.post(

@@ -196,3 +196,33 @@ def test_every_access_reason_is_in_the_reasons_table():
         )
     )
     assert listed == {reason.name for reason in portal_access.AccessReason}
+
+
+#: The product's seed files, by the names the tests and pages cite them with.
+SEEDS = {
+    "000_07c53b15302458c1.txt",
+    "001_345994b3bb014aeb.txt",
+    "002_50038a73eff95302.txt",
+    "003_11ad6fb0c789d951.txt",
+    "004_67d5e53a019b49ae.txt",
+}
+SEED_NAME = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt\b")
+
+
+def test_every_cited_seed_is_one_of_the_product_seeds():
+    """A rule's test names the seed it comes from: a misspelt name points nowhere (three
+    tests once cited seeds 002 and 003 by names no seed has)."""
+    trees = ["src", "tests", "docs", "benchmarks", "examples"]
+    files = [
+        path
+        for tree in trees
+        for path in (ROOT / tree).rglob("*")
+        if path.suffix in {".py", ".md", ".html", ".txt"}
+    ]
+    cited = {
+        (str(path.relative_to(ROOT)), name)
+        for path in files
+        for name in SEED_NAME.findall(path.read_text(encoding="utf-8"))
+    }
+    assert {name for _where, name in cited} >= {"000_07c53b15302458c1.txt"}
+    assert sorted((where, name) for where, name in cited if name not in SEEDS) == []

@@ -3,7 +3,7 @@ what, when and why, readable and exportable through ``PortalAccess``.
 
 Seed 000_07c53b15302458c1.txt (staff "cancel required payment"; access follows the
 payment), seed 003_11ad6fb0c789d951.txt (temporary passwords, portal instructions,
-refunds), seed 002_22d1b1bba0e4a21b.txt (invitations sent from settings). Each story runs
+refunds), seed 002_50038a73eff95302.txt (invitations sent from settings). Each story runs
 on the sandbox and on Stripe, on the memory store and on SQLite (the ``kind`` fixture).
 """
 
@@ -83,7 +83,7 @@ def test_the_trail_is_kept_without_any_subscriber(kind, tmp_path):
 
 
 def test_each_staff_action_leaves_exactly_one_entry(kind, tmp_path):
-    """Seeds 002_22d1b1bba0e4a21b.txt and 003_11ad6fb0c789d951.txt: an invitation, a
+    """Seeds 002_50038a73eff95302.txt and 003_11ad6fb0c789d951.txt: an invitation, a
     temporary password, portal instructions and a refund each add one entry naming the
     staff member, the action, the time and the subjects."""
     with world(*kind, tmp_path) as w:
