@@ -34,6 +34,7 @@ from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, Che
 from portal_access._domain.contacts import Contact
 from portal_access._domain.documents import (
     Document,
+    DocumentFile,
     DocumentKind,
     DocumentRef,
     check_document_link_key,
@@ -69,6 +70,7 @@ from portal_access.ports import DocumentRenderer, Where
 __all__ = [
     "Viewer",
     "build_document",
+    "document_file",
     "document_link",
     "invoice_visible",
     "open_link",
@@ -220,8 +222,9 @@ def build_document(
     )
 
 
-def render_document(work: Work, contact_id: str, ref: DocumentRef) -> bytes:
-    """The document's file (PDF) from the portal's renderer.
+def document_file(work: Work, contact_id: str, ref: DocumentRef) -> DocumentFile:
+    """The document as the contact sees it and its file from the portal's renderer: the
+    document is built once, for both (a download names its file after the title).
 
     Raises:
         ConfigurationError: no renderer (install ``portal-access[pdf]``) or no link key.
@@ -233,7 +236,17 @@ def render_document(work: Work, contact_id: str, ref: DocumentRef) -> bytes:
         raise ConfigurationError(
             "no document renderer: pass renderer=FpdfDocumentRenderer()", field="renderer"
         )
-    return renderer.render(build_document(work, contact_id, ref, Capability.DOWNLOAD_DOCUMENTS))
+    document = build_document(work, contact_id, ref, Capability.DOWNLOAD_DOCUMENTS)
+    return DocumentFile(document, renderer.render(document), renderer.media_type)
+
+
+def render_document(work: Work, contact_id: str, ref: DocumentRef) -> bytes:
+    """The document's file (PDF) from the portal's renderer (:func:`document_file`).
+
+    Raises:
+        ConfigurationError, NotFoundError, AccessDeniedError: as :func:`document_file`.
+    """
+    return document_file(work, contact_id, ref).content
 
 
 def open_link(work: Work, token: str, contact_id: str) -> DocumentRef:
