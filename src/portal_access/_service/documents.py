@@ -30,7 +30,12 @@ from portal_access._domain.access import AccessDecision, decide
 from portal_access._domain.accounts import Account
 from portal_access._domain.billing import Invoice, InvoiceLine, InvoiceStatus
 from portal_access._domain.capabilities import Capability
-from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
+from portal_access._domain.checkout import (
+    CheckoutPurpose,
+    CheckoutRequest,
+    CheckoutSession,
+    payer_fields,
+)
 from portal_access._domain.contacts import Contact
 from portal_access._domain.documents import (
     Document,
@@ -336,9 +341,7 @@ def prepare_document_payment(
         success_url=success_url,
         cancel_url=cancel_url,
         idempotency_key=key,
-        contact_id=contact.id,
-        customer_email=contact.email,
-        customer_name=contact.full_name,
+        **payer_fields(contact),
         invoice_id=invoice.id,
         invoice_number=invoice.number,
         lines=(InvoiceLine(f"Invoice {invoice.number}", invoice.balance),),
