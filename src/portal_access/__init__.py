@@ -64,7 +64,13 @@ from portal_access._domain.comments import (
     DocumentComment,
 )
 from portal_access._domain.contacts import Contact, ContactPortalSettings, ContactRole, SiteScope
-from portal_access._domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
+from portal_access._domain.documents import (
+    Document,
+    DocumentFile,
+    DocumentKind,
+    DocumentLine,
+    DocumentRef,
+)
 from portal_access._domain.duplicate_payments import DuplicatePayment
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import (
@@ -219,6 +225,7 @@ __all__ = [
     "DomainEvent",
     "Document",
     "DocumentComment",
+    "DocumentFile",
     "DocumentKind",
     "DocumentLine",
     "DocumentRef",

@@ -28,6 +28,7 @@ from portal_access._domain.contacts import Contact, ContactRole
 from portal_access._domain.documents import (
     DOCUMENT_LINK_LIFETIME,
     Document,
+    DocumentFile,
     DocumentKind,
     DocumentRef,
     check_document_link_key,
@@ -724,6 +725,15 @@ class PortalAccess:
         """The PDF of the statement of the contact's account: the open invoices the
         contact may see and the balance due per currency. Raises as :meth:`invoice_pdf`."""
         return self._pdf(contact_id, DocumentRef(DocumentKind.STATEMENT, account_id))
+
+    def document_file(self, contact_id: str, document: DocumentRef) -> DocumentFile:
+        """The document as the contact sees it together with its file (the PDF), built
+        once: what a download view needs (the file, its media type, and the title to
+        name it after). Raises as :meth:`invoice_pdf`."""
+        return run(
+            self._context,
+            partial(documents.document_file, contact_id=contact_id, ref=document),
+        )
 
     def _pdf(self, contact_id: str, ref: DocumentRef) -> bytes:
         return run(

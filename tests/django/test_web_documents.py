@@ -78,7 +78,10 @@ def test_the_preview_escapes_every_contact_and_host_text(web):
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;Bob&quot;" in page
     assert "April &lt;b&gt;service&lt;/b&gt;" in page
     assert "120.00" in page
-    assert 'onclick="window.print()"' in page  # print
+    assert "data-portal-print" in page  # print (portal.js; no inline handler: CSP)
+    assert '<script src="/portal/portal.js" defer></script>' in page
+    assert "onclick" not in page
+    assert "<style" not in page
     assert 'href="/portal/document/pdf/?invoice=inv-acc"' in page
 
 

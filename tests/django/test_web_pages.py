@@ -359,6 +359,9 @@ def test_pages_carry_security_headers_and_the_shared_stylesheet(web):
     css = web.client.get("/portal/portal.css")
     assert css["Content-Type"].startswith("text/css")
     assert b"--brand" in css.content
+    script = web.client.get("/portal/portal.js")
+    assert script["Content-Type"].startswith("text/javascript")
+    assert b"window.print()" in script.content
 
 
 def test_the_host_overrides_any_template(web, settings, tmp_path):

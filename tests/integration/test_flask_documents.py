@@ -141,9 +141,12 @@ def test_the_document_view_previews_prints_downloads_and_offers_comments_and_pay
     for shown in ("Invoice H-100", "Cleaning", "$120.00", "Balance due", "Ann Lee"):
         assert shown in text, shown
     assert "Download PDF" in text
-    assert "window.print()" in text
+    assert "data-portal-print" in text  # portal.js prints; no inline handler (CSP)
+    assert "onclick" not in text
     with harness.client.get("/portal/static/portal.css") as stylesheet:
         assert "@media print" in stylesheet.text
+    with harness.client.get("/portal/static/portal.js") as script:
+        assert "window.print()" in script.text
     assert 'name="body"' in text
     assert "Pay $120.00" in text
     assert page.headers["Cache-Control"] == "no-store"

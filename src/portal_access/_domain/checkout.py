@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TypedDict
 
 import attrs
 
 from portal_access._domain.billing import InvoiceLine, Plan
+from portal_access._domain.contacts import Contact
 from portal_access._domain.email_address import EmailAddress
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.money import Money, currency_code
@@ -37,7 +39,7 @@ from portal_access._domain.validation import (
     tuple_of,
 )
 
-__all__ = ["CheckoutPurpose", "CheckoutRequest", "CheckoutSession"]
+__all__ = ["CheckoutPurpose", "CheckoutRequest", "CheckoutSession", "PayerFields", "payer_fields"]
 
 
 class CheckoutPurpose(enum.Enum):
@@ -62,6 +64,33 @@ def _url(_i: object, attribute: attrs.Attribute[str], value: object) -> None:
     assert isinstance(value, str)
     if not value.startswith(("https://", "http://")) or any(c in value for c in "\r\n "):
         raise ValidationError("must be an absolute http(s) URL", field=attribute.name, value=value)
+
+
+class PayerFields(TypedDict):
+    """The fields of a :class:`CheckoutRequest` that say who pays: :func:`payer_fields`."""
+
+    contact_id: str
+    customer_email: EmailAddress | None
+    customer_name: str
+
+
+def payer_fields(contact: Contact) -> PayerFields:
+    """The :class:`CheckoutRequest` fields of a page ``contact`` pays on (every page but a
+    guest's quick pay), the one place they are made: ``CheckoutRequest(...,
+    **payer_fields(contact))``.
+
+    >>> from portal_access._domain.email_address import EmailAddress
+    >>> ann = Contact(id="c-1", account_id="a-1", first_name="Ann ", last_name="Lee",
+    ...               email=EmailAddress.parse("ann@example.com"))
+    >>> fields = payer_fields(ann)
+    >>> fields["contact_id"], str(fields["customer_email"]), fields["customer_name"]
+    ('c-1', 'ann@example.com', 'Ann Lee')
+    """
+    return {
+        "contact_id": contact.id,
+        "customer_email": contact.email,
+        "customer_name": contact.full_name,
+    }
 
 
 @attrs.frozen

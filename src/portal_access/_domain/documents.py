@@ -72,6 +72,7 @@ __all__ = [
     "MIN_DOCUMENT_LINK_KEY_BYTES",
     "Document",
     "DocumentKind",
+    "DocumentFile",
     "DocumentLine",
     "DocumentRef",
     "amount_text",
@@ -160,6 +161,22 @@ class Document:
     totals: tuple[tuple[str, Money], ...] = attrs.field(validator=_totals)
     portal_link: str = attrs.field(validator=non_blank)
     expires_on: date = attrs.field(validator=calendar_date)
+
+
+@attrs.frozen
+class DocumentFile:
+    """A document drawn as a file to download: the :class:`Document` it shows (its
+    ``title`` names the file) and what the portal's renderer made of it.
+
+    Args:
+        document: the document as drawn.
+        content: the file (a PDF with the default renderer).
+        media_type: the file's media type (``"application/pdf"``).
+    """
+
+    document: Document = attrs.field(validator=instance_of(Document))
+    content: bytes = attrs.field(validator=instance_of(bytes), repr=False)
+    media_type: str = attrs.field(validator=non_blank)
 
 
 def amount_text(money: Money) -> str:

@@ -29,7 +29,12 @@ from collections.abc import Callable, Sequence
 from portal_access._domain.access import AccessLevel, decide
 from portal_access._domain.billing import Invoice, InvoiceStatus, LineKind
 from portal_access._domain.capabilities import Capability
-from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
+from portal_access._domain.checkout import (
+    CheckoutPurpose,
+    CheckoutRequest,
+    CheckoutSession,
+    payer_fields,
+)
 from portal_access._domain.duplicate_payments import checkout_refusal
 from portal_access._domain.errors import (
     AccessDeniedError,
@@ -272,9 +277,7 @@ def prepare_required_checkout(
         success_url=success_url,
         cancel_url=cancel_url,
         idempotency_key=key,
-        contact_id=contact.id,
-        customer_email=contact.email,
-        customer_name=contact.full_name,
+        **payer_fields(contact),
         invoice_id=invoice.id,
         invoice_number=invoice.number,
         # the subscription charges its own first period (seed 000: both on the first invoice)
@@ -313,9 +316,7 @@ def prepare_setup_checkout(
         success_url=success_url,
         cancel_url=cancel_url,
         idempotency_key=f"setup:{contact.id}:{work.context.ids.new_id('')}",
-        contact_id=contact.id,
-        customer_email=contact.email,
-        customer_name=contact.full_name,
+        **payer_fields(contact),
         payment_methods=frozenset({PaymentMethodKind.CARD, PaymentMethodKind.BANK_ACCOUNT}),
         save_payment_method=True,
     )

@@ -30,10 +30,16 @@ from portal_access._domain.access import AccessDecision, decide
 from portal_access._domain.accounts import Account
 from portal_access._domain.billing import Invoice, InvoiceLine, InvoiceStatus
 from portal_access._domain.capabilities import Capability
-from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
+from portal_access._domain.checkout import (
+    CheckoutPurpose,
+    CheckoutRequest,
+    CheckoutSession,
+    payer_fields,
+)
 from portal_access._domain.contacts import Contact
 from portal_access._domain.documents import (
     Document,
+    DocumentFile,
     DocumentKind,
     DocumentRef,
     check_document_link_key,
@@ -69,6 +75,7 @@ from portal_access.ports import DocumentRenderer, Where
 __all__ = [
     "Viewer",
     "build_document",
+    "document_file",
     "document_link",
     "invoice_visible",
     "open_link",
@@ -220,8 +227,9 @@ def build_document(
     )
 
 
-def render_document(work: Work, contact_id: str, ref: DocumentRef) -> bytes:
-    """The document's file (PDF) from the portal's renderer.
+def document_file(work: Work, contact_id: str, ref: DocumentRef) -> DocumentFile:
+    """The document as the contact sees it and its file from the portal's renderer: the
+    document is built once, for both (a download names its file after the title).
 
     Raises:
         ConfigurationError: no renderer (install ``portal-access[pdf]``) or no link key.
@@ -233,7 +241,17 @@ def render_document(work: Work, contact_id: str, ref: DocumentRef) -> bytes:
         raise ConfigurationError(
             "no document renderer: pass renderer=FpdfDocumentRenderer()", field="renderer"
         )
-    return renderer.render(build_document(work, contact_id, ref, Capability.DOWNLOAD_DOCUMENTS))
+    document = build_document(work, contact_id, ref, Capability.DOWNLOAD_DOCUMENTS)
+    return DocumentFile(document, renderer.render(document), renderer.media_type)
+
+
+def render_document(work: Work, contact_id: str, ref: DocumentRef) -> bytes:
+    """The document's file (PDF) from the portal's renderer (:func:`document_file`).
+
+    Raises:
+        ConfigurationError, NotFoundError, AccessDeniedError: as :func:`document_file`.
+    """
+    return document_file(work, contact_id, ref).content
 
 
 def open_link(work: Work, token: str, contact_id: str) -> DocumentRef:
@@ -323,9 +341,7 @@ def prepare_document_payment(
         success_url=success_url,
         cancel_url=cancel_url,
         idempotency_key=key,
-        contact_id=contact.id,
-        customer_email=contact.email,
-        customer_name=contact.full_name,
+        **payer_fields(contact),
         invoice_id=invoice.id,
         invoice_number=invoice.number,
         lines=(InvoiceLine(f"Invoice {invoice.number}", invoice.balance),),

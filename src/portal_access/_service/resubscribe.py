@@ -18,7 +18,12 @@ starting, no page opens (``PaymentInProgressError``, reason ``subscription_live`
 from __future__ import annotations
 
 from portal_access._domain.access import AccessLevel, decide
-from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest, CheckoutSession
+from portal_access._domain.checkout import (
+    CheckoutPurpose,
+    CheckoutRequest,
+    CheckoutSession,
+    payer_fields,
+)
 from portal_access._domain.duplicate_payments import live_subscription_refusal
 from portal_access._domain.errors import ConflictError
 from portal_access._domain.gateway_events import resubscribe_invoice_id
@@ -119,9 +124,7 @@ def prepare_resubscribe(
         success_url=success_url,
         cancel_url=cancel_url,
         idempotency_key=key,
-        contact_id=contact.id,
-        customer_email=contact.email,
-        customer_name=contact.full_name,
+        **payer_fields(contact),
         invoice_id=resubscribe_invoice_id(requirement.invoice_id),
         plan=plan,
         payment_methods=frozenset({PaymentMethodKind.CARD}),

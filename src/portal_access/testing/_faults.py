@@ -23,9 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from portal_access._domain.errors import StorageError, ValidationError
 from portal_access.ports import (
+    AfterCommit,
+    AggregateReads,
     Committed,
     Index,
     Key,
@@ -35,6 +38,8 @@ from portal_access.ports import (
     Store,
     StoreTransaction,
     Table,
+    Total,
+    Where,
 )
 from portal_access.repositories import DocumentCache, documents_of
 
@@ -53,6 +58,13 @@ class FailingStore:
     running; every other call, and :meth:`read_committed`, passes through. The wrapped
     store's ``documents`` are kept; its ``repositories`` are not (the library's own run,
     so that every write goes through the port).
+
+    The optional capabilities of :mod:`portal_access.ports` pass through exactly when the
+    wrapped store has them, so that a use case runs as it would on that store: the
+    wrapper has :meth:`~portal_access.ports.AfterCommit.after_commit` only when the store
+    has it (a Django store's outbox then still waits for the host's commit), and its
+    transactions are :class:`~portal_access.ports.AggregateReads` only when the store's
+    are (neither counts as a write).
 
     Args:
         store: the store to wrap.
@@ -73,6 +85,12 @@ class FailingStore:
         self.fail_on_write = fail_on_write
         #: How many writes were attempted so far, the failed one included.
         self.writes = 0
+        if isinstance(store, AfterCommit):  # else no such attribute: the service probes it
+            self.after_commit = store.after_commit
+
+    #: The wrapped store's :meth:`~portal_access.ports.AfterCommit.after_commit`; only
+    #: set when it has one.
+    after_commit: Callable[[Callable[[], object]], None]
 
     @property
     def documents(self) -> DocumentCache:
@@ -87,7 +105,10 @@ class FailingStore:
             StorageError: from a write, the injected failure; else as the wrapped store.
         """
         with self.store.transaction() as transaction:
-            yield _FailingTransaction(transaction, self._write)
+            if isinstance(transaction, AggregateReads):
+                yield _FailingAggregateTransaction(transaction, self._write)
+            else:
+                yield _FailingTransaction(transaction, self._write)
 
     def read_committed(self, table: Table, key: Key) -> Committed | None:
         """The wrapped store's answer (reads never fail)."""
@@ -139,3 +160,39 @@ class _FailingTransaction:
     def next_value(self, counter: str, *, first: int) -> int:
         self._before_write()
         return self.inner.next_value(counter, first=first)
+
+
+class _FailingAggregateTransaction(_FailingTransaction):
+    """A :class:`_FailingTransaction` over a transaction that has the optional
+    :class:`~portal_access.ports.AggregateReads` (reads: never counted, never failed)."""
+
+    def __init__(self, inner: Any, before_write: Callable[[], None]) -> None:
+        super().__init__(inner, before_write)
+        self._aggregates: AggregateReads = inner
+
+    def totals(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        by: Sequence[str],
+        sums: Sequence[str] = (),
+        where: Where | None = None,
+        min_count: int = 1,
+    ) -> Sequence[Total]:
+        return self._aggregates.totals(
+            table, index, values, by=by, sums=sums, where=where, min_count=min_count
+        )
+
+    def newest(
+        self,
+        table: Table,
+        index: Index,
+        values: Sequence[Scalar],
+        *,
+        order: Sequence[str],
+        limit: int | None = None,
+        where: Where | None = None,
+    ) -> Sequence[Row]:
+        return self._aggregates.newest(table, index, values, order=order, limit=limit, where=where)

@@ -24,6 +24,7 @@ path                                name                  who
 ``webhooks/<gateway>``              ``webhook``           the gateways (POST, no CSRF token)
 ``sandbox/...``                     ``sandbox_*``         with the sandbox gateway only
 ``portal.css``                      ``stylesheet``        the pages' stylesheet
+``portal.js``                       ``script``            the pages' script (the Print button)
 ==================================  ====================  =========================================
 
 The webhook path takes no trailing slash (a vendor does not follow ``APPEND_SLASH``'s
@@ -75,4 +76,5 @@ urlpatterns = [
         name="sandbox_renew",
     ),
     path("portal.css", views.stylesheet, name="stylesheet"),
+    path("portal.js", views.script, name="script"),
 ]

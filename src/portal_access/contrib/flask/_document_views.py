@@ -132,13 +132,8 @@ def document_pdf() -> ResponseReturnValue:
     )
     if not state.pdf:
         return unavailable
-    ref, contact_id = opened.ref, g.portal_contact_id
-    try:
-        if ref.kind is DocumentKind.INVOICE:
-            pdf = state.portal.invoice_pdf(contact_id, ref.id)
-        else:
-            pdf = state.portal.statement_pdf(contact_id, ref.id)
-        title = state.portal.document(contact_id, ref).title
+    try:  # one build: the file and the title that names it
+        drawn = state.portal.document_file(g.portal_contact_id, opened.ref)
     except ConfigurationError:
         return unavailable
     except AccessDeniedError:
@@ -146,10 +141,10 @@ def document_pdf() -> ResponseReturnValue:
     except NotFoundError:
         abort(404)
     return send_file(
-        io.BytesIO(pdf),
-        mimetype="application/pdf",
+        io.BytesIO(drawn.content),
+        mimetype=drawn.media_type,
         as_attachment=True,
-        download_name=pdf_filename(title),
+        download_name=pdf_filename(drawn.document.title),
         max_age=0,
     )
 

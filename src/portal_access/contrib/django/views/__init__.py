@@ -37,7 +37,7 @@ from portal_access.contrib.django.views._getting_in import (
     reset_password,
     set_password,
 )
-from portal_access.contrib.django.views._pages import stylesheet
+from portal_access.contrib.django.views._pages import script, stylesheet
 from portal_access.contrib.django.views._paying import (
     checkout,
     dashboard,
@@ -79,6 +79,7 @@ __all__ = [
     "sandbox_renew",
     "sandbox_settle",
     "set_password",
+    "script",
     "stylesheet",
     "webhook",
 ]

@@ -198,29 +198,27 @@ def document_pdf(request: HttpRequest) -> HttpResponse:
     if isinstance(opened, HttpResponse):
         return opened
     ref = opened[0]
-    shown = _document(request, contact_id, ref)
-    if isinstance(shown, HttpResponse):
-        return shown
+    if not decision.can(Capability.VIEW_INVOICES):  # as the document's own page answers
+        return notice(request, "Not available", "Your login cannot open documents now.", status=403)
     if not decision.can(Capability.DOWNLOAD_DOCUMENTS):
         text = "Downloading documents is not available for your login."
         return notice(request, "Not available", text, status=403)
     if current_settings().renderer is None:
         text = "PDF downloads are not available in this portal."
         return notice(request, "Not available", text, status=404)
-    try:
-        if ref.kind is DocumentKind.INVOICE:
-            pdf = portal().invoice_pdf(contact_id, ref.id)
-        else:
-            pdf = portal().statement_pdf(contact_id, ref.id)
+    try:  # one build: the file and the title that names it
+        drawn = portal().document_file(contact_id, ref)
     except ConfigurationError as exc:  # e.g. a character the PDF font cannot draw
         logger.error("document %s of %s not drawn: %s", ref.id, contact_id, exc)
         text = "We could not draw this document as a PDF. Please print it from this page."
         return notice(request, "PDF not available", text, status=503)
-    except (NotFoundError, AccessDeniedError, ValidationError):
+    except (NotFoundError, ValidationError):
         return notice(request, "Document not found", _NOT_FOUND, status=404)
-    response = HttpResponse(pdf, content_type="application/pdf")
+    except AccessDeniedError:  # the contact lost access since the decision above
+        return notice(request, "Not available", "Your login cannot open documents now.", status=403)
+    response = HttpResponse(drawn.content, content_type=drawn.media_type)
     response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=pdf_filename(shown.title)
+        as_attachment=True, filename=pdf_filename(drawn.document.title)
     )
     return response
 

@@ -44,6 +44,7 @@ __all__ = [
     "render_page",
     "sandbox_gateway",
     "see_other",
+    "script",
     "stylesheet",
 ]
 
@@ -166,15 +167,26 @@ def links(*pairs: tuple[str, str]) -> list[tuple[str, str]]:
     return [(reverse(name), text) for name, text in pairs]
 
 
-# -- the stylesheet, shared with the Flask pages ----------------------------------------------
+# -- the stylesheet and the script, shared with the Flask pages -------------------------------
 
 _CSS = files("portal_access.contrib").joinpath("flask", "static", "portal.css")
+_JS = files("portal_access.contrib").joinpath("flask", "static", "portal.js")
 
 
 @require_GET
 def stylesheet(request: HttpRequest) -> HttpResponse:
     """The portal's stylesheet (the same file the Flask pages use)."""
     response = HttpResponse(_CSS.read_bytes(), content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_GET
+def script(request: HttpRequest) -> HttpResponse:
+    """The portal's script (the same file the Flask pages use): served from the portal's
+    own origin, so a Content-Security-Policy of ``script-src 'self'`` allows it (the
+    pages have no inline script or event handler)."""
+    response = HttpResponse(_JS.read_bytes(), content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=3600"
     return response
 
