@@ -124,7 +124,8 @@ class StripeGateway:
         self._client, self._name = client, name
         #: What the event mapping may ask of the API (made once: every webhook uses it).
         self._lookups = Lookups(resolve=self._resolve, fee=self._balance_transaction,
-                                refunds=self._charge_refunds)  # fmt: skip
+                                refunds=self._charge_refunds,
+                                invoice_fees=self._invoice_balance_transactions)  # fmt: skip
 
     @property
     def name(self) -> str:
@@ -205,6 +206,31 @@ class StripeGateway:
         if not isinstance(transaction, stripe.BalanceTransaction):
             return None
         return Fields(transaction.to_dict(), gateway=self._name)
+
+    def _invoice_balance_transactions(self, invoice_id: str) -> list[Fields]:
+        """The balance transactions of the charges that paid an invoice (what Stripe
+        kept of each: its ``fee``). At the pinned API version an invoice names no
+        payment, so its paid invoice payments are listed (their payment intents
+        expanded) and each one's charge (the intent's ``latest_charge``, or the charge
+        itself) is asked with its ``balance_transaction`` expanded; a charge not yet
+        settled has none."""
+        _stripe_id(invoice_id, "invoice")
+        query: Any = {"invoice": invoice_id, "status": "paid", "limit": 100,
+                      "expand": ["data.payment.payment_intent"]}  # fmt: skip
+        listed = self._client.v1.invoice_payments
+        paid = self._call(lambda: list(listed.list(query).auto_paging_iter()))
+        found = []
+        for invoice_payment in paid:
+            paying = invoice_payment.payment  # only its type's field may be there
+            intent, charge = (getattr(paying, key, None) for key in ("payment_intent", "charge"))
+            if isinstance(intent, stripe.PaymentIntent):
+                charge = intent.latest_charge
+            charge_id = charge.id if isinstance(charge, stripe.Charge) else charge
+            found_id = charge_id if isinstance(charge_id, str) else None
+            transaction = self._balance_transaction(found_id) if found_id else None
+            if transaction is not None:
+                found.append(transaction)
+        return found
 
     def _charge_refunds(self, charge_id: str) -> list[Fields]:
         """Every refund of a charge, each with its own id and amount."""
