@@ -96,15 +96,15 @@ def settle_in(api: FakeStripeApi, currency: str) -> None:
 
 def test_a_paid_subscription_invoice_carries_its_fee(api, gateway, clock):
     """The first invoice (250 + 50) and a renewal (50) each carry the fee of the charge
-    that paid it, found through the invoice's paid invoice payments (the invoice names
-    no payment at the pinned API version)."""
+    that paid it, and the charge's method, found through the invoice's paid invoice
+    payments (the invoice names no payment at the pinned API version)."""
     api.pay(page(gateway, plan=PLAN))
     clock.advance(timedelta(days=31))
     api.renew(subscription_id(api), succeed=True)
     paid = payments_of(parsed(api, gateway), "invoice.paid")
-    assert [(p.payment_id[:3], p.amount.amount, p.fee) for p in paid] == [
-        ("in_", 30000, card_fee(30000)),
-        ("in_", 5000, card_fee(5000)),
+    assert [(p.payment_id[:3], p.amount.amount, p.fee, p.method) for p in paid] == [
+        ("in_", 30000, card_fee(30000), CARD),
+        ("in_", 5000, card_fee(5000), CARD),  # the renewal offers no method: its charge's
     ]
     asked = [r.params for r in api.requests if r.path == "/v1/invoice_payments"]
     assert asked

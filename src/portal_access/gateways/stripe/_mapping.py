@@ -31,7 +31,8 @@ same-second reports converge whatever their arrival order.
 the transaction's ``fee`` is the payment's fee. A paid subscription invoice (``in_...``)
 names no payment at this API version (its ``charge`` and ``payment_intent`` are gone;
 ``payments`` is included only when asked for): its paid invoice payments are listed
-through the API, and the balance transactions of the charges they paid give its fee. A
+through the API, and the charges that paid it give its fee (their balance
+transactions') and its method (the invoice lists only the methods it offered). A
 ``charge.refunded`` charge carries the running total (``amount_refunded``), not the
 refunds, at this API version: its refunds are read from the charge when it carries
 them, else listed through the API, each with its own id and amount. A dispute event's
@@ -81,7 +82,7 @@ from portal_access.gateways.stripe._objects import (
     INVOICE_STATUS,
     SUBSCRIPTION_STATUS,
     FeeLookup,
-    InvoiceFeeLookup,
+    InvoiceChargeLookup,
     PaymentOwner,
     RefundLookup,
     Resolver,
@@ -181,7 +182,7 @@ class Lookups:
     resolve: Resolver | None = None
     fee: FeeLookup | None = None
     refunds: RefundLookup | None = None
-    invoice_fees: InvoiceFeeLookup | None = None
+    invoice_charges: InvoiceChargeLookup | None = None
     unbooked: UnbookedFees = attrs.field(factory=UnbookedFees)
 
 
@@ -247,6 +248,19 @@ def _with_fee(payments: Payments, intent: Fields, ask: Lookups) -> Payments:
         return payments
     transaction = ask.fee(charge)
     return _charged_fee(payments, (transaction,) if transaction else (), ask)
+
+
+def _paid_by(payments: Payments, charges: Iterable[Fields], ask: Lookups) -> Payments:
+    """A paid invoice's snapshot with what the charges that paid it say (asked of the
+    API: the invoice names none): the method they were paid with (the invoice only
+    lists the methods it offered) and what Stripe kept of them."""
+    charges = tuple(charges)
+    details = charges[0].optional_object("payment_method_details") if charges else None
+    paid_with = details.optional_text("type") if details else None
+    if paid_with is not None:
+        payments = (attrs.evolve(payments[0], method=method_kind(paid_with)), *payments[1:])
+    transactions = [t for c in charges if (t := c.optional_object("balance_transaction"))]
+    return _charged_fee(payments, transactions, ask)
 
 
 def _charged_fee(payments: Payments, transactions: Iterable[Fields], ask: Lookups) -> Payments:
@@ -408,8 +422,8 @@ def _invoice(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
     amount = obj.money("total", "currency")
     payments = _snapshot(obj, owner, status, method=method, amount=amount, version=version)
     charged = obj.optional_integer("amount_paid") != 0  # 0: nothing charged, no fee
-    if payments and status is PaymentStatus.SUCCEEDED and charged and ask.invoice_fees:
-        payments = _charged_fee(payments, ask.invoice_fees(owner.payment_id), ask)
+    if payments and status is PaymentStatus.SUCCEEDED and charged and ask.invoice_charges:
+        payments = _paid_by(payments, ask.invoice_charges(owner.payment_id), ask)
     details = subscription_details(obj)
     meta = details.string_map("metadata") if details else {}
     renewal = owner.invoice_id == renewal_invoice_id(obj.gateway, owner.payment_id)

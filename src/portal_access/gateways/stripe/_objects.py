@@ -36,7 +36,7 @@ __all__ = [
     "DISPUTE_SETTLED",
     "REFUND_COUNTED",
     "FeeLookup",
-    "InvoiceFeeLookup",
+    "InvoiceChargeLookup",
     "RefundLookup",
     "dispute_of",
     "fee_of",
@@ -91,9 +91,9 @@ class PaymentOwner:
 Resolver = Callable[[str], PaymentOwner | None]
 #: Charge id -> its balance transaction (``expand``-ed), asked of the API for the fee.
 FeeLookup = Callable[[str], "Fields | None"]
-#: Invoice id -> the balance transactions of the charges that paid it (its paid
-#: invoice payments'), asked of the API for the fee.
-InvoiceFeeLookup = Callable[[str], "Sequence[Fields]"]
+#: Invoice id -> the charges that paid it (its paid invoice payments'), each with its
+#: ``balance_transaction`` expanded, asked of the API for the fee and the method.
+InvoiceChargeLookup = Callable[[str], "Sequence[Fields]"]
 #: Charge id -> its refunds (each a Refund object), asked of the API when the charge
 #: does not carry them (it does not at the API versions since 2022-11-15).
 RefundLookup = Callable[[str], "Sequence[Fields]"]
