@@ -123,6 +123,18 @@ def test_a_failed_subscription_invoice_asks_for_no_fee(api, gateway, clock):
     assert [r.path for r in api.requests[asked:]] == []
 
 
+def test_an_invoice_of_a_subscription_not_ours_asks_for_no_fee(api, gateway):
+    """Another app's subscription on the same account (no ``contact_id`` in its
+    metadata): its paid invoices cost no API call."""
+    api.pay(page(gateway, plan=PLAN))
+    (paid,) = [e for e in api.events if e["type"] == "invoice.paid"]
+    paid["data"]["object"]["parent"]["subscription_details"]["metadata"] = {}
+    asked = len(api.requests)
+    event = api.redeliver(paid["id"], gateway.parse_webhook)
+    assert [p.fee for p in event.payments] == [None]  # type: ignore[attr-defined]
+    assert api.requests[asked:] == []
+
+
 @pytest.mark.parametrize("won", [True, False])
 def test_a_dispute_carries_its_fee_and_its_return_once_won(api, gateway, clock, won):
     """The dispute's own balance transactions (carried by the event: no API call): the

@@ -421,11 +421,12 @@ def _invoice(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
     )
     amount = obj.money("total", "currency")
     payments = _snapshot(obj, owner, status, method=method, amount=amount, version=version)
-    charged = obj.optional_integer("amount_paid") != 0  # 0: nothing charged, no fee
-    if payments and status is PaymentStatus.SUCCEEDED and charged and ask.invoice_charges:
-        payments = _paid_by(payments, ask.invoice_charges(owner.payment_id), ask)
     details = subscription_details(obj)
     meta = details.string_map("metadata") if details else {}
+    # the charges are asked for only where money moved, on a subscription of ours
+    charged = obj.optional_integer("amount_paid") != 0 and bool(meta.get("contact_id"))
+    if payments and status is PaymentStatus.SUCCEEDED and charged and ask.invoice_charges:
+        payments = _paid_by(payments, ask.invoice_charges(owner.payment_id), ask)
     renewal = owner.invoice_id == renewal_invoice_id(obj.gateway, owner.payment_id)
     if not (
         details
