@@ -186,7 +186,11 @@ def test_a_dispute_opens_and_closes(api, gateway, clock):
     api.dispute(invoice)
     clock.advance(timedelta(days=20))
     api.close_dispute(invoice, won=False)
-    assert sent(api) == ["charge.dispute.created", "charge.dispute.closed"]
+    assert sent(api) == [
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.closed",
+    ]
     with pytest.raises(stripe.InvalidRequestError):
         api.close_dispute(invoice, won=True)
 

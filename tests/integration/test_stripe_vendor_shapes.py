@@ -42,18 +42,20 @@ READ_PATHS = {
     ],
     "payment_intent": [
         "id", "status", "metadata", "amount", "currency", "payment_method_types",
-        "last_payment_error", "last_payment_error.payment_method.type",
+        "last_payment_error", "last_payment_error.payment_method.type", "latest_charge",
     ],
     "charge": [
         "payment_intent", "metadata", "payment_method_details.type", "amount", "currency",
-        "refunded",
+        "refunded", "id", "balance_transaction",
     ],
+    "balance_transaction": ["fee", "currency"],
     "dispute": [
         "payment_intent", "metadata", "payment_method_details.type", "amount", "currency",
-        "status",
+        "status", "balance_transactions",
     ],
     "invoice": [
-        "id", "status", "total", "currency", "created", "due_date", "billing_reason",
+        "id", "status", "total", "amount_paid", "currency", "created", "due_date",
+        "billing_reason",
         "hosted_invoice_url", "payment_settings.payment_method_types",
         "parent.subscription_details.subscription", "parent.subscription_details.metadata",
     ],
@@ -61,7 +63,7 @@ READ_PATHS = {
         "id", "status", "created", "metadata", "latest_invoice", "cancellation_details.reason",
         "items.data.current_period_start",
     ],
-    "invoice_payment": ["invoice", "status", "payment.payment_intent"],
+    "invoice_payment": ["invoice", "status", "payment.payment_intent", "payment.charge"],
     "customer": ["id", "metadata"],
 }  # fmt: skip
 
@@ -71,6 +73,7 @@ READ_PATHS = {
 SPARSE_IN_EXAMPLES = {
     ("payment_intent", "last_payment_error.payment_method.type"): "last_payment_error",
     ("invoice_payment", "payment.payment_intent"): "payment",
+    ("invoice_payment", "payment.charge"): "payment",
 }
 
 READS = [(kind, path) for kind, paths in READ_PATHS.items() for path in paths]
@@ -162,5 +165,6 @@ def test_fields_the_pinned_api_version_dropped_are_refused():
     period are gone in the API version the SDK pins; the check knows it."""
     assert not sdk_has("invoice", "subscription")
     assert not sdk_has("invoice", "payment_intent")
+    assert not sdk_has("invoice", "charge")  # its fee is found through invoice_payments
     assert not sdk_has("subscription", "current_period_start")
     assert sdk_has("subscription", "items.data.current_period_start")

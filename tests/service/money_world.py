@@ -209,6 +209,8 @@ class StripeWorld(World):
         api.add({"id": api.new_id("inpay"), "object": "invoice_payment", "invoice": invoice_id,
                  "status": "open" if bank else "paid",
                  "payment": {"type": "payment_intent", "payment_intent": intent_id}})  # fmt: skip
+        if not bank:
+            self._settle_charge(intent_id)
         session.update(status="complete", payment_status="unpaid" if bank else "paid",
                        subscription=sub_id, invoice=invoice_id)  # fmt: skip
         self.paid_by[invoice_id] = session
@@ -217,6 +219,16 @@ class StripeWorld(World):
             self._emit("invoice.paid", invoice)
         self._emit("checkout.session.completed", session)
         return invoice_id
+
+    def _settle_charge(self, intent_id: str) -> None:
+        """The intent's charge succeeded: it exists, with its balance transaction (the
+        gateway asks for it, for the fee of the invoice the intent paid)."""
+        intent = self.api.objects[intent_id]
+        charge = {"id": intent["latest_charge"], "object": "charge", "amount": intent["amount"],
+                  "currency": intent["currency"], "paid": True, "status": "succeeded",
+                  "payment_intent": intent_id, "metadata": {}, "refunded": False,
+                  "amount_refunded": 0, "payment_method_details": {"type": "card"}}  # fmt: skip
+        self.api.settle(self.api.add(charge))
 
     def _pay_back(self, invoice_id: str) -> str:
         invoice = self.api.objects[invoice_id]
@@ -240,9 +252,10 @@ class StripeWorld(World):
             "paid",
             "active",
         )
-        for payment in self.api.objects.values():
+        for payment in list(self.api.objects.values()):
             if payment.get("object") == "invoice_payment" and payment["invoice"] == payment_id:
                 payment["status"] = "paid"
+                self._settle_charge(payment["payment"]["payment_intent"])
         self._emit("invoice.paid", invoice)
         self._emit("checkout.session.async_payment_succeeded", session)
         self._emit("customer.subscription.updated", subscription)

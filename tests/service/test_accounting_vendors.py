@@ -59,7 +59,7 @@ def _page(w: LedgerWorld, amount: int, gateway: str) -> str:
 @pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
 @pytest.mark.parametrize("seed", range(4))
 def test_stripe_fees_refunds_and_disputes_are_entries_exactly_once(store_kind, seed, tmp_path):
-    """Seed 004_67d5e53a019b49ae.txt: on Stripe, each payment's fee (its balance transaction's), each partial refund (by its refund id, for its own amount), a dispute and its reversal once won are entries once, whatever the order and number of deliveries, and reconcile adds none."""
+    """Seed 004_67d5e53a019b49ae.txt: on Stripe, each payment's fee (its balance transaction's), each partial refund (by its refund id, for its own amount), a dispute and its reversal once won, and each dispute's fee (and its return once won) are entries once, whatever the order and number of deliveries, and reconcile adds none."""
     clock = ManualClock(START)
     with FakeStripeApi(clock=clock, webhook_secret=STRIPE_SECRET) as api:
         gateway = StripeGateway(api_key="sk_test_ledger", webhook_secret=STRIPE_SECRET,
@@ -96,6 +96,8 @@ def test_stripe_fees_refunds_and_disputes_are_entries_exactly_once(store_kind, s
         (lost, "payment", "", 10002), (lost, "fee", "", fee[2]),
         (won, "dispute", dp[won], -10001), (won, "dispute_won", dp[won], 10001),
         (lost, "dispute", dp[lost], -10002),
+        (won, "dispute_fee", dp[won], -1500), (won, "dispute_fee_returned", dp[won], 1500),
+        (lost, "dispute_fee", dp[lost], -1500),
     }  # fmt: skip
     refund_entries = {e for e in entries if e[1] == "refund"}
     assert sorted(e[3] for e in refund_entries) == [-4000, -3000, -3000]

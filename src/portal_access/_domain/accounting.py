@@ -65,6 +65,8 @@ class EntryKind(enum.Enum):
     """What an accounting entry records; money in is positive, money out negative.
 
     ``DISPUTE_WON`` is the reversal of a ``DISPUTE`` the payee won: the money came back.
+    ``DISPUTE_FEE`` is what the gateway charged for handling a dispute, and
+    ``DISPUTE_FEE_RETURNED`` what of it the gateway gave back.
     """
 
     PAYMENT = "payment"
@@ -72,11 +74,16 @@ class EntryKind(enum.Enum):
     REFUND = "refund"
     DISPUTE = "dispute"
     DISPUTE_WON = "dispute_won"
+    DISPUTE_FEE = "dispute_fee"
+    DISPUTE_FEE_RETURNED = "dispute_fee_returned"
 
     @property
     def sign(self) -> int:
         """``+1`` for money received, ``-1`` for money given back or kept by others."""
-        return 1 if self in (EntryKind.PAYMENT, EntryKind.DISPUTE_WON) else -1
+        return 1 if self in _MONEY_IN else -1
+
+
+_MONEY_IN = frozenset({EntryKind.PAYMENT, EntryKind.DISPUTE_WON, EntryKind.DISPUTE_FEE_RETURNED})
 
 
 def entry_line(kind: EntryKind, reference: str = "") -> str:
@@ -113,16 +120,17 @@ class AccountingEntry:
     Args:
         gateway: the gateway the money went through.
         payment_id: the gateway's payment it comes from.
-        kind: payment, fee, refund, dispute or dispute won.
+        kind: payment, fee, refund, dispute, dispute won, dispute fee or dispute fee
+            returned.
         invoice_id: our invoice the payment is for.
         account_id: the customer account.
         method: how the payment was made.
         amount: how much (always positive; :attr:`signed_amount` carries the sign).
         occurred_at: when the gateway reported it.
         ledger_account: the account code staff mapped the method to; ``None``: unmapped.
-        reference: the vendor's id of the refund or dispute the entry records (``""``
-            for a payment or a fee, and for a refund or dispute the gateway did not
-            itemize).
+        reference: the vendor's id of the refund or dispute the entry records (a
+            dispute fee's: its dispute's); ``""`` for a payment or its fee, and for a
+            refund or dispute the gateway did not itemize.
     """
 
     gateway: str = attrs.field(validator=identifier)
@@ -155,7 +163,8 @@ class AccountingEntry:
 @attrs.frozen
 class EntryLine:
     """One entry a payment report implies: its kind, amount, and the vendor's id of the
-    refund or dispute (``""`` for the payment and its fee)."""
+    refund or dispute (``""`` for the payment and its fee; a dispute's fee carries the
+    dispute's id)."""
 
     kind: EntryKind
     amount: Money
@@ -179,10 +188,12 @@ def implied_entries(snapshot: PaymentSnapshot) -> tuple[EntryLine, ...]:
     Processing and failed payments have settled nothing; any other is a payment, its
     fee (when the gateway reports one), each refund the report itemizes (partial ones
     included), and each dispute: opened, a ``dispute`` entry; won, a ``dispute_won``
-    entry too (the money came back); lost, nothing more. A report that says refunded
-    in full (or disputed) without itemizing, from a gateway that does not itemize at
-    all (``snapshot.itemized`` false), implies one entry of the whole amount, keyed by
-    its kind alone.
+    entry too (the money came back); lost, nothing more; the dispute's fee, when the
+    gateway reports one, a ``dispute_fee`` entry, and what of it came back a
+    ``dispute_fee_returned`` entry. A report that says refunded in full (or disputed)
+    without itemizing, from a gateway that does not itemize at all
+    (``snapshot.itemized`` false), implies one entry of the whole amount, keyed by its
+    kind alone.
     """
     status = snapshot.status
     if status in (PaymentStatus.PROCESSING, PaymentStatus.FAILED):
@@ -197,6 +208,11 @@ def implied_entries(snapshot: PaymentSnapshot) -> tuple[EntryLine, ...]:
         lines.append(EntryLine(EntryKind.DISPUTE, dispute.amount, dispute.dispute_id))
         if dispute.outcome is DisputeOutcome.WON:
             lines.append(EntryLine(EntryKind.DISPUTE_WON, dispute.amount, dispute.dispute_id))
+        if dispute.fee:
+            lines.append(EntryLine(EntryKind.DISPUTE_FEE, dispute.fee, dispute.dispute_id))
+        if dispute.fee_returned:
+            returned = dispute.fee_returned
+            lines.append(EntryLine(EntryKind.DISPUTE_FEE_RETURNED, returned, dispute.dispute_id))
     if status is PaymentStatus.DISPUTED and not (snapshot.disputes or snapshot.itemized):
         lines.append(EntryLine(EntryKind.DISPUTE, snapshot.amount))
     return tuple(lines)

@@ -122,11 +122,41 @@ class PaymentDispute:
         dispute_id: the vendor's id of the dispute.
         amount: how much the payer's bank took back.
         outcome: open, won or lost.
+        fee: what the gateway charged for handling the dispute (Stripe's dispute fee),
+            when it reports one in the dispute's currency; ``None``: none reported.
+        fee_returned: what of that fee the gateway gave back (a dispute won, where the
+            gateway returns its fee); at most ``fee``.
+
+    Both fees are accounting entries of their own (seed 004):
+
+    >>> won = PaymentDispute("dp_1", Money(5000, "USD"), DisputeOutcome.WON,
+    ...                      fee=Money(1500, "USD"), fee_returned=Money(1500, "USD"))
+    >>> won.fee == won.fee_returned
+    True
+    >>> PaymentDispute("dp_2", Money(5000, "USD"), DisputeOutcome.OPEN,
+    ...                fee_returned=Money(1500, "USD"))
+    Traceback (most recent call last):
+    ...
+    portal_access.ValidationError: fee_returned: a fee was returned that was never charged
     """
 
     dispute_id: str = attrs.field(validator=identifier)
     amount: Money = attrs.field(validator=_positive_money)
     outcome: DisputeOutcome = attrs.field(validator=instance_of(DisputeOutcome))
+    fee: Money | None = attrs.field(default=None, validator=optional(_positive_money))
+    fee_returned: Money | None = attrs.field(default=None, validator=optional(_positive_money))
+
+    def __attrs_post_init__(self) -> None:
+        currency = self.amount.currency
+        for name, part in (("fee", self.fee), ("fee_returned", self.fee_returned)):
+            if part is not None and part.currency != currency:
+                raise ValidationError(f"must be in the dispute's currency {currency}", field=name)
+        if self.fee_returned is not None and self.fee is None:
+            raise ValidationError("a fee was returned that was never charged",
+                                  field="fee_returned")  # fmt: skip
+        if self.fee_returned is not None and self.fee is not None and self.fee_returned > self.fee:
+            raise ValidationError(f"returns {self.fee_returned} of a fee of {self.fee}",
+                                      field="fee_returned")  # fmt: skip
 
 
 def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:

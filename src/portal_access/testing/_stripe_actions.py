@@ -24,6 +24,7 @@ from portal_access.testing._stripe_objects import (
     METHOD_TYPES,
     Obj,
     charge_object,
+    dispute_balance_transaction,
     dispute_object,
     invoice_line,
     invoice_object,
@@ -207,7 +208,9 @@ class FakeStripeApi(StripeServer):
 
     def dispute(self, payment_id: str) -> str:
         """The payer's bank disputes a succeeded payment (``pi_...``, or ``in_...`` for the
-        intent that paid an invoice): ``charge.dispute.created``. Returns the dispute id.
+        intent that paid an invoice): ``charge.dispute.created``, then the disputed funds
+        leave the balance with :attr:`dispute_fee` (``charge.dispute.funds_withdrawn``,
+        the dispute carrying the balance transaction). Returns the dispute id.
 
         Raises:
             stripe.InvalidRequestError: no such payment, or its charge has not succeeded
@@ -229,11 +232,13 @@ class FakeStripeApi(StripeServer):
             )
             self._disputes[intent["id"]] = dispute["id"]
             self.emit("charge.dispute.created", dispute)
+            self._move_dispute_funds(dispute, reinstated=False)
         self.flush()
         return str(dispute["id"])
 
     def close_dispute(self, payment_id: str, *, won: bool) -> None:
-        """The dispute ends, ``won`` or ``lost``: ``charge.dispute.closed``.
+        """The dispute ends, ``won`` or ``lost``: ``charge.dispute.closed`` (won: the funds
+        and the dispute fee come back first, ``charge.dispute.funds_reinstated``).
 
         Raises:
             stripe.InvalidRequestError: no open dispute of that payment.
@@ -244,8 +249,30 @@ class FakeStripeApi(StripeServer):
             if dispute is None or dispute["status"] in ("won", "lost"):
                 raise _refused(f"{payment_id} has no open dispute", "dispute_closed")
             dispute["status"] = "won" if won else "lost"
+            if won:
+                self._move_dispute_funds(dispute, reinstated=True)
             self.emit("charge.dispute.closed", dispute)
         self.flush()
+
+    #: Stripe's dispute fee (its US list price, 15.00 in the charge's currency), given
+    #: back with the funds when the dispute is won.
+    dispute_fee = 1500
+
+    def _move_dispute_funds(self, dispute: Obj, *, reinstated: bool) -> None:
+        """The disputed funds leave the balance with the dispute fee, or come back with
+        it: a balance transaction on the dispute, ``charge.dispute.funds_*``."""
+        transaction = self.add(
+            dispute_balance_transaction(
+                transaction_id=self.new_id("txn"),
+                dispute=dispute,
+                fee=self.dispute_fee,
+                created=self.now(),
+                reinstated=reinstated,
+            )
+        )
+        dispute["balance_transactions"].append(transaction)
+        moved = "reinstated" if reinstated else "withdrawn"
+        self.emit(f"charge.dispute.funds_{moved}", dispute)
 
     # -- what the actions share -------------------------------------------------------------
 

@@ -423,9 +423,13 @@ class StripeServer(LocalApi, WebhookSender):
             and o["invoice"] == params.get("invoice", o["invoice"])
             and o["status"] == params.get("status", o["status"])
         ]  # fmt: skip
-        if "data.invoice" in params.get("expand", []):
-            for payment in found:
+        expand = params.get("expand", [])
+        for payment in found:
+            if "data.invoice" in expand:
                 payment["invoice"] = self.objects.get(payment["invoice"], payment["invoice"])
+            intent = payment["payment"].get("payment_intent")
+            if "data.payment.payment_intent" in expand and intent in self.objects:
+                payment["payment"] = {**payment["payment"], "payment_intent": self.objects[intent]}
         return 200, {"object": "list", "data": found, "has_more": False,
                      "url": "/v1/invoice_payments"}  # fmt: skip
 

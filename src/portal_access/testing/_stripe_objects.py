@@ -26,6 +26,7 @@ __all__ = [
     "METHOD_TYPES",
     "charge_object",
     "balance_transaction_object",
+    "dispute_balance_transaction",
     "dispute_object",
     "event_object",
     "invoice_line",
@@ -159,12 +160,44 @@ def balance_transaction_object(*, transaction_id: str, charge: Obj, fee: int, cr
     }  # fmt: skip
 
 
+def dispute_balance_transaction(
+    *, transaction_id: str, dispute: Obj, fee: int, created: int, reinstated: bool
+) -> Obj:
+    """A BalanceTransaction a dispute adds: the disputed amount withdrawn with Stripe's
+    dispute ``fee`` (a positive fee), or, ``reinstated`` once won, the amount given back
+    with the fee returned (a negative fee)."""
+    sign = 1 if reinstated else -1
+    amount, kept = sign * dispute["amount"], -sign * fee
+    what = "reversal" if reinstated else "withdrawal"
+    return {
+        "id": transaction_id,
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": created,
+        "balance_type": "payments",
+        "created": created,
+        "currency": dispute["currency"],
+        "description": f"Chargeback {what} for {dispute['charge']}",
+        "exchange_rate": None,
+        "fee": kept,
+        "fee_details": [{"amount": kept, "application": None, "currency": dispute["currency"],
+                         "description": "Dispute fee", "type": "stripe_fee"}],
+        "net": amount - kept,
+        "reporting_category": "dispute_reversal" if reinstated else "dispute",
+        "source": dispute["id"],
+        "status": "available",
+        "type": "adjustment",
+    }  # fmt: skip
+
+
 def dispute_object(*, dispute_id: str, charge: Obj, status: str, created: int) -> Obj:
-    """A Dispute of ``charge`` (``needs_response`` while open; ``won`` or ``lost``)."""
+    """A Dispute of ``charge`` (``needs_response`` while open; ``won`` or ``lost``), with
+    no balance transaction yet (see :func:`dispute_balance_transaction`)."""
     return {
         "id": dispute_id,
         "object": "dispute",
         "amount": charge["amount"],
+        "balance_transactions": [],
         "currency": charge["currency"],
         "charge": charge["id"],
         "payment_intent": charge["payment_intent"],

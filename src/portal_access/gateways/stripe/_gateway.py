@@ -124,7 +124,8 @@ class StripeGateway:
         self._client, self._name = client, name
         #: What the event mapping may ask of the API (made once: every webhook uses it).
         self._lookups = Lookups(resolve=self._resolve, fee=self._balance_transaction,
-                                refunds=self._charge_refunds)  # fmt: skip
+                                refunds=self._charge_refunds,
+                                invoice_charges=self._invoice_charges)  # fmt: skip
 
     @property
     def name(self) -> str:
@@ -195,16 +196,43 @@ class StripeGateway:
         """
         return webhooks.parse_webhook(headers, body, self._settings, lookups=self._lookups)
 
+    def _settled_charge(self, charge_id: str) -> stripe.Charge:
+        """A charge with its ``balance_transaction`` expanded (``None`` while it has none:
+        a bank debit not yet settled)."""
+        _stripe_id(charge_id, "charge")
+        params: Any = {"expand": ["balance_transaction"]}
+        return self._call(lambda: self._client.v1.charges.retrieve(charge_id, params))
+
     def _balance_transaction(self, charge_id: str) -> Fields | None:
         """A charge's balance transaction (what Stripe kept: its ``fee``), or ``None``
-        while it has none (a bank debit not yet settled)."""
-        _stripe_id(charge_id, "latest_charge")
-        params: Any = {"expand": ["balance_transaction"]}
-        charge = self._call(lambda: self._client.v1.charges.retrieve(charge_id, params))
-        transaction = charge.balance_transaction
+        while it has none."""
+        transaction = self._settled_charge(charge_id).balance_transaction
         if not isinstance(transaction, stripe.BalanceTransaction):
             return None
         return Fields(transaction.to_dict(), gateway=self._name)
+
+    def _invoice_charges(self, invoice_id: str) -> list[Fields]:
+        """The charges that paid an invoice, each with its ``balance_transaction``
+        expanded (what Stripe kept: its ``fee``). At the pinned API version an invoice
+        names no payment, so its paid invoice payments are listed (their payment intents
+        expanded), and each one's charge (the intent's ``latest_charge``, or the charge
+        itself) is asked for."""
+        _stripe_id(invoice_id, "invoice")
+        query: Any = {"invoice": invoice_id, "status": "paid", "limit": 100,
+                      "expand": ["data.payment.payment_intent"]}  # fmt: skip
+        listed = self._client.v1.invoice_payments
+        paid = self._call(lambda: list(listed.list(query).auto_paging_iter()))
+        found = []
+        for invoice_payment in paid:
+            paying = invoice_payment.payment  # only its type's field may be there
+            intent, charge = (getattr(paying, key, None) for key in ("payment_intent", "charge"))
+            if isinstance(intent, stripe.PaymentIntent):
+                charge = intent.latest_charge
+            charge_id = charge.id if isinstance(charge, stripe.Charge) else charge
+            if isinstance(charge_id, str):
+                settled = self._settled_charge(charge_id)
+                found.append(Fields(settled.to_dict(), gateway=self._name))
+        return found
 
     def _charge_refunds(self, charge_id: str) -> list[Fields]:
         """Every refund of a charge, each with its own id and amount."""

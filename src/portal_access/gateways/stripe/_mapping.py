@@ -26,13 +26,21 @@ tie and the domain's lifecycle order breaks the tie (processing < failed <
 succeeded < refunded < disputed): a duplicate or an older report never wins, and
 same-second reports converge whatever their arrival order.
 
-**Money for the books** (seed 004). No Stripe event carries a fee: a succeeded intent's
+**Money for the books** (seed 004). No payment event carries a fee: a succeeded intent's
 ``latest_charge`` is asked of the API with its ``balance_transaction`` expanded, and
-the transaction's ``fee`` is the payment's fee. A ``charge.refunded`` charge carries
-the running total (``amount_refunded``), not the refunds, at this API version: its
-refunds are read from the charge when it carries them, else listed through the API,
-each with its own id and amount. A dispute event's dispute is itself the dispute (an
-inquiry, ``warning_*``, moves no money).
+the transaction's ``fee`` is the payment's fee. A paid subscription invoice (``in_...``)
+names no payment at this API version (its ``charge`` and ``payment_intent`` are gone;
+``payments`` is included only when asked for): its paid invoice payments are listed
+through the API, and the charges that paid it give its fee (their balance
+transactions') and its method (the invoice lists only the methods it offered). A
+``charge.refunded`` charge carries the running total (``amount_refunded``), not the
+refunds, at this API version: its refunds are read from the charge when it carries
+them, else listed through the API, each with its own id and amount. A dispute event's
+dispute is itself the dispute (an inquiry, ``warning_*``, moves no money), and carries
+its ``balance_transactions``: their fees are the dispute's fee and its return. A fee
+Stripe settled in another currency than the payment's is not booked (no exchange rate
+is assumed): the gateway logs a warning naming the payment and both currencies, once
+per payment and kind of fee (:class:`UnbookedFees`).
 
 >>> from portal_access.gateways._kit import Fields, gateway_event
 >>> event = Fields({"id": "evt_1", "type": "customer.created", "created": 1,
@@ -43,6 +51,9 @@ False
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -71,11 +82,13 @@ from portal_access.gateways.stripe._objects import (
     INVOICE_STATUS,
     SUBSCRIPTION_STATUS,
     FeeLookup,
+    InvoiceChargeLookup,
     PaymentOwner,
     RefundLookup,
     Resolver,
     dispute_of,
     fee_of,
+    foreign_fees,
     invoice_owner,
     method_kind,
     offered_method,
@@ -83,7 +96,16 @@ from portal_access.gateways.stripe._objects import (
     subscription_details,
 )
 
-__all__ = ["MAPPED_EVENT_TYPES", "VERSION_SCALE", "Lookups", "event_from", "intent_payments"]
+__all__ = [
+    "MAPPED_EVENT_TYPES",
+    "VERSION_SCALE",
+    "Lookups",
+    "UnbookedFees",
+    "event_from",
+    "intent_payments",
+]
+
+log = logging.getLogger("portal_access.gateways.stripe")
 
 VERSION_SCALE = 1_000_000  # event seconds -> microseconds (the domain's version unit)
 
@@ -105,6 +127,8 @@ MAPPED_EVENT_TYPES = frozenset(
         "charge.dispute.created",
         "charge.dispute.updated",
         "charge.dispute.closed",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
         "setup_intent.succeeded",
         "payment_method.detached",
     }
@@ -114,14 +138,52 @@ _ARREARS = (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
 Payments = tuple[PaymentSnapshot, ...]
 
 
+class UnbookedFees:
+    """Fees Stripe settled in another currency than their payment's: not booked, and
+    logged once per payment and kind of fee (a webhook delivered three times, then
+    replayed by reconcile, warns once). Remembers the last ``size`` it warned about.
+
+    >>> unbooked = UnbookedFees()
+    >>> unbooked.warn("fee", "pi_1", "EUR", ("USD",)), unbooked.warn("fee", "pi_1", "EUR", ("USD",))
+    (True, False)
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._warned: dict[tuple[str, str], None] = {}
+        self._lock = threading.Lock()
+
+    def warn(self, what: str, payment_id: str, currency: str, others: Iterable[str]) -> bool:
+        """Log that ``what`` (``"fee"``, ``"dispute fee"``) of ``payment_id``, paid in
+        ``currency``, was settled in ``others`` and is not booked; whether it logged."""
+        key = (what, payment_id)
+        with self._lock:
+            if key in self._warned:
+                return False
+            self._warned[key] = None
+            if len(self._warned) > self._size:
+                del self._warned[next(iter(self._warned))]
+        log.warning(
+            "stripe payment %s: its %s is in %s, not the payment's %s: not booked "
+            "(no exchange rate is assumed)",
+            payment_id,
+            what,
+            "/".join(others),
+            currency,
+        )
+        return True
+
+
 @attrs.frozen
 class Lookups:
     """What the mapping may ask of the API (none: it asks nothing, and reads only what
-    the event carries)."""
+    the event carries), and where it notes the fees it cannot book."""
 
     resolve: Resolver | None = None
     fee: FeeLookup | None = None
     refunds: RefundLookup | None = None
+    invoice_charges: InvoiceChargeLookup | None = None
+    unbooked: UnbookedFees = attrs.field(factory=UnbookedFees)
 
 
 def event_from(
@@ -151,13 +213,13 @@ def _reports(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
     if kind.startswith("checkout.session."):
         return {"payments": _session(kind, obj, version), "checkout_session_id": obj.text("id")}
     if kind.startswith("payment_intent."):
-        return {"payments": _with_fee(_intent(obj, version), obj, ask.fee)}
+        return {"payments": _with_fee(_intent(obj, version), obj, ask)}
     if kind == "setup_intent.succeeded":
         return {"saved_methods": _saved_method(obj, version)}
     if kind == "payment_method.detached":
         return {"removed_methods": _removed_method(obj, version)}
     if kind.startswith("invoice."):
-        return _invoice(kind, obj, version)
+        return _invoice(kind, obj, version, ask)
     if kind.startswith("customer.subscription."):
         return {"subscriptions": _subscription(obj, version)}
     if kind == "charge.refunded":
@@ -169,20 +231,50 @@ def _reports(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
     disputed = DISPUTE_SETTLED.get(obj.optional_text("status") or "", PaymentStatus.DISPUTED)
     disputes = dispute_of(obj)  # charge.dispute.*: an inquiry itemizes none, moves nothing
     payments = _charge_like(obj, version, resolve, disputed, disputes=disputes)
+    if disputes:
+        foreign = foreign_fees(obj.objects("balance_transactions"), disputes[0].amount.currency)
+        for payment in payments if foreign else ():
+            ask.unbooked.warn("dispute fee", payment.payment_id, payment.amount.currency, foreign)
     return {"payments": tuple(attrs.evolve(p, itemized=True) for p in payments)}
 
 
-def _with_fee(payments: Payments, intent: Fields, fee: FeeLookup | None) -> Payments:
+def _with_fee(payments: Payments, intent: Fields, ask: Lookups) -> Payments:
     """A succeeded intent's snapshot with what Stripe kept of its charge (asked of the
     API: no event carries the balance transaction)."""
     charge = intent.optional_text("latest_charge")
-    if fee is None or charge is None or not payments:
+    if ask.fee is None or charge is None or not payments:
         return payments
     if payments[0].status is not PaymentStatus.SUCCEEDED:
         return payments
-    transaction = fee(charge)
-    kept = fee_of(transaction, payments[0].amount.currency) if transaction else None
-    return (attrs.evolve(payments[0], fee=kept),) if kept else payments
+    transaction = ask.fee(charge)
+    return _charged_fee(payments, (transaction,) if transaction else (), ask)
+
+
+def _paid_by(payments: Payments, charges: Iterable[Fields], ask: Lookups) -> Payments:
+    """A paid invoice's snapshot with what the charges that paid it say (asked of the
+    API: the invoice names none): the method they were paid with (the invoice only
+    lists the methods it offered) and what Stripe kept of them."""
+    charges = tuple(charges)
+    details = charges[0].optional_object("payment_method_details") if charges else None
+    paid_with = details.optional_text("type") if details else None
+    if paid_with is not None:
+        payments = (attrs.evolve(payments[0], method=method_kind(paid_with)), *payments[1:])
+    transactions = [t for c in charges if (t := c.optional_object("balance_transaction"))]
+    return _charged_fee(payments, transactions, ask)
+
+
+def _charged_fee(payments: Payments, transactions: Iterable[Fields], ask: Lookups) -> Payments:
+    """``payments[0]`` with the fees of its charges' balance transactions: those in its
+    currency summed; any other currency warned about (:class:`UnbookedFees`), not booked."""
+    payment, transactions = payments[0], tuple(transactions)
+    currency = payment.amount.currency
+    kept = [found for t in transactions if (found := fee_of(t, currency))]
+    foreign = foreign_fees(transactions, currency)
+    if foreign:
+        ask.unbooked.warn("fee", payment.payment_id, currency, foreign)
+    if not kept:
+        return payments
+    return (attrs.evolve(payment, fee=Money.total(kept, currency)), *payments[1:])
 
 
 def _charge_refunds(
@@ -315,7 +407,7 @@ def _charge_like(
                      refunds=refunds, disputes=disputes)  # fmt: skip
 
 
-def _invoice(kind: str, obj: Fields, version: int) -> dict[str, Any]:
+def _invoice(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, Any]:
     owner = invoice_owner(obj)
     if owner is None:
         return {}
@@ -331,6 +423,10 @@ def _invoice(kind: str, obj: Fields, version: int) -> dict[str, Any]:
     payments = _snapshot(obj, owner, status, method=method, amount=amount, version=version)
     details = subscription_details(obj)
     meta = details.string_map("metadata") if details else {}
+    # the charges are asked for only where money moved, on a subscription of ours
+    charged = obj.optional_integer("amount_paid") != 0 and bool(meta.get("contact_id"))
+    if payments and status is PaymentStatus.SUCCEEDED and charged and ask.invoice_charges:
+        payments = _paid_by(payments, ask.invoice_charges(owner.payment_id), ask)
     renewal = owner.invoice_id == renewal_invoice_id(obj.gateway, owner.payment_id)
     if not (
         details

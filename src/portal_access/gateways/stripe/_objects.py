@@ -36,9 +36,11 @@ __all__ = [
     "DISPUTE_SETTLED",
     "REFUND_COUNTED",
     "FeeLookup",
+    "InvoiceChargeLookup",
     "RefundLookup",
     "dispute_of",
     "fee_of",
+    "foreign_fees",
     "refunds_of",
     "INVOICE_STATUS",
     "SUBSCRIPTION_STATUS",
@@ -89,6 +91,9 @@ class PaymentOwner:
 Resolver = Callable[[str], PaymentOwner | None]
 #: Charge id -> its balance transaction (``expand``-ed), asked of the API for the fee.
 FeeLookup = Callable[[str], "Fields | None"]
+#: Invoice id -> the charges that paid it (its paid invoice payments'), each with its
+#: ``balance_transaction`` expanded, asked of the API for the fee and the method.
+InvoiceChargeLookup = Callable[[str], "Sequence[Fields]"]
 #: Charge id -> its refunds (each a Refund object), asked of the API when the charge
 #: does not carry them (it does not at the API versions since 2022-11-15).
 RefundLookup = Callable[[str], "Sequence[Fields]"]
@@ -97,9 +102,25 @@ RefundLookup = Callable[[str], "Sequence[Fields]"]
 def fee_of(balance_transaction: Fields, currency: str) -> Money | None:
     """What Stripe kept of a charge: its balance transaction's ``fee``, when it is in
     the charge's currency (a fee settled in another currency is not an entry of the
-    payment's; ``None``) and more than zero."""
+    payment's; ``None``: see :func:`foreign_fees`) and more than zero."""
     fee = balance_transaction.money("fee", "currency")
     return fee if fee and fee.currency == currency else None
+
+
+def foreign_fees(balance_transactions: Iterable[Fields], currency: str) -> tuple[str, ...]:
+    """The currencies, other than ``currency``, in which these balance transactions
+    carry a fee (Stripe settles in the account's currency, which may not be the
+    charge's): fees no entry of the payment can hold, sorted."""
+    return tuple(
+        sorted(
+            {
+                found
+                for transaction in balance_transactions
+                if (found := transaction.text("currency").upper()) != currency
+                and transaction.integer("fee")
+            }
+        )
+    )
 
 
 def refunds_of(refunds: Iterable[Fields], currency: str) -> tuple[PaymentRefund, ...]:
@@ -119,13 +140,30 @@ def refunds_of(refunds: Iterable[Fields], currency: str) -> tuple[PaymentRefund,
 
 
 def dispute_of(dispute: Fields) -> tuple[PaymentDispute, ...]:
-    """A Dispute object as ours (an inquiry, ``warning_*``, moves no money: none)."""
+    """A Dispute object as ours (an inquiry, ``warning_*``, moves no money: none).
+
+    Its fee is read from its own ``balance_transactions`` (the event carries them, each
+    whole): a transaction's positive ``fee`` is charged (Stripe's dispute fee, with the
+    funds withdrawn), a negative one given back (with the funds reinstated). Only fees
+    in the dispute's currency count (see :func:`foreign_fees`).
+    """
     status = dispute.optional_text("status") or ""
     amount = dispute.money("amount", "currency")
     if status.startswith("warning_") or not amount:
         return ()
     outcome = DISPUTE_OUTCOME.get(status, DisputeOutcome.OPEN)
-    return (PaymentDispute(dispute.text("id"), amount, outcome),)
+    charged = returned = 0
+    for transaction in dispute.objects("balance_transactions"):
+        if transaction.text("currency").upper() != amount.currency:
+            continue
+        fee = transaction.integer("fee")
+        if fee > 0:
+            charged += fee
+        else:
+            returned -= fee
+    fee_money = Money(charged, amount.currency) if charged else None
+    back = Money(returned, amount.currency) if returned else None
+    return (PaymentDispute(dispute.text("id"), amount, outcome, fee=fee_money, fee_returned=back),)
 
 
 def method_kind(type_text: str | None) -> PaymentMethodKind:
