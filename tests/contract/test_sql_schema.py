@@ -322,3 +322,36 @@ def test_upgrade_to_0007_fills_the_summary_columns_from_the_documents(url: str):
         ]
         assert uow.payments.newest(payment.account_id, where, limit=1) == (payment,)
         assert uow.payments.status_counts(payment.account_id, where) == {payment.snapshot.status: 1}
+
+
+def test_upgrade_to_0009_fills_the_method_ids_of_saved_methods(url: str):
+    """Saved methods stored at 0008 get their method id column from their documents,
+    so holding finds them through the new lookup (a removed one still never)."""
+    _migrate_to(url, "0008")
+    ann, bob = values.saved_method("c-1", "pm_1"), values.saved_method("c-2", "pm_2")
+    gone = attrs.evolve(values.saved_method("c-3", "pm_3"), removed_at=values.NOW)
+    for method in (ann, bob, gone):
+        _execute(
+            url,
+            "INSERT INTO saved_methods (contact_id, gateway, doc) VALUES (:contact, :gateway, :doc)",
+            contact=method.contact_id,
+            gateway=method.gateway,
+            doc=to_json(method),
+        )
+    assert upgrade(url) == HEAD
+    engine = sa.create_engine(database_url(url))
+    try:
+        with engine.connect() as connection:
+            filled = connection.execute(
+                sa.text("SELECT contact_id, method_id FROM saved_methods ORDER BY contact_id")
+            ).all()
+        indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("saved_methods")}
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in filled] == [("c-1", "pm_1"), ("c-2", "pm_2"), ("c-3", "pm_3")]
+    assert {"ix_saved_methods_gateway", "ix_saved_methods_method"} <= indexes
+    with SqlStore(url) as store, unit_of_work(store) as uow:
+        assert uow.saved_methods.holding("stripe", "pm_2") == bob
+        assert uow.saved_methods.holding("stripe", "pm_1") == ann
+        assert uow.saved_methods.holding("stripe", "pm_3") is None
+        assert uow.saved_methods.latest("c-3") == gone

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import attrs
 import pytest
 from django.apps import apps
 from django.conf import settings
@@ -17,7 +18,9 @@ from django.db import connections, models
 from portal_access import Contact, EmailAddress
 from portal_access.contrib.django import migrations
 from portal_access.contrib.django import models as portal_models
-from portal_access.repositories import TABLES
+from portal_access.contrib.django._store import DjangoStore
+from portal_access.repositories import TABLES, unit_of_work
+from portal_access.testing._storage_contract import values
 from tests.django.conftest import ALIASES
 
 _FIELDS = {
@@ -180,3 +183,34 @@ def test_migration_0002_fills_the_new_columns_of_stored_rows(sandbox_portal):
             assert found == sorted((pk, occurred[pk]) for pk, _ in written[name])
         else:
             assert found == written[name], name
+
+
+@pytest.mark.parametrize("alias", ALIASES)
+@pytest.mark.django_db(transaction=True, databases=ALIASES)
+def test_migration_0003_fills_the_method_ids_of_stored_saved_methods(alias):
+    """Saved methods stored at 0002 (no method id column) get their method id from their
+    documents: unapplying 0003 and applying it again, holding finds them through the new
+    lookup, a removed one still never."""
+    store = DjangoStore(using=alias)
+    ann, bob = values.saved_method("c-1", "pm_1"), values.saved_method("c-2", "pm_2")
+    gone = attrs.evolve(values.saved_method("c-3", "pm_3"), removed_at=values.NOW)
+    with unit_of_work(store) as uow:
+        for method in (ann, bob, gone):
+            uow.saved_methods.save(method)
+    call_command("migrate", "portal_access", "0002", database=alias, verbosity=0)
+    with connections[alias].cursor() as cursor:
+        columns = connections[alias].introspection.get_table_description(
+            cursor, portal_models.SavedMethod._meta.db_table
+        )
+    assert "method_id" not in {column.name for column in columns}
+    call_command("migrate", "portal_access", database=alias, verbosity=0)
+    stored = portal_models.SavedMethod.objects.using(alias).order_by("pk")
+    assert list(stored.values_list("pk", "method_id")) == [
+        ("c-1", "pm_1"),
+        ("c-2", "pm_2"),
+        ("c-3", "pm_3"),
+    ]
+    with unit_of_work(store) as uow:
+        assert uow.saved_methods.holding("stripe", "pm_2") == bob
+        assert uow.saved_methods.holding("stripe", "pm_1") == ann
+        assert uow.saved_methods.holding("stripe", "pm_3") is None

@@ -32,6 +32,7 @@ from portal_access.repositories._tables import (
     PURCHASE_ORDERS_BY_CONTACT,
     SAVED_METHODS,
     SAVED_METHODS_BY_GATEWAY,
+    SAVED_METHODS_BY_METHOD,
 )
 
 __all__ = [
@@ -69,7 +70,14 @@ class SavedMethodRepository(Repository):
 
     def save(self, method: SavedPaymentMethod) -> None:
         """Insert or replace the contact's saved method (a removed one too)."""
-        self._put(self._row(method, contact_id=method.contact_id, gateway=method.gateway))
+        self._put(
+            self._row(
+                method,
+                contact_id=method.contact_id,
+                gateway=method.gateway,
+                method_id=method.method_id,
+            )
+        )
 
     def for_gateway(self, gateway: str) -> tuple[SavedPaymentMethod, ...]:
         """The saved methods kept at ``gateway`` (none removed), by contact id."""
@@ -78,13 +86,21 @@ class SavedMethodRepository(Repository):
 
     def holding(self, gateway: str, method_id: str) -> SavedPaymentMethod | None:
         """The saved method (not removed) with the gateway's id ``method_id``, whoever's
-        it is, or ``None``. Reads every method kept at ``gateway``: for a report that
-        does not say whose method it is (Stripe's ``payment_method.detached``).
-        Not locked: read the contact's row with :meth:`latest` before changing it."""
-        return next(
-            (method for method in self.for_gateway(gateway) if method.method_id == method_id),
-            None,
-        )
+        it is, or ``None``: for a report that does not say whose method it is (Stripe's
+        ``payment_method.detached``).
+
+        One lookup of the rows holding that id (``ix_saved_methods_method``), however
+        many methods the gateway keeps. Should two contacts' rows hold the same id (a
+        vendor reporting one method saved for two contacts), the first by contact id
+        that is not removed is returned. Not locked: read the contact's row with
+        :meth:`latest` before changing it.
+        """
+        rows = self.transaction.find(self.table, SAVED_METHODS_BY_METHOD, (gateway, method_id))
+        for row in rows:
+            method = self._decode(row, SavedPaymentMethod)
+            if not method.removed:
+                return method
+        return None
 
 
 class AutopayAttemptRepository(Repository):

@@ -227,11 +227,16 @@ RATE_LIMITS = Table(
 
 #: Saved payment methods, one per contact (the newest), found by gateway for autopay.
 SAVED_METHODS_BY_GATEWAY = Index("ix_saved_methods_gateway", ("gateway",))
+#: A saved method by the gateway's id for it (``method_id``: the vendor's id of the
+#: contact's newest method, removed or not), for a vendor's report that does not say
+#: whose method it is; more than one contact's row may hold the same id, by contact id.
+#: Migration 0009 (Django: 0003) filled the column of older rows from their documents.
+SAVED_METHODS_BY_METHOD = Index("ix_saved_methods_method", ("gateway", "method_id"))
 SAVED_METHODS = Table(
     "saved_methods",
     ("contact_id",),
-    (_str("contact_id"), _str("gateway")),
-    (SAVED_METHODS_BY_GATEWAY,),
+    (_str("contact_id"), _str("gateway"), _str("method_id")),
+    (SAVED_METHODS_BY_GATEWAY, SAVED_METHODS_BY_METHOD),
 )
 #: One autopay attempt per invoice and saved method.
 AUTOPAY_ATTEMPTS_BY_INVOICE = Index("ix_autopay_attempts_invoice", ("invoice_id",))

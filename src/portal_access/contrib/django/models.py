@@ -390,12 +390,16 @@ class SavedMethod(models.Model):
 
     contact_id = _key(primary=True)
     gateway = _key()
+    method_id = _key()
     doc = _doc()
 
     class Meta:
         db_table = "portal_access_saved_methods"
         indexes = [
-            models.Index(fields=["gateway", "contact_id"], name="pa_ix_saved_methods_gateway")
+            models.Index(fields=["gateway", "contact_id"], name="pa_ix_saved_methods_gateway"),
+            models.Index(
+                fields=["gateway", "method_id", "contact_id"], name="pa_ix_saved_methods_method"
+            ),
         ]
 
 

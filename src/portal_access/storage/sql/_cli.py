@@ -19,7 +19,7 @@ in batches, showing progress on stderr; never an undelivered message.
 sqlite:///...: no schema (empty database); run `python -m portal_access db upgrade --url ...`
 1
 >>> main(["db", "upgrade", "--url", url])
-sqlite:///...: schema revision 0008 (head)
+sqlite:///...: schema revision 0009 (head)
 0
 """
 

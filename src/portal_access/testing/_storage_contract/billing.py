@@ -226,6 +226,38 @@ class BillingContract:
         with unit_of_work(store) as uow:
             assert uow.saved_methods.get("c-1") == newer == uow.saved_methods.latest("c-1")
 
+    def test_saved_methods_holding_finds_the_method_by_its_id(self, store: Store) -> None:
+        """holding finds the contact holding a method id among many at the gateway (of
+        that gateway only); once the contact saved another method, the old id is
+        nobody's; of two contacts holding one id, the first by contact id not removed."""
+        many = [values.saved_method(f"c-{n:02}", f"pm_{n:02}") for n in range(12)]
+        elsewhere = values.saved_method("c-sq", "pm_05", gateway="square")
+        with unit_of_work(store) as uow:
+            for method in [*many, elsewhere]:
+                uow.saved_methods.save(method)
+        with unit_of_work(store) as uow:
+            assert uow.saved_methods.holding("stripe", "pm_07") == many[7]
+            assert uow.saved_methods.holding("square", "pm_05") == elsewhere
+            assert uow.saved_methods.holding("stripe", "pm_99") is None
+            assert uow.saved_methods.holding("paypal", "pm_07") is None
+            newer = values.saved_method("c-07", "pm_new", version=2)
+            uow.saved_methods.save(newer)
+        with unit_of_work(store) as uow:
+            assert uow.saved_methods.holding("stripe", "pm_07") is None
+            assert uow.saved_methods.holding("stripe", "pm_new") == newer
+            uow.saved_methods.save(values.saved_method("c-b", "pm_twice"))
+            uow.saved_methods.save(values.saved_method("c-a", "pm_twice"))
+        with unit_of_work(store) as uow:
+            first = values.saved_method("c-a", "pm_twice")
+            assert uow.saved_methods.holding("stripe", "pm_twice") == first
+            uow.saved_methods.save(attrs.evolve(first, removed_at=values.NOW))
+        with unit_of_work(store) as uow:
+            second = values.saved_method("c-b", "pm_twice")
+            assert uow.saved_methods.holding("stripe", "pm_twice") == second
+            uow.saved_methods.save(attrs.evolve(second, removed_at=values.NOW))
+        with unit_of_work(store) as uow:
+            assert uow.saved_methods.holding("stripe", "pm_twice") is None
+
     def test_checkouts_with_key(self, store: Store) -> None:
         """checkouts.with_key finds the page opened under the key, and None for another key."""
         with unit_of_work(store) as uow:
