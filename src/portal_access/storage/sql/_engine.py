@@ -54,6 +54,7 @@ __all__ = [
     "SQLITE_JOURNAL_MODE",
     "SQLITE_SYNCHRONOUS",
     "begin_postgres",
+    "made_for_this_checkout",
     "make_engine",
     "require_driver",
     "statements_watched",
@@ -105,6 +106,7 @@ def make_engine(url: URL, *, echo: bool = False) -> Engine:
     engine = create_engine(url, echo=echo, isolation_level="READ COMMITTED")
     event.listen(engine, "connect", _postgres_connected)
     event.listen(engine, "begin", _postgres_begin)
+    event.listen(engine.pool, "checkin", _postgres_checked_in)
     return engine
 
 
@@ -120,7 +122,7 @@ def begin_postgres(engine: Engine) -> Connection:
     """
     while True:
         connection = engine.connect()
-        new = connection.info.pop(_NEW, False)
+        new = made_for_this_checkout(connection)
         try:
             connection.begin()
         except DBAPIError as exc:
@@ -131,6 +133,13 @@ def begin_postgres(engine: Engine) -> Connection:
             log.info("a pooled connection was dropped by the server (%s); connecting again", why)
             continue
         return connection
+
+
+def made_for_this_checkout(connection: Connection) -> bool:
+    """Whether ``connection``'s driver connection was made for its latest checkout from
+    the pool (not pooled before: a failure of it is not a connection the server dropped
+    while idle). Asked once per checkout: the answer is forgotten."""
+    return bool(connection.info.pop(_NEW, False))
 
 
 def _sqlite_connected(dbapi_connection: Any, _record: object) -> None:
@@ -195,13 +204,20 @@ def _postgres_connected(dbapi_connection: Any, record: Any) -> None:
     record.info[_NEW] = True
 
 
+def _postgres_checked_in(_dbapi_connection: object, record: Any) -> None:
+    # pooled from now on: no longer "made for this checkout" (made_for_this_checkout)
+    record.info.pop(_NEW, None)
+
+
 def _postgres_begin(connection: Connection) -> None:
     if "isolation_level" in connection.get_execution_options():
         return  # the caller chose an isolation level, or autocommit: the driver's way
     dbapi_connection: Any = connection.connection.dbapi_connection
+    if dbapi_connection.info.transaction_status:
+        # not idle: the store's unit of work began on the driver (a host's statement on
+        # ``uow.transaction.connection`` then joins it), or psycopg did (below)
+        return
     if not dbapi_connection.autocommit:  # SQLAlchemy reset a caller's isolation level
-        if dbapi_connection.info.transaction_status:  # psycopg began already
-            return
         dbapi_connection.autocommit = True
     if statements_watched(connection):
         connection.exec_driver_sql(POSTGRES_BEGIN)  # whoever watches statements sees it
