@@ -303,34 +303,53 @@ def test_a_locking_read_begins_the_transaction_first(store: SqlStore, tmp_path: 
     assert wire.round_trips() == [("I", _BEGIN), ("T", "extended"), ("T", "COMMIT")]
 
 
+def _pending(tx: Any) -> tuple[str, ...]:
+    """The pending outbox messages a FOR UPDATE SKIP LOCKED read finds in ``tx``."""
+    return tuple(r.values["id"] for r in tx.find(OUTBOX, OUTBOX_PENDING, (False,), lock=Lock.SKIP))
+
+
 def test_a_skipping_read_that_finds_rows_reads_them_again_locked(store: SqlStore, tmp_path: Path):
-    """The outbox claim finds a due message in autocommit, whose locks end with the
-    statement: it begins and reads again, so the message stays locked until the COMMIT
-    (another worker's claim meanwhile skips it), and it is claimed once."""
+    """A FOR UPDATE SKIP LOCKED read finds a pending message in autocommit, whose locks
+    end with the statement: it begins and reads again, so the message stays locked
+    until the unit of work ends (another worker's skipping read meanwhile skips it)."""
     with unit_of_work(store) as uow:
         uow.outbox.add(values.message("m-1"))
     wire = Wire(store, tmp_path)
     others: list[tuple[str, ...]] = []
-    with unit_of_work(store) as uow:
-        assert [m.id for m in uow.outbox.claim(now=_DUE, until=_LEASE, claim="w-1", limit=8)] == [
-            "m-1"
-        ]
+
+    def another_worker() -> None:
+        with store.transaction() as tx:
+            others.append(_pending(tx))
+
+    with store.transaction() as tx:
+        assert _pending(tx) == ("m-1",)
         trips = wire.round_trips()
-
-        def another_worker() -> None:
-            with store.transaction() as tx:
-                others.append(
-                    tuple(
-                        r.values["id"]
-                        for r in tx.find(OUTBOX, OUTBOX_PENDING, (False,), lock=Lock.SKIP)
-                    )
-                )
-
         worker = threading.Thread(target=another_worker)
         worker.start()
         worker.join(timeout=30)
     assert others == [()]
-    assert trips == [("I", "extended"), ("I", _BEGIN), ("T", "extended"), ("T", "extended")]
+    assert trips == [("I", "extended"), ("I", _BEGIN), ("T", "extended")]
+
+
+def test_the_outbox_claim_that_finds_a_due_message_claims_it_in_its_transaction(
+    store: SqlStore, tmp_path: Path
+):
+    """The outbox claim: its read in autocommit, then BEGIN, the read again (locking),
+    the claim's UPDATE and the COMMIT."""
+    with unit_of_work(store) as uow:
+        uow.outbox.add(values.message("m-1"))
+    wire = Wire(store, tmp_path)
+    with unit_of_work(store) as uow:
+        claimed = uow.outbox.claim(now=_DUE, until=_LEASE, claim="w-1", limit=8)
+        assert [message.id for message in claimed] == ["m-1"]
+    store.close()
+    assert wire.round_trips() == [
+        ("I", "extended"),
+        ("I", _BEGIN),
+        ("T", "extended"),
+        ("T", "extended"),
+        ("T", "COMMIT"),
+    ]
     with unit_of_work(store) as uow:
         assert uow.outbox.claimed_by("m-1") == "w-1"
 
