@@ -103,8 +103,9 @@ _LEASE = _DUE + timedelta(minutes=5)
 
 
 def _pid(uow: Any) -> int:
-    """The server process of a unit of work's connection (no statement sent)."""
-    pid: int = uow.transaction.connection.connection.dbapi_connection.info.backend_pid
+    """The server process of a unit of work's connection (no statement sent:
+    ``uow.transaction.connection`` would begin the transaction)."""
+    pid: int = uow.transaction._dbapi_connection.info.backend_pid
     return pid
 
 
@@ -354,13 +355,14 @@ def test_the_outbox_claim_that_finds_a_due_message_claims_it_in_its_transaction(
         assert uow.outbox.claimed_by("m-1") == "w-1"
 
 
-@pytest.mark.parametrize("first", ["read", "write"])
+@pytest.mark.parametrize("first", ["read", "write", "host"])
 def test_a_connection_dropped_before_the_first_statement_is_replaced_there(
     store: SqlStore, first: str, caplog: pytest.LogCaptureFixture
 ):
     """The server ends the unit of work's pooled connection after the checkout, before
-    its first statement: that statement (a read, or the BEGIN before a write) finds it
-    lost, and is sent again on another connection; the unit of work commits."""
+    its first statement: that statement (a read, or the BEGIN before a write or before a
+    host's statement on ``uow.transaction.connection``) finds it lost, and is sent again
+    on another connection; the unit of work commits."""
     _save_offer(store, "o-1")
     with (
         caplog.at_level(logging.INFO, logger="portal_access.storage.sql"),
@@ -370,6 +372,9 @@ def test_a_connection_dropped_before_the_first_statement_is_replaced_there(
         _terminate(dropped)
         if first == "read":
             assert uow.offers.get("o-1") is not None
+        elif first == "host":
+            connection = uow.transaction.connection  # type: ignore[attr-defined]
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
         uow.offers.save(values.offer("o-2"))
         assert _pid(uow) != dropped
     assert _offers(store, "o-1", "o-2") == [True, True]

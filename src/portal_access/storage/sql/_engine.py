@@ -17,19 +17,23 @@ is set explicitly because builds of SQLite differ in their default.
 PostgreSQL: psycopg 3, every transaction ``BEGIN ISOLATION LEVEL READ COMMITTED``
 (whatever the server's default; why READ COMMITTED: see
 :mod:`portal_access.storage.sql._store`). The driver is in autocommit mode and the
-``BEGIN`` is ours, a simple query sent on the driver when SQLAlchemy begins (as SQLite's
-``BEGIN IMMEDIATE``), so a unit of work's round trips are its ``BEGIN``, its statements
-and its ``COMMIT``: one server transaction. A connection a caller gives an isolation level
-of its own (``execution_options(isolation_level=...)``) is left to the driver.
+``BEGIN`` is ours, a simple query sent on the driver. A unit of work sends it just
+before its first write or locking read (:mod:`~portal_access.storage.sql._transaction`:
+its reads before that run in autocommit, and one that only reads sends neither
+``BEGIN`` nor ``COMMIT``); SQLAlchemy's own begin (a host's statement on
+``uow.transaction.connection``, or while someone watches statements) sends it here,
+unless one is open already. A connection a caller gives an isolation level of its own
+(``execution_options(isolation_level=...)``) is left to the driver.
 
-That ``BEGIN`` is also the check that a pooled connection is alive. The pool does not
-ping (``pool_pre_ping``): its ping (an empty query) was a round trip and a server
-transaction of its own each time it handed out a connection, two server transactions for
-every unit of work and one in six of a webhook's round trips (``docs/performance.md``).
-Instead :func:`begin_postgres` replaces a connection whose ``BEGIN`` finds it dead (the
-server restarted, failed over, or ended it for sitting idle): nothing of the transaction
-was sent yet, so beginning again on another connection is safe, and a connection the
-server dropped while idle never fails a use case. A connection lost *after* its
+The pool does not ping (``pool_pre_ping``): its ping (an empty query) was a round trip
+and a server transaction of its own each time it handed out a connection
+(``docs/performance.md``). Instead a unit of work's first statements are the check: a
+connection found lost while no transaction of the unit of work is open on it (the
+server restarted, failed over, or ended it for sitting idle in the pool) is replaced
+and the statement sent again (nothing of the unit of work is held by the server), so
+a connection the server dropped while idle never fails a use case. While someone
+watches statements the transaction begins up front, through :func:`begin_postgres`,
+which replaces such a connection at its ``BEGIN``. A connection lost *after* the
 ``BEGIN`` is not replaced: the server rolled the transaction back, and the use case
 fails with :class:`~portal_access.StorageError`, as it must (its statements were sent,
 and its commit may have been lost).

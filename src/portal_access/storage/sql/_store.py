@@ -17,7 +17,9 @@ How concurrent workers stay correct (from the database, never from process-local
   :read``), ``SELECT ... FOR UPDATE`` (``Lock.WAIT``) on the rows read then written
   (payments, subscriptions, invoices, tokens, outbox messages), and a counter row per
   counter. A lost race raises :class:`~portal_access.StaleStateError` and the service
-  runs the use case again; deadlocks (``40P01``) map to the same error.
+  runs the use case again; deadlocks (``40P01``) map to the same error. A unit of
+  work's reads before its first write or lock run in autocommit, where each sees what
+  it would in the transaction (:mod:`~portal_access.storage.sql._transaction`).
 
   Why not ``SERIALIZABLE``: it would also abort transactions that lost no race that
   matters (its predicate locks on range reads such as "payments of this account", and

@@ -90,10 +90,9 @@ class SqlTransaction:
     """The connection of one transaction, open until its block ends (a
     :class:`~portal_access.ports.StoreTransaction`).
 
-    ``connection`` is the transaction's SQLAlchemy connection: a host may write its own
-    tables through it (``uow.transaction.connection``), to commit or roll back together
-    with the use case. On PostgreSQL its first statement begins the server transaction
-    if none is open yet, and the unit of work's own statements then run in it.
+    :attr:`connection` is the transaction's SQLAlchemy connection: a host may write its
+    own tables through it (``uow.transaction.connection``), to commit or roll back
+    together with the use case.
 
     Statements run on the driver's cursor: SQLAlchemy's per-statement machinery costs
     several times the statement itself, so it is used only while someone watches
@@ -111,7 +110,7 @@ class SqlTransaction:
     """
 
     def __init__(self, connection: Connection, *, begun: bool = True) -> None:
-        self.connection = connection
+        self._connection = connection
         self.dialect = connection.dialect
         self.open = True
         self.failed = False
@@ -132,6 +131,16 @@ class SqlTransaction:
         self._pooled = not begun and not made_for_this_checkout(connection)
         if not begun:
             _autocommit(dbapi_connection)
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's SQLAlchemy connection, for a host's own statements: on
+        PostgreSQL, asking for it begins the server transaction if the unit of work has
+        not yet (so those statements are in it, and a connection the server dropped
+        while pooled is replaced first, as for the unit of work's own)."""
+        if not self._begun and self.open:
+            self._begin()
+        return self._connection
 
     def get(self, table: Table, key: Key, *, lock: Lock = Lock.NONE) -> Row | None:
         """The row with ``key``, or ``None``; ``Lock.WAIT`` is ``SELECT ... FOR UPDATE``."""
@@ -296,7 +305,7 @@ class SqlTransaction:
         if not self._begun:  # SQLAlchemy would begin on this connection: begin here
             self._begin()
         try:
-            return self.connection.execute(statement)
+            return self._connection.execute(statement)
         except DBAPIError as exc:
             self.failed = True
             raise translate(exc) from exc
@@ -344,7 +353,7 @@ class SqlTransaction:
         parameters = [compiled.parameters(values) for values in rows]
         if self._watched:
             try:
-                self.connection.exec_driver_sql(compiled.sql, parameters)
+                self._connection.exec_driver_sql(compiled.sql, parameters)
             except DBAPIError as exc:
                 self.failed = True
                 raise translate(exc) from exc
@@ -403,7 +412,7 @@ class SqlTransaction:
                 dropped while pooled), or the database failed.
         """
         self._check_open()
-        if self.connection.in_transaction():  # SQLAlchemy began it (our begin event)
+        if self._connection.in_transaction():  # SQLAlchemy began it (our begin event)
             self._begun = True
             return
         while True:
@@ -427,8 +436,8 @@ class SqlTransaction:
         if not self.dialect.is_disconnect(exc, self._dbapi_connection, cursor):
             self.failed = True
             return False
-        replaceable = self._pooled and not self._begun and not self.connection.in_transaction()
-        self.connection.invalidate(exc)
+        replaceable = self._pooled and not self._begun and not self._connection.in_transaction()
+        self._connection.invalidate(exc)
         if not replaceable:
             self.failed = True
             return False
@@ -436,19 +445,19 @@ class SqlTransaction:
         log.info("a pooled connection was dropped by the server (%s); connecting again", why)
         self._cursor = None
         try:  # SQLAlchemy checks out another for the same Connection
-            dbapi_connection = self.connection.connection.dbapi_connection
+            dbapi_connection = self._connection.connection.dbapi_connection
         except DBAPIError as error:
             self.failed = True
             raise translate(error) from error
         assert dbapi_connection is not None
         self._dbapi_connection = dbapi_connection
-        self._pooled = not made_for_this_checkout(self.connection)
+        self._pooled = not made_for_this_checkout(self._connection)
         _autocommit(dbapi_connection)
         return True
 
     def _run_watched(self, sql: str, parameters: Any, want: int) -> Any:
         try:
-            result = self.connection.exec_driver_sql(sql, parameters, _KEEP_ROWCOUNT)
+            result = self._connection.exec_driver_sql(sql, parameters, _KEEP_ROWCOUNT)
             if want == _FIRST:
                 return result.first()
             return result.all() if want == _ALL else result.rowcount
