@@ -463,3 +463,18 @@ def test_a_callers_isolation_level_is_left_to_the_driver(store: SqlStore, tmp_pa
     trips = wire.round_trips()  # a read; SHOW (SQLAlchemy begins: our BEGIN); COMMIT
     show = ("T", "SHOW transaction_isolation")
     assert trips == [("I", "extended"), ("I", _BEGIN), show, ("T", "COMMIT")] * 3
+
+
+def test_a_transaction_listener_still_sees_every_unit_of_work_begin_and_commit(
+    store: SqlStore,
+):
+    """A host counting transactions with SQLAlchemy ``begin``/``commit`` listeners sees
+    each unit of work's, one that only reads included: with such a listener the
+    transaction begins up front, through SQLAlchemy."""
+    _save_offer(store, "o-1")
+    seen: list[str] = []
+    sa.event.listen(store._engine, "begin", lambda _connection: seen.append("begin"))
+    sa.event.listen(store._engine, "commit", lambda _connection: seen.append("commit"))
+    assert _offers(store, "o-1") == [True]
+    _save_offer(store, "o-2")
+    assert seen == ["begin", "commit"] * 2

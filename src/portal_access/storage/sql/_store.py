@@ -230,10 +230,11 @@ class SqlStore:
             return
         # PostgreSQL: the transaction begins before the first write or locking read
         # (SqlTransaction), and a pooled connection the server dropped is replaced
-        # there; while someone watches statements, it begins here (they see BEGIN)
+        # there; while someone watches statements or transactions, it begins here
+        # through SQLAlchemy (they see BEGIN, and every statement inside it)
         try:
             connection = self._engine.connect()
-            if statements_watched(connection):
+            if not _unwatched(connection):
                 connection.close()
                 connection = begin_postgres(self._engine)
                 tx = SqlTransaction(connection)
@@ -407,7 +408,7 @@ def _unwatched(connection: Connection) -> bool:
     dispatch = connection.dispatch
     return not (
         statements_watched(connection)
-        or len(dispatch.begin) > 1  # more than the engine's own (_engine._sqlite_begin)
+        or len(dispatch.begin) > 1  # more than the engine's own (_sqlite_begin, _postgres_begin)
         or dispatch.commit
         or dispatch.rollback
     )
