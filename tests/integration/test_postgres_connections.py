@@ -1,14 +1,20 @@
 """PostgreSQL units of work and their connections, counted on the wire (libpq's trace of
 each connection the store uses; no timings).
 
-- A unit of work is its ``BEGIN``, its statements and its ``COMMIT``: one server
-  transaction, and no round trip before the ``BEGIN`` (the pool's pre-ping was one,
-  and a server transaction of its own, for every unit of work).
-- That ``BEGIN`` is the liveness check instead: a connection the server dropped while it
-  sat in the pool (``pg_terminate_backend``, as a restart, a failover or an idle timeout
-  would) is replaced there, so it never fails a use case, whether someone watches the
-  statements or not, and however many pooled connections died.
-- A connection lost after its ``BEGIN`` is not replaced: the use case fails and nothing
+- A unit of work's reads before its first write or locking read run in autocommit;
+  ``BEGIN`` comes just before that write (or ``FOR UPDATE``), and ``COMMIT`` only if it
+  came: a unit of work that only reads (a duplicate webhook) is its reads, nothing else.
+  No round trip comes before the first statement (the pool's pre-ping was one, and a
+  server transaction of its own, for every unit of work).
+- A ``FOR UPDATE SKIP LOCKED`` read (the outbox claim) runs in autocommit first: finding
+  nothing, it needs no transaction; finding rows, it runs again in the transaction, so
+  that they stay locked until the commit.
+- A connection the server dropped while it sat in the pool (``pg_terminate_backend``,
+  as a restart, a failover or an idle timeout would) is replaced when the unit of
+  work's first statement, or any before its ``BEGIN``, finds it lost, and the statement
+  is sent again: it never fails a use case, whether someone watches the statements or
+  not, and however many pooled connections died.
+- A connection lost after the ``BEGIN`` is not replaced: the use case fails and nothing
   of it is committed, as before.
 - Every unit of work is ``READ COMMITTED`` even where the server's default is not, and a
   connection a caller set to another isolation level is left to the driver.
@@ -21,6 +27,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +35,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal_access import StorageError
-from portal_access.repositories import unit_of_work
+from portal_access.ports import Lock
+from portal_access.repositories import OUTBOX, OUTBOX_PENDING, unit_of_work
 from portal_access.storage.sql import SqlStore
 from portal_access.storage.sql._urls import database_url, psycopg_conninfo
 from portal_access.testing._storage_contract import values
@@ -88,9 +96,16 @@ class Wire:
         return found
 
 
+_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+#: An instant when values.message() is due, and a claim's lease.
+_DUE = values.NOW + timedelta(days=1)
+_LEASE = _DUE + timedelta(minutes=5)
+
+
 def _pid(uow: Any) -> int:
-    """The server process of a unit of work's connection (no statement sent)."""
-    pid: int = uow.transaction.connection.connection.dbapi_connection.info.backend_pid
+    """The server process of a unit of work's connection (no statement sent:
+    ``uow.transaction.connection`` would begin the transaction)."""
+    pid: int = uow.transaction._dbapi_connection.info.backend_pid
     return pid
 
 
@@ -129,9 +144,10 @@ def _offers(store: SqlStore, *offer_ids: str) -> list[bool]:
         return [uow.offers.get(offer_id) is not None for offer_id in offer_ids]
 
 
-def test_a_unit_of_work_is_begin_its_statements_and_commit(store: SqlStore, tmp_path: Path):
-    """Ten units of work of two statements each: 40 round trips, each unit's first one
-    its BEGIN from an idle connection (one server transaction each), none before it."""
+def test_a_unit_of_work_reads_then_begins_at_its_first_write(store: SqlStore, tmp_path: Path):
+    """Ten units of work of a read and a write: 40 round trips, each unit's read in
+    autocommit, then its BEGIN, its UPDATE and its COMMIT (one server transaction), and
+    nothing before the read."""
     _save_offer(store, "o-1")
 
     def read_and_write() -> None:
@@ -148,12 +164,9 @@ def test_a_unit_of_work_is_begin_its_statements_and_commit(store: SqlStore, tmp_
     store.close()  # every traced connection ends
     trips = wire.round_trips()
     assert len(trips) == 10 * 4, trips
-    from_idle = [trip for trip in trips if trip[0] == "I"]
-    assert len(from_idle) == 10, from_idle  # one server transaction per unit of work
     units = [trips[n : n + 4] for n in range(0, len(trips), 4)]
     for unit in units:
-        assert unit[0] == ("I", "BEGIN ISOLATION LEVEL READ COMMITTED")
-        assert unit[1:] == [("T", "extended"), ("T", "extended"), ("T", "COMMIT")]
+        assert unit == [("I", "extended"), ("I", _BEGIN), ("T", "extended"), ("T", "COMMIT")]
 
 
 def test_a_unit_of_work_begins_read_committed_whatever_the_servers_default(url: str):
@@ -241,12 +254,192 @@ def _hold_three_at_once(store: SqlStore) -> set[int]:
 
 
 def test_a_connection_lost_after_begin_fails_the_use_case(store: SqlStore):
-    """The server ends the connection after the unit of work began: it fails (its
-    statements cannot be sent again elsewhere) and commits nothing; the next one works."""
+    """The server ends the connection after the unit of work's first write (its BEGIN
+    came before it): it fails (its statements cannot be sent again elsewhere) and
+    commits nothing; the next one works."""
+
+    def write_lose_write() -> None:
+        with unit_of_work(store) as uow:
+            uow.offers.save(values.offer("o-1"))
+            _terminate(_pid(uow))
+            uow.offers.save(values.offer("o-2"))
+
     with pytest.raises(StorageError):
-        _save_offer_after(store, "o-1", lambda uow: _terminate(_pid(uow)))
+        write_lose_write()
+    _save_offer(store, "o-3")
+    assert _offers(store, "o-1", "o-2", "o-3") == [False, False, True]
+
+
+def test_a_unit_of_work_that_only_reads_sends_its_reads_and_nothing_else(
+    store: SqlStore, tmp_path: Path
+):
+    """A duplicate webhook's unit of work: a read, and the outbox claim's FOR UPDATE
+    SKIP LOCKED that finds nothing due: two round trips, no BEGIN, no COMMIT."""
+    _save_offer(store, "o-1")
+
+    def duplicate() -> None:
+        with unit_of_work(store) as uow:
+            assert uow.offers.get("o-1") is not None
+            assert uow.outbox.claim(now=values.NOW, until=_LEASE, claim="w-1", limit=8) == ()
+
+    for _ in range(10):  # prepared on the server from now on
+        duplicate()
+    wire = Wire(store, tmp_path)
+    for _ in range(10):
+        duplicate()
+    store.close()
+    assert wire.round_trips() == [("I", "extended")] * 20
+
+
+def test_a_locking_read_begins_the_transaction_first(store: SqlStore, tmp_path: Path):
+    """FOR UPDATE (``Lock.WAIT``, as a payment's read) sends BEGIN first: its lock lasts
+    until the COMMIT."""
+    with unit_of_work(store) as uow:
+        uow.offers.save(values.offer("o-1"))
+        uow.outbox.add(values.message("m-1"))
+    wire = Wire(store, tmp_path)
+    with store.transaction() as tx:
+        assert tx.get(OUTBOX, ("m-1",), lock=Lock.WAIT) is not None
+    store.close()
+    assert wire.round_trips() == [("I", _BEGIN), ("T", "extended"), ("T", "COMMIT")]
+
+
+def _pending(tx: Any) -> tuple[str, ...]:
+    """The pending outbox messages a FOR UPDATE SKIP LOCKED read finds in ``tx``."""
+    return tuple(r.values["id"] for r in tx.find(OUTBOX, OUTBOX_PENDING, (False,), lock=Lock.SKIP))
+
+
+def test_a_skipping_read_that_finds_rows_reads_them_again_locked(store: SqlStore, tmp_path: Path):
+    """A FOR UPDATE SKIP LOCKED read finds a pending message in autocommit, whose locks
+    end with the statement: it begins and reads again, so the message stays locked
+    until the unit of work ends (another worker's skipping read meanwhile skips it)."""
+    with unit_of_work(store) as uow:
+        uow.outbox.add(values.message("m-1"))
+    wire = Wire(store, tmp_path)
+    others: list[tuple[str, ...]] = []
+
+    def another_worker() -> None:
+        with store.transaction() as tx:
+            others.append(_pending(tx))
+
+    with store.transaction() as tx:
+        assert _pending(tx) == ("m-1",)
+        trips = wire.round_trips()
+        worker = threading.Thread(target=another_worker)
+        worker.start()
+        worker.join(timeout=30)
+    assert others == [()]
+    assert trips == [("I", "extended"), ("I", _BEGIN), ("T", "extended")]
+
+
+def test_the_outbox_claim_that_finds_a_due_message_claims_it_in_its_transaction(
+    store: SqlStore, tmp_path: Path
+):
+    """The outbox claim: its read in autocommit, then BEGIN, the read again (locking),
+    the claim's UPDATE and the COMMIT."""
+    with unit_of_work(store) as uow:
+        uow.outbox.add(values.message("m-1"))
+    wire = Wire(store, tmp_path)
+    with unit_of_work(store) as uow:
+        claimed = uow.outbox.claim(now=_DUE, until=_LEASE, claim="w-1", limit=8)
+        assert [message.id for message in claimed] == ["m-1"]
+    store.close()
+    assert wire.round_trips() == [
+        ("I", "extended"),
+        ("I", _BEGIN),
+        ("T", "extended"),
+        ("T", "extended"),
+        ("T", "COMMIT"),
+    ]
+    with unit_of_work(store) as uow:
+        assert uow.outbox.claimed_by("m-1") == "w-1"
+
+
+@pytest.mark.parametrize("first", ["read", "write", "host"])
+def test_a_connection_dropped_before_the_first_statement_is_replaced_there(
+    store: SqlStore, first: str, caplog: pytest.LogCaptureFixture
+):
+    """The server ends the unit of work's pooled connection after the checkout, before
+    its first statement: that statement (a read, or the BEGIN before a write or before a
+    host's statement on ``uow.transaction.connection``) finds it lost, and is sent again
+    on another connection; the unit of work commits."""
+    _save_offer(store, "o-1")
+    with (
+        caplog.at_level(logging.INFO, logger="portal_access.storage.sql"),
+        unit_of_work(store) as uow,
+    ):
+        dropped = _pid(uow)
+        _terminate(dropped)
+        if first == "read":
+            assert uow.offers.get("o-1") is not None
+        elif first == "host":
+            connection = uow.transaction.connection  # type: ignore[attr-defined]
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+        uow.offers.save(values.offer("o-2"))
+        assert _pid(uow) != dropped
+    assert _offers(store, "o-1", "o-2") == [True, True]
+    assert "dropped by the server" in caplog.text
+
+
+def test_a_connection_dropped_between_reads_and_the_first_write_is_replaced(store: SqlStore):
+    """The server ends the connection after the unit of work's reads (in autocommit),
+    before its first write: the BEGIN finds it lost and is sent on another connection.
+    Nothing of the unit of work was held by the server, and the reads are as valid as
+    in a READ COMMITTED transaction, where no later statement relies on their snapshot
+    either: the unit of work goes on and commits."""
+    _save_offer(store, "o-1")
+    with unit_of_work(store) as uow:
+        assert uow.offers.get("o-1") is not None
+        dropped = _pid(uow)
+        _terminate(dropped)
+        assert uow.offers.get("o-1") is not None  # found lost, replaced
+        uow.offers.save(values.offer("o-2"))
+        assert _pid(uow) != dropped
+    assert _offers(store, "o-1", "o-2") == [True, True]
+
+
+def test_a_new_connection_lost_before_begin_fails_the_use_case(store: SqlStore):
+    """A connection made for this unit of work and lost (the server is failing, not a
+    pooled connection it dropped while idle) is not replaced: the unit of work fails."""
+    store._engine.dispose()  # the next checkout makes a new connection
+
+    def lose_read() -> None:
+        with unit_of_work(store) as uow:
+            _terminate(_pid(uow))
+            uow.offers.get("o-1")
+
+    with pytest.raises(StorageError):
+        lose_read()
     _save_offer(store, "o-2")
-    assert _offers(store, "o-1", "o-2") == [False, True]
+    assert _offers(store, "o-2") == [True]
+
+
+def test_a_hosts_statement_joins_the_unit_of_works_transaction(store: SqlStore):
+    """A host's statement on ``uow.transaction.connection`` before the unit of work's
+    first write begins the transaction, and the unit of work's writes join it; after
+    it, it joins theirs: either way one rollback undoes both."""
+    with store._engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE host_notes (note text)")
+
+    class UndoError(Exception):
+        pass
+
+    def write_both(*, host_first: bool) -> None:
+        with unit_of_work(store) as uow:
+            connection = uow.transaction.connection  # type: ignore[attr-defined]
+            if host_first:
+                connection.exec_driver_sql("INSERT INTO host_notes VALUES ('first')")
+            uow.offers.save(values.offer("o-1"))
+            if not host_first:
+                connection.exec_driver_sql("INSERT INTO host_notes VALUES ('after')")
+            raise UndoError
+
+    for host_first in (True, False):
+        with pytest.raises(UndoError):
+            write_both(host_first=host_first)
+    with store._engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM host_notes").scalar() == 0
+    assert _offers(store, "o-1") == [False]
 
 
 def test_a_callers_isolation_level_is_left_to_the_driver(store: SqlStore, tmp_path: Path):
@@ -267,6 +460,21 @@ def test_a_callers_isolation_level_is_left_to_the_driver(store: SqlStore, tmp_pa
             )
             assert level.scalar() == "read committed"
     store.close()
-    trips = wire.round_trips()
-    assert len(trips) == 3 * 4
-    assert [status for status, _ in trips].count("I") == 3
+    trips = wire.round_trips()  # a read; SHOW (SQLAlchemy begins: our BEGIN); COMMIT
+    show = ("T", "SHOW transaction_isolation")
+    assert trips == [("I", "extended"), ("I", _BEGIN), show, ("T", "COMMIT")] * 3
+
+
+def test_a_transaction_listener_still_sees_every_unit_of_work_begin_and_commit(
+    store: SqlStore,
+):
+    """A host counting transactions with SQLAlchemy ``begin``/``commit`` listeners sees
+    each unit of work's, one that only reads included: with such a listener the
+    transaction begins up front, through SQLAlchemy."""
+    _save_offer(store, "o-1")
+    seen: list[str] = []
+    sa.event.listen(store._engine, "begin", lambda _connection: seen.append("begin"))
+    sa.event.listen(store._engine, "commit", lambda _connection: seen.append("commit"))
+    assert _offers(store, "o-1") == [True]
+    _save_offer(store, "o-2")
+    assert seen == ["begin", "commit"] * 2

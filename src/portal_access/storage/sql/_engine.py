@@ -17,19 +17,23 @@ is set explicitly because builds of SQLite differ in their default.
 PostgreSQL: psycopg 3, every transaction ``BEGIN ISOLATION LEVEL READ COMMITTED``
 (whatever the server's default; why READ COMMITTED: see
 :mod:`portal_access.storage.sql._store`). The driver is in autocommit mode and the
-``BEGIN`` is ours, a simple query sent on the driver when SQLAlchemy begins (as SQLite's
-``BEGIN IMMEDIATE``), so a unit of work's round trips are its ``BEGIN``, its statements
-and its ``COMMIT``: one server transaction. A connection a caller gives an isolation level
-of its own (``execution_options(isolation_level=...)``) is left to the driver.
+``BEGIN`` is ours, a simple query sent on the driver. A unit of work sends it just
+before its first write or locking read (:mod:`~portal_access.storage.sql._transaction`:
+its reads before that run in autocommit, and one that only reads sends neither
+``BEGIN`` nor ``COMMIT``); SQLAlchemy's own begin (a host's statement on
+``uow.transaction.connection``, or while someone watches statements) sends it here,
+unless one is open already. A connection a caller gives an isolation level of its own
+(``execution_options(isolation_level=...)``) is left to the driver.
 
-That ``BEGIN`` is also the check that a pooled connection is alive. The pool does not
-ping (``pool_pre_ping``): its ping (an empty query) was a round trip and a server
-transaction of its own each time it handed out a connection, two server transactions for
-every unit of work and one in six of a webhook's round trips (``docs/performance.md``).
-Instead :func:`begin_postgres` replaces a connection whose ``BEGIN`` finds it dead (the
-server restarted, failed over, or ended it for sitting idle): nothing of the transaction
-was sent yet, so beginning again on another connection is safe, and a connection the
-server dropped while idle never fails a use case. A connection lost *after* its
+The pool does not ping (``pool_pre_ping``): its ping (an empty query) was a round trip
+and a server transaction of its own each time it handed out a connection
+(``docs/performance.md``). Instead a unit of work's first statements are the check: a
+connection found lost while no transaction of the unit of work is open on it (the
+server restarted, failed over, or ended it for sitting idle in the pool) is replaced
+and the statement sent again (nothing of the unit of work is held by the server), so
+a connection the server dropped while idle never fails a use case. While someone
+watches statements the transaction begins up front, through :func:`begin_postgres`,
+which replaces such a connection at its ``BEGIN``. A connection lost *after* the
 ``BEGIN`` is not replaced: the server rolled the transaction back, and the use case
 fails with :class:`~portal_access.StorageError`, as it must (its statements were sent,
 and its commit may have been lost).
@@ -54,6 +58,7 @@ __all__ = [
     "SQLITE_JOURNAL_MODE",
     "SQLITE_SYNCHRONOUS",
     "begin_postgres",
+    "made_for_this_checkout",
     "make_engine",
     "require_driver",
     "statements_watched",
@@ -105,6 +110,7 @@ def make_engine(url: URL, *, echo: bool = False) -> Engine:
     engine = create_engine(url, echo=echo, isolation_level="READ COMMITTED")
     event.listen(engine, "connect", _postgres_connected)
     event.listen(engine, "begin", _postgres_begin)
+    event.listen(engine.pool, "checkin", _postgres_checked_in)
     return engine
 
 
@@ -120,7 +126,7 @@ def begin_postgres(engine: Engine) -> Connection:
     """
     while True:
         connection = engine.connect()
-        new = connection.info.pop(_NEW, False)
+        new = made_for_this_checkout(connection)
         try:
             connection.begin()
         except DBAPIError as exc:
@@ -131,6 +137,13 @@ def begin_postgres(engine: Engine) -> Connection:
             log.info("a pooled connection was dropped by the server (%s); connecting again", why)
             continue
         return connection
+
+
+def made_for_this_checkout(connection: Connection) -> bool:
+    """Whether ``connection``'s driver connection was made for its latest checkout from
+    the pool (not pooled before: a failure of it is not a connection the server dropped
+    while idle). Asked once per checkout: the answer is forgotten."""
+    return bool(connection.info.pop(_NEW, False))
 
 
 def _sqlite_connected(dbapi_connection: Any, _record: object) -> None:
@@ -195,13 +208,20 @@ def _postgres_connected(dbapi_connection: Any, record: Any) -> None:
     record.info[_NEW] = True
 
 
+def _postgres_checked_in(_dbapi_connection: object, record: Any) -> None:
+    # pooled from now on: no longer "made for this checkout" (made_for_this_checkout)
+    record.info.pop(_NEW, None)
+
+
 def _postgres_begin(connection: Connection) -> None:
     if "isolation_level" in connection.get_execution_options():
         return  # the caller chose an isolation level, or autocommit: the driver's way
     dbapi_connection: Any = connection.connection.dbapi_connection
+    if dbapi_connection.info.transaction_status:
+        # not idle: the store's unit of work began on the driver (a host's statement on
+        # ``uow.transaction.connection`` then joins it), or psycopg did (below)
+        return
     if not dbapi_connection.autocommit:  # SQLAlchemy reset a caller's isolation level
-        if dbapi_connection.info.transaction_status:  # psycopg began already
-            return
         dbapi_connection.autocommit = True
     if statements_watched(connection):
         connection.exec_driver_sql(POSTGRES_BEGIN)  # whoever watches statements sees it

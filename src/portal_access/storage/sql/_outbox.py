@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from portal_access._domain.events import OutboxMessage
 from portal_access._domain.validation import ensure_aware
+from portal_access.ports import Lock
 from portal_access.repositories import OUTBOX, OutboxRepository
 from portal_access.storage.sql._schema import TABLE
 from portal_access.storage.sql._statements import Statement, statements_of
@@ -100,7 +101,8 @@ class SqlOutboxRepository(OutboxRepository):
         ensure_aware(now, field="now")
         ensure_aware(until, field="until")
         read = _STATEMENTS.reader(transaction.dialect)
-        found = transaction.select(_DUE, {"now": now, "row_limit": max(limit, 0)})
+        due = {"now": now, "row_limit": max(limit, 0)}
+        found = transaction.select(_DUE, due, lock=Lock.SKIP)  # on PostgreSQL
         rows = [read(raw) for raw in found]
         if topics is not None:
             rows = [row for row in rows if row.values["topic"] in topics]

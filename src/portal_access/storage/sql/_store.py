@@ -17,7 +17,9 @@ How concurrent workers stay correct (from the database, never from process-local
   :read``), ``SELECT ... FOR UPDATE`` (``Lock.WAIT``) on the rows read then written
   (payments, subscriptions, invoices, tokens, outbox messages), and a counter row per
   counter. A lost race raises :class:`~portal_access.StaleStateError` and the service
-  runs the use case again; deadlocks (``40P01``) map to the same error.
+  runs the use case again; deadlocks (``40P01``) map to the same error. A unit of
+  work's reads before its first write or lock run in autocommit, where each sees what
+  it would in the transaction (:mod:`~portal_access.storage.sql._transaction`).
 
   Why not ``SERIALIZABLE``: it would also abort transactions that lost no race that
   matters (its predicate locks on range reads such as "payments of this account", and
@@ -226,11 +228,20 @@ class SqlStore:
             with self._writers.transaction(self._engine) as grouped:
                 yield grouped
             return
-        try:  # PostgreSQL: a pooled connection the server dropped is replaced at BEGIN
-            connection = begin_postgres(self._engine)
+        # PostgreSQL: the transaction begins before the first write or locking read
+        # (SqlTransaction), and a pooled connection the server dropped is replaced
+        # there; while someone watches statements or transactions, it begins here
+        # through SQLAlchemy (they see BEGIN, and every statement inside it)
+        try:
+            connection = self._engine.connect()
+            if not _unwatched(connection):
+                connection.close()
+                connection = begin_postgres(self._engine)
+                tx = SqlTransaction(connection)
+            else:
+                tx = SqlTransaction(connection, begun=False)
         except DBAPIError as exc:
             raise translate(exc) from exc
-        tx = SqlTransaction(connection)
         try:
             try:
                 yield tx
@@ -246,7 +257,7 @@ class SqlStore:
                     "nothing was committed"
                 )
             try:
-                connection.commit()
+                _commit(connection)
             except DBAPIError as exc:
                 _roll_back(connection)
                 raise translate(exc) from exc
@@ -254,10 +265,39 @@ class SqlStore:
             connection.close()
 
 
+def _commit(connection: Connection) -> None:
+    """Commit a PostgreSQL unit of work's transaction: through SQLAlchemy if it began
+    one (watched, or a host's statement), else on the driver if one was begun there;
+    a unit of work that never began one (it only read) sends nothing.
+
+    Raises:
+        DBAPIError: the commit failed.
+    """
+    if connection.in_transaction():
+        connection.commit()  # the driver's COMMIT ends the driver's transaction, too
+        return
+    driver: Any = connection.connection.dbapi_connection
+    if not driver.info.transaction_status:  # idle: nothing began
+        return
+    errors = connection.dialect.loaded_dbapi.Error
+    try:
+        driver.commit()
+    except errors as exc:
+        lost = connection.dialect.is_disconnect(exc, driver, None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance("COMMIT", (), exc, errors, connection_invalidated=lost) from exc
+
+
 def _roll_back(connection: Connection) -> None:
     """Roll back, keeping the error that got us here if the connection is gone too."""
     try:
-        connection.rollback()
+        if connection.in_transaction():
+            connection.rollback()
+        elif not connection.invalidated:  # (lost: the server rolled back)
+            # begun on the driver, or nothing to roll back (psycopg then sends nothing)
+            driver: Any = connection.connection.dbapi_connection
+            driver.rollback()
     except Exception:  # the caller's error matters more
         log.warning("rollback failed; the connection is discarded", exc_info=True)
         connection.invalidate()
@@ -370,7 +410,7 @@ def _unwatched(connection: Connection) -> bool:
     dispatch = connection.dispatch
     return not (
         statements_watched(connection)
-        or len(dispatch.begin) > 1  # more than the engine's own (_engine._sqlite_begin)
+        or len(dispatch.begin) > 1  # more than the engine's own (_sqlite_begin, _postgres_begin)
         or dispatch.commit
         or dispatch.rollback
     )
