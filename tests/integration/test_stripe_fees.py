@@ -24,7 +24,9 @@ from portal_access import (
 )
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
 from portal_access.adapters import ManualClock
+from portal_access.gateways._kit import Fields
 from portal_access.gateways.stripe import StripeGateway
+from portal_access.gateways.stripe._objects import dispute_of
 from portal_access.testing.stripe import FakeStripeApi
 from tests.stripe_shapes import assert_stripe_shaped
 
@@ -207,3 +209,45 @@ def test_a_dispute_fee_in_another_currency_is_not_booked_and_warned(api, gateway
         f"stripe payment {intent}: its dispute fee is in CAD, not the payment's USD: "
         "not booked (no exchange rate is assumed)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("transactions", "fee", "returned"),
+    [
+        # the withdrawal in another currency: the return has no fee here to offset
+        ([("eur", 1500), ("usd", -1500)], None, None),
+        # more given back than these transactions charged: no more than charged
+        ([("usd", 1500), ("usd", -2000)], 1500, 1500),
+    ],
+)
+def test_a_dispute_fee_returned_beyond_its_charge_is_not_a_refused_webhook(
+    transactions, fee, returned
+):
+    """Seed 004_67d5e53a019b49ae.txt: a dispute whose transactions give back more fee
+    than they charged in its currency is booked as far as the books can hold it (a
+    return up to the fee), not refused: a refused webhook is redelivered for days and
+    the dispute itself would never be booked."""
+    dispute = Fields(
+        {
+            "id": "dp_1",
+            "object": "dispute",
+            "amount": 10000,
+            "currency": "usd",
+            "status": "won",
+            "balance_transactions": [
+                {
+                    "id": f"txn_{n}",
+                    "object": "balance_transaction",
+                    "currency": currency,
+                    "fee": fee_part,
+                    "amount": 0,
+                }
+                for n, (currency, fee_part) in enumerate(transactions)
+            ],
+        },
+        gateway="stripe",
+    )
+    (found,) = dispute_of(dispute)
+    assert found.amount == Money(10000, "USD")
+    assert found.fee == (Money(fee, "USD") if fee else None)
+    assert found.fee_returned == (Money(returned, "USD") if returned else None)

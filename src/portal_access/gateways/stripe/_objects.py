@@ -145,7 +145,8 @@ def dispute_of(dispute: Fields) -> tuple[PaymentDispute, ...]:
     Its fee is read from its own ``balance_transactions`` (the event carries them, each
     whole): a transaction's positive ``fee`` is charged (Stripe's dispute fee, with the
     funds withdrawn), a negative one given back (with the funds reinstated). Only fees
-    in the dispute's currency count (see :func:`foreign_fees`).
+    in the dispute's currency count (see :func:`foreign_fees`), and no more is given back
+    than was charged.
     """
     status = dispute.optional_text("status") or ""
     amount = dispute.money("amount", "currency")
@@ -161,6 +162,10 @@ def dispute_of(dispute: Fields) -> tuple[PaymentDispute, ...]:
             charged += fee
         else:
             returned -= fee
+    # a return beyond what these transactions charged (the charge in another currency,
+    # say) has no fee of this dispute's to offset: what the books can hold is booked, and
+    # the webhook is not refused for it
+    returned = min(returned, charged)
     fee_money = Money(charged, amount.currency) if charged else None
     back = Money(returned, amount.currency) if returned else None
     return (PaymentDispute(dispute.text("id"), amount, outcome, fee=fee_money, fee_returned=back),)
