@@ -13,6 +13,7 @@ pages exist only when the portal signs links (``PORTAL_ACCESS_DOCUMENT_LINK_KEY`
 from __future__ import annotations
 
 import io
+import logging
 
 import attrs
 from flask import Blueprint, abort, g, redirect, request, send_file, url_for
@@ -40,6 +41,8 @@ from portal_access.contrib.flask._pages import form_error, go_to_checkout, notic
 from portal_access.contrib.flask._state import PortalApp, app_state
 
 __all__ = ["document_links", "register_routes"]
+
+log = logging.getLogger("portal_access.contrib.flask")
 
 
 @attrs.frozen
@@ -127,15 +130,16 @@ def document_pdf() -> ResponseReturnValue:
     opened = _open(state)
     if not isinstance(opened, Opened):
         return opened
-    unavailable = notice(
-        "PDF download is not available", "This portal does not offer PDF downloads.", status=404
-    )
     if not state.pdf:
-        return unavailable
+        return notice(
+            "PDF download is not available", "This portal does not offer PDF downloads.", status=404
+        )
     try:  # one build: the file and the title that names it
         drawn = state.portal.document_file(g.portal_contact_id, opened.ref)
-    except ConfigurationError:
-        return unavailable
+    except ConfigurationError as exc:  # e.g. a character the PDF font cannot draw
+        log.error("document %s of %s not drawn: %s", opened.ref.id, g.portal_contact_id, exc)
+        text = "We could not draw this document as a PDF. Please print it from this page."
+        return notice("PDF not available", text, status=503)
     except AccessDeniedError:
         return notice("That is not available", "You cannot download documents.", status=403)
     except NotFoundError:
