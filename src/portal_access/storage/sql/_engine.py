@@ -49,7 +49,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, create_engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
@@ -58,9 +58,11 @@ __all__ = [
     "SQLITE_JOURNAL_MODE",
     "SQLITE_SYNCHRONOUS",
     "begin_postgres",
+    "driver_error",
     "made_for_this_checkout",
     "make_engine",
     "require_driver",
+    "sqlite_execute",
     "statements_watched",
 ]
 
@@ -194,8 +196,18 @@ def _sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql(sql)  # whoever watches statements sees it
         return
     assert dbapi_connection is not None
-    try:  # on the driver: SQLAlchemy's statement machinery costs more than BEGIN itself
-        dbapi_connection.execute(sql)
+    # on the driver: SQLAlchemy's statement machinery costs more than BEGIN itself
+    sqlite_execute(dbapi_connection, sql)
+
+
+def sqlite_execute(driver: Any, sql: str) -> None:
+    """``sql`` on SQLite's driver connection, a driver error raised as SQLAlchemy's.
+
+    Raises:
+        DBAPIError: the statement failed.
+    """
+    try:
+        driver.execute(sql)
     except sqlite3.Error as exc:
         raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc
 
@@ -226,16 +238,24 @@ def _postgres_begin(connection: Connection) -> None:
     if statements_watched(connection):
         connection.exec_driver_sql(POSTGRES_BEGIN)  # whoever watches statements sees it
         return
-    errors = connection.dialect.loaded_dbapi.Error
     try:  # on the driver: SQLAlchemy's statement machinery costs more than BEGIN itself
         dbapi_connection.execute(_POSTGRES_BEGIN, prepare=False)  # a simple query
-    except errors as exc:
-        lost = connection.dialect.is_disconnect(exc, dbapi_connection, None)
-        if lost:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(
-            POSTGRES_BEGIN, (), exc, errors, connection_invalidated=lost
-        ) from exc
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise driver_error(connection, POSTGRES_BEGIN, exc) from exc
+
+
+def driver_error(connection: Connection, statement: str, exc: Any) -> StatementError:
+    """SQLAlchemy's error for the driver's ``exc`` from ``statement`` sent on
+    ``connection``'s driver connection past SQLAlchemy, the connection invalidated when
+    ``exc`` says it was lost (so the pool never hands it out again)."""
+    lost = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+    if lost:
+        connection.invalidate(exc)
+    errors = connection.dialect.loaded_dbapi.Error
+    error: StatementError = DBAPIError.instance(
+        statement, (), exc, errors, connection_invalidated=lost
+    )
+    return error
 
 
 def statements_watched(connection: Connection) -> bool:

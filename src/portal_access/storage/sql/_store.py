@@ -53,7 +53,9 @@ from portal_access.storage.sql._engine import (
     BUSY_TIMEOUT_SECONDS,
     READ_ONLY,
     begin_postgres,
+    driver_error,
     make_engine,
+    sqlite_execute,
     statements_watched,
 )
 from portal_access.storage.sql._errors import translate
@@ -279,14 +281,10 @@ def _commit(connection: Connection) -> None:
     driver: Any = connection.connection.dbapi_connection
     if not driver.info.transaction_status:  # idle: nothing began
         return
-    errors = connection.dialect.loaded_dbapi.Error
     try:
         driver.commit()
-    except errors as exc:
-        lost = connection.dialect.is_disconnect(exc, driver, None)
-        if lost:
-            connection.invalidate(exc)
-        raise DBAPIError.instance("COMMIT", (), exc, errors, connection_invalidated=lost) from exc
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise driver_error(connection, "COMMIT", exc) from exc
 
 
 def _roll_back(connection: Connection) -> None:
@@ -339,7 +337,7 @@ class _Group:
         """A ``SAVEPOINT`` for the next member's work."""
         if self.driver is None:
             return self.connection.begin_nested()
-        _driver_execute(self.driver, "SAVEPOINT portal_access_member")
+        sqlite_execute(self.driver, "SAVEPOINT portal_access_member")
         return _DriverSavepoint(self.driver)
 
     def finish(self, *, commit: bool) -> None:
@@ -384,23 +382,11 @@ class _DriverSavepoint:
         self.driver = driver
 
     def commit(self) -> None:
-        _driver_execute(self.driver, "RELEASE SAVEPOINT portal_access_member")
+        sqlite_execute(self.driver, "RELEASE SAVEPOINT portal_access_member")
 
     def rollback(self) -> None:
-        _driver_execute(self.driver, "ROLLBACK TO SAVEPOINT portal_access_member")
-        _driver_execute(self.driver, "RELEASE SAVEPOINT portal_access_member")
-
-
-def _driver_execute(driver: Any, sql: str) -> None:
-    """``sql`` on the driver's connection, a driver error raised as SQLAlchemy's.
-
-    Raises:
-        DBAPIError: the statement failed.
-    """
-    try:
-        driver.execute(sql)
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc
+        sqlite_execute(self.driver, "ROLLBACK TO SAVEPOINT portal_access_member")
+        sqlite_execute(self.driver, "RELEASE SAVEPOINT portal_access_member")
 
 
 def _unwatched(connection: Connection) -> bool:
@@ -504,7 +490,7 @@ class _Writers:
         try:
             # BEGIN IMMEDIATE: other processes may hold the file
             if driver is not None:
-                _driver_execute(driver, "BEGIN IMMEDIATE")
+                sqlite_execute(driver, "BEGIN IMMEDIATE")
             else:
                 connection.begin()
         except DBAPIError as exc:

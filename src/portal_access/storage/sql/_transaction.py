@@ -173,9 +173,7 @@ class SqlTransaction:
 
     def insert(self, table: Table, row: Row) -> bool:
         """``INSERT ... ON CONFLICT DO NOTHING``; ``False`` when a unique key is taken."""
-        self.wrote = True
-        if not self._begun:
-            self._begin()
+        self._writing()
         return self._count(statements_of(table).insert, _binds(row)) == 1
 
     def update(self, table: Table, row: Row, *, expected_version: int | None = None) -> bool:
@@ -184,9 +182,7 @@ class SqlTransaction:
         Raises:
             ConflictError: ``row`` takes a unique index's values held by another row.
         """
-        self.wrote = True
-        if not self._begun:
-            self._begin()
+        self._writing()
         keeping, replacing = statements_of(table).update[expected_version is not None]
         binds = _binds(row)
         binds["expected"] = expected_version
@@ -196,18 +192,14 @@ class SqlTransaction:
 
     def delete(self, table: Table, key: Key) -> bool:
         """``DELETE`` by key; ``False`` when there was no row."""
-        self.wrote = True
-        if not self._begun:
-            self._begin()
+        self._writing()
         binds = dict(zip(table.key, key, strict=True))
         return self._count(statements_of(table).delete, binds) == 1
 
     def next_value(self, counter: str, *, first: int) -> int:
         """One more than the counter row's value (``UPDATE ... SET value = value + 1``,
         which locks the row until the transaction ends), or ``first`` in a new row."""
-        self.wrote = True
-        if not self._begun:
-            self._begin()
+        self._writing()
         while True:
             if self.dialect.update_returning:
                 found = self._run(_NEXT_RETURNING, {"name": counter}, _FIRST)
@@ -346,9 +338,7 @@ class SqlTransaction:
         self._check_open()
         if not rows:
             return
-        self.wrote = True
-        if not self._begun:
-            self._begin()
+        self._writing()
         compiled = statement.compiled(self.dialect)
         parameters = [compiled.parameters(values) for values in rows]
         if self._watched:
@@ -390,6 +380,13 @@ class SqlTransaction:
                 if self._failed(exc, cursor):
                     continue  # nothing of the unit of work was lost with it: again
                 raise translate(exc) from exc
+
+    def _writing(self) -> None:
+        """Note that a statement that may write runs next, beginning the server
+        transaction first if the unit of work has not yet (see the module)."""
+        self.wrote = True
+        if not self._begun:
+            self._begin()
 
     def _locking_read(
         self, statement: Statement, values: Mapping[str, Any], lock: Lock, want: int
