@@ -53,7 +53,7 @@ from portal_access.gateways.stripe._mapping import (
     event_from,
     intent_payments,
 )
-from portal_access.gateways.stripe._objects import PaymentOwner, invoice_owner
+from portal_access.gateways.stripe._objects import PaymentOwner, invoice_owner, our_metadata
 from portal_access.ports import Clock
 
 __all__ = ["StripeGateway"]
@@ -251,8 +251,10 @@ class StripeGateway:
         """
         _stripe_id(intent_id, "payment_intent")
         intent = self._call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
-        invoice_id = intent.metadata.to_dict().get("invoice_id")
-        if isinstance(invoice_id, str) and invoice_id:
+        unbooked = self._lookups.unbooked
+        found_intent = Fields(intent.to_dict(), gateway=self._name, path="payment_intent")
+        invoice_id = our_metadata(found_intent, unbooked).get("invoice_id")
+        if invoice_id:
             amount = Money(intent.amount, intent.currency)
             return PaymentOwner(intent.id, invoice_id, amount)
         by_intent: Any = {"type": "payment_intent", "payment_intent": intent_id}
@@ -260,7 +262,8 @@ class StripeGateway:
         found = self._call(lambda: self._client.v1.invoice_payments.list(query))
         for payment in found.data:
             if isinstance(payment.invoice, stripe.Invoice):
-                return invoice_owner(Fields(payment.invoice.to_dict(), gateway=self._name))
+                invoice = Fields(payment.invoice.to_dict(), gateway=self._name, path="invoice")
+                return invoice_owner(invoice, unbooked)
         return None
 
     def list_events(self, *, since: datetime) -> Iterator[GatewayEvent]:
