@@ -7,6 +7,7 @@ disputes the books are built from."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ import pytest
 
 from portal_access import (
     GatewayEvent,
+    GatewayRejectedError,
     InvoiceLine,
     LineKind,
     Money,
@@ -27,7 +29,7 @@ from portal_access import (
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
 from portal_access.adapters import ManualClock
 from portal_access.gateways.stripe import StripeGateway
-from portal_access.testing.stripe import FakeStripeApi
+from portal_access.testing.stripe import FakeStripeApi, StripeWebhooks
 from tests.stripe_shapes import assert_stripe_shaped
 
 SECRET = "whsec_vendor_data"
@@ -233,3 +235,62 @@ def test_another_apps_payment_in_a_currency_we_do_not_know_is_not_read(
     caplog.set_level(logging.WARNING, logger=LOGGER)
     assert not delivered(api, gateway, event).actionable
     assert warnings(caplog) == []
+
+
+def _sent_unit_amounts(api: FakeStripeApi) -> list[int]:
+    (opened,) = [r.params for r in api.requests if r.path == "/v1/checkout/sessions"]
+    return [int(item["price_data"]["unit_amount"]) for item in opened["line_items"]]
+
+
+def test_isk_is_counted_in_hundredths_as_stripe_counts_it(api, gateway, caplog):
+    """Stripe's API keeps ISK two-decimal (every amount a multiple of 100) where ISO 4217
+    has no decimals: a 5,000 kr. invoice is a ``unit_amount`` of 500000, its payment
+    5,000 kr. again, a 1,000 kr. refund 100000 and back. (Read as ISO's, Stripe charged
+    50 kr. for it, and the webhook said 5,000 kr. had been paid.) Stripe's fee in
+    hundredths of a króna (145.30) is no whole number of krónur: not booked, said once."""
+    lines = (InvoiceLine("Setup fee", Money(5000, "ISK"), LineKind.ONE_TIME),)
+    intent = api.pay(page(gateway, currency="ISK", lines=lines))
+    assert _sent_unit_amounts(api) == [500000]
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    (paid,) = delivered(api, gateway, emitted(api, "payment_intent.succeeded")).payments
+    assert (paid.payment_id, paid.amount, paid.fee) == (intent, Money(5000, "ISK"), None)
+    gateway.refund(intent, amount=Money(1000, "ISK"), idempotency_key="r-1")
+    (refund,) = [r.params for r in api.requests if r.path == "/v1/refunds" and r.method == "POST"]
+    assert refund["amount"] == "100000"
+    (refunded,) = delivered(api, gateway, emitted(api, "charge.refunded")).payments
+    assert [r.amount for r in refunded.refunds] == [Money(1000, "ISK")]
+    assert warnings(caplog) == [
+        f"stripe payment {intent}: its fee of 14530 ISK hundredths is no whole number of ISK: "
+        "not booked"
+    ]
+
+
+def test_mga_is_counted_in_whole_ariary_as_stripe_counts_it(api, gateway):
+    """Stripe's MGA has no decimals where ISO 4217 gives it two: 123.00 Ar is a
+    ``unit_amount`` of 123, and its payment 123.00 Ar again; 123.45 Ar cannot be charged
+    on Stripe, and is refused before anything is sent (read as ISO's, Stripe charged
+    12,300 Ar for 123.00, or 12,345 Ar for 123.45)."""
+    lines = (InvoiceLine("Setup fee", Money(12300, "MGA"), LineKind.ONE_TIME),)
+    intent = api.pay(page(gateway, currency="MGA", lines=lines))
+    assert _sent_unit_amounts(api) == [123]
+    (paid,) = delivered(api, gateway, emitted(api, "payment_intent.succeeded")).payments
+    assert (paid.payment_id, paid.amount) == (intent, Money(12300, "MGA"))
+    asked = len(api.requests)
+    odd = (InvoiceLine("Setup fee", Money(12345, "MGA"), LineKind.ONE_TIME),)
+    with pytest.raises(GatewayRejectedError) as caught:
+        page(gateway, currency="MGA", lines=odd, idempotency_key="k-2")
+    assert caught.value.code == "amount_not_chargeable"
+    assert api.requests[asked:] == []
+
+
+def test_the_webhook_factory_writes_amounts_as_stripe_counts_them(api, gateway):
+    """``StripeWebhooks.payment`` of 5,000 kr. is Stripe's 500000, which the gateway
+    reads as 5,000 kr."""
+    webhooks = StripeWebhooks(secret=SECRET, clock=api.clock, api=api)
+    headers, body = webhooks.payment(event_id="evt_isk", payment_id="pi_isk", invoice_id="inv-1",
+                                     contact_id="c-1", status=PaymentStatus.PROCESSING,
+                                     method=PaymentMethodKind.CARD, amount=Money(5000, "ISK"),
+                                     version=int(NOW.timestamp()))  # fmt: skip
+    assert json.loads(body)["data"]["object"]["amount"] == 500000
+    (payment,) = gateway.parse_webhook(headers, body).payments
+    assert payment.amount == Money(5000, "ISK")

@@ -42,8 +42,11 @@ SECRET = "whsec_properties"
 IDS = itertools.count()
 PROPERTY = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 
-#: Our invoices' currencies (a payment of ours is in its invoice's), with odd exponents.
-OURS = ["usd", "eur", "jpy", "kwd"]
+#: Our invoices' currencies (a payment of ours is in its invoice's), with odd exponents,
+#: and the two Stripe counts otherwise than ISO 4217 (ISK in hundredths, MGA whole).
+OURS = ["usd", "eur", "jpy", "kwd", "isk", "mga"]
+#: What one unit of Stripe's count steps by: it takes ISK amounts in whole krónur only.
+STEP = {"isk": 100}
 #: What Stripe may settle a fee in (an account's currency need not be the payment's).
 SETTLED = ["usd", "eur", "cad", "gbp", "jpy"]
 METADATA = st.dictionaries(
@@ -53,13 +56,19 @@ METADATA = st.dictionaries(
 )
 
 
-def _parts(draw: st.DrawFn, total: int, most: int = 4) -> list[int]:
+def _count(draw: st.DrawFn, currency: str, low: int, high: int) -> int:
+    """An amount Stripe could state in ``currency``, from ``low`` to ``high``."""
+    step = STEP.get(currency, 1)
+    return draw(st.integers(-(-low // step), high // step)) * step
+
+
+def _parts(draw: st.DrawFn, currency: str, total: int, most: int = 4) -> list[int]:
     """Up to ``most`` positive amounts summing to at most ``total``."""
     parts, left = [], total
     for _ in range(draw(st.integers(0, most))):
-        if left < 1:
+        if left < STEP.get(currency, 1):
             break
-        parts.append(draw(st.integers(1, left)))
+        parts.append(_count(draw, currency, 1, left))
         left -= parts[-1]
     return parts
 
@@ -88,12 +97,14 @@ def _intent(api: FakeStripeApi, amount: int, currency: str, metadata: dict[str, 
 def refunded_charges(draw: st.DrawFn, api: FakeStripeApi) -> dict[str, Any]:
     """A ``charge.refunded`` charge: refunds of any status, those that count within what
     was captured (Stripe refunds no more), carried whole."""
-    currency, amount = draw(st.sampled_from(OURS)), draw(st.integers(0, 99_999_999))
-    captured = draw(st.integers(0, amount))
+    currency = draw(st.sampled_from(OURS))
+    amount = _count(draw, currency, 0, 99_999_999)
+    captured = _count(draw, currency, 0, amount)
     refunds = [(part, draw(st.sampled_from(["succeeded", "pending", "requires_action"])))
-               for part in _parts(draw, captured)]  # fmt: skip
+               for part in _parts(draw, currency, captured)]  # fmt: skip
     if captured:
-        refunds += [(draw(st.integers(1, captured)), draw(st.sampled_from(["failed", "canceled"])))
+        refunds += [(_count(draw, currency, 1, captured),
+                     draw(st.sampled_from(["failed", "canceled"])))
                     for _ in range(draw(st.integers(0, 2)))]  # fmt: skip
     counted = sum(part for part, status in refunds if status not in ("failed", "canceled"))
     intent = _intent(api, amount, currency, draw(METADATA))
@@ -122,7 +133,8 @@ def disputes(draw: st.DrawFn, api: FakeStripeApi) -> dict[str, Any]:
     """A dispute in any status, for any amount (more than the charge: Stripe converts it
     back at the day's rate, and an issuer may bundle charges), with balance transactions
     whose fees have either sign, in its currency or one Stripe settled in."""
-    currency, charged = draw(st.sampled_from(OURS)), draw(st.integers(0, 99_999_999))
+    currency = draw(st.sampled_from(OURS))
+    charged = _count(draw, currency, 0, 99_999_999)
     transactions = [
         {"id": f"txn_prop_{next(IDS)}", "object": "balance_transaction",
          "amount": draw(st.integers(-(10**9), 10**9)),
@@ -132,7 +144,7 @@ def disputes(draw: st.DrawFn, api: FakeStripeApi) -> dict[str, Any]:
     ]  # fmt: skip
     return {
         "id": f"dp_prop_{next(IDS)}", "object": "dispute",
-        "amount": draw(st.integers(0, 10**9)), "currency": currency,
+        "amount": _count(draw, currency, 0, 10**9), "currency": currency,
         "status": draw(st.sampled_from(DISPUTE_STATUS)), "balance_transactions": transactions,
         "payment_intent": _intent(api, charged, currency, draw(METADATA)), "metadata": {},
         "payment_method_details": {"type": "card"}, "created": api.now(), "livemode": False,
@@ -143,11 +155,12 @@ def disputes(draw: st.DrawFn, api: FakeStripeApi) -> dict[str, Any]:
 def invoices(draw: st.DrawFn, api: FakeStripeApi) -> dict[str, Any]:
     """A subscription's invoice of any total, negative ones included (a credit to the
     customer's balance), for a subscription of ours or not."""
-    total = draw(st.integers(-(10**7), 10**7))
+    currency = draw(st.sampled_from(OURS))
+    total = _count(draw, currency, -(10**7), 10**7)
     subscription = draw(st.sampled_from([None, "sub_prop"]))
     return {
         "id": f"in_prop_{next(IDS)}", "object": "invoice", "total": total, "subtotal": total,
-        "amount_paid": draw(st.integers(0, max(total, 0))), "currency": draw(st.sampled_from(OURS)),
+        "amount_paid": _count(draw, currency, 0, max(total, 0)), "currency": currency,
         "status": draw(st.sampled_from(["draft", "open", "paid", "uncollectible", "void"])),
         "billing_reason": draw(st.sampled_from(["subscription_create", "subscription_cycle",
                                                 "subscription_update", "manual"])),
@@ -163,6 +176,7 @@ def invoices(draw: st.DrawFn, api: FakeStripeApi) -> dict[str, Any]:
 def stripe_events(draw: st.DrawFn, api: FakeStripeApi) -> dict[str, Any]:
     kind = draw(st.sampled_from(["refund", "dispute", "invoice", "intent", "subscription",
                                  "session", "setup", "detached"]))  # fmt: skip
+    currency = draw(st.sampled_from(OURS))
     if kind == "session":
         event_type = draw(
             st.sampled_from(
@@ -181,8 +195,8 @@ def stripe_events(draw: st.DrawFn, api: FakeStripeApi) -> dict[str, Any]:
             "payment_status": draw(st.sampled_from(["paid", "unpaid", "no_payment_required"])),
             "payment_intent": f"pi_prop_{next(IDS)}",
             "invoice": f"in_prop_{next(IDS)}",
-            "amount_total": draw(st.integers(0, 99_999_999)),
-            "currency": draw(st.sampled_from(OURS)),
+            "amount_total": _count(draw, currency, 0, 99_999_999),
+            "currency": currency,
             "metadata": draw(METADATA),
             "payment_method_types": ["card", "us_bank_account"],
             "livemode": False,
@@ -218,7 +232,7 @@ def stripe_events(draw: st.DrawFn, api: FakeStripeApi) -> dict[str, Any]:
         event_type = draw(st.sampled_from(["payment_intent.succeeded",
                                            "payment_intent.processing"]))  # fmt: skip
         obj = {"id": f"pi_prop_{next(IDS)}", "object": "payment_intent",
-               "amount": draw(st.integers(0, 99_999_999)), "currency": draw(st.sampled_from(OURS)),
+               "amount": _count(draw, currency, 0, 99_999_999), "currency": currency,
                "status": draw(st.sampled_from(["succeeded", "processing", "canceled",
                                                "requires_payment_method"])),
                "metadata": draw(METADATA), "payment_method_types": ["card"],

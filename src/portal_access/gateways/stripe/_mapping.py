@@ -94,12 +94,14 @@ from portal_access.gateways.stripe._objects import (
     dispute_of,
     fee_of,
     foreign_fees,
+    fractional_fees,
     invoice_owner,
     method_kind,
     offered_method,
     our_metadata,
     refunds_of,
     renews_ours,
+    stripe_money,
     subscription_details,
 )
 
@@ -167,6 +169,25 @@ def warn_foreign_fee(
     )
 
 
+def _warn_fees(
+    unbooked: Unbooked, what: str, payment: PaymentSnapshot, transactions: tuple[Fields, ...]
+) -> None:
+    """Warn, once, about the fees of ``transactions`` that ``payment``'s entries cannot
+    hold: in another currency (:func:`warn_foreign_fee`), or no whole number of its
+    currency's minor units (Stripe counts ISK in hundredths)."""
+    currency = payment.amount.currency
+    foreign = foreign_fees(transactions, currency)
+    if foreign:
+        warn_foreign_fee(unbooked, what, payment.payment_id, currency, foreign)
+    fractional = fractional_fees(transactions, currency)
+    if fractional:
+        unbooked.warn(
+            (what, "fraction", payment.payment_id),
+            "stripe payment %s: its %s of %s is no whole number of %s: not booked",
+            payment.payment_id, what, ", ".join(fractional), currency,
+        )  # fmt: skip
+
+
 @attrs.frozen
 class Lookups:
     """What the mapping may ask of the API (none: it asks nothing, and reads only what
@@ -229,10 +250,9 @@ def _reports(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
     disputes = dispute_of(obj, unbooked) if payments else ()
     payments = tuple(attrs.evolve(p, disputes=disputes) for p in payments)
     if disputes:
-        foreign = foreign_fees(obj.objects("balance_transactions"), disputes[0].amount.currency)
-        for payment in payments if foreign else ():
-            warn_foreign_fee(ask.unbooked, "dispute fee", payment.payment_id,
-                             payment.amount.currency, foreign)  # fmt: skip
+        transactions = tuple(obj.objects("balance_transactions"))
+        for payment in payments:
+            _warn_fees(ask.unbooked, "dispute fee", payment, transactions)
     return {"payments": tuple(attrs.evolve(p, itemized=True) for p in payments)}
 
 
@@ -267,9 +287,7 @@ def _charged_fee(payments: Payments, transactions: Iterable[Fields], ask: Lookup
     payment, transactions = payments[0], tuple(transactions)
     currency = payment.amount.currency
     kept = [found for t in transactions if (found := fee_of(t, currency))]
-    foreign = foreign_fees(transactions, currency)
-    if foreign:
-        warn_foreign_fee(ask.unbooked, "fee", payment.payment_id, currency, foreign)
+    _warn_fees(ask.unbooked, "fee", payment, transactions)
     if not kept:
         return payments
     return (attrs.evolve(payment, fee=Money.total(kept, currency)), *payments[1:])
@@ -321,7 +339,10 @@ def _session(kind: str, obj: Fields, version: int, unbooked: Unbooked) -> Paymen
         status = PaymentStatus.FAILED
     offered = obj.texts("payment_method_types")
     method = offered_method(offered, delayed=not paid or "async" in kind)
-    owner, amount = PaymentOwner(payment_id, invoice_id), obj.money("amount_total", "currency")
+    owner, amount = (
+        PaymentOwner(payment_id, invoice_id),
+        stripe_money(obj, "amount_total", "currency"),
+    )
     return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
 
 
@@ -342,7 +363,10 @@ def _intent(obj: Fields, version: int, unbooked: Unbooked | None) -> Payments:
     )
     if not invoice_id or status is None:
         return ()  # not ours (its money is not even read), or no payment's state yet
-    owner, amount = PaymentOwner(obj.text("id"), invoice_id), obj.money("amount", "currency")
+    owner, amount = (
+        PaymentOwner(obj.text("id"), invoice_id),
+        stripe_money(obj, "amount", "currency"),
+    )
     return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
 
 
@@ -397,7 +421,7 @@ def _charge_like(obj: Fields, version: int, ask: Lookups, status: PaymentStatus)
         return ()
     details = obj.optional_object("payment_method_details")
     method = method_kind(details.optional_text("type") if details else None)
-    amount = obj.money("amount", "currency")
+    amount = stripe_money(obj, "amount", "currency")
     return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
 
 
@@ -424,7 +448,7 @@ def _invoice(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
     method = offered_method(
         settings.texts("payment_method_types") if settings else (), delayed=False
     )
-    amount = obj.money("total", "currency")
+    amount = stripe_money(obj, "total", "currency")
     payments = _snapshot(obj, owner, status, method=method, amount=amount, version=version)
     # the charges are asked for only where money moved, on a subscription of ours
     charged = obj.optional_integer("amount_paid") != 0 and bool(meta.get("contact_id"))

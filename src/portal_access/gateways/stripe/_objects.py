@@ -20,7 +20,7 @@ import attrs
 
 from portal_access._domain.billing import InvoiceStatus
 from portal_access._domain.gateway_events import renewal_invoice_id
-from portal_access._domain.money import Money
+from portal_access._domain.money import CURRENCY_EXPONENTS, Money
 from portal_access._domain.payments import (
     DisputeOutcome,
     PaymentDispute,
@@ -40,11 +40,16 @@ __all__ = [
     "RefundLookup",
     "dispute_of",
     "fee_of",
+    "from_stripe",
+    "stripe_amount",
+    "stripe_money",
     "foreign_fees",
+    "fractional_fees",
     "refunds_of",
     "renews_ours",
     "INVOICE_STATUS",
     "OUR_KEYS",
+    "STRIPE_EXPONENTS",
     "SUBSCRIPTION_STATUS",
     "PaymentOwner",
     "Resolver",
@@ -109,12 +114,73 @@ InvoiceChargeLookup = Callable[[str], "Sequence[Fields]"]
 RefundLookup = Callable[[str], "Sequence[Fields]"]
 
 
+#: Where Stripe's minor unit is not ISO 4217's: Stripe counts ISK in hundredths (it is
+#: two-decimal in Stripe's API "for backwards compatibility", every amount a multiple of
+#: 100) where ISO gives it no decimals, and MGA in whole ariary where ISO gives it two.
+#: Every other currency Stripe takes has ISO's exponent (the three-decimal BHD, JOD, KWD,
+#: OMR and TND too, whose last digit Stripe wants to be 0).
+STRIPE_EXPONENTS = {"ISK": 2, "MGA": 0}
+
+
+def stripe_amount(money: Money) -> int | None:
+    """``money`` counted as Stripe's API counts it (an ``amount``, a ``unit_amount``);
+    ``None`` where Stripe cannot count it (a fraction of an ariary).
+
+    >>> stripe_amount(Money(5000, "ISK")), stripe_amount(Money(12300, "MGA"))
+    (500000, 123)
+    >>> stripe_amount(Money(12345, "MGA")) is None, stripe_amount(Money(2500, "USD"))
+    (True, 2500)
+    """
+    return _shifted(money.amount, STRIPE_EXPONENTS.get(money.currency, money.exponent)
+                    - money.exponent)  # fmt: skip
+
+
+def from_stripe(amount: int, currency: str) -> int | None:
+    """Stripe's ``amount`` of ``currency`` in ISO 4217's minor units (ours); ``None``
+    where it is no whole number of them (a fraction of a króna, which Stripe has refused
+    in charges and refunds since April 2023).
+
+    >>> from_stripe(500000, "isk"), from_stripe(123, "MGA"), from_stripe(4010, "ISK")
+    (5000, 12300, None)
+    """
+    code = currency.upper()
+    exponent = CURRENCY_EXPONENTS.get(code, 0)
+    return _shifted(amount, exponent - STRIPE_EXPONENTS.get(code, exponent))
+
+
+def _shifted(amount: int, digits: int) -> int | None:
+    """``amount`` with ``digits`` more decimal places (fewer, when negative); ``None``
+    where dropping them would drop a part."""
+    scale: int = 10 ** abs(digits)
+    if digits >= 0:
+        return amount * scale
+    whole, part = divmod(amount, scale)
+    return None if part else whole
+
+
+def stripe_money(fields: Fields, amount_key: str, currency_key: str) -> Money:
+    """:meth:`Fields.money <portal_access.gateways._kit.Fields.money>` read in Stripe's
+    units (see :data:`STRIPE_EXPONENTS`).
+
+    Raises:
+        WebhookVerificationError: as ``Fields.money``, or no whole number of the
+            currency's ISO minor units.
+    """
+    money = fields.money(amount_key, currency_key)
+    minor = from_stripe(money.amount, money.currency)
+    if minor is None:
+        raise fields.error(amount_key, f"is no whole number of {money.currency}'s minor units")
+    return Money(minor, money.currency)
+
+
 def fee_of(balance_transaction: Fields, currency: str) -> Money | None:
     """What Stripe kept of a charge: its balance transaction's ``fee``, when it is in
     the charge's currency (a fee settled in another currency is not an entry of the
-    payment's; ``None``: see :func:`foreign_fees`) and more than zero."""
+    payment's; ``None``: see :func:`foreign_fees`), a whole number of its ISO minor
+    units (see :func:`fractional_fees`), and more than zero."""
     fee = balance_transaction.money("fee", "currency")
-    return fee if fee and fee.currency == currency else None
+    minor = from_stripe(fee.amount, currency) if fee.currency == currency else None
+    return Money(minor, currency) if minor else None
 
 
 def foreign_fees(balance_transactions: Iterable[Fields], currency: str) -> tuple[str, ...]:
@@ -133,11 +199,24 @@ def foreign_fees(balance_transactions: Iterable[Fields], currency: str) -> tuple
     )
 
 
+def fractional_fees(balance_transactions: Iterable[Fields], currency: str) -> tuple[str, ...]:
+    """The fees in ``currency`` these balance transactions carry that are no whole number
+    of its ISO minor units (Stripe counts ISK in hundredths: a fee of 145.30 krónur), as
+    Stripe states them: no entry can hold them."""
+    return tuple(
+        f"{fee} {currency} hundredths"
+        for transaction in balance_transactions
+        if transaction.text("currency").upper() == currency
+        and (fee := transaction.integer("fee"))
+        and from_stripe(fee, currency) is None
+    )
+
+
 def refunds_of(refunds: Iterable[Fields], currency: str) -> tuple[PaymentRefund, ...]:
     """Refund objects as ours: those that gave the money back, in the charge's currency."""
     found = []
     for refund in refunds:
-        amount = refund.money("amount", "currency")
+        amount = stripe_money(refund, "amount", "currency")
         if (
             refund.optional_text("status") in REFUND_COUNTED
             and amount
@@ -160,7 +239,7 @@ def dispute_of(dispute: Fields, unbooked: Unbooked | None = None) -> tuple[Payme
     than was charged: ``unbooked`` warns, once, about a return beyond it.
     """
     status = dispute.optional_text("status") or ""
-    amount = dispute.money("amount", "currency")
+    amount = stripe_money(dispute, "amount", "currency")
     if status.startswith("warning_") or status == "prevented" or not amount:
         return ()
     outcome = DISPUTE_OUTCOME.get(status, DisputeOutcome.OPEN)
@@ -168,7 +247,9 @@ def dispute_of(dispute: Fields, unbooked: Unbooked | None = None) -> tuple[Payme
     for transaction in dispute.objects("balance_transactions"):
         if transaction.text("currency").upper() != amount.currency:
             continue
-        fee = transaction.integer("fee")
+        fee = from_stripe(transaction.integer("fee"), amount.currency)
+        if fee is None:
+            continue  # see fractional_fees
         if fee > 0:
             charged += fee
         else:
@@ -249,4 +330,4 @@ def invoice_owner(invoice: Fields, unbooked: Unbooked | None = None) -> PaymentO
         ours = renewal_invoice_id(invoice.gateway, invoice_id)
     else:
         return None  # not ours: its money is not even read
-    return PaymentOwner(invoice_id, ours, invoice.money("total", "currency"))
+    return PaymentOwner(invoice_id, ours, stripe_money(invoice, "total", "currency"))
