@@ -105,7 +105,7 @@ def test_a_refund_of_a_tip_books_the_refund_up_to_the_payment(gateway, api, webh
 def test_a_customer_reference_that_could_be_no_id_of_ours_is_no_contact(
     gateway, api, webhooks, caplog
 ):
-    """A customer's ``reference_id`` is the seller's text (up to 100 characters): one that
+    """A customer's ``reference_id`` is the seller's text, of any length: one that
     could be no contact id of ours (blank) names no contact; the card saved for it is no
     one's saved method, said once, not a refused webhook."""
     customer = api.customer_for("c-1")

@@ -8,7 +8,8 @@ schema: Stripe's documented ranges and enums (the SDK's literals; refunds within
 was captured; a dispute's amount, fees and an invoice's total of either sign; metadata
 any text of up to 500 characters) and Square's OpenAPI description (signed
 ``processing_fee`` amounts, nullable ones; refunds up to ``total_money``, the tip
-included; every dispute state; a ``reference_id`` any text of up to 100 characters).
+included; every dispute state; a customer's ``reference_id`` any text, of a length
+Square does not bound).
 Fields Square marks nullable but always sends (a payment's ``amount_money``, a dispute's
 ``state``) are sent: without them there is nothing to book, and refusing such a body is
 right. Each vendor's local API answers the gateway's lookups; deliveries are signed as
@@ -310,7 +311,7 @@ def square_deliveries(
     or a card saved for a customer whose ``reference_id`` is any text."""
     n = next(IDS)
     if draw(st.booleans()):  # a card on file of a customer whose reference is the seller's
-        reference = draw(st.one_of(st.just("c-1"), st.text(max_size=100)))
+        reference = draw(st.one_of(st.just("c-1"), st.text(max_size=300)))
         customer = api.customer_from({"reference_id": reference, "given_name": "Ann"})
         card = {"id": f"ccof:PROP{n}", "customer_id": customer["id"], "enabled": True,
                 "card_brand": "VISA", "last_4": "1111", "version": 1}  # fmt: skip

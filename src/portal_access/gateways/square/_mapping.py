@@ -202,7 +202,7 @@ class Mapper:
 
     def _contact_of(self, customer_id: str) -> str | None:
         """Our contact: the customer's ``reference_id``, which the seller may have set to
-        any text (up to 100 characters); one that could be no id of ours is no contact."""
+        any text, of any length; one that could be no id of ours is no contact."""
         contact_id = self.vendor.contact_of(self._id(customer_id, "customer"))
         if contact_id is None or could_be_id(contact_id):
             return contact_id
