@@ -304,3 +304,34 @@ def test_one_time_offer_needs_no_plan(store, clock, api):
     resource = {k: v for k, v in order.items() if not k.startswith("_")}
     s.deliver(s.webhooks.event("CHECKOUT.ORDER.APPROVED", resource, resource_type="checkout-order"))
     assert s.level() == (AccessLevel.FULL, AccessReason.PAID)
+
+
+def _fee(amount: int) -> int:
+    """The local API's fee: 3.49 % + 0.49, PayPal's US list price."""
+    return amount * 349 // 10_000 + 49
+
+
+@pytest.mark.parametrize("echeck", [False, True], ids=["wallet", "echeck"])
+def test_each_subscription_payment_books_its_fee(store, clock, api, echeck):
+    """Seed 004_67d5e53a019b49ae.txt: a subscription's payments are sales; what PayPal
+    kept of each (its ``transaction_fee``) is a fee entry, as a capture's is: the setup
+    fee's sale (an eCheck's once cleared: a pending sale has settled nothing) and each
+    renewal's."""
+    s = story(store, clock, api)
+    subscription_id, sale = s.approve(echeck=echeck)
+    kind = "PAYMENT.SALE.PENDING" if echeck else "PAYMENT.SALE.COMPLETED"
+    s.deliver(s.subscription_event("BILLING.SUBSCRIPTION.ACTIVATED", subscription_id),
+              s.sale_event(kind, sale))  # fmt: skip
+    if echeck:
+        clock.advance(timedelta(days=4))
+        s.deliver(s.sale_event("PAYMENT.SALE.COMPLETED", api.settle_sale(sale["id"], cleared=True)))
+    clock.advance(timedelta(days=31))
+    renewal = api.renew(subscription_id, paid=True)
+    assert renewal is not None
+    s.deliver(s.sale_event("PAYMENT.SALE.COMPLETED", renewal))
+    entries = s.portal.accounting_entries(START.date(), START.date() + timedelta(days=40))
+    booked = sorted((e.payment_id, e.kind.value, e.signed_amount) for e in entries)
+    assert booked == sorted([
+        (sale["id"], "payment", 29900), (sale["id"], "fee", -_fee(29900)),
+        (renewal["id"], "payment", 4900), (renewal["id"], "fee", -_fee(4900)),
+    ])  # fmt: skip
