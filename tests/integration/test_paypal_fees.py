@@ -3,6 +3,10 @@ and its return (its ``money_movements``, asked of the Disputes API when the webh
 not carry them), a subscription sale's ``transaction_fee``, and money in another
 currency than its payment's (not booked, warned about once per payment), through the
 real SDK and PayPal's webhook signature scheme against the local PayPal API.
+
+Also the PayPal shapes a verified webhook may carry that the domain's checks used to
+refuse (the delivery answered 4xx and redelivered for days, nothing booked): each is
+now booked as far as the books can hold it.
 """
 
 from __future__ import annotations
@@ -229,6 +233,27 @@ def test_a_dispute_of_two_captures_charges_its_fee_once(api, webhooks, gateway):
     ]
 
 
+def test_a_dispute_in_another_currency_than_its_capture_is_applied_without_its_entry(
+    api, webhooks, gateway, caplog
+):
+    """A dispute whose amount is in another currency than the capture's failed the
+    domain's check (the verified webhook refused for days, the capture never marked
+    disputed): now the capture is disputed, the dispute not itemized, and that warned
+    about once."""
+    capture = captured(webhooks, "3C679366HH908993F")
+    opened = api.open_dispute(capture, fee=FEE)
+    opened["dispute_amount"] = {"currency_code": "EUR", "value": "230.00"}
+    delivery = webhooks.dispute(opened)
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    for _ in range(2):
+        (payment,) = payments(gateway, webhooks, delivery)
+        assert (payment.status, payment.disputes) == (PaymentStatus.DISPUTED, ())
+    assert warnings(caplog) == [
+        f"paypal payment {capture}: its dispute {opened['dispute_id']} is in EUR, not the "
+        "payment's USD: not booked (no exchange rate is assumed)"
+    ]
+
+
 def test_a_dispute_id_outside_ascii_is_asked_for_encoded(api, webhooks, gateway):
     """An id no PayPal dispute has, but printable, goes into the Disputes API's path
     percent-encoded (PayPal knows no such dispute: the webhook's dispute is used), never
@@ -265,6 +290,19 @@ def test_a_capture_fee_in_another_currency_is_not_booked_and_warned_once(
         f"paypal payment {capture}: its fee is in EUR, not the payment's USD: "
         "not booked (no exchange rate is assumed)"
     ]
+
+
+@pytest.mark.parametrize("custom_id", ["   ", "Order 12\tgift", "line one\nline two"])
+def test_a_capture_whose_custom_id_no_id_of_ours_could_be_is_not_ours(
+    api, webhooks, gateway, custom_id
+):
+    """A capture's ``custom_id`` is free text at PayPal (127 characters, no pattern):
+    another integration's blanks or tabs failed the domain's id check and the verified
+    webhook was refused; it is simply not a payment of ours."""
+    capture = captured(webhooks, "3C679366HH908993F")
+    resource = dict(api.captures[capture], custom_id=custom_id)
+    delivery = webhooks.event("PAYMENT.CAPTURE.COMPLETED", resource, resource_type="capture")
+    assert payments(gateway, webhooks, delivery) == []
 
 
 def _subscription(api: LocalPayPalApi, *, start: datetime) -> str:

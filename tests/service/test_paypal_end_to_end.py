@@ -19,6 +19,7 @@ from portal_access import (
     ContactPortalSettings,
     InvoiceStatus,
     Money,
+    PaymentStatus,
 )
 from portal_access._portal import PortalAccess
 from portal_access.adapters import (
@@ -335,3 +336,27 @@ def test_each_subscription_payment_books_its_fee(store, clock, api, echeck):
         (sale["id"], "payment", 29900), (sale["id"], "fee", -_fee(29900)),
         (renewal["id"], "payment", 4900), (renewal["id"], "fee", -_fee(4900)),
     ])  # fmt: skip
+
+
+def test_a_dispute_in_another_currency_is_applied_not_refused(store, clock, api, caplog):
+    """A verified dispute whose amount is in another currency than its capture's was
+    refused (HTTP 400, redelivered for days, the payment never marked disputed): it is
+    applied, the payment disputed, and no dispute entry made (no exchange rate is
+    assumed; the gateway warns)."""
+    s = story(store, clock, api, plan=None)
+    page = s.portal.start_checkout(s.contact_id, success_url=SUCCESS, cancel_url=CANCEL)
+    order = api.approve_order(page.session_id, method="card")
+    resource = {k: v for k, v in order.items() if not k.startswith("_")}
+    s.deliver(s.webhooks.event("CHECKOUT.ORDER.APPROVED", resource, resource_type="checkout-order"))
+    (capture_id,) = api.captures
+    clock.advance(timedelta(hours=1))
+    dispute = api.open_dispute(capture_id)
+    dispute["dispute_amount"] = {"currency_code": "EUR", "value": "230.00"}
+    assert s.deliver(s.webhooks.dispute(dispute)) == ["applied"]
+    with unit_of_work(s.harness.store) as uow:
+        stored = uow.payments.get("paypal", capture_id)
+    assert stored is not None
+    assert stored.snapshot.status is PaymentStatus.DISPUTED
+    entries = s.portal.accounting_entries(START.date(), START.date())
+    assert sorted(e.kind.value for e in entries) == ["fee", "payment"]
+    assert any("is in EUR, not the payment's USD" in r.getMessage() for r in caplog.records)

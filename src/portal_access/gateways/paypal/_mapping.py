@@ -30,7 +30,8 @@ shows it now (one call; a dispute PayPal will not show is read from the webhook,
 fees). Money in another currency than its payment's is not booked (no exchange rate is
 assumed) and warned about once per payment
 (:class:`~portal_access.gateways._kit.ForeignMoney`); a fee returned beyond the fee is
-capped at it.
+capped at it. A ``custom_id`` no id of ours could be is another integration's payment,
+not a body to refuse.
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ from portal_access._domain.subscriptions import SubscriptionSnapshot, Subscripti
 from portal_access.gateways._kit import Fields, ForeignMoney, lookup_id
 from portal_access.gateways.paypal._objects import (
     CAPTURE_STATUS,
-    CLOSED_PREFIX,
     SALE_STATUS,
     Fee,
     Ours,
@@ -66,6 +66,7 @@ from portal_access.gateways.paypal._objects import (
     dispute_status,
     foreign_fees,
     link,
+    our_invoice,
     paypal_fee,
     refund_of,
     sale_fee,
@@ -233,8 +234,8 @@ def _capture_snapshot(
     """The snapshot of a capture of ours (``custom_id`` names our invoice): its fee
     (``seller_receivable_breakdown.paypal_fee``, in its currency), and the refund the
     event is about, by its own id (seed 004)."""
-    ours = capture.optional_text("custom_id") or invoice_id
-    if not ours or ours.startswith(CLOSED_PREFIX):
+    ours = our_invoice(capture.optional_text("custom_id") or invoice_id)
+    if ours is None:
         return None
     amount = capture.object("amount").decimal_money("value", "currency_code")
     payment_id = capture.text("id")
@@ -340,10 +341,15 @@ def _current_dispute(event: _Event) -> Fields:
 def _dispute_items(
     event: _Event, payment: PaymentSnapshot, dispute: Fields, *, first: bool
 ) -> tuple[PaymentDispute, ...]:
-    """The dispute as an item of ``payment``: its fees go with the first payment of ours
-    it names only (a dispute's fee is charged once)."""
+    """The dispute as an item of ``payment``: one in another currency than the payment's
+    is not booked (warned about, the payment's status still applies); its fees go with
+    the first payment of ours it names only (a dispute's fee is charged once)."""
     currency, items = payment.amount.currency, []
     for found in dispute_of(dispute):
+        if found.amount.currency != currency:
+            what = f"dispute {found.dispute_id}"
+            event.foreign.warn(what, payment.payment_id, currency, (found.amount.currency,))
+            continue
         if not first:
             items.append(attrs.evolve(found, fee=None, fee_returned=None))
             continue

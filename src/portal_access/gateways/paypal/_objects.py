@@ -34,6 +34,7 @@ from typing import Any
 import attrs
 
 from portal_access._domain.autopay import SavedPaymentMethod
+from portal_access._domain.errors import ValidationError
 from portal_access._domain.money import Money
 from portal_access._domain.payments import (
     DisputeOutcome,
@@ -43,6 +44,7 @@ from portal_access._domain.payments import (
     PaymentStatus,
 )
 from portal_access._domain.subscriptions import SubscriptionStatus
+from portal_access._domain.validation import ensure_identifier
 from portal_access.gateways._kit import Fields
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "capture_method",
     "dispute_status",
     "link",
+    "our_invoice",
     "sale_method",
     "saved_wallet",
     "subscription_status",
@@ -130,6 +133,23 @@ class Ours:
         if not (isinstance(contact, str) and contact and isinstance(plan, str) and plan):
             return None
         return cls(contact, plan, invoice if isinstance(invoice, str) and invoice else None)
+
+
+def our_invoice(custom_id: str | None) -> str | None:
+    """The invoice of ours a capture's (or purchase unit's) ``custom_id`` names: none
+    when it is absent, closed (:data:`CLOSED_PREFIX`), or text no id of ours could be
+    (PayPal takes any 127 characters there: another integration's blanks or tabs are
+    not a payment of ours, and not a body to refuse).
+
+    >>> our_invoice("inv_1"), our_invoice("closed:inv_1"), our_invoice("Order 12\\tgift")
+    ('inv_1', None, None)
+    """
+    if not custom_id or custom_id.startswith(CLOSED_PREFIX):
+        return None
+    try:
+        return ensure_identifier(custom_id, field="custom_id")
+    except ValidationError:
+        return None
 
 
 def version_of(moment: datetime) -> int:
