@@ -13,7 +13,9 @@ Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``s
 - :mod:`.documents`: a verified body decoded as JSON, :class:`Fields`, typed readers
   of its fields (required, optional, money, moments, status tables) whose every failure
   is a :class:`~portal_access.WebhookVerificationError` with reason ``"body"`` naming
-  the field's path, and :func:`gateway_event`, an event as ours.
+  the field's path, and :func:`gateway_event`, an event as ours;
+- :mod:`.unbooked`: :class:`ForeignMoney`, money a vendor reports in another currency
+  than its payment's, not booked and logged once per payment.
 """
 
 from portal_access.gateways._kit.documents import Fields, decode_json, gateway_event, lookup_id
@@ -33,10 +35,12 @@ from portal_access.gateways._kit.signatures import (
     parse_timestamped_header,
     timestamped_header,
 )
+from portal_access.gateways._kit.unbooked import ForeignMoney
 
 __all__ = [
     "DEFAULT_TOLERANCE",
     "Fields",
+    "ForeignMoney",
     "TimestampedSignature",
     "WebhookSettings",
     "any_signature_matches",

@@ -40,7 +40,7 @@ dispute is itself the dispute (an inquiry, ``warning_*``, moves no money), and c
 its ``balance_transactions``: their fees are the dispute's fee and its return. A fee
 Stripe settled in another currency than the payment's is not booked (no exchange rate
 is assumed): the gateway logs a warning naming the payment and both currencies, once
-per payment and kind of fee (:class:`UnbookedFees`).
+per payment and kind of fee (:class:`~portal_access.gateways._kit.ForeignMoney`).
 
 >>> from portal_access.gateways._kit import Fields, gateway_event
 >>> event = Fields({"id": "evt_1", "type": "customer.created", "created": 1,
@@ -52,7 +52,6 @@ False
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -76,7 +75,7 @@ from portal_access._domain.payments import (
     PaymentStatus,
 )
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.gateways._kit import Fields, gateway_event
+from portal_access.gateways._kit import Fields, ForeignMoney, gateway_event
 from portal_access.gateways.stripe._objects import (
     DISPUTE_SETTLED,
     INVOICE_STATUS,
@@ -100,7 +99,6 @@ __all__ = [
     "MAPPED_EVENT_TYPES",
     "VERSION_SCALE",
     "Lookups",
-    "UnbookedFees",
     "event_from",
     "intent_payments",
 ]
@@ -138,42 +136,6 @@ _ARREARS = (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
 Payments = tuple[PaymentSnapshot, ...]
 
 
-class UnbookedFees:
-    """Fees Stripe settled in another currency than their payment's: not booked, and
-    logged once per payment and kind of fee (a webhook delivered three times, then
-    replayed by reconcile, warns once). Remembers the last ``size`` it warned about.
-
-    >>> unbooked = UnbookedFees()
-    >>> unbooked.warn("fee", "pi_1", "EUR", ("USD",)), unbooked.warn("fee", "pi_1", "EUR", ("USD",))
-    (True, False)
-    """
-
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._warned: dict[tuple[str, str], None] = {}
-        self._lock = threading.Lock()
-
-    def warn(self, what: str, payment_id: str, currency: str, others: Iterable[str]) -> bool:
-        """Log that ``what`` (``"fee"``, ``"dispute fee"``) of ``payment_id``, paid in
-        ``currency``, was settled in ``others`` and is not booked; whether it logged."""
-        key = (what, payment_id)
-        with self._lock:
-            if key in self._warned:
-                return False
-            self._warned[key] = None
-            if len(self._warned) > self._size:
-                del self._warned[next(iter(self._warned))]
-        log.warning(
-            "stripe payment %s: its %s is in %s, not the payment's %s: not booked "
-            "(no exchange rate is assumed)",
-            payment_id,
-            what,
-            "/".join(others),
-            currency,
-        )
-        return True
-
-
 @attrs.frozen
 class Lookups:
     """What the mapping may ask of the API (none: it asks nothing, and reads only what
@@ -183,7 +145,7 @@ class Lookups:
     fee: FeeLookup | None = None
     refunds: RefundLookup | None = None
     invoice_charges: InvoiceChargeLookup | None = None
-    unbooked: UnbookedFees = attrs.field(factory=UnbookedFees)
+    unbooked: ForeignMoney = attrs.field(factory=lambda: ForeignMoney("stripe", log))
 
 
 def event_from(
@@ -265,7 +227,8 @@ def _paid_by(payments: Payments, charges: Iterable[Fields], ask: Lookups) -> Pay
 
 def _charged_fee(payments: Payments, transactions: Iterable[Fields], ask: Lookups) -> Payments:
     """``payments[0]`` with the fees of its charges' balance transactions: those in its
-    currency summed; any other currency warned about (:class:`UnbookedFees`), not booked."""
+    currency summed; any other currency warned about
+    (:class:`~portal_access.gateways._kit.ForeignMoney`), not booked."""
     payment, transactions = payments[0], tuple(transactions)
     currency = payment.amount.currency
     kept = [found for t in transactions if (found := fee_of(t, currency))]
