@@ -35,9 +35,10 @@ listener on a separate run, since listening slows the statements down).
 Several workers: a stream of ``--stream`` deliveries (64 clients, each paying one
 invoice through a series of ``payment_intent`` snapshots, every event delivered three
 times, shuffled) is dealt round-robin to 1, 2, 4 and 8 workers, each on a new
-database: threads of one process sharing one ``SqlStore`` on SQLite, and processes each
-with its own ``SqlStore`` on PostgreSQL (as a host's web workers are), spawned, warmed
-up by one delivery each and started together at a barrier. Prints webhooks/s
+database: threads of one process sharing one ``SqlStore`` on SQLite; processes each with
+its own ``SqlStore`` on one SQLite file (as a host's web workers would be, though the
+docs advise PostgreSQL for them); and processes on PostgreSQL (as a host's web workers
+are), spawned, warmed up by one delivery each and started together at a barrier. Prints webhooks/s
 (deliveries, duplicates and stale ones included, over the wall time from the workers'
 common start to the last one's end) and the speed-up over one worker; the CPU time per
 webhook of the workers and, for PostgreSQL on this machine, of the server (the
@@ -348,6 +349,8 @@ class Run:
     server_own: float | None = None
     #: Whether a database server worked for the run.
     server: bool = False
+    #: Whether the workers were threads of one process (one runs Python at a time).
+    threads: bool = False
 
 
 def machine_cpu() -> float:
@@ -437,14 +440,18 @@ def process_worker(url: str, share: Batch, start: Any, finish: Any, results: Any
 
 
 def run_processes(url: str, shares: list[Batch], *, options: str = "") -> Run:
-    """The workers as processes, each with its connections named for the run (so that
-    the server's processes serving them are found) and ``options`` added to theirs."""
-    application = f"pa_bench_{uuid.uuid4().hex[:8]}"
-    found = make_url(url)
-    query = {"application_name": application}
-    if options:
-        query["options"] = f"{found.query.get('options', '')} {options}".strip()
-    named = found.update_query_dict(query).render_as_string(hide_password=False)
+    """The workers as processes. On PostgreSQL each names its connections for the run
+    (so that the server's processes serving them are found) and adds ``options`` to
+    theirs; on SQLite they share the database file, as a host's web workers would."""
+    postgres = make_url(url).get_backend_name() == "postgresql"
+    named = url
+    if postgres:
+        application = f"pa_bench_{uuid.uuid4().hex[:8]}"
+        found = make_url(url)
+        query = {"application_name": application}
+        if options:
+            query["options"] = f"{found.query.get('options', '')} {options}".strip()
+        named = found.update_query_dict(query).render_as_string(hide_password=False)
     context = multiprocessing.get_context("spawn")
     parties = len(shares) + 1  # the parent reads the CPU times as the workers start
     start, finish = context.Barrier(parties), context.Barrier(parties)
@@ -455,17 +462,21 @@ def run_processes(url: str, shares: list[Batch], *, options: str = "") -> Run:
     ]
     for worker in workers:
         worker.start()
-    server = ServerProcesses(url, application)
+    server = ServerProcesses(url, application) if postgres else None
+    no_server: dict[int, float | None] = {}
     try:
         with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed: below
             start.wait(timeout=300)
-        machine, (backends, own) = machine_cpu(), server.cpu()
+        machine = machine_cpu()
+        backends, own = server.cpu() if server else (no_server, no_server)
         reports = [results.get(timeout=900) for _ in workers]
-        machine, (backends_after, own_after) = machine_cpu() - machine, server.cpu()
+        machine = machine_cpu() - machine
+        backends_after, own_after = server.cpu() if server else (no_server, no_server)
         with contextlib.suppress(threading.BrokenBarrierError):
             finish.wait(timeout=60)
     finally:
-        server.close()
+        if server:
+            server.close()
     for worker in workers:
         worker.join(timeout=60)
     errors = [report[-1] for report in reports if report[-1]]
@@ -482,7 +493,7 @@ def run_processes(url: str, shares: list[Batch], *, options: str = "") -> Run:
         preempted=sum(r[5] for r in reports),
         backends=used(backends, backends_after),
         server_own=used(own, own_after),
-        server=True,
+        server=postgres,
     )
 
 
@@ -517,7 +528,7 @@ def run_threads(url: str, shares: list[Batch]) -> Run:
         machine = machine_cpu() - machine
         waits, preempted = (b - a for a, b in zip(switches, context_switches(), strict=True))
     assert not errors, errors
-    return Run(elapsed, outcomes, cpu, machine, waits, preempted)
+    return Run(elapsed, outcomes, cpu, machine, waits, preempted, threads=True)
 
 
 @contextlib.contextmanager
@@ -540,7 +551,7 @@ def postgres_database(base: str) -> Iterator[str]:
 
 def several_workers(args: argparse.Namespace) -> None:
     counts = [int(n) for n in args.workers.split(",")]
-    databases: list[str] = ["sqlite"]
+    databases: list[str] = ["sqlite", "sqlite-processes"]
     postgres = os.environ.get("PORTAL_ACCESS_TEST_DATABASE_URL")
     if postgres:
         databases.append("postgres")
@@ -550,11 +561,12 @@ def several_workers(args: argparse.Namespace) -> None:
     for database in databases:
         how = "threads of one process" if database == "sqlite" else "processes"
         options = f", server options {args.pg_options!r}" if database == "postgres" else ""
-        print(f"{database}, workers as {how}, a stream of ~{args.stream} deliveries{options}:")
+        name = database.split("-")[0]
+        print(f"{name}, workers as {how}, a stream of ~{args.stream} deliveries{options}:")
         one: float | None = None
         for workers in counts:
             with contextlib.ExitStack() as stack:
-                if database == "sqlite":
+                if database != "postgres":
                     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
                     url = f"sqlite:///{tmp / 'portal.db'}"
                 else:
@@ -600,7 +612,7 @@ def report(run: Run, workers: int, one: float | None, cores: int) -> float:
     )
     if busy + other > 0.9 * cores:
         bound = "the machine: all its cores busy"
-    elif not run.server and busy > 0.8:
+    elif run.threads and busy > 0.8:
         bound = "one core: the Python threads of a process run one at a time (the GIL)"
     else:
         bound = "the workers' waits (round trips, locks, the disk), not the cores"

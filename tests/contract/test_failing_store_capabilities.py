@@ -85,3 +85,50 @@ def test_aggregate_reads_only_when_the_wrapped_transactions_have_them(tmp_path):
         assert failing.writes == 1  # the aggregate read was not counted as a write
         with pytest.raises(StorageError, match="injected failure"), unit_of_work(failing) as uow:
             uow.invoices.next_number()
+
+
+class TestHostStatements:
+    """A host's own statements in a use case's transaction work through the wrapper as
+    on the wrapped store (``uow.transaction.connection``), and share its fate."""
+
+    @staticmethod
+    def notes(path) -> list[str]:
+        import sqlite3  # noqa: PLC0415 - read the file past the store
+
+        with sqlite3.connect(path) as connection:
+            return [note for (note,) in connection.execute("SELECT note FROM host_notes")]
+
+    def test_the_sql_stores_connection_passes_through_and_commits_with_the_unit(self, tmp_path):
+        import sqlalchemy as sa  # noqa: PLC0415
+
+        path = tmp_path / "portal.db"
+        store = SqlStore(path, create=True)
+        failing = FailingStore(store, fail_on_write=0)
+        try:
+            with unit_of_work(failing) as uow:
+                connection = uow.transaction.connection
+                assert isinstance(connection, sa.Connection)
+                connection.exec_driver_sql("CREATE TABLE host_notes (note TEXT)")
+                connection.exec_driver_sql("INSERT INTO host_notes VALUES ('kept')")
+                uow.invoices.next_number()
+            assert failing.writes == 1  # the host's statements are not counted
+            failing.fail_on_write = 2
+
+            def note_then_number() -> None:
+                with unit_of_work(failing) as uow:
+                    uow.transaction.connection.exec_driver_sql(
+                        "INSERT INTO host_notes VALUES ('rolled back')"
+                    )
+                    uow.invoices.next_number()  # the second write: fails
+
+            with pytest.raises(StorageError, match="injected failure"):
+                note_then_number()
+        finally:
+            store.close()
+        assert self.notes(path) == ["kept"]
+
+    def test_nothing_but_the_host_attributes_passes_through(self):
+        with unit_of_work(FailingStore(MemoryStore(), fail_on_write=0)) as uow:
+            assert not hasattr(uow.transaction, "connection")
+            assert not hasattr(uow.transaction, "using")
+            assert not isinstance(uow.transaction, AggregateReads)

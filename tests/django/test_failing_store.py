@@ -55,6 +55,10 @@ class TestFailingDjangoStore:
             raise HostBlockError
         assert harness.mailer.sent == []
 
+    def test_its_transactions_pass_the_database_alias_through(self, alias):
+        with unit_of_work(FailingStore(DjangoStore(using=alias), fail_on_write=0)) as uow:
+            assert uow.transaction.using == alias
+
     def test_its_transactions_keep_the_aggregate_reads_and_fail_the_nth_write(self, alias):
         failing = FailingStore(DjangoStore(using=alias), fail_on_write=1)
         with unit_of_work(failing) as uow:

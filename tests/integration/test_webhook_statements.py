@@ -2,8 +2,10 @@
 statements and commits of a Stripe ``payment_intent`` webhook on a SQLite ``SqlStore``,
 in the steady state, with no subscriber and with a subscriber to every event. The
 delivered marks of one webhook's events ride the next webhook's transaction, so a
-subscriber costs a few statements and no commit. ``benchmarks/webhooks.py`` prints the
-same counts beside its timings; docs/performance.md explains each statement."""
+subscriber costs a few statements and no commit. Before its unit of work a webhook reads
+whether its event was recorded already, once, outside any transaction (the store's
+committed read); a duplicate stops there. ``benchmarks/webhooks.py`` prints the same
+counts beside its timings; docs/performance.md explains each statement."""
 
 from __future__ import annotations
 
@@ -29,24 +31,35 @@ from portal_access._portal import PortalAccess
 from portal_access._service.signup import KickoffForm
 from portal_access.adapters import ScryptPasswordHasher
 from portal_access.gateways.stripe import StripeGateway
+from portal_access.ports import Committed, Key, Table
 from portal_access.repositories import unit_of_work
 from portal_access.storage.sql import SqlStore
 from portal_access.testing.stripe import payment_intent_object
 
 SECRET = "whsec_statements"
-#: Statements (``BEGIN`` included) and commits of one webhook, steady state.
-NO_SUBSCRIBER = (9, 1)
-A_SUBSCRIBER = (12, 1)
+#: Statements of the unit of work (``BEGIN`` included), committed reads outside it, and
+#: commits of one webhook, steady state.
+NO_SUBSCRIBER = (8, 1, 1)
+A_SUBSCRIBER = (11, 1, 1)
 
 
 class Counted:
-    """The statements (each ``executemany`` once) and commits on a store's engine."""
+    """The statements (each ``executemany`` once) and commits on a store's engine, and
+    the store's committed reads (its own connection, past the engine)."""
 
     def __init__(self, store: SqlStore) -> None:
         self.statements: list[str] = []
         self.commits = 0
+        self.committed_reads: list[str] = []
         sa.event.listen(store._engine, "before_cursor_execute", self._statement)
         sa.event.listen(store._engine, "commit", self._commit)
+        read = store.read_committed
+
+        def counted_read(table: Table, key: Key) -> Committed | None:
+            self.committed_reads.append(table.name)
+            return read(table, key)
+
+        store.read_committed = counted_read  # type: ignore[method-assign]
 
     def _statement(self, _conn: object, _cursor: object, sql: str, *_rest: object) -> None:
         self.statements.append(sql)
@@ -55,7 +68,7 @@ class Counted:
         self.commits += 1
 
     def reset(self) -> None:
-        self.statements, self.commits = [], 0
+        self.statements, self.commits, self.committed_reads = [], 0, []
 
 
 @pytest.fixture
@@ -99,8 +112,9 @@ def deliveries(invoice_id: str, count: int) -> list[tuple[dict[str, str], bytes]
     return signed
 
 
-def per_webhook(store: SqlStore, *, subscribe: bool) -> tuple[float, float, Counted]:
-    """Statements and commits per webhook over ten, after five to reach the steady state."""
+def per_webhook(store: SqlStore, *, subscribe: bool) -> tuple[float, float, float, Counted]:
+    """Statements, committed reads and commits per webhook over ten, after five to
+    reach the steady state."""
     portal, invoice_id = client_portal(store)
     received: list[OutboxMessage] = []
     if subscribe:
@@ -113,13 +127,16 @@ def per_webhook(store: SqlStore, *, subscribe: bool) -> tuple[float, float, Coun
     for headers, body in signed[5:]:
         assert portal.handle_webhook("stripe", headers, body).applied
     assert not subscribe or len(received) >= 2 * 15
-    return len(counted.statements) / 10, counted.commits / 10, counted
+    statements, reads = len(counted.statements) / 10, len(counted.committed_reads) / 10
+    return statements, reads, counted.commits / 10, counted
 
 
 def test_a_webhook_with_no_subscriber_is_one_commit(store: SqlStore):
     """No subscriber: one transaction, and nothing written to the outbox."""
-    statements, commits, counted = per_webhook(store, subscribe=False)
-    assert (statements, commits) == NO_SUBSCRIBER
+    statements, reads, commits, counted = per_webhook(store, subscribe=False)
+    assert (statements, reads, commits) == NO_SUBSCRIBER
+    assert set(counted.committed_reads) == {"gateway_events"}
+    assert not any("FROM gateway_events" in sql for sql in counted.statements)
     assert not any(
         sql.startswith(("INSERT INTO outbox", "UPDATE outbox")) for sql in counted.statements
     )
@@ -128,8 +145,8 @@ def test_a_webhook_with_no_subscriber_is_one_commit(store: SqlStore):
 def test_a_webhook_with_a_subscriber_is_one_commit_too(store: SqlStore):
     """A subscriber to every event: still one commit per webhook; its events are written
     (claimed) in it, and the marks of the webhook before it ride it in one UPDATE."""
-    statements, commits, counted = per_webhook(store, subscribe=True)
-    assert (statements, commits) == A_SUBSCRIBER
+    statements, reads, commits, counted = per_webhook(store, subscribe=True)
+    assert (statements, reads, commits) == A_SUBSCRIBER
     marks = [sql for sql in counted.statements if sql.startswith("UPDATE outbox")]
     assert len(marks) == 10  # one per webhook, however many events it carried
 
@@ -155,3 +172,17 @@ def test_the_marks_land_with_the_next_webhook_and_deliver_outbox(store: SqlStore
     assert portal.deliver_outbox() == 0
     with unit_of_work(store) as uow:
         assert uow.outbox.pending(20) == ()
+
+
+def test_a_duplicate_is_one_committed_read_and_no_transaction(store: SqlStore):
+    """A vendor's retry of an event already recorded: one read of the record outside
+    any transaction; no statement, no write lock, no commit."""
+    portal, invoice_id = client_portal(store)
+    (delivery,) = deliveries(invoice_id, 1)
+    assert portal.handle_webhook("stripe", *delivery).applied
+    counted = Counted(store)
+    for _ in range(3):
+        assert portal.handle_webhook("stripe", *delivery).outcome == "duplicate"
+    assert counted.committed_reads == ["gateway_events"] * 3
+    assert counted.statements == []
+    assert counted.commits == 0

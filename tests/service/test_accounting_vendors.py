@@ -19,7 +19,7 @@ from portal_access.adapters import ManualClock
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
-from portal_access.testing.paypal import LocalPayPalApi, PayPalWebhooks
+from portal_access.testing.paypal import DISPUTE_FEE, LocalPayPalApi, PayPalWebhooks
 from portal_access.testing.square import FakeSquareApi, SquareWebhooks
 from portal_access.testing.stripe import FakeStripeApi
 from tests.paypal_shapes import assert_paypal_shaped
@@ -182,4 +182,53 @@ def test_paypal_fees_refunds_and_disputes_are_entries_exactly_once(store_kind, s
         (refunded, "refund", f"R{refunded[1:]}", -10000),
         (disputed, "payment", "", 10001), (disputed, "fee", "", fee[1]),
         (disputed, "dispute", f"PP-D-{disputed[-10:]}", -10001),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("seed", range(3))
+def test_paypal_dispute_fees_are_entries_exactly_once(store_kind, seed, tmp_path):
+    """Seed 004_67d5e53a019b49ae.txt: on PayPal, a dispute's fee (the seller's fee debit
+    among its money movements, read from the Disputes API: the webhooks do not carry
+    them) and, once won, the fee returned are entries once, with the dispute and its
+    reversal, whatever the order and number of deliveries, and reconcile adds none."""
+    clock = ManualClock(START)
+    with LocalPayPalApi(now=clock.now) as api:
+        gateway = make_paypal_gateway(api, clock, webhook_id=PAYPAL_HOOK)
+        w = ledger_world(_store(store_kind, tmp_path), gateways=(gateway,), clock=clock)
+        webhooks = PayPalWebhooks(webhook_id=PAYPAL_HOOK, clock=clock, api=api)
+        approvals = []
+        for n in range(2):
+            order = api.approve_order(_page(w, 10000 + n, "paypal"), method="card")
+            resource = {k: v for k, v in order.items() if not k.startswith("_")}
+            approvals.append(webhooks.event("CHECKOUT.ORDER.APPROVED", resource,
+                                            resource_type="checkout-order"))  # fmt: skip
+            w.portal.handle_webhook("paypal", *approvals[-1])
+        won, lost = sorted(api.captures, key=lambda c: api.captures[c]["amount"]["value"])
+        fee = Money(DISPUTE_FEE, "USD")
+        clock.advance(timedelta(hours=1))
+        disputes = {capture: api.open_dispute(capture, fee=fee) for capture in (won, lost)}
+        deliveries = [webhooks.dispute(d) for d in disputes.values()]
+        clock.advance(timedelta(hours=1))
+        api.resolve_dispute(disputes[won]["dispute_id"], won=True, fee_returned=fee)
+        api.resolve_dispute(disputes[lost]["dispute_id"], won=False)
+        deliveries += [webhooks.dispute(d) for d in disputes.values()] + approvals
+        deliveries *= 3
+        random.Random(seed).shuffle(deliveries)
+        for _headers, body in deliveries:
+            w.portal.handle_webhook("paypal", webhooks.sign(body), body)
+        entries = _entries(w)
+        reconciled = w.portal.reconcile("paypal", since=START - timedelta(days=1))
+        assert reconciled.seen > 0
+        assert sorted(_entries(w)) == sorted(entries)
+    assert_paypal_shaped(api)
+    kept = {n: -((10000 + n) * 349 // 10000 + 49) for n in range(2)}
+    dp = {capture: d["dispute_id"] for capture, d in disputes.items()}
+    assert len(entries) == len(set(entries))
+    assert set(entries) == {
+        (won, "payment", "", 10000), (won, "fee", "", kept[0]),
+        (won, "dispute", dp[won], -10000), (won, "dispute_won", dp[won], 10000),
+        (won, "dispute_fee", dp[won], -1500), (won, "dispute_fee_returned", dp[won], 1500),
+        (lost, "payment", "", 10001), (lost, "fee", "", kept[1]),
+        (lost, "dispute", dp[lost], -10001), (lost, "dispute_fee", dp[lost], -1500),
     }  # fmt: skip

@@ -19,6 +19,7 @@ from portal_access import (
     ContactPortalSettings,
     InvoiceStatus,
     Money,
+    PaymentStatus,
 )
 from portal_access._portal import PortalAccess
 from portal_access.adapters import (
@@ -304,3 +305,58 @@ def test_one_time_offer_needs_no_plan(store, clock, api):
     resource = {k: v for k, v in order.items() if not k.startswith("_")}
     s.deliver(s.webhooks.event("CHECKOUT.ORDER.APPROVED", resource, resource_type="checkout-order"))
     assert s.level() == (AccessLevel.FULL, AccessReason.PAID)
+
+
+def _fee(amount: int) -> int:
+    """The local API's fee: 3.49 % + 0.49, PayPal's US list price."""
+    return amount * 349 // 10_000 + 49
+
+
+@pytest.mark.parametrize("echeck", [False, True], ids=["wallet", "echeck"])
+def test_each_subscription_payment_books_its_fee(store, clock, api, echeck):
+    """Seed 004_67d5e53a019b49ae.txt: a subscription's payments are sales; what PayPal
+    kept of each (its ``transaction_fee``) is a fee entry, as a capture's is: the setup
+    fee's sale (an eCheck's once cleared: a pending sale has settled nothing) and each
+    renewal's."""
+    s = story(store, clock, api)
+    subscription_id, sale = s.approve(echeck=echeck)
+    kind = "PAYMENT.SALE.PENDING" if echeck else "PAYMENT.SALE.COMPLETED"
+    s.deliver(s.subscription_event("BILLING.SUBSCRIPTION.ACTIVATED", subscription_id),
+              s.sale_event(kind, sale))  # fmt: skip
+    if echeck:
+        clock.advance(timedelta(days=4))
+        s.deliver(s.sale_event("PAYMENT.SALE.COMPLETED", api.settle_sale(sale["id"], cleared=True)))
+    clock.advance(timedelta(days=31))
+    renewal = api.renew(subscription_id, paid=True)
+    assert renewal is not None
+    s.deliver(s.sale_event("PAYMENT.SALE.COMPLETED", renewal))
+    entries = s.portal.accounting_entries(START.date(), START.date() + timedelta(days=40))
+    booked = sorted((e.payment_id, e.kind.value, e.signed_amount) for e in entries)
+    assert booked == sorted([
+        (sale["id"], "payment", 29900), (sale["id"], "fee", -_fee(29900)),
+        (renewal["id"], "payment", 4900), (renewal["id"], "fee", -_fee(4900)),
+    ])  # fmt: skip
+
+
+def test_a_dispute_in_another_currency_is_applied_not_refused(store, clock, api, caplog):
+    """A verified dispute whose amount is in another currency than its capture's was
+    refused (HTTP 400, redelivered for days, the payment never marked disputed): it is
+    applied, the payment disputed, and no dispute entry made (no exchange rate is
+    assumed; the gateway warns)."""
+    s = story(store, clock, api, plan=None)
+    page = s.portal.start_checkout(s.contact_id, success_url=SUCCESS, cancel_url=CANCEL)
+    order = api.approve_order(page.session_id, method="card")
+    resource = {k: v for k, v in order.items() if not k.startswith("_")}
+    s.deliver(s.webhooks.event("CHECKOUT.ORDER.APPROVED", resource, resource_type="checkout-order"))
+    (capture_id,) = api.captures
+    clock.advance(timedelta(hours=1))
+    dispute = api.open_dispute(capture_id)
+    dispute["dispute_amount"] = {"currency_code": "EUR", "value": "230.00"}
+    assert s.deliver(s.webhooks.dispute(dispute)) == ["applied"]
+    with unit_of_work(s.harness.store) as uow:
+        stored = uow.payments.get("paypal", capture_id)
+    assert stored is not None
+    assert stored.snapshot.status is PaymentStatus.DISPUTED
+    entries = s.portal.accounting_entries(START.date(), START.date())
+    assert sorted(e.kind.value for e in entries) == ["fee", "payment"]
+    assert any("is in EUR, not the payment's USD" in r.getMessage() for r in caplog.records)

@@ -64,7 +64,7 @@ from portal_access._service.access_states import change_access
 from portal_access._service.context import ServiceContext, Work, run
 from portal_access._service.mailings import send_email, template_values
 from portal_access._service.webhook_trust import trusted_part
-from portal_access.repositories import PaymentRecord
+from portal_access.repositories import PaymentRecord, event_recorded
 
 __all__ = [
     "HeaderItems",
@@ -173,23 +173,45 @@ def handle_webhook(
 
 def apply_or_defer(context: ServiceContext, event: GatewayEvent) -> WebhookResult:
     """Apply ``event`` in its own unit of work; an event that must wait for another
-    changes nothing and comes back with ``retry_later``."""
+    changes nothing and comes back with ``retry_later``.
+
+    An event whose record is committed already (a vendor's retry, most deliveries of a
+    busy endpoint) is answered ``duplicate`` from that one read, with no unit of work:
+    no write lock taken, nothing claimed. Otherwise the unit of work's first attempt
+    does not read the record again: should a concurrent delivery of the same event
+    commit meanwhile, recording this one fails on the record's unique key, the attempt
+    rolls back whole, and the next attempt reads the record and answers ``duplicate``.
+    """
+    if event_recorded(context.store, event.gateway, event.event_id):
+        return _result(event, DUPLICATE)
+    attempts = 0
+
+    def apply(work: Work) -> WebhookResult:
+        nonlocal attempts
+        attempts += 1
+        return apply_event(work, event, unrecorded=attempts == 1)
+
     try:
-        return run(context, lambda work: apply_event(work, event))
+        return run(context, apply)
     except _DeferredError as deferred:
         log.info("%s event %s deferred: %s", event.gateway, event.event_id, deferred.why)
         return _result(event, f"{DEFERRED}: {deferred.why}")
 
 
-def apply_event(work: Work, event: GatewayEvent) -> WebhookResult:
+def apply_event(work: Work, event: GatewayEvent, *, unrecorded: bool = False) -> WebhookResult:
     """Apply one verified event in ``work``'s unit of work, exactly once by event id.
+
+    ``unrecorded``: the caller has just found no committed record of the event, so it is
+    not read again (recording it still fails if a concurrent delivery did meanwhile).
 
     Raises:
         _DeferredError: a payment names a renewal invoice not seen yet (the unit of work rolls
             back; see :func:`apply_or_defer`).
+        StaleStateError: a concurrent delivery recorded the event first (the runner
+            retries).
     """
     events = work.uow.gateway_events
-    if events.outcome(event.gateway, event.event_id) is not None:
+    if not unrecorded and events.outcome(event.gateway, event.event_id) is not None:
         return _result(event, DUPLICATE)
     work.actor = Actor.gateway(event.gateway, event.event_id)
     event, outcomes = trusted_part(work, event)

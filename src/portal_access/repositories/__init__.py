@@ -61,6 +61,7 @@ from portal_access.repositories._messages import (
     GatewayEventRepository,
     IdempotencyRepository,
     OutboxRepository,
+    event_recorded,
 )
 from portal_access.repositories._rate_limits import RateLimitRepository
 from portal_access.repositories._records import CheckoutRecord, PaymentRecord
@@ -184,6 +185,7 @@ __all__ = [
     "ContactRepository",
     "DocumentCache",
     "GatewayEventRepository",
+    "event_recorded",
     "IdempotencyRepository",
     "InvoiceRepository",
     "LoginRepository",

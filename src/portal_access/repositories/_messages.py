@@ -23,7 +23,7 @@ from portal_access._domain.errors import ConflictError, NotFoundError, StaleStat
 from portal_access._domain.events import EmailRequested, OutboxMessage
 from portal_access._domain.serialization import to_json
 from portal_access._domain.validation import ensure_aware
-from portal_access.ports import Lock, Row, Scalar
+from portal_access.ports import Lock, Row, Scalar, Store
 from portal_access.repositories._base import Repository
 from portal_access.repositories._documents import load
 from portal_access.repositories._tables import (
@@ -39,10 +39,36 @@ __all__ = [
     "GatewayEventRepository",
     "IdempotencyRepository",
     "OutboxRepository",
+    "event_recorded",
 ]
 
 #: What a delivered email's payload becomes.
 CLEARED_PAYLOAD: Mapping[str, bool] = types.MappingProxyType({"cleared": True})
+
+
+def event_recorded(store: Store, gateway: str, event_id: str) -> bool:
+    """Whether the processed-event record of ``gateway``'s event ``event_id`` is
+    committed: one read by key outside any unit of work
+    (:meth:`~portal_access.ports.Store.read_committed`). A record once committed stays
+    (until pruned), so ``True`` is final; ``False`` may be overtaken by a concurrent
+    delivery, which the record's unique key still catches (:meth:`GatewayEventRepository.record`).
+
+    >>> from datetime import datetime, timezone
+    >>> from portal_access.repositories import unit_of_work
+    >>> from portal_access.storage.memory import MemoryStore
+    >>> store = MemoryStore()
+    >>> event_recorded(store, "stripe", "evt_1")
+    False
+    >>> with unit_of_work(store) as uow:
+    ...     uow.gateway_events.record("stripe", "evt_1", "applied", datetime.now(timezone.utc))
+    True
+    >>> event_recorded(store, "stripe", "evt_1")
+    True
+
+    Raises:
+        StorageError: the store failed.
+    """
+    return store.read_committed(GATEWAY_EVENTS, (gateway, event_id)) is not None
 
 
 class GatewayEventRepository(Repository):

@@ -47,6 +47,9 @@ __all__ = ["WRITE_METHODS", "FailingStore"]
 
 #: The store-transaction methods that count as writes.
 WRITE_METHODS = frozenset({"insert", "update", "delete", "next_value"})
+#: What a store's transaction offers the host beside the port (the SQL store's
+#: ``connection``, the Django store's ``using``): passed through, never counted.
+HOST_ATTRIBUTES = frozenset({"connection", "using"})
 
 
 class FailingStore:
@@ -64,7 +67,11 @@ class FailingStore:
     wrapper has :meth:`~portal_access.ports.AfterCommit.after_commit` only when the store
     has it (a Django store's outbox then still waits for the host's commit), and its
     transactions are :class:`~portal_access.ports.AggregateReads` only when the store's
-    are (neither counts as a write).
+    are (neither counts as a write). What the wrapped store's transactions offer the
+    host beside the port passes through too: ``uow.transaction.connection`` on a
+    :class:`~portal_access.storage.sql.SqlStore`, ``uow.transaction.using`` on a Django
+    store. A host's own statements on that connection are its own: they are neither
+    counted nor failed, and they commit or roll back with the unit of work.
 
     Args:
         store: the store to wrap.
@@ -126,6 +133,14 @@ class _FailingTransaction:
     def __init__(self, inner: StoreTransaction, before_write: Callable[[], None]) -> None:
         self.inner = inner
         self._before_write = before_write
+
+    def __getattr__(self, name: str) -> Any:
+        """The wrapped transaction's ``HOST_ATTRIBUTES`` (read when asked for: the
+        SQL store's ``connection`` begins a PostgreSQL transaction); nothing else, so
+        that no capability the port probes for is advertised by accident."""
+        if name in HOST_ATTRIBUTES:
+            return getattr(self.inner, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def get(self, table: Table, key: Key, *, lock: Lock = Lock.NONE) -> Row | None:
         return self.inner.get(table, key, lock=lock)

@@ -2,11 +2,12 @@
 
 It answers what :class:`~portal_access.gateways.paypal.PayPalGateway` calls (OAuth token,
 orders, captures, refunds, catalog products, plans, subscriptions, vault setup tokens,
-the webhook events list, verify-webhook-signature) with JSON shaped like PayPal's
-published descriptions, keeps what it made, records every request and answer, replays a
-POST repeated with its ``PayPal-Request-Id``, and fails on demand (:meth:`fail_next`).
-The payer's and PayPal's own actions (approving, an eCheck clearing, a renewal) are
-methods, so a test tells the story; it needs no file at run time.
+disputes, the webhook events list, verify-webhook-signature) with JSON shaped like
+PayPal's published descriptions, keeps what it made, records every request and answer,
+replays a POST repeated with its ``PayPal-Request-Id``, and fails on demand
+(:meth:`fail_next`). The payer's and PayPal's own actions (approving, an eCheck clearing,
+a renewal, a dispute and its outcome) are methods, so a test tells the story; it needs
+no file at run time.
 """
 
 from __future__ import annotations
@@ -27,27 +28,37 @@ import attrs
 from portal_access._domain.money import Money
 from portal_access.testing._local_server import Answer, LocalApi, RawRequest
 
-__all__ = ["LocalPayPalApi", "PayPalExchange", "receivable"]
+__all__ = ["DISPUTE_FEE", "LocalPayPalApi", "PayPalExchange", "receivable"]
 
 Reply = tuple[int, Any]
 _CHECKOUT = "https://www.sandbox.paypal.com"
 
 
-#: What PayPal keeps of a capture: 3.49 % + 0.49 (its US list price), in minor units.
+#: What PayPal keeps of a capture or a sale: 3.49 % + 0.49 (its US list price), in minor
+#: units.
 FEE_BASIS_POINTS, FEE_FIXED = 349, 49
+#: PayPal's dispute fee (its US list price for a dispute it handles), in minor units.
+DISPUTE_FEE = 1500
+
+
+def _kept(gross: Money) -> Money:
+    fee = gross.amount * FEE_BASIS_POINTS // 10_000 + FEE_FIXED
+    return Money(min(fee, gross.amount), gross.currency)
+
+
+def _shown(money: Money) -> dict[str, str]:
+    return {"currency_code": money.currency, "value": f"{money.major:.{money.exponent}f}"}
 
 
 def receivable(amount: dict[str, str]) -> dict[str, Any]:
     """A capture's ``seller_receivable_breakdown``: its gross, PayPal's fee, the net."""
     gross = Money.parse(amount["value"], amount["currency_code"])
-    fee = Money(min(gross.amount * FEE_BASIS_POINTS // 10_000 + FEE_FIXED, gross.amount),
-                gross.currency)  # fmt: skip
-
-    def shown(money: Money) -> dict[str, str]:
-        return {"currency_code": money.currency, "value": f"{money.major:.{money.exponent}f}"}
-
-    net = gross - fee
-    return {"gross_amount": shown(gross), "paypal_fee": shown(fee), "net_amount": shown(net)}
+    fee = _kept(gross)
+    return {
+        "gross_amount": _shown(gross),
+        "paypal_fee": _shown(fee),
+        "net_amount": _shown(gross - fee),
+    }
 
 
 @attrs.frozen
@@ -113,6 +124,7 @@ class LocalPayPalApi(LocalApi):
         self.plans: dict[str, dict[str, Any]] = {}
         self.products: dict[str, dict[str, Any]] = {}
         self.sales: dict[str, dict[str, Any]] = {}
+        self.disputes: dict[str, dict[str, Any]] = {}
         self.setup_tokens: dict[str, dict[str, Any]] = {}
         self.payment_tokens: dict[str, dict[str, Any]] = {}
         #: payment tokens deleted (``DELETE /v3/vault/payment-tokens/{id}``), as they were
@@ -142,6 +154,7 @@ class LocalPayPalApi(LocalApi):
             ("POST", "/v1/billing/subscriptions", self._create_subscription),
             ("GET", "/v1/billing/subscriptions/{}", self._get_subscription),
             ("POST", "/v1/billing/subscriptions/{}/cancel", self._cancel_subscription),
+            ("GET", "/v1/customer/disputes/{}", self._get_dispute),
             ("POST", "/v3/vault/setup-tokens", self._create_setup_token),
             ("POST", "/v3/vault/payment-tokens", self._create_payment_token),
             ("GET", "/v3/vault/payment-tokens/{}", self._get_payment_token),
@@ -234,6 +247,8 @@ class LocalPayPalApi(LocalApi):
             sale = self.sales[sale_id]
             sale["state"] = "completed" if cleared else "denied"
             sale.pop("reason_code", None)
+            if cleared:
+                sale["transaction_fee"] = _sale_fee(sale["amount"])
             sale["update_time"] = stamp(self.now())
             return sale
 
@@ -258,6 +273,58 @@ class LocalPayPalApi(LocalApi):
             subscription["status"], subscription["status_update_time"] = "SUSPENDED", now
             return None
 
+    def open_dispute(
+        self, capture_id: str, *, fee: Money | None = None, fee_reason: str = "DISPUTE_FEE"
+    ) -> dict[str, Any]:
+        """The payer disputes a capture (a chargeback through their card issuer): PayPal
+        takes the disputed money from the seller and, when ``fee`` is given, its dispute
+        fee (``fee_reason``, a money movement the seller pays). Returns the dispute as
+        the Disputes API shows it."""
+        with self._lock:
+            capture, now = self.captures[capture_id], stamp(self.now())
+            dispute_id = f"PP-D-{next(self._ids):05d}"
+            dispute = {
+                "dispute_id": dispute_id,
+                "create_time": now,
+                "update_time": now,
+                "disputed_transactions": [
+                    {"seller_transaction_id": capture_id, "gross_amount": capture["amount"]}
+                ],
+                "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
+                "status": "UNDER_REVIEW",
+                "dispute_amount": capture["amount"],
+                "dispute_life_cycle_stage": "CHARGEBACK",
+                "dispute_channel": "EXTERNAL",
+                "money_movements": [
+                    _movement("DEBIT", "DISPUTE_SETTLEMENT", capture["amount"], now)
+                ],
+                "links": [_link(f"{self.url}/v1/customer/disputes/{dispute_id}", "self")],
+            }
+            if fee is not None:
+                dispute["money_movements"].append(_movement("DEBIT", fee_reason, _shown(fee), now))
+            self.disputes[dispute_id] = dispute
+            return dispute
+
+    def resolve_dispute(
+        self, dispute_id: str, *, won: bool, fee_returned: Money | None = None
+    ) -> dict[str, Any]:
+        """PayPal decides a dispute: won, the disputed money comes back to the seller
+        (with ``fee_returned`` of the fee, where PayPal gives it back); lost, it stays
+        with the payer. Returns the dispute."""
+        with self._lock:
+            dispute, now = self.disputes[dispute_id], stamp(self.now())
+            dispute["status"], dispute["update_time"] = "RESOLVED", now
+            code = "RESOLVED_SELLER_FAVOUR" if won else "RESOLVED_BUYER_FAVOUR"
+            dispute["dispute_outcome"] = {"outcome_code": code}
+            movements = dispute["money_movements"]
+            if won:
+                movements.append(
+                    _movement("CREDIT", "DISPUTE_SETTLEMENT", dispute["dispute_amount"], now)
+                )
+            if fee_returned is not None:
+                movements.append(_movement("CREDIT", "DISPUTE_FEE", _shown(fee_returned), now))
+            return dispute
+
     def _sale(
         self, subscription: dict[str, Any], amount: dict[str, str], state: str
     ) -> dict[str, Any]:
@@ -280,6 +347,8 @@ class LocalPayPalApi(LocalApi):
         }
         if state == "pending":
             sale["reason_code"] = "ECHECK"
+        else:
+            sale["transaction_fee"] = _sale_fee(sale["amount"])
         billing = subscription["billing_info"]
         billing["last_payment"] = {"amount": amount, "time": now}
         self.sales[sale_id] = sale
@@ -579,6 +648,10 @@ class LocalPayPalApi(LocalApi):
         found["status"], found["status_update_time"], found["update_time"] = "CANCELLED", now, now
         return 204, None
 
+    def _get_dispute(self, dispute_id: str, **_: Any) -> Reply:
+        dispute = self.disputes.get(dispute_id)
+        return _missing("dispute", dispute_id) if dispute is None else (200, dispute)
+
     def _create_setup_token(self, *, body: Any, **_: Any) -> Reply:
         token_id = self.new_id("T")
         customer = {"id": "CUSTTEST"} | (body or {}).get("customer", {})
@@ -695,6 +768,18 @@ class LocalPayPalApi(LocalApi):
         sent = self.transmissions.get(body.get("transmission_id", ""))
         genuine = sent == (body.get("webhook_id"), body.get("transmission_sig"))
         return 200, {"verification_status": "SUCCESS" if genuine else "FAILURE"}
+
+
+def _sale_fee(amount: dict[str, Any]) -> dict[str, str]:
+    """A sale's ``transaction_fee`` (PayPal's v1 money: ``currency`` and ``value``)."""
+    fee = _shown(_kept(Money.parse(amount["total"], amount["currency"])))
+    return {"currency": fee["currency_code"], "value": fee["value"]}
+
+
+def _movement(kind: str, reason: str, amount: dict[str, str], at: str) -> dict[str, Any]:
+    """One of a dispute's ``money_movements`` the seller is party to."""
+    return {"affected_party": "SELLER", "amount": dict(amount), "initiated_time": at,
+            "type": kind, "reason": reason}  # fmt: skip
 
 
 def _in_order(capture: dict[str, Any]) -> dict[str, Any]:

@@ -36,13 +36,20 @@ from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionStatus
 from portal_access.ports import Clock
-from portal_access.testing._paypal_api import LocalPayPalApi, PayPalExchange, receivable, stamp
+from portal_access.testing._paypal_api import (
+    DISPUTE_FEE,
+    LocalPayPalApi,
+    PayPalExchange,
+    receivable,
+    stamp,
+)
 
 if TYPE_CHECKING:  # the contract module imports pytest; this one does not need it
     from portal_access.testing._gateway_contract import WebhookFactory
 
 __all__ = [
     "CERTIFICATE_URL",
+    "DISPUTE_FEE",
     "LocalPayPalApi",
     "PayPalExchange",
     "PayPalWebhooks",
@@ -337,8 +344,34 @@ class PayPalWebhooks:
                     {"seller_transaction_id": payment_id, "gross_amount": capture["amount"]}
                 ],
             }
+            if self._api is not None:
+                self._api.disputes[dispute["dispute_id"]] = dispute
             return self.event(event_type, dispute, resource_type="dispute", event_id=event_id)
         return self.event(event_type, capture, resource_type="capture", event_id=event_id)
+
+    def dispute(
+        self,
+        dispute: dict[str, Any],
+        *,
+        event_type: str | None = None,
+        money_movements: bool = False,
+        event_id: str | None = None,
+    ) -> Delivery:
+        """A ``CUSTOMER.DISPUTE.*`` event about ``dispute`` (one the local API made with
+        ``open_dispute``): ``CREATED`` while it is new, ``RESOLVED`` once resolved, else
+        ``UPDATED``, unless ``event_type`` says. PayPal's dispute webhooks need not carry
+        the dispute's ``money_movements`` (the Disputes API shows them): the resource
+        leaves them out unless ``money_movements`` is true."""
+        resource = {k: v for k, v in dispute.items() if money_movements or k != "money_movements"}
+        if event_type is None:
+            new = dispute["create_time"] == dispute["update_time"]
+            resolved = dispute["status"] == "RESOLVED"
+            event_type = "CUSTOMER.DISPUTE." + (
+                "RESOLVED" if resolved else "CREATED" if new else "UPDATED"
+            )
+        return self.event(
+            event_type, json.loads(json.dumps(resource)), resource_type="dispute", event_id=event_id
+        )
 
     def subscription(
         self,

@@ -16,7 +16,9 @@ Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``s
   the field's path, and :func:`gateway_event`, an event as ours;
 - :mod:`.unbooked`: :class:`Unbooked`, the warning (once per key) about a part of a
   verified event the books cannot hold, which the gateway leaves out instead of refusing
-  the event; :func:`could_be_id` and :func:`shown` (an amount for such a warning).
+  the event; :class:`ForeignMoney`, money a vendor reports in another currency than its
+  payment's, not booked and logged once per payment; :func:`could_be_id` and
+  :func:`shown` (an amount for such a warning).
 """
 
 from portal_access.gateways._kit.documents import Fields, decode_json, gateway_event, lookup_id
@@ -36,11 +38,12 @@ from portal_access.gateways._kit.signatures import (
     parse_timestamped_header,
     timestamped_header,
 )
-from portal_access.gateways._kit.unbooked import Unbooked, could_be_id, shown
+from portal_access.gateways._kit.unbooked import ForeignMoney, Unbooked, could_be_id, shown
 
 __all__ = [
     "DEFAULT_TOLERANCE",
     "Fields",
+    "ForeignMoney",
     "TimestampedSignature",
     "Unbooked",
     "WebhookSettings",

@@ -7,6 +7,8 @@ back, a refund of a tip, a credit invoice, a metadata value that could be no id 
 the gateway books what it can and leaves that part out with a warning on its logger,
 naming the object and what was left out. :class:`Unbooked` says it once per key: the
 same event delivered three times, then replayed by ``reconcile``, warns once.
+:class:`ForeignMoney` is the one such warning every gateway words alike: money (a fee, a
+dispute's) reported in another currency than its payment's.
 
 >>> import logging
 >>> unbooked = Unbooked(logging.getLogger("portal_access.gateways.example"))
@@ -24,13 +26,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 from portal_access._domain.errors import ValidationError
 from portal_access._domain.money import CURRENCY_EXPONENTS, MAX_MINOR_UNITS, Money
 from portal_access._domain.validation import ensure_identifier
 
-__all__ = ["Unbooked", "could_be_id", "shown"]
+__all__ = ["ForeignMoney", "Unbooked", "could_be_id", "shown"]
 
 
 class Unbooked:
@@ -58,6 +60,44 @@ class Unbooked:
                 del self._warned[next(iter(self._warned))]
         self._logger.warning(message, *args)
         return True
+
+
+class ForeignMoney:
+    """Money a vendor reported in another currency than its payment's: every entry of a
+    payment is in the payment's currency and the library never converts (it has no
+    exchange rate it could trust), so it is not booked, and logged once per payment and
+    kind of money (an :class:`Unbooked` of its own). Remembers the last ``size`` it
+    warned about.
+
+    >>> import logging
+    >>> foreign = ForeignMoney("paypal", logging.getLogger("portal_access.gateways.paypal"))
+    >>> foreign.warn("fee", "3C679366HH908993F", "USD", ("EUR",))
+    True
+    >>> foreign.warn("fee", "3C679366HH908993F", "USD", ("EUR",))
+    False
+
+    Args:
+        vendor: the vendor's word that starts each line (``"stripe"``, ``"paypal"``).
+        logger: the gateway's logger.
+        size: how many ``(kind, payment)`` pairs to remember.
+    """
+
+    def __init__(self, vendor: str, logger: logging.Logger, size: int = 4096) -> None:
+        self._vendor, self._once = vendor, Unbooked(logger, size=size)
+
+    def warn(self, what: str, payment_id: str, currency: str, others: Iterable[str]) -> bool:
+        """Log that ``what`` (``"fee"``, ``"dispute fee"``) of ``payment_id``, paid in
+        ``currency``, is in ``others`` and is not booked; whether it logged."""
+        return self._once.warn(
+            (what, payment_id),
+            "%s payment %s: its %s is in %s, not the payment's %s: not booked "
+            "(no exchange rate is assumed)",
+            self._vendor,
+            payment_id,
+            what,
+            "/".join(others),
+            currency,
+        )
 
 
 def could_be_id(value: str) -> bool:

@@ -44,7 +44,7 @@ from portal_access._domain.errors import (
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentSnapshot
-from portal_access.gateways._kit import Fields, WebhookSettings, positive_seconds
+from portal_access.gateways._kit import Fields, ForeignMoney, WebhookSettings, positive_seconds
 from portal_access.gateways._kit.settings import DEFAULT_TOLERANCE
 from portal_access.gateways.paypal import _checkout as checkout
 from portal_access.gateways.paypal import _webhooks as webhooks
@@ -176,6 +176,8 @@ class PayPalGateway:
             base_uri=config.get_base_uri, token=self._access_token, timeout=seconds, gateway=name
         )
         self._certificates = webhooks.Certificates(certificate_fetcher)
+        #: fees in another currency than their payment's, warned about once each
+        self._foreign = ForeignMoney("paypal", log)
         self._verify_with_api = verify_with_api
         self._brand = brand_name
         self._plans: dict[str, str] = {}
@@ -402,7 +404,7 @@ class PayPalGateway:
             certificates=self._certificates,
             confirm=self._confirm if self._verify_with_api else None,
         )
-        return webhooks.parse_event(self.name, body, lookups=self)
+        return webhooks.parse_event(self.name, body, lookups=self, foreign=self._foreign)
 
     def _confirm(self, transmission: webhooks.Transmission, webhook_id: str, body: bytes) -> bool:
         try:
@@ -454,6 +456,22 @@ class PayPalGateway:
         subscriptions = self._client.subscriptions
         return self._found(lambda: subscriptions.get_subscription({"id": subscription_id}))
 
+    def dispute(self, dispute_id: str) -> Mapping[str, Any] | None:
+        """A dispute as PayPal shows it now (its ``money_movements`` carry its fees), or
+        ``None``: PayPal knows no such dispute, or refuses to show it (a REST app without
+        access to disputes: logged, and the dispute is booked as its webhook says,
+        without its fees).
+
+        Raises:
+            GatewayUnavailableError: PayPal could not be reached (it retries the delivery).
+        """
+        try:
+            return self._rest.dispute(dispute_id)
+        except GatewayRejectedError as exc:
+            log.warning("PayPal refused to show dispute %s (%s): its fees are not booked",
+                        dispute_id, exc)  # fmt: skip
+            return None
+
     def list_events(self, *, since: datetime) -> Iterator[GatewayEvent]:
         """Webhook events PayPal recorded since ``since`` (its events list), oldest first:
         every page is read, then replayed in the order the events happened.
@@ -467,7 +485,7 @@ class PayPalGateway:
             enumerate(reversed(listed)), key=lambda item: (occurred(item[1]) or since, item[0])
         )
         for _index, document in ordered:
-            yield event_from_document(self.name, document, lookups=self)
+            yield event_from_document(self.name, document, lookups=self, foreign=self._foreign)
 
     # -- saved methods (autopay) ---------------------------------------------------------
 
@@ -524,7 +542,9 @@ class PayPalGateway:
         }
         order = self._fields(self._json(lambda: self._client.orders.create_order(options)), "order")
         payments = [
-            p for p in order_payments(self.name, order) if p.invoice_id == charge.invoice_id
+            p
+            for p in order_payments(self.name, order, foreign=self._foreign)
+            if p.invoice_id == charge.invoice_id
         ]
         if not payments:
             raise GatewayRejectedError(

@@ -20,10 +20,23 @@ other is a renewal (:func:`~portal_access._domain.gateway_events.renewal_invoice
 **Ordering.** Versions are the objects' ``update_time`` in microseconds
 (:func:`~portal_access.gateways.paypal._objects.version_of`). Ties go to the later
 lifecycle stage, as the domain orders them.
+
+**Money for the books** (seed 004). A capture's fee is its
+``seller_receivable_breakdown.paypal_fee``, a sale's its ``transaction_fee``; a refund
+event's refund is itemized by its id. A dispute's fee and its return are its
+``money_movements`` (the seller's fee debits and credits); a dispute webhook need not
+carry them, so a resource without them is replaced by the dispute as the Disputes API
+shows it now (one call; a dispute PayPal will not show is read from the webhook, without
+fees). Money in another currency than its payment's is not booked (no exchange rate is
+assumed) and warned about once per payment
+(:class:`~portal_access.gateways._kit.ForeignMoney`); a fee returned beyond the fee is
+capped at it. A ``custom_id`` no id of ours could be is another integration's payment,
+not a body to refuse.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
@@ -39,20 +52,24 @@ from portal_access._domain.gateway_events import (
     SubscriptionReport,
     renewal_invoice_id,
 )
-from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
+from portal_access._domain.money import Money
+from portal_access._domain.payments import PaymentDispute, PaymentSnapshot, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.gateways._kit import Fields, lookup_id
+from portal_access.gateways._kit import Fields, ForeignMoney, lookup_id
 from portal_access.gateways.paypal._objects import (
     CAPTURE_STATUS,
-    CLOSED_PREFIX,
     SALE_STATUS,
+    Fee,
     Ours,
     capture_method,
     dispute_of,
     dispute_status,
+    foreign_fees,
     link,
+    our_invoice,
     paypal_fee,
     refund_of,
+    sale_fee,
     sale_method,
     saved_wallet,
     subscription_status,
@@ -68,6 +85,8 @@ __all__ = [
     "event_from_document",
     "order_payments",
 ]
+
+log = logging.getLogger("portal_access.gateways.paypal")
 
 GATEWAY_WORD = "paypal"
 #: The vault's setup report: a payment token (a saved method) was made.
@@ -123,6 +142,9 @@ class Lookups(Protocol):
     def subscription(self, subscription_id: str) -> Mapping[str, Any] | None:
         """A subscription."""
 
+    def dispute(self, dispute_id: str) -> Mapping[str, Any] | None:
+        """A dispute as PayPal shows it now (``None`` too where PayPal will not show it)."""
+
 
 class _CheckedLookups:
     """``lookups`` asked only with ids that could be PayPal's (see
@@ -134,6 +156,10 @@ class _CheckedLookups:
     def _id(self, value: str, what: str) -> str:
         return lookup_id(value, gateway=self.gateway, path=f"resource ({what})", vendor="PayPal")
 
+    def check(self, value: str, what: str) -> None:
+        """Refuse ``value`` now if it could not be a PayPal id (before any other call)."""
+        self._id(value, what)
+
     def settled_order(self, order_id: str) -> Mapping[str, Any] | None:
         return self._lookups.settled_order(self._id(order_id, "order"))
 
@@ -143,12 +169,19 @@ class _CheckedLookups:
     def subscription(self, subscription_id: str) -> Mapping[str, Any] | None:
         return self._lookups.subscription(self._id(subscription_id, "subscription"))
 
+    def dispute(self, dispute_id: str) -> Mapping[str, Any] | None:
+        return self._lookups.dispute(self._id(dispute_id, "dispute"))
+
 
 class _Event:
-    """One event being mapped: its envelope, resource, gateway name and lookups."""
+    """One event being mapped: its envelope, resource, gateway name, lookups, and where
+    money in another currency than its payment's is noted."""
 
-    def __init__(self, gateway: str, document: Fields, lookups: Lookups) -> None:
+    def __init__(
+        self, gateway: str, document: Fields, lookups: Lookups, foreign: ForeignMoney
+    ) -> None:
         self.gateway, self.lookups = gateway, _CheckedLookups(gateway, lookups)
+        self.foreign = foreign
         self.event_id = document.text("id")
         self.event_type = document.text("event_type")
         self.occurred_at = document.instant("create_time")
@@ -181,53 +214,64 @@ def _updated(obj: Fields) -> int:
     return version_of(moment)
 
 
+def _booked(foreign: ForeignMoney, payment_id: str, fee: Fee, currency: str) -> Money | None:
+    """The fee a payment's entry can hold; one in another currency is warned about."""
+    if fee.foreign is not None:
+        foreign.warn("fee", payment_id, currency, (fee.foreign,))
+    return fee.kept
+
+
 def _capture_snapshot(
     gateway: str,
     capture: Fields,
+    foreign: ForeignMoney,
     *,
     invoice_id: str | None = None,
     status: PaymentStatus | None = None,
     version: int | None = None,
     refund: Fields | None = None,
-    dispute: Fields | None = None,
 ) -> PaymentSnapshot | None:
     """The snapshot of a capture of ours (``custom_id`` names our invoice): its fee
-    (``seller_receivable_breakdown.paypal_fee``), and the refund or dispute the event is
-    about, each by its own id (seed 004)."""
-    ours = capture.optional_text("custom_id") or invoice_id
-    if not ours or ours.startswith(CLOSED_PREFIX):
+    (``seller_receivable_breakdown.paypal_fee``, in its currency), and the refund the
+    event is about, by its own id (seed 004)."""
+    ours = our_invoice(capture.optional_text("custom_id") or invoice_id)
+    if ours is None:
         return None
     amount = capture.object("amount").decimal_money("value", "currency_code")
+    payment_id = capture.text("id")
     return PaymentSnapshot(
-        payment_id=capture.text("id"),
+        payment_id=payment_id,
         invoice_id=ours,
         method=capture_method(capture),
         status=status or capture.status("status", CAPTURE_STATUS),
         amount=amount,
         version=version if version is not None else _updated(capture),
         gateway=gateway,
-        fee=paypal_fee(capture, amount.currency),
+        fee=_booked(foreign, payment_id, paypal_fee(capture, amount.currency), amount.currency),
         refunds=refund_of(refund, amount.currency) if refund is not None else (),
-        disputes=dispute_of(dispute) if dispute is not None else (),
         itemized=True,
     )
 
 
-def _order_captures(gateway: str, order: Fields) -> Iterator[PaymentSnapshot]:
+def _order_captures(
+    gateway: str, order: Fields, foreign: ForeignMoney
+) -> Iterator[PaymentSnapshot]:
     for unit in order.objects("purchase_units"):
         payments = unit.optional_object("payments")
         if payments is None:
             continue
         for capture in payments.objects("captures"):
             invoice_id = unit.optional_text("custom_id")
-            snapshot = _capture_snapshot(gateway, capture, invoice_id=invoice_id)
+            snapshot = _capture_snapshot(gateway, capture, foreign, invoice_id=invoice_id)
             if snapshot is not None:
                 yield snapshot
 
 
-def order_payments(gateway: str, order: Fields) -> tuple[PaymentSnapshot, ...]:
+def order_payments(
+    gateway: str, order: Fields, *, foreign: ForeignMoney
+) -> tuple[PaymentSnapshot, ...]:
     """The snapshots of an order's captures of ours (an autopay order's answer)."""
-    return tuple(_order_captures(gateway, order))
+    return tuple(_order_captures(gateway, order, foreign))
 
 
 def _payment_token(event: _Event) -> GatewayEvent:
@@ -259,7 +303,8 @@ def _order(event: _Event) -> GatewayEvent:
     if found is None:
         return event.build(checkout=order_id)
     order = event.fields(found, "order")
-    return event.build(payments=tuple(_order_captures(event.gateway, order)), checkout=order_id)
+    captures = _order_captures(event.gateway, order, event.foreign)
+    return event.build(payments=tuple(captures), checkout=order_id)
 
 
 def _capture(event: _Event) -> GatewayEvent:
@@ -273,12 +318,49 @@ def _capture(event: _Event) -> GatewayEvent:
         if found is None:
             return event.build()
         refund, resource = resource, event.fields(found, "capture")
-    snapshot = _capture_snapshot(event.gateway, resource, refund=refund)
+    snapshot = _capture_snapshot(event.gateway, resource, event.foreign, refund=refund)
     return event.build(payments=(snapshot,) if snapshot is not None else ())
 
 
+def _current_dispute(event: _Event) -> Fields:
+    """The dispute the event is about, with its money movements (its fees): the resource
+    when it carries them; else the dispute as PayPal shows it now (a dispute webhook
+    need not carry them; the Disputes API does), used whole, as the object's state
+    decides; else, where PayPal knows or shows no such dispute, the resource."""
+    resource = event.resource
+    dispute_id = resource.optional_text("dispute_id")
+    if dispute_id is None or resource.has("money_movements"):
+        return resource
+    for transaction in resource.objects("disputed_transactions"):  # a body of no ids: no call
+        if (capture_id := transaction.optional_text("seller_transaction_id")) is not None:
+            event.lookups.check(capture_id, "capture")
+    found = event.lookups.dispute(dispute_id)
+    return resource if found is None else event.fields(found, "dispute")
+
+
+def _dispute_items(
+    event: _Event, payment: PaymentSnapshot, dispute: Fields, *, first: bool
+) -> tuple[PaymentDispute, ...]:
+    """The dispute as an item of ``payment``: one in another currency than the payment's
+    is not booked (warned about, the payment's status still applies); its fees go with
+    the first payment of ours it names only (a dispute's fee is charged once)."""
+    currency, items = payment.amount.currency, []
+    for found in dispute_of(dispute):
+        if found.amount.currency != currency:
+            what = f"dispute {found.dispute_id}"
+            event.foreign.warn(what, payment.payment_id, currency, (found.amount.currency,))
+            continue
+        if not first:
+            items.append(attrs.evolve(found, fee=None, fee_returned=None))
+            continue
+        if others := foreign_fees(dispute, currency):
+            event.foreign.warn("dispute fee", payment.payment_id, currency, others)
+        items.append(found)
+    return tuple(items)
+
+
 def _dispute(event: _Event) -> GatewayEvent:
-    dispute = event.resource
+    dispute = _current_dispute(event)
     status, version = dispute_status(dispute), _updated(dispute)
     payments: list[PaymentSnapshot] = []
     for transaction in dispute.objects("disputed_transactions"):
@@ -287,10 +369,11 @@ def _dispute(event: _Event) -> GatewayEvent:
         if found is None:
             continue  # not a capture of an order (a subscription's sale, another shop's)
         capture = event.fields(found, "capture")
-        snapshot = _capture_snapshot(event.gateway, capture, status=status, version=version,
-                                     dispute=dispute)  # fmt: skip
+        snapshot = _capture_snapshot(event.gateway, capture, event.foreign, status=status,
+                                     version=version)  # fmt: skip
         if snapshot is not None:
-            payments.append(snapshot)
+            items = _dispute_items(event, snapshot, dispute, first=not payments)
+            payments.append(attrs.evolve(snapshot, disputes=items))
     return event.build(payments=tuple(payments))
 
 
@@ -370,13 +453,17 @@ def _sale(event: _Event) -> GatewayEvent:
         amount=amount,
         version=version,
         gateway=event.gateway,
+        fee=_booked(event.foreign, sale_id, sale_fee(sale, amount.currency), amount.currency),
     )
     return event.build(payments=(payment,), renewals=renewals)
 
 
-def event_from_document(gateway: str, document: object, *, lookups: Lookups) -> GatewayEvent:
+def event_from_document(
+    gateway: str, document: object, *, lookups: Lookups, foreign: ForeignMoney | None = None
+) -> GatewayEvent:
     """Normalise a decoded, already verified PayPal event (a webhook body, or one event of
-    the webhook events list).
+    the webhook events list). ``foreign`` notes fees in another currency than their
+    payment's (not booked; default: a new one, so each call warns again).
 
     Raises:
         WebhookVerificationError: ``reason="body"``: not a PayPal event's shape.
@@ -386,7 +473,8 @@ def event_from_document(gateway: str, document: object, *, lookups: Lookups) -> 
         raise WebhookVerificationError(
             f"{GATEWAY_WORD} webhook body: is not an event", reason="body"
         )
-    event = _Event(gateway, Fields(document, gateway=GATEWAY_WORD), lookups)
+    noted = foreign if foreign is not None else ForeignMoney(GATEWAY_WORD, log)
+    event = _Event(gateway, Fields(document, gateway=GATEWAY_WORD), lookups, noted)
     kind = event.event_type
     try:
         if kind not in MAPPED_EVENT_TYPES:

@@ -26,13 +26,15 @@ True
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
 
 from portal_access._domain.autopay import SavedPaymentMethod
+from portal_access._domain.errors import ValidationError
 from portal_access._domain.money import Money
 from portal_access._domain.payments import (
     DisputeOutcome,
@@ -42,15 +44,20 @@ from portal_access._domain.payments import (
     PaymentStatus,
 )
 from portal_access._domain.subscriptions import SubscriptionStatus
+from portal_access._domain.validation import ensure_identifier
 from portal_access.gateways._kit import Fields
 
 __all__ = [
     "CAPTURE_STATUS",
     "CLOSED_PREFIX",
+    "DISPUTE_FEE_REASONS",
     "REFUND_COUNTED",
+    "Fee",
     "dispute_of",
+    "foreign_fees",
     "paypal_fee",
     "refund_of",
+    "sale_fee",
     "SALE_STATUS",
     "SUBSCRIPTION_STATUS",
     "Obj",
@@ -58,6 +65,7 @@ __all__ = [
     "capture_method",
     "dispute_status",
     "link",
+    "our_invoice",
     "sale_method",
     "saved_wallet",
     "subscription_status",
@@ -127,6 +135,23 @@ class Ours:
         return cls(contact, plan, invoice if isinstance(invoice, str) and invoice else None)
 
 
+def our_invoice(custom_id: str | None) -> str | None:
+    """The invoice of ours a capture's (or purchase unit's) ``custom_id`` names: none
+    when it is absent, closed (:data:`CLOSED_PREFIX`), or text no id of ours could be
+    (PayPal takes any 127 characters there: another integration's blanks or tabs are
+    not a payment of ours, and not a body to refuse).
+
+    >>> our_invoice("inv_1"), our_invoice("closed:inv_1"), our_invoice("Order 12\\tgift")
+    ('inv_1', None, None)
+    """
+    if not custom_id or custom_id.startswith(CLOSED_PREFIX):
+        return None
+    try:
+        return ensure_identifier(custom_id, field="custom_id")
+    except ValidationError:
+        return None
+
+
 def version_of(moment: datetime) -> int:
     """An instant as microseconds since the epoch (the domain's version unit)."""
     return (moment - _EPOCH) // timedelta(microseconds=1)
@@ -171,15 +196,48 @@ def subscription_status(subscription: Fields) -> SubscriptionStatus:
 REFUND_COUNTED = frozenset({"COMPLETED", "PENDING"})
 
 
-def paypal_fee(capture: Fields, currency: str) -> Money | None:
-    """What PayPal kept of a capture: ``seller_receivable_breakdown.paypal_fee``, when in
-    the capture's currency and more than zero."""
+@attrs.frozen
+class Fee:
+    """A fee as a PayPal object reports it: ``kept`` when it is in the payment's currency
+    and more than zero; ``foreign``, the other currency it is in (not booked: no
+    exchange rate is assumed); neither when there is none."""
+
+    kept: Money | None = None
+    foreign: str | None = None
+
+
+_ZERO = re.compile(r"[+-]?0*\.?0*")
+
+
+def _fee(money: Fields | None, currency: str, *, value: str, code: str) -> Fee:
+    """The fee in ``money`` (its amount in ``value``, its currency in ``code``); one in
+    another currency is not read further (its amount is never booked)."""
+    if money is None:
+        return Fee()
+    found = money.text(code).upper()
+    if found != currency:
+        return Fee(foreign=found) if not _ZERO.fullmatch(money.text(value)) else Fee()
+    kept = money.decimal_money(value, code)
+    return Fee(kept=kept) if kept else Fee()
+
+
+def paypal_fee(capture: Fields, currency: str) -> Fee:
+    """What PayPal kept of a capture: ``seller_receivable_breakdown.paypal_fee``."""
     breakdown = capture.optional_object("seller_receivable_breakdown")
     fee = breakdown.optional_object("paypal_fee") if breakdown is not None else None
-    if fee is None:
-        return None
-    kept = fee.decimal_money("value", "currency_code")
-    return kept if kept and kept.currency == currency else None
+    return _fee(fee, currency, value="value", code="currency_code")
+
+
+def sale_fee(sale: Fields, currency: str) -> Fee:
+    """What PayPal kept of a sale (a subscription's payment): its ``transaction_fee``
+    (the v1 form, ``{"currency", "value"}``).
+
+    >>> sale = Fields({"transaction_fee": {"currency": "CAD", "value": "0.72"}}, gateway="paypal")
+    >>> sale_fee(sale, "CAD"), sale_fee(sale, "USD")
+    (Fee(kept=Money(amount=72, currency='CAD'), foreign=None), Fee(kept=None, foreign='CAD'))
+    """
+    fee = sale.optional_object("transaction_fee")
+    return _fee(fee, currency, value="value", code="currency")
 
 
 def refund_of(refund: Fields, currency: str) -> tuple[PaymentRefund, ...]:
@@ -192,9 +250,37 @@ def refund_of(refund: Fields, currency: str) -> tuple[PaymentRefund, ...]:
     return (PaymentRefund(refund.text("id"), amount, refund.optional_instant("create_time")),)
 
 
+#: A dispute's money movement ``reason`` that is a fee for handling it (PayPal's dispute
+#: fee, a chargeback fee, a settlement's fee); ``DISPUTE_SETTLEMENT`` is the disputed
+#: money itself, which the dispute's own entry books.
+DISPUTE_FEE_REASONS = frozenset({"DISPUTE_FEE", "CHARGEBACK_FEE", "DISPUTE_SETTLEMENT_FEE"})
+
+
+def _seller_fees(dispute: Fields) -> Iterator[tuple[bool, Fields]]:
+    """The dispute's money movements that are fees the seller paid (``True``) or got
+    back (``False``), each with its ``amount`` (one with only an ``asset``, a
+    cryptocurrency, moves no money of ours)."""
+    for movement in dispute.objects("money_movements"):
+        if movement.optional_text("affected_party") != "SELLER":
+            continue
+        if movement.optional_text("reason") not in DISPUTE_FEE_REASONS:
+            continue
+        kind, amount = movement.optional_text("type"), movement.optional_object("amount")
+        if kind in ("DEBIT", "CREDIT") and amount is not None:
+            yield kind == "DEBIT", amount
+
+
 def dispute_of(dispute: Fields) -> tuple[PaymentDispute, ...]:
     """A Dispute resource as ours: resolved for the merchant, won; otherwise resolved,
-    lost; else open."""
+    lost; else open.
+
+    Its fee is read from its ``money_movements``: the seller's debits of a fee reason
+    (:data:`DISPUTE_FEE_REASONS`) are charged, its credits of those reasons given back.
+    Only movements in the dispute's currency count (see :func:`foreign_fees`), and no
+    more is given back than was charged (a return beyond that has no fee of this
+    dispute's to offset: what the books can hold is booked, and the webhook is not
+    refused for it).
+    """
     amount_field = dispute.optional_object("dispute_amount")
     if amount_field is None:
         return ()
@@ -205,7 +291,35 @@ def dispute_of(dispute: Fields) -> tuple[PaymentDispute, ...]:
     if dispute.optional_text("status") == "RESOLVED":
         settled = dispute_status(dispute) is PaymentStatus.SUCCEEDED
         outcome = DisputeOutcome.WON if settled else DisputeOutcome.LOST
-    return (PaymentDispute(dispute.text("dispute_id"), amount, outcome),)
+    charged = returned = 0
+    for paid, money in _seller_fees(dispute):
+        if money.text("currency_code").upper() != amount.currency:
+            continue
+        fee = money.decimal_money("value", "currency_code").amount
+        if paid:
+            charged += fee
+        else:
+            returned += fee
+    returned = min(returned, charged)
+    fee_money = Money(charged, amount.currency) if charged else None
+    back = Money(returned, amount.currency) if returned else None
+    return (PaymentDispute(dispute.text("dispute_id"), amount, outcome, fee=fee_money,
+                           fee_returned=back),)  # fmt: skip
+
+
+def foreign_fees(dispute: Fields, currency: str) -> tuple[str, ...]:
+    """The currencies, other than ``currency``, of the dispute's fee movements that
+    move money: fees no entry of the payment can hold, sorted."""
+    return tuple(
+        sorted(
+            {
+                found
+                for _paid, money in _seller_fees(dispute)
+                if (found := money.text("currency_code").upper()) != currency
+                and not _ZERO.fullmatch(money.text("value"))
+            }
+        )
+    )
 
 
 def dispute_status(dispute: Fields) -> PaymentStatus:

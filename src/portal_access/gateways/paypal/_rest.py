@@ -1,9 +1,10 @@
 """The few PayPal REST calls ``paypal-server-sdk`` has no method for, in one place.
 
-Catalog products (a plan needs one), the webhook events list (reconcile) and the
-verify-webhook-signature API (the optional fallback of the offline check). Each call
-uses the SDK's own OAuth token and configured base URI, the gateway's timeout, a
-``PayPal-Request-Id`` on every POST, and the same error translation as the SDK's calls.
+Catalog products (a plan needs one), the webhook events list (reconcile), a dispute
+(the Disputes API: its fees) and the verify-webhook-signature API (the optional
+fallback of the offline check). Each call uses the SDK's own OAuth token and configured
+base URI, the gateway's timeout, a ``PayPal-Request-Id`` on every POST, and the same
+error translation as the SDK's calls.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from portal_access._domain.errors import GatewayRejectedError
 from portal_access.gateways.paypal._errors import answer_error, translate
@@ -61,8 +62,10 @@ class PayPalRest:
         query: Mapping[str, str] | None = None,
         body: object = None,
         request_id: str | None = None,
+        missing_ok: bool = False,
     ) -> dict[str, Any] | None:
-        """One call; the decoded JSON answer (``None`` for an empty one).
+        """One call; the decoded JSON answer (``None`` for an empty one, and with
+        ``missing_ok`` for HTTP 404: PayPal knows no such object).
 
         Raises:
             GatewayError: PayPal refused, failed or could not be reached.
@@ -80,6 +83,8 @@ class PayPalRest:
             with urllib.request.urlopen(request, timeout=self._timeout) as answer:  # noqa: S310
                 text = answer.read()
         except urllib.error.HTTPError as exc:
+            if missing_ok and exc.code == 404:
+                return None
             try:
                 document = json.loads(exc.read() or b"{}")
             except ValueError:
@@ -142,6 +147,17 @@ class PayPalRest:
             path, query = parts.path, None
             if parts.query:
                 path = f"{parts.path}?{parts.query}"
+
+    def dispute(self, dispute_id: str) -> dict[str, Any] | None:
+        """A dispute (``GET /v1/customer/disputes/{id}``: the SDK has no disputes
+        controller), with its ``money_movements``; ``None`` when PayPal knows no such
+        dispute. The id goes into the path percent-encoded as UTF-8, as the SDK does.
+
+        Raises:
+            GatewayError: PayPal refused or could not be reached.
+        """
+        path = f"/v1/customer/disputes/{quote(dispute_id, safe='')}"
+        return self.call("GET", path, missing_ok=True)
 
     def signature_verified(self, fields: Mapping[str, object]) -> bool:
         """Ask the verify-webhook-signature API; ``True`` when it says ``SUCCESS``.

@@ -44,7 +44,13 @@ from cryptography.x509.oid import NameOID
 from portal_access._domain.errors import GatewayUnavailableError, WebhookVerificationError
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access.gateways._kit import Fields as _Fields
-from portal_access.gateways._kit import WebhookSettings, check_tolerance, decode_json, find_header
+from portal_access.gateways._kit import (
+    ForeignMoney,
+    WebhookSettings,
+    check_tolerance,
+    decode_json,
+    find_header,
+)
 from portal_access.gateways.paypal._mapping import Lookups, event_from_document
 
 __all__ = [
@@ -266,11 +272,15 @@ def verify(
     check_tolerance(transmission.signed_at, now=now, tolerance=settings.tolerance)
 
 
-def parse_event(gateway: str, body: bytes, *, lookups: Lookups) -> GatewayEvent:
-    """Decode a *verified* body and normalise it.
+def parse_event(
+    gateway: str, body: bytes, *, lookups: Lookups, foreign: ForeignMoney | None = None
+) -> GatewayEvent:
+    """Decode a *verified* body and normalise it (``foreign``: see
+    :func:`~portal_access.gateways.paypal._mapping.event_from_document`).
 
     Raises:
         WebhookVerificationError: ``reason="body"``: not UTF-8 JSON, or not an event.
         GatewayError: a lookup could not ask PayPal.
     """
-    return event_from_document(gateway, decode_json(body, gateway="paypal"), lookups=lookups)
+    document = decode_json(body, gateway="paypal")
+    return event_from_document(gateway, document, lookups=lookups, foreign=foreign)

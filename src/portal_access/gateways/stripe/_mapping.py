@@ -45,7 +45,8 @@ fee and its return.
 **What the books cannot hold** is left out with a warning (once per object, on
 :class:`~portal_access.gateways._kit.Unbooked`), never a refused webhook: a fee Stripe
 settled in another currency than the payment's (no exchange rate is assumed:
-:func:`warn_foreign_fee`), a dispute fee given back beyond what was charged, an invoice
+:class:`~portal_access.gateways._kit.ForeignMoney`), a dispute fee given back beyond
+what was charged, an invoice
 whose negative total credits the customer's balance (no payment, no renewal), a
 metadata value that could be no id of ours (read as absent).
 
@@ -81,7 +82,7 @@ from portal_access._domain.payments import (
     PaymentStatus,
 )
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.gateways._kit import Fields, Unbooked, gateway_event, shown
+from portal_access.gateways._kit import Fields, ForeignMoney, Unbooked, gateway_event, shown
 from portal_access.gateways.stripe._objects import (
     DISPUTE_SETTLED,
     INVOICE_STATUS,
@@ -111,7 +112,6 @@ __all__ = [
     "Lookups",
     "event_from",
     "intent_payments",
-    "warn_foreign_fee",
 ]
 
 log = logging.getLogger("portal_access.gateways.stripe")
@@ -147,41 +147,19 @@ _ARREARS = (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
 Payments = tuple[PaymentSnapshot, ...]
 
 
-def warn_foreign_fee(
-    unbooked: Unbooked, what: str, payment_id: str, currency: str, others: Iterable[str]
-) -> bool:
-    """Log once that ``what`` (``"fee"``, ``"dispute fee"``) of ``payment_id``, paid in
-    ``currency``, was settled in ``others`` and is not booked; whether it logged (a
-    webhook delivered three times, then replayed by reconcile, warns once).
-
-    >>> unbooked = Unbooked(log)
-    >>> [warn_foreign_fee(unbooked, "fee", "pi_1", "EUR", ["USD"]) for _ in range(2)]
-    [True, False]
-    """
-    return unbooked.warn(
-        (what, payment_id),
-        "stripe payment %s: its %s is in %s, not the payment's %s: not booked "
-        "(no exchange rate is assumed)",
-        payment_id,
-        what,
-        "/".join(others),
-        currency,
-    )
-
-
 def _warn_fees(
-    unbooked: Unbooked, what: str, payment: PaymentSnapshot, transactions: tuple[Fields, ...]
+    ask: Lookups, what: str, payment: PaymentSnapshot, transactions: tuple[Fields, ...]
 ) -> None:
     """Warn, once, about the fees of ``transactions`` that ``payment``'s entries cannot
-    hold: in another currency (:func:`warn_foreign_fee`), or no whole number of its
-    currency's minor units (Stripe counts ISK in hundredths)."""
+    hold: in another currency (:class:`~portal_access.gateways._kit.ForeignMoney`), or
+    no whole number of its currency's minor units (Stripe counts ISK in hundredths)."""
     currency = payment.amount.currency
     foreign = foreign_fees(transactions, currency)
     if foreign:
-        warn_foreign_fee(unbooked, what, payment.payment_id, currency, foreign)
+        ask.foreign.warn(what, payment.payment_id, currency, foreign)
     fractional = fractional_fees(transactions, currency)
     if fractional:
-        unbooked.warn(
+        ask.unbooked.warn(
             (what, "fraction", payment.payment_id),
             "stripe payment %s: its %s of %s is no whole number of %s: not booked",
             payment.payment_id, what, ", ".join(fractional), currency,
@@ -198,6 +176,7 @@ class Lookups:
     refunds: RefundLookup | None = None
     invoice_charges: InvoiceChargeLookup | None = None
     unbooked: Unbooked = attrs.field(factory=lambda: Unbooked(log))
+    foreign: ForeignMoney = attrs.field(factory=lambda: ForeignMoney("stripe", log))
 
 
 def event_from(
@@ -252,7 +231,7 @@ def _reports(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
     if disputes:
         transactions = tuple(obj.objects("balance_transactions"))
         for payment in payments:
-            _warn_fees(ask.unbooked, "dispute fee", payment, transactions)
+            _warn_fees(ask, "dispute fee", payment, transactions)
     return {"payments": tuple(attrs.evolve(p, itemized=True) for p in payments)}
 
 
@@ -283,11 +262,12 @@ def _paid_by(payments: Payments, charges: Iterable[Fields], ask: Lookups) -> Pay
 
 def _charged_fee(payments: Payments, transactions: Iterable[Fields], ask: Lookups) -> Payments:
     """``payments[0]`` with the fees of its charges' balance transactions: those in its
-    currency summed; any other currency warned about (:func:`warn_foreign_fee`), not booked."""
+    currency summed; any other currency warned about
+    (:class:`~portal_access.gateways._kit.ForeignMoney`), not booked."""
     payment, transactions = payments[0], tuple(transactions)
     currency = payment.amount.currency
     kept = [found for t in transactions if (found := fee_of(t, currency))]
-    _warn_fees(ask.unbooked, "fee", payment, transactions)
+    _warn_fees(ask, "fee", payment, transactions)
     if not kept:
         return payments
     return (attrs.evolve(payment, fee=Money.total(kept, currency)), *payments[1:])
