@@ -24,6 +24,7 @@ from portal_access._domain.subscriptions import SubscriptionStatus
 
 __all__ = [
     "METHOD_TYPES",
+    "as_stripe_counts",
     "charge_object",
     "balance_transaction_object",
     "dispute_balance_transaction",
@@ -52,6 +53,28 @@ _SUBSCRIPTION_TEXT = {
     SubscriptionStatus.UNPAID: "unpaid",
     SubscriptionStatus.CANCELED: "canceled",
 }
+
+
+#: Stripe's decimal places where they are not ISO 4217's (Stripe's currency reference:
+#: ISK is two-decimal in its API, MGA zero-decimal).
+_STRIPE_DECIMALS = {"ISK": 2, "MGA": 0}
+
+
+def as_stripe_counts(amount: Money) -> Money:
+    """``amount`` as Stripe counts it (its ``amount`` fields), still carried in a
+    ``Money``: the builders here write ``amount.amount`` as Stripe's count.
+
+    >>> as_stripe_counts(Money(5000, "ISK")), as_stripe_counts(Money(12300, "MGA"))
+    (Money(amount=500000, currency='ISK'), Money(amount=123, currency='MGA'))
+
+    Raises:
+        ValueError: Stripe cannot count it (a fraction of an ariary).
+    """
+    shift = _STRIPE_DECIMALS.get(amount.currency, amount.exponent) - amount.exponent
+    count, rest = divmod(amount.amount * 10 ** max(shift, 0), 10 ** max(-shift, 0))
+    if rest:
+        raise ValueError(f"Stripe cannot count {amount}")
+    return Money(count, amount.currency)
 
 
 def _decline(method_type: str, payment_method: str) -> Obj:

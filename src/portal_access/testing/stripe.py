@@ -38,6 +38,7 @@ from portal_access.testing._stripe_actions import FakeStripeApi
 from portal_access.testing._stripe_api import RecordedRequest, unflatten
 from portal_access.testing._stripe_objects import (
     METHOD_TYPES,
+    as_stripe_counts,
     charge_object,
     dispute_object,
     event_object,
@@ -111,7 +112,9 @@ class StripeWebhooks:
     ) -> Delivery:
         """A payment-mode payment's event at ``created=version``: ``payment_intent.*`` for
         processing, succeeded and failed; ``charge.refunded`` (no metadata on the charge:
-        the gateway asks the API for its intent); ``charge.dispute.created``."""
+        the gateway asks the API for its intent); ``charge.dispute.created``. ``amount``
+        is written as Stripe counts it (ISK in hundredths, MGA in whole ariary)."""
+        amount = as_stripe_counts(amount)
         metadata = {"invoice_id": invoice_id, "contact_id": contact_id}
         state = _INTENT_STATUS.get(status, ("", "succeeded"))
         intent = payment_intent_object(intent_id=payment_id, amount=amount, status=state[1],

@@ -14,8 +14,11 @@ Private to :mod:`portal_access.gateways`: each gateway package (``sandbox``, ``s
   of its fields (required, optional, money, moments, status tables) whose every failure
   is a :class:`~portal_access.WebhookVerificationError` with reason ``"body"`` naming
   the field's path, and :func:`gateway_event`, an event as ours;
-- :mod:`.unbooked`: :class:`ForeignMoney`, money a vendor reports in another currency
-  than its payment's, not booked and logged once per payment.
+- :mod:`.unbooked`: :class:`Unbooked`, the warning (once per key) about a part of a
+  verified event the books cannot hold, which the gateway leaves out instead of refusing
+  the event; :class:`ForeignMoney`, money a vendor reports in another currency than its
+  payment's, not booked and logged once per payment; :func:`could_be_id` and
+  :func:`shown` (an amount for such a warning).
 """
 
 from portal_access.gateways._kit.documents import Fields, decode_json, gateway_event, lookup_id
@@ -35,17 +38,19 @@ from portal_access.gateways._kit.signatures import (
     parse_timestamped_header,
     timestamped_header,
 )
-from portal_access.gateways._kit.unbooked import ForeignMoney
+from portal_access.gateways._kit.unbooked import ForeignMoney, Unbooked, could_be_id, shown
 
 __all__ = [
     "DEFAULT_TOLERANCE",
     "Fields",
     "ForeignMoney",
     "TimestampedSignature",
+    "Unbooked",
     "WebhookSettings",
     "any_signature_matches",
     "check_timestamped_signature",
     "check_tolerance",
+    "could_be_id",
     "decode_json",
     "gateway_event",
     "find_header",
@@ -54,5 +59,6 @@ __all__ = [
     "parse_timestamped_header",
     "positive_seconds",
     "retry_count",
+    "shown",
     "timestamped_header",
 ]

@@ -24,13 +24,14 @@ portal_access.WebhookVerificationError: square webhook body: 'id' must be an int
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from portal_access._domain.errors import ValidationError, WebhookVerificationError
 from portal_access._domain.gateway_events import GatewayEvent
 from portal_access._domain.money import Money
+from portal_access.gateways._kit.unbooked import Unbooked, could_be_id
 
 __all__ = ["Fields", "decode_json", "gateway_event", "lookup_id"]
 
@@ -215,6 +216,35 @@ class Fields:
         """The string entries of an object (metadata); absent or ``null``: empty."""
         value = self._get(key, dict, "an object", required=False) or {}
         return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def ids(
+        self, key: str, names: Collection[str], *, unbooked: Unbooked | None = None
+    ) -> dict[str, str]:
+        """The entries ``names`` of the string map at ``key`` (an object's metadata) whose
+        values could be ids of ours (:func:`~._kit.unbooked.could_be_id`). A value that
+        could not (the vendor takes longer text, or another app's value) reads as absent,
+        so the object reads as not ours, and ``unbooked`` warns about it once.
+
+        >>> fields = Fields({"id": "cs_1", "metadata": {"invoice_id": "x" * 300,
+        ...                  "contact_id": "c-1", "note": "y"}}, gateway="stripe")
+        >>> fields.ids("metadata", ("invoice_id", "contact_id"))
+        {'contact_id': 'c-1'}
+        """
+        found = self.string_map(key)
+        kept = {name: found[name] for name in names if name in found}
+        for name, value in list(kept.items()):
+            if could_be_id(value):
+                continue
+            del kept[name]
+            owner = self.optional_text("id") or self._where("")
+            if unbooked is not None:
+                unbooked.warn(
+                    ("id", self._gateway, owner, name),
+                    "%s %s: its %s %s (%d characters: %r) could be no id of ours: read as "
+                    "absent, not ours",
+                    self._gateway, owner, key, name, len(value), value[:40],
+                )  # fmt: skip
+        return kept
 
     def money(self, amount_key: str, currency_key: str) -> Money:
         """Minor units in ``amount_key`` and an ISO 4217 code in ``currency_key``

@@ -37,6 +37,7 @@ taken for a subscription that has not been paid for.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Protocol
@@ -52,7 +53,7 @@ from portal_access._domain.gateway_events import (
 )
 from portal_access._domain.payments import PaymentSnapshot, PaymentStatus
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.gateways._kit import Fields, lookup_id
+from portal_access.gateways._kit import Fields, Unbooked, could_be_id, lookup_id
 from portal_access.gateways.square._objects import (
     DISPUTE_STATUS,
     RENEWAL_INVOICE_STATUS,
@@ -83,6 +84,8 @@ __all__ = [
     "Mapper",
     "Vendor",
 ]
+
+log = logging.getLogger("portal_access.gateways.square")
 
 CHARGE_FAILED = "invoice.scheduled_charge_failed"
 #: A card saved on file (on an invoice page, or from a nonce): the vault's setup report.
@@ -142,11 +145,14 @@ class Mapper:
         gateway: the gateway's name.
         vendor: the API, for what an event's object does not say.
         plans: our plan id for each Square subscription plan variation id.
+        unbooked: where it warns, once, about what of an event it leaves out of the
+            books (see :class:`~portal_access.gateways._kit.Unbooked`).
     """
 
     gateway: str
     vendor: Vendor
     plans: Mapping[str, str]
+    unbooked: Unbooked = attrs.field(factory=lambda: Unbooked(log), eq=False)
 
     def event(self, document: Obj) -> GatewayEvent:
         """Normalise one decoded, verified event.
@@ -195,7 +201,17 @@ class Mapper:
         return None if found is None else Fields(found, gateway=self.gateway, path=path)
 
     def _contact_of(self, customer_id: str) -> str | None:
-        return self.vendor.contact_of(self._id(customer_id, "customer"))
+        """Our contact: the customer's ``reference_id``, which the seller may have set to
+        any text, of any length; one that could be no id of ours is no contact."""
+        contact_id = self.vendor.contact_of(self._id(customer_id, "customer"))
+        if contact_id is None or could_be_id(contact_id):
+            return contact_id
+        self.unbooked.warn(
+            ("reference", customer_id),
+            "square customer %s: its reference_id %r could be no id of ours: not our contact",
+            customer_id, contact_id[:40],
+        )  # fmt: skip
+        return None
 
     def _id(self, key: str, path: str) -> str:
         """``key`` as the id of a Square object to look up (see
@@ -205,7 +221,7 @@ class Mapper:
 
     def _owner(self, order_id: str | None) -> Owner | None:
         order = self._look(self.vendor.order, order_id, "order") if order_id else None
-        return owner_of(order) if order is not None else None
+        return owner_of(order, self.unbooked) if order is not None else None
 
     # -- payments ------------------------------------------------------------------------
 
@@ -232,8 +248,8 @@ class Mapper:
             amount=amount,
             version=version if version is not None else micros(payment.instant("updated_at")),
             gateway=self.gateway,
-            fee=processing_fee(payment, amount.currency),
-            refunds=refund_of(refund, amount.currency) if refund is not None else (),
+            fee=processing_fee(payment, amount.currency, self.unbooked),
+            refunds=refund_of(refund, amount, self.unbooked) if refund is not None else (),
             disputes=dispute_of(dispute) if dispute is not None else (),
             itemized=True,
         )

@@ -10,7 +10,7 @@ ours; orders do. Every order the gateway creates (for an invoice page or a payme
 carries :class:`Owner` in its ``metadata``: our invoice, the contact, why it was opened,
 and the plan the payment starts. A payment names its order (``order_id``).
 
->>> from portal_access.gateways._kit import Fields
+>>> from portal_access.gateways._kit import Fields, Unbooked, shown
 >>> order = Fields({"metadata": {"invoice_id": "inv-1", "contact_id": "c-1",
 ...     "purpose": "required_payment", "plan_id": "p-1", "plan_amount": "4900 USD",
 ...     "plan_interval": "month/1", "card_on_file": "allowed"}}, gateway="square")
@@ -41,7 +41,7 @@ from portal_access._domain.payments import (
     PaymentStatus,
 )
 from portal_access._domain.subscriptions import SubscriptionStatus
-from portal_access.gateways._kit import Fields
+from portal_access.gateways._kit import Fields, Unbooked, shown
 
 __all__ = [
     "DISPUTE_OUTCOME",
@@ -104,22 +104,65 @@ DISPUTE_OUTCOME = {"WON": DisputeOutcome.WON, "LOST": DisputeOutcome.LOST,
 REFUND_COUNTED = frozenset({"COMPLETED", "PENDING"})
 
 
-def processing_fee(payment: Fields, currency: str) -> Money | None:
-    """What Square kept of a payment: the sum of its ``processing_fee`` entries in the
-    payment's currency, when more than zero."""
-    fees = [f.object("amount_money").money("amount", "currency")
-            for f in payment.objects("processing_fee")]  # fmt: skip
-    total = Money.total((f for f in fees if f.currency == currency), currency)
-    return total if total.amount > 0 else None
+def processing_fee(
+    payment: Fields, currency: str, unbooked: Unbooked | None = None
+) -> Money | None:
+    """What Square charged for a payment: the sum of the ``processing_fee`` lines in the
+    payment's currency that assess a fee, when more than zero.
+
+    Square's lines are signed: a negative ``amount_money`` gives fee back (an
+    ``ADJUSTMENT``). The fee is what Square charged; what it gave back is not taken off
+    it (the fee is booked once, so a return after that would be lost without a word),
+    nor is a line in another currency booked: ``unbooked`` warns about both once per
+    payment. A line with no ``amount_money`` holds nothing.
+    """
+    charged, left_out = 0, []
+    for line in payment.objects("processing_fee"):
+        money = line.optional_object("amount_money")
+        if money is None:
+            continue
+        amount, code = money.integer("amount"), money.text("currency").upper()
+        if code == currency and amount >= 0:
+            charged += amount
+        elif amount:
+            left_out.append(shown(amount, code))
+    if left_out and unbooked is not None:
+        unbooked.warn(
+            ("fee", payment.text("id"), tuple(left_out)),
+            "square payment %s: its processing fee lines of %s (fee given back, or in "
+            "another currency than the payment's %s) are not booked",
+            payment.text("id"), ", ".join(left_out), currency,
+        )  # fmt: skip
+    return Money(charged, currency) if charged else None
 
 
-def refund_of(refund: Fields, currency: str) -> tuple[PaymentRefund, ...]:
-    """A PaymentRefund object as ours, when it gives the money back."""
+def refund_of(
+    refund: Fields, payment_amount: Money, unbooked: Unbooked | None = None
+) -> tuple[PaymentRefund, ...]:
+    """A PaymentRefund object as ours, when it gives the money back.
+
+    Square refunds up to a payment's ``total_money``: its ``amount_money`` and its
+    ``tip_money``. The books hold the payment's ``amount_money`` (what paid the invoice)
+    and not its tip, so a refund beyond the payment's amount is booked up to it and the
+    rest (tip given back) is not: ``unbooked`` warns about it once.
+    """
     amount = refund.object("amount_money").money("amount", "currency")
     if refund.optional_text("status") not in REFUND_COUNTED or not amount:
         return ()
-    if amount.currency != currency:
+    if amount.currency != payment_amount.currency:
         return ()
+    if amount > payment_amount:
+        if unbooked is not None:
+            unbooked.warn(
+                ("refund", refund.text("id")),
+                "square refund %s of payment %s: %s of its %s is beyond the payment's %s "
+                "(a tip given back; tips are not booked): not booked",
+                refund.text("id"), refund.optional_text("payment_id"),
+                amount - payment_amount, amount, payment_amount,
+            )  # fmt: skip
+        amount = payment_amount
+        if not amount:
+            return ()
     at = refund.optional_instant("created_at")
     return (PaymentRefund(refund.text("id"), amount, at),)
 
@@ -252,14 +295,16 @@ def owner_metadata(owner: Owner) -> dict[str, str]:
     return {key: value for key, value in entries.items() if value}
 
 
-def owner_of(order: Fields) -> Owner | None:
+def owner_of(order: Fields, unbooked: Unbooked | None = None) -> Owner | None:
     """The owner an order's metadata records; ``None`` for an order that is not ours
-    (a renewal's, or one made in Square's dashboard)."""
+    (a renewal's, or one made in Square's dashboard). An id there that could be no id of
+    ours (blank, a control character) reads as absent, and ``unbooked`` warns once."""
     meta = order.string_map("metadata")
-    invoice_id = meta.get("invoice_id")
+    ids = order.ids("metadata", ("invoice_id", "contact_id", "plan_id"), unbooked=unbooked)
+    invoice_id = ids.get("invoice_id")
     if not invoice_id:
         return None
-    plan_id = meta.get("plan_id")
+    plan_id = ids.get("plan_id")
     amount = interval = None
     if plan_id and meta.get("plan_amount") and meta.get("plan_interval"):
         minor, _, currency = meta["plan_amount"].partition(" ")
@@ -271,7 +316,7 @@ def owner_of(order: Fields) -> Owner | None:
             raise order.error("metadata", "has a plan that is not ours") from None
     return Owner(
         invoice_id=invoice_id,
-        contact_id=meta.get("contact_id"),
+        contact_id=ids.get("contact_id"),
         purpose=meta.get("purpose", ""),
         plan_id=plan_id,
         plan_amount=amount,

@@ -25,8 +25,9 @@ from portal_access._domain.errors import GatewayRejectedError
 from portal_access._domain.money import Money
 from portal_access._domain.payments import PaymentMethodKind
 from portal_access.gateways.stripe._errors import translate
+from portal_access.gateways.stripe._objects import stripe_amount
 
-__all__ = ["checkout_params", "idempotent", "pay_back_page", "upsert_customer"]
+__all__ = ["chargeable", "checkout_params", "idempotent", "pay_back_page", "upsert_customer"]
 
 _METHOD = {PaymentMethodKind.CARD: "card", PaymentMethodKind.BANK_ACCOUNT: "us_bank_account"}
 _REACTIVATE = ("past_due", "unpaid", "incomplete")
@@ -37,19 +38,45 @@ def idempotent(*parts: str) -> Any:
     return {"idempotency_key": ":".join(("portal-access", *parts))}
 
 
-def _line(description: str, amount: Money, recurring: dict[str, Any] | None) -> dict[str, Any]:
+def chargeable(amount: Money, *, gateway: str) -> int:
+    """``amount`` as Stripe's API counts it (see
+    :func:`~portal_access.gateways.stripe._objects.stripe_amount`).
+
+    Raises:
+        GatewayRejectedError: ``code="amount_not_chargeable"``: Stripe cannot count it (a
+            fraction of an ariary: Stripe's MGA has no decimals); nothing was sent.
+    """
+    counted = stripe_amount(amount)
+    if counted is None:
+        raise GatewayRejectedError(
+            f"Stripe charges {amount.currency} in whole units only, not {amount}",
+            gateway=gateway,
+            code="amount_not_chargeable",
+        )
+    return counted
+
+
+def _line(
+    description: str, amount: Money, recurring: dict[str, Any] | None, gateway: str
+) -> dict[str, Any]:
     price: dict[str, Any] = {
         "currency": amount.currency.lower(),
         "product_data": {"name": description},
-        "unit_amount": amount.amount,
+        "unit_amount": chargeable(amount, gateway=gateway),
     }
     if recurring is not None:
         price["recurring"] = recurring
     return {"price_data": price, "quantity": 1}
 
 
-def checkout_params(request: CheckoutRequest, customer: str | None) -> dict[str, Any]:
-    """The ``POST /v1/checkout/sessions`` parameters for ``request``.
+def checkout_params(
+    request: CheckoutRequest, customer: str | None, *, gateway: str = "stripe"
+) -> dict[str, Any]:
+    """The ``POST /v1/checkout/sessions`` parameters for ``request``, its amounts as
+    Stripe counts them (ISK in hundredths, MGA in whole ariary).
+
+    Raises:
+        GatewayRejectedError: an amount Stripe cannot count (see :func:`chargeable`).
 
     >>> from portal_access._domain.checkout import CheckoutRequest
     >>> request = CheckoutRequest(purpose=CheckoutPurpose.SAVE_PAYMENT_METHOD,
@@ -77,11 +104,11 @@ def checkout_params(request: CheckoutRequest, customer: str | None) -> dict[str,
         params["customer_email"] = str(request.customer_email)
     if request.purpose is CheckoutPurpose.SAVE_PAYMENT_METHOD:
         return {**params, "mode": "setup", "setup_intent_data": {"metadata": metadata}}
-    lines = [_line(line.description, line.amount, None) for line in request.lines]
+    lines = [_line(line.description, line.amount, None, gateway) for line in request.lines]
     if request.plan is not None:
         interval = request.plan.interval
         recurring = {"interval": interval.unit.value, "interval_count": interval.count}
-        lines.append(_line(request.plan.name, request.plan.amount, recurring))
+        lines.append(_line(request.plan.name, request.plan.amount, recurring, gateway))
         subscription = {"metadata": {**metadata, "plan_id": request.plan.id}}
         return {**params, "mode": "subscription", "line_items": lines,
                 "subscription_data": subscription}  # fmt: skip

@@ -41,6 +41,7 @@ from portal_access.gateways._kit import (
 )
 from portal_access.gateways.stripe import _webhooks as webhooks
 from portal_access.gateways.stripe._checkout import (
+    chargeable,
     checkout_params,
     idempotent,
     pay_back_page,
@@ -53,7 +54,12 @@ from portal_access.gateways.stripe._mapping import (
     event_from,
     intent_payments,
 )
-from portal_access.gateways.stripe._objects import PaymentOwner, invoice_owner
+from portal_access.gateways.stripe._objects import (
+    PaymentOwner,
+    invoice_owner,
+    our_metadata,
+    stripe_money,
+)
 from portal_access.ports import Clock
 
 __all__ = ["StripeGateway"]
@@ -151,16 +157,20 @@ class StripeGateway:
 
         Raises:
             GatewayError: Stripe refused or could not be reached; re-subscribing to a
-                subscription that is active (``code="subscription_active"``).
+                subscription that is active (``code="subscription_active"``); an amount
+                Stripe cannot count (``code="amount_not_chargeable"``: a fraction of an
+                ariary, Stripe's MGA having no decimals), before anything is sent.
         """
         client, name = self._client, self._name
+        for charged in (*request.lines, *((request.plan,) if request.plan else ())):
+            chargeable(charged.amount, gateway=name)  # refused before anything is sent
         customer = upsert_customer(client, name, request) if request.contact_id else None
         old = request.replaces_subscription_id
         if request.purpose is CheckoutPurpose.RESUBSCRIBE and old is not None:
             page = pay_back_page(client, name, old)
             if page is not None:
                 return page
-        params: Any = checkout_params(request, customer)
+        params: Any = checkout_params(request, customer, gateway=name)
         options = idempotent("checkout", request.idempotency_key)
         session = self._call(lambda: client.v1.checkout.sessions.create(params, options))
         expires = datetime.fromtimestamp(session.expires_at, UTC) if session.expires_at else None
@@ -251,16 +261,19 @@ class StripeGateway:
         """
         _stripe_id(intent_id, "payment_intent")
         intent = self._call(lambda: self._client.v1.payment_intents.retrieve(intent_id))
-        invoice_id = intent.metadata.to_dict().get("invoice_id")
-        if isinstance(invoice_id, str) and invoice_id:
-            amount = Money(intent.amount, intent.currency)
+        unbooked = self._lookups.unbooked
+        found_intent = Fields(intent.to_dict(), gateway=self._name, path="payment_intent")
+        invoice_id = our_metadata(found_intent, unbooked).get("invoice_id")
+        if invoice_id:
+            amount = stripe_money(found_intent, "amount", "currency")
             return PaymentOwner(intent.id, invoice_id, amount)
         by_intent: Any = {"type": "payment_intent", "payment_intent": intent_id}
         query: Any = {"payment": by_intent, "expand": ["data.invoice"]}
         found = self._call(lambda: self._client.v1.invoice_payments.list(query))
         for payment in found.data:
             if isinstance(payment.invoice, stripe.Invoice):
-                return invoice_owner(Fields(payment.invoice.to_dict(), gateway=self._name))
+                invoice = Fields(payment.invoice.to_dict(), gateway=self._name, path="invoice")
+                return invoice_owner(invoice, unbooked)
         return None
 
     def list_events(self, *, since: datetime) -> Iterator[GatewayEvent]:
@@ -289,10 +302,13 @@ class StripeGateway:
         Raises:
             GatewayRejectedError: no such method, or it belongs to another contact's
                 customer (``code="method_owner"``).
+                An amount Stripe cannot count (``code="amount_not_chargeable"``), before
+                anything is sent.
             PaymentDeclinedError: the bank declined.
             GatewayUnavailableError: Stripe could not be reached (retry with the same key).
         """
         client, name = self._client, self._name
+        counted = chargeable(charge.amount, gateway=name)
         method = self._call(lambda: client.v1.payment_methods.retrieve(charge.method_id))
         customer_id = method.customer if isinstance(method.customer, str) else None
         owner = None
@@ -304,7 +320,7 @@ class StripeGateway:
             raise GatewayRejectedError("the saved method is not this contact's", gateway=name,
                                        code="method_owner")  # fmt: skip
         params: Any = {
-            "amount": charge.amount.amount,
+            "amount": counted,
             "currency": charge.amount.currency.lower(),
             "customer": customer_id,
             "payment_method": charge.method_id,
@@ -327,8 +343,11 @@ class StripeGateway:
         (``in_...``), in full when ``amount`` is ``None``.
 
         Raises:
-            GatewayError: Stripe refused (unknown payment, too much) or was unreachable.
+            GatewayError: Stripe refused (unknown payment, too much) or was unreachable;
+                an amount Stripe cannot count (``code="amount_not_chargeable"``), before
+                anything is sent.
         """
+        counted = None if amount is None else chargeable(amount, gateway=self._name)
         intent = payment_id
         if payment_id.startswith("in_"):
             paid = self._call(
@@ -344,8 +363,8 @@ class StripeGateway:
             paying = found[0]
             intent = paying if isinstance(paying, str) else paying.id
         params: Any = {"payment_intent": intent}
-        if amount is not None:
-            params["amount"] = amount.amount
+        if counted is not None:
+            params["amount"] = counted
         options = idempotent("refund", idempotency_key)
         self._call(lambda: self._client.v1.refunds.create(params, options))
 

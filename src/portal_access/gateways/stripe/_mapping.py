@@ -9,9 +9,11 @@ an invoice.
 payment id is ``pi_...`` (the session's ``payment_intent``, the intent itself, a
 charge's or dispute's ``payment_intent``). In ``subscription`` mode the first invoice
 is the payment: the id is ``in_...`` (the session's ``invoice``, the invoice itself).
-Renewal invoices are paid as ``in_...`` against :func:`renewal_invoice_id`. A charge
-or dispute without our metadata is resolved through ``resolve`` (the gateway asks the
-API whose payment intent it is).
+Renewal invoices of our subscriptions are paid as ``in_...`` against
+:func:`renewal_invoice_id`. A charge or dispute without our metadata is resolved through
+``resolve`` (the gateway asks the API whose payment intent it is). An object that is not
+ours (another app's on the same account) is not read further: its money may be in any
+currency Stripe takes, its metadata any text.
 
 **Which state.** The object's state decides: a session's ``payment_status``, an
 intent's ``status``, an invoice's ``status``, a charge's ``refunded``, a dispute's
@@ -36,11 +38,17 @@ transactions') and its method (the invoice lists only the methods it offered). A
 ``charge.refunded`` charge carries the running total (``amount_refunded``), not the
 refunds, at this API version: its refunds are read from the charge when it carries
 them, else listed through the API, each with its own id and amount. A dispute event's
-dispute is itself the dispute (an inquiry, ``warning_*``, moves no money), and carries
-its ``balance_transactions``: their fees are the dispute's fee and its return. A fee
-Stripe settled in another currency than the payment's is not booked (no exchange rate
-is assumed): the gateway logs a warning naming the payment and both currencies, once
-per payment and kind of fee (:class:`~portal_access.gateways._kit.ForeignMoney`).
+dispute is itself the dispute (an inquiry, ``warning_*``, and a ``prevented`` dispute
+move no money), and carries its ``balance_transactions``: their fees are the dispute's
+fee and its return.
+
+**What the books cannot hold** is left out with a warning (once per object, on
+:class:`~portal_access.gateways._kit.Unbooked`), never a refused webhook: a fee Stripe
+settled in another currency than the payment's (no exchange rate is assumed:
+:class:`~portal_access.gateways._kit.ForeignMoney`), a dispute fee given back beyond
+what was charged, an invoice
+whose negative total credits the customer's balance (no payment, no renewal), a
+metadata value that could be no id of ours (read as absent).
 
 >>> from portal_access.gateways._kit import Fields, gateway_event
 >>> event = Fields({"id": "evt_1", "type": "customer.created", "created": 1,
@@ -68,14 +76,13 @@ from portal_access._domain.gateway_events import (
 )
 from portal_access._domain.money import Money
 from portal_access._domain.payments import (
-    PaymentDispute,
     PaymentMethodKind,
     PaymentRefund,
     PaymentSnapshot,
     PaymentStatus,
 )
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
-from portal_access.gateways._kit import Fields, ForeignMoney, gateway_event
+from portal_access.gateways._kit import Fields, ForeignMoney, Unbooked, gateway_event, shown
 from portal_access.gateways.stripe._objects import (
     DISPUTE_SETTLED,
     INVOICE_STATUS,
@@ -88,10 +95,14 @@ from portal_access.gateways.stripe._objects import (
     dispute_of,
     fee_of,
     foreign_fees,
+    fractional_fees,
     invoice_owner,
     method_kind,
     offered_method,
+    our_metadata,
     refunds_of,
+    renews_ours,
+    stripe_money,
     subscription_details,
 )
 
@@ -136,16 +147,36 @@ _ARREARS = (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
 Payments = tuple[PaymentSnapshot, ...]
 
 
+def _warn_fees(
+    ask: Lookups, what: str, payment: PaymentSnapshot, transactions: tuple[Fields, ...]
+) -> None:
+    """Warn, once, about the fees of ``transactions`` that ``payment``'s entries cannot
+    hold: in another currency (:class:`~portal_access.gateways._kit.ForeignMoney`), or
+    no whole number of its currency's minor units (Stripe counts ISK in hundredths)."""
+    currency = payment.amount.currency
+    foreign = foreign_fees(transactions, currency)
+    if foreign:
+        ask.foreign.warn(what, payment.payment_id, currency, foreign)
+    fractional = fractional_fees(transactions, currency)
+    if fractional:
+        ask.unbooked.warn(
+            (what, "fraction", payment.payment_id),
+            "stripe payment %s: its %s of %s is no whole number of %s: not booked",
+            payment.payment_id, what, ", ".join(fractional), currency,
+        )  # fmt: skip
+
+
 @attrs.frozen
 class Lookups:
     """What the mapping may ask of the API (none: it asks nothing, and reads only what
-    the event carries), and where it notes the fees it cannot book."""
+    the event carries), and where it warns about what it leaves out of the books."""
 
     resolve: Resolver | None = None
     fee: FeeLookup | None = None
     refunds: RefundLookup | None = None
     invoice_charges: InvoiceChargeLookup | None = None
-    unbooked: ForeignMoney = attrs.field(factory=lambda: ForeignMoney("stripe", log))
+    unbooked: Unbooked = attrs.field(factory=lambda: Unbooked(log))
+    foreign: ForeignMoney = attrs.field(factory=lambda: ForeignMoney("stripe", log))
 
 
 def event_from(
@@ -171,32 +202,36 @@ def event_from(
 
 def _reports(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, Any]:
     """What the event's object reports; the type says only which object it is."""
-    resolve = ask.resolve
+    unbooked = ask.unbooked
     if kind.startswith("checkout.session."):
-        return {"payments": _session(kind, obj, version), "checkout_session_id": obj.text("id")}
+        return {"payments": _session(kind, obj, version, unbooked),
+                "checkout_session_id": obj.text("id")}  # fmt: skip
     if kind.startswith("payment_intent."):
-        return {"payments": _with_fee(_intent(obj, version), obj, ask)}
+        return {"payments": _with_fee(_intent(obj, version, unbooked), obj, ask)}
     if kind == "setup_intent.succeeded":
-        return {"saved_methods": _saved_method(obj, version)}
+        return {"saved_methods": _saved_method(obj, version, unbooked)}
     if kind == "payment_method.detached":
-        return {"removed_methods": _removed_method(obj, version)}
+        return {"removed_methods": _removed_method(obj, version, unbooked)}
     if kind.startswith("invoice."):
         return _invoice(kind, obj, version, ask)
     if kind.startswith("customer.subscription."):
-        return {"subscriptions": _subscription(obj, version)}
+        return {"subscriptions": _subscription(obj, version, unbooked)}
     if kind == "charge.refunded":
         refunded = PaymentStatus.REFUNDED if obj.flag("refunded") else PaymentStatus.SUCCEEDED
-        refunds = _charge_refunds(obj, ask.refunds)
+        payments = _charge_like(obj, version, ask, refunded)
+        refunds = _charge_refunds(obj, payments[0].amount, ask.refunds) if payments else ()
         listed = refunds is not None
-        payments = _charge_like(obj, version, resolve, refunded, refunds=refunds or ())
-        return {"payments": tuple(attrs.evolve(p, itemized=listed) for p in payments)}
+        return {"payments": tuple(attrs.evolve(p, refunds=refunds or (), itemized=listed)
+                                  for p in payments)}  # fmt: skip
     disputed = DISPUTE_SETTLED.get(obj.optional_text("status") or "", PaymentStatus.DISPUTED)
-    disputes = dispute_of(obj)  # charge.dispute.*: an inquiry itemizes none, moves nothing
-    payments = _charge_like(obj, version, resolve, disputed, disputes=disputes)
+    payments = _charge_like(obj, version, ask, disputed)
+    # charge.dispute.*: an inquiry or a prevented dispute itemizes none, moves nothing
+    disputes = dispute_of(obj, unbooked) if payments else ()
+    payments = tuple(attrs.evolve(p, disputes=disputes) for p in payments)
     if disputes:
-        foreign = foreign_fees(obj.objects("balance_transactions"), disputes[0].amount.currency)
-        for payment in payments if foreign else ():
-            ask.unbooked.warn("dispute fee", payment.payment_id, payment.amount.currency, foreign)
+        transactions = tuple(obj.objects("balance_transactions"))
+        for payment in payments:
+            _warn_fees(ask, "dispute fee", payment, transactions)
     return {"payments": tuple(attrs.evolve(p, itemized=True) for p in payments)}
 
 
@@ -232,20 +267,18 @@ def _charged_fee(payments: Payments, transactions: Iterable[Fields], ask: Lookup
     payment, transactions = payments[0], tuple(transactions)
     currency = payment.amount.currency
     kept = [found for t in transactions if (found := fee_of(t, currency))]
-    foreign = foreign_fees(transactions, currency)
-    if foreign:
-        ask.unbooked.warn("fee", payment.payment_id, currency, foreign)
+    _warn_fees(ask, "fee", payment, transactions)
     if not kept:
         return payments
     return (attrs.evolve(payment, fee=Money.total(kept, currency)), *payments[1:])
 
 
 def _charge_refunds(
-    charge: Fields, lookup: RefundLookup | None
+    charge: Fields, amount: Money, lookup: RefundLookup | None
 ) -> tuple[PaymentRefund, ...] | None:
-    """A refunded charge's refunds: those it carries (a complete list), else the API's;
-    ``None`` where neither can say."""
-    currency = charge.money("amount", "currency").currency
+    """A refunded charge's refunds (of our payment of ``amount``): those it carries (a
+    complete list), else the API's; ``None`` where neither can say."""
+    currency = amount.currency
     carried = charge.optional_object("refunds")
     if carried is not None and not carried.flag("has_more"):
         return refunds_of(carried.objects("data"), currency)
@@ -262,22 +295,19 @@ def _snapshot(
     method: PaymentMethodKind,
     amount: Money,
     version: int,
-    refunds: tuple[PaymentRefund, ...] = (),
-    disputes: tuple[PaymentDispute, ...] = (),
 ) -> Payments:
     if owner is None or status is None:
         return ()
     amount = owner.amount if owner.amount is not None else amount
     return (
         PaymentSnapshot(
-            owner.payment_id, owner.invoice_id, method, status, amount, version, obj.gateway,
-            refunds=refunds, disputes=disputes,
+            owner.payment_id, owner.invoice_id, method, status, amount, version, obj.gateway
         ),
-    )  # fmt: skip
+    )
 
 
-def _session(kind: str, obj: Fields, version: int) -> Payments:
-    invoice_id = obj.string_map("metadata").get("invoice_id")
+def _session(kind: str, obj: Fields, version: int, unbooked: Unbooked) -> Payments:
+    invoice_id = our_metadata(obj, unbooked).get("invoice_id")
     payment_id = obj.optional_text(
         "payment_intent" if obj.optional_text("mode") == "payment" else "invoice"
     )
@@ -289,12 +319,15 @@ def _session(kind: str, obj: Fields, version: int) -> Payments:
         status = PaymentStatus.FAILED
     offered = obj.texts("payment_method_types")
     method = offered_method(offered, delayed=not paid or "async" in kind)
-    owner, amount = PaymentOwner(payment_id, invoice_id), obj.money("amount_total", "currency")
+    owner, amount = (
+        PaymentOwner(payment_id, invoice_id),
+        stripe_money(obj, "amount_total", "currency"),
+    )
     return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
 
 
-def _intent(obj: Fields, version: int) -> Payments:
-    invoice_id = obj.string_map("metadata").get("invoice_id")
+def _intent(obj: Fields, version: int, unbooked: Unbooked | None) -> Payments:
+    invoice_id = our_metadata(obj, unbooked).get("invoice_id")
     state = obj.text("status")
     error = obj.optional_object("last_payment_error")
     status = {"succeeded": PaymentStatus.SUCCEEDED, "processing": PaymentStatus.PROCESSING}.get(
@@ -308,19 +341,23 @@ def _intent(obj: Fields, version: int) -> Payments:
         if failed_type
         else offered_method(offered, delayed=state == "processing")
     )
-    owner = PaymentOwner(obj.text("id"), invoice_id) if invoice_id else None
-    amount = obj.money("amount", "currency")
+    if not invoice_id or status is None:
+        return ()  # not ours (its money is not even read), or no payment's state yet
+    owner, amount = (
+        PaymentOwner(obj.text("id"), invoice_id),
+        stripe_money(obj, "amount", "currency"),
+    )
     return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
 
 
 def intent_payments(obj: Fields, version: int) -> Payments:
     """A payment intent (an API answer) as our snapshot; none without our invoice."""
-    return _intent(obj, version)
+    return _intent(obj, version, None)
 
 
-def _saved_method(obj: Fields, version: int) -> tuple[SavedPaymentMethod, ...]:
+def _saved_method(obj: Fields, version: int, unbooked: Unbooked) -> tuple[SavedPaymentMethod, ...]:
     """A setup intent that succeeded: the payment method the contact saved."""
-    contact_id = obj.string_map("metadata").get("contact_id")
+    contact_id = our_metadata(obj, unbooked).get("contact_id")
     method_id = obj.optional_text("payment_method")
     if not contact_id or method_id is None or obj.optional_text("status") != "succeeded":
         return ()
@@ -332,46 +369,55 @@ def _saved_method(obj: Fields, version: int) -> tuple[SavedPaymentMethod, ...]:
     )  # fmt: skip
 
 
-def _removed_method(obj: Fields, version: int) -> tuple[SavedMethodRemoval, ...]:
+def _removed_method(
+    obj: Fields, version: int, unbooked: Unbooked
+) -> tuple[SavedMethodRemoval, ...]:
     """A payment method detached from its customer (by the payer in Stripe's customer
     portal, the merchant's dashboard, or the API): Stripe never attaches it again. The
     event's PaymentMethod no longer names the customer (``customer`` is null), so the
     contact is named only by the method's own ``metadata['contact_id']``, when set."""
     if obj.optional_text("customer") is not None:
         return ()  # still attached: not a removal
-    contact_id = obj.string_map("metadata").get("contact_id") or None
+    contact_id = our_metadata(obj, unbooked).get("contact_id") or None
     return (
         SavedMethodRemoval(gateway=obj.gateway, method_id=obj.text("id"), version=version,
                            contact_id=contact_id),
     )  # fmt: skip
 
 
-def _charge_like(
-    obj: Fields,
-    version: int,
-    resolve: Resolver | None,
-    status: PaymentStatus,
-    *,
-    refunds: tuple[PaymentRefund, ...] = (),
-    disputes: tuple[PaymentDispute, ...] = (),
-) -> Payments:
+def _charge_like(obj: Fields, version: int, ask: Lookups, status: PaymentStatus) -> Payments:
+    """A charge's or dispute's payment (``obj`` names its intent), when it is ours: by
+    our metadata, else as the API says whose the intent is. One not ours is not read
+    further (its money may be in any currency Stripe takes)."""
     intent = obj.optional_text("payment_intent")
-    invoice_id = obj.string_map("metadata").get("invoice_id")
-    details = obj.optional_object("payment_method_details")
-    method = method_kind(details.optional_text("type") if details else None)
-    amount = obj.money("amount", "currency")
     if intent is None:
         return ()
+    invoice_id = our_metadata(obj, ask.unbooked).get("invoice_id")
     if invoice_id:
         owner: PaymentOwner | None = PaymentOwner(intent, invoice_id)
     else:
-        owner = resolve(intent) if resolve is not None else None
-    return _snapshot(obj, owner, status, method=method, amount=amount, version=version,
-                     refunds=refunds, disputes=disputes)  # fmt: skip
+        owner = ask.resolve(intent) if ask.resolve is not None else None
+    if owner is None:
+        return ()
+    details = obj.optional_object("payment_method_details")
+    method = method_kind(details.optional_text("type") if details else None)
+    amount = stripe_money(obj, "amount", "currency")
+    return _snapshot(obj, owner, status, method=method, amount=amount, version=version)
 
 
 def _invoice(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, Any]:
-    owner = invoice_owner(obj)
+    details = subscription_details(obj)
+    meta = our_metadata(details, ask.unbooked) if details else {}
+    total = obj.integer("total")
+    if total < 0 and meta.get("contact_id"):  # a credit, which nobody pays: see invoice_owner
+        ask.unbooked.warn(
+            ("credit", obj.text("id")),
+            "stripe invoice %s of subscription %s: its total is %s, a credit to the "
+            "customer's balance: no payment or renewal booked",
+            obj.text("id"), details.optional_text("subscription") if details else None,
+            shown(total, obj.text("currency")),
+        )  # fmt: skip
+    owner = invoice_owner(obj, ask.unbooked)
     if owner is None:
         return {}
     state = obj.optional_text("status") or ""
@@ -382,22 +428,14 @@ def _invoice(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
     method = offered_method(
         settings.texts("payment_method_types") if settings else (), delayed=False
     )
-    amount = obj.money("total", "currency")
+    amount = stripe_money(obj, "total", "currency")
     payments = _snapshot(obj, owner, status, method=method, amount=amount, version=version)
-    details = subscription_details(obj)
-    meta = details.string_map("metadata") if details else {}
     # the charges are asked for only where money moved, on a subscription of ours
     charged = obj.optional_integer("amount_paid") != 0 and bool(meta.get("contact_id"))
     if payments and status is PaymentStatus.SUCCEEDED and charged and ask.invoice_charges:
         payments = _paid_by(payments, ask.invoice_charges(owner.payment_id), ask)
     renewal = owner.invoice_id == renewal_invoice_id(obj.gateway, owner.payment_id)
-    if not (
-        details
-        and renewal
-        and state in INVOICE_STATUS
-        and meta.get("plan_id")
-        and meta.get("contact_id")
-    ):
+    if not (details and renewal and state in INVOICE_STATUS and renews_ours(meta)):
         return {"payments": payments}
     issued = obj.moment("created").date()
     due = obj.optional_moment("due_date")
@@ -416,8 +454,8 @@ def _invoice(kind: str, obj: Fields, version: int, ask: Lookups) -> dict[str, An
     return {"payments": payments, "renewals": (report,)}
 
 
-def _subscription(obj: Fields, version: int) -> tuple[SubscriptionReport, ...]:
-    meta = obj.string_map("metadata")
+def _subscription(obj: Fields, version: int, unbooked: Unbooked) -> tuple[SubscriptionReport, ...]:
+    meta = our_metadata(obj, unbooked)
     status = obj.status("status", SUBSCRIPTION_STATUS)
     cancellation = obj.optional_object("cancellation_details")
     reason = cancellation.optional_text("reason") if cancellation else None
