@@ -6,8 +6,7 @@ Stripe API."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import attrs
 import pytest
@@ -23,15 +22,14 @@ from portal_access import (
     Plan,
 )
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
-from portal_access.adapters import ManualClock
 from portal_access.gateways._kit import Fields
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.gateways.stripe._objects import dispute_of
 from portal_access.testing.stripe import FakeStripeApi
-from tests.stripe_shapes import assert_stripe_shaped
+from tests.stripe_world import api, clock, gateway
 
-SECRET = "whsec_fees"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+__all__ = ["api", "clock", "gateway"]  # the fixtures this module uses
+
 CARD = PaymentMethodKind.CARD
 PLAN = Plan(id="plan-monthly", name="Portal monthly", amount=Money(5000, "USD"))
 REQUEST = CheckoutRequest(
@@ -40,30 +38,13 @@ REQUEST = CheckoutRequest(
     idempotency_key="k-1", invoice_id="inv-1", payment_methods=frozenset({CARD}),
     lines=(InvoiceLine("Setup fee", Money(25000, "USD"), LineKind.ONE_TIME),),
 )  # fmt: skip
+
 LOGGER = "portal_access.gateways.stripe"
 
 
 def card_fee(amount: int) -> Money:
     """The local API's card fee: 2.9 % + 30 cents, as Stripe's US list price."""
     return Money(amount * 290 // 10_000 + 30, "USD")
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def api(clock: ManualClock) -> Iterator[FakeStripeApi]:
-    with FakeStripeApi(clock=clock, webhook_secret=SECRET) as fake:
-        yield fake
-    assert_stripe_shaped(fake)
-
-
-@pytest.fixture
-def gateway(api: FakeStripeApi, clock: ManualClock) -> StripeGateway:
-    return StripeGateway(api_key="sk_test_fees", webhook_secret=SECRET, clock=clock,
-                         api_base=api.url, max_network_retries=0)  # fmt: skip
 
 
 def parsed(api: FakeStripeApi, gateway: StripeGateway) -> list[GatewayEvent]:

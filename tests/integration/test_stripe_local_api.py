@@ -4,8 +4,7 @@ in Stripe's order, signed with the real scheme, shaped as Stripe's objects."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import attrs
 import pytest
@@ -24,9 +23,10 @@ from portal_access.adapters import ManualClock
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.testing.stripe import FakeStripeApi
 from tests.stripe_shapes import assert_stripe_shaped
+from tests.stripe_world import NOW, SECRET, api, clock, gateway, make_gateway
 
-SECRET = "whsec_local"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+__all__ = ["api", "clock", "gateway"]  # the fixtures this module uses
+
 BANK, CARD = PaymentMethodKind.BANK_ACCOUNT, PaymentMethodKind.CARD
 PLAN = Plan(id="plan-monthly", name="Portal monthly", amount=Money(5000, "USD"))
 REQUEST = CheckoutRequest(
@@ -35,24 +35,6 @@ REQUEST = CheckoutRequest(
     idempotency_key="k-1", invoice_id="inv-1", payment_methods=frozenset({CARD, BANK}),
     lines=(InvoiceLine("Setup fee", Money(25000, "USD"), LineKind.ONE_TIME),),
 )  # fmt: skip
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def api(clock: ManualClock) -> Iterator[FakeStripeApi]:
-    with FakeStripeApi(clock=clock, webhook_secret=SECRET) as fake:
-        yield fake
-    assert_stripe_shaped(fake)
-
-
-@pytest.fixture
-def gateway(api: FakeStripeApi, clock: ManualClock) -> StripeGateway:
-    return StripeGateway(api_key="sk_test_local", webhook_secret=SECRET, clock=clock,
-                         api_base=api.url, max_network_retries=0)  # fmt: skip
 
 
 def sent(api: FakeStripeApi) -> list[str]:
@@ -212,8 +194,7 @@ def every_action() -> dict[str, dict[str, object]]:
     """The objects and events of a local API that did everything once (for shape checks)."""
     clock = ManualClock(NOW)
     with FakeStripeApi(clock=clock, webhook_secret=SECRET) as api:
-        gateway = StripeGateway(api_key="sk_test_all", webhook_secret=SECRET, clock=clock,
-                                api_base=api.url, max_network_retries=0)  # fmt: skip
+        gateway = make_gateway(api, clock)
         paid = api.pay(page(gateway))
         gateway.refund(paid, amount=Money(100, "USD"), idempotency_key="r-all")
         api.pay(page(gateway, idempotency_key="k-s", purpose=CheckoutPurpose.SAVE_PAYMENT_METHOD,

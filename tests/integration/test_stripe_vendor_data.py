@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -27,13 +26,12 @@ from portal_access import (
     Plan,
 )
 from portal_access._domain.checkout import CheckoutPurpose, CheckoutRequest
-from portal_access.adapters import ManualClock
 from portal_access.gateways.stripe import StripeGateway
 from portal_access.testing.stripe import FakeStripeApi, StripeWebhooks
-from tests.stripe_shapes import assert_stripe_shaped
+from tests.stripe_world import NOW, SECRET, api, clock, gateway
 
-SECRET = "whsec_vendor_data"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+__all__ = ["api", "clock", "gateway"]  # the fixtures this module uses
+
 LOGGER = "portal_access.gateways.stripe"
 PLAN = Plan(id="plan-monthly", name="Portal monthly", amount=Money(5000, "USD"))
 REQUEST = CheckoutRequest(
@@ -43,24 +41,6 @@ REQUEST = CheckoutRequest(
     payment_methods=frozenset({PaymentMethodKind.CARD}),
     lines=(InvoiceLine("Setup fee", Money(25000, "USD"), LineKind.ONE_TIME),),
 )  # fmt: skip
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def api(clock: ManualClock) -> Iterator[FakeStripeApi]:
-    with FakeStripeApi(clock=clock, webhook_secret=SECRET) as fake:
-        yield fake
-    assert_stripe_shaped(fake)
-
-
-@pytest.fixture
-def gateway(api: FakeStripeApi, clock: ManualClock) -> StripeGateway:
-    return StripeGateway(api_key="sk_test_vendor_data", webhook_secret=SECRET, clock=clock,
-                         api_base=api.url, max_network_retries=0)  # fmt: skip
 
 
 def page(gateway: StripeGateway, **changes: object) -> str:
