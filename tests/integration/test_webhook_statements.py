@@ -35,6 +35,7 @@ from portal_access.ports import Committed, Key, Table
 from portal_access.repositories import unit_of_work
 from portal_access.storage.sql import SqlStore
 from portal_access.testing.stripe import payment_intent_object
+from tests.sql_databases import POSTGRES_MARKS, postgres_schema
 
 SECRET = "whsec_statements"
 #: Statements of the unit of work (``BEGIN`` included), committed reads outside it, and
@@ -186,3 +187,21 @@ def test_a_duplicate_is_one_committed_read_and_no_transaction(store: SqlStore):
     assert counted.committed_reads == ["gateway_events"] * 3
     assert counted.statements == []
     assert counted.commits == 0
+
+
+@pytest.mark.parametrize("mark", [pytest.param("postgres", marks=POSTGRES_MARKS)])
+def test_a_duplicate_on_postgresql_checks_out_no_pooled_connection(mark: str):
+    """On PostgreSQL too a duplicate is the committed read alone (one prepared
+    statement on its own connection): no connection leaves the pool, so no ``BEGIN``,
+    no outbox claim, no ``COMMIT``."""
+    with postgres_schema() as url, SqlStore(url, create=True) as store:
+        portal, invoice_id = client_portal(store)
+        (delivery,) = deliveries(invoice_id, 1)
+        assert portal.handle_webhook("stripe", *delivery).applied
+        checkouts: list[object] = []
+        sa.event.listen(store._engine, "checkout", lambda *args: checkouts.append(args))
+        counted = Counted(store)
+        for _ in range(3):
+            assert portal.handle_webhook("stripe", *delivery).outcome == "duplicate"
+        assert counted.committed_reads == ["gateway_events"] * 3
+        assert (checkouts, counted.statements, counted.commits) == ([], [], 0)
