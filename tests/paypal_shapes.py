@@ -6,8 +6,12 @@ kept in ``../shared/vendor/paypal`` or ``$PORTAL_ACCESS_VENDOR_SPECS/paypal``):
   request schema (``jsonschema``): an invented or misspelled parameter fails the test;
 - every answer the local API gave validates against the operation's response schema
   for its status, and has no field the schema lacks (the local API invents nothing);
-- every webhook event's envelope and resource validate the same way (a sale, PayPal's
-  v1 subscription payment, is in none of the descriptions and is not checked).
+- every webhook event's envelope and resource validate the same way.
+
+A sale (PayPal's v1 subscription payment, ``GET /v1/payments/sale/{id}``) and a sale's
+refund (the ``PAYMENT.SALE.REFUNDED`` resource) are in none of those descriptions: their
+fields are checked against the v1 Payments API reference's sale and refund objects
+(:data:`V1_FIELDS`), so the local API invents none.
 
 Two calls have no description among those files: the OAuth token (form-encoded, the
 SDK's own) and the vault (``/v3/vault``: setup tokens, payment tokens): their bodies are
@@ -52,6 +56,40 @@ RESOURCES = {
     "checkout-order": ("checkout_orders_v2.json", "order"),
     "dispute": ("customer_disputes_v1.json", "dispute"),
 }
+#: The fields of PayPal's v1 sale and refund objects (the v1 Payments API reference),
+#: and of their ``amount``.
+V1_FIELDS = {
+    "sale": frozenset({
+        "id", "amount", "payment_mode", "state", "reason_code", "protection_eligibility",
+        "protection_eligibility_type", "clearing_time", "payment_hold_status",
+        "payment_hold_reasons", "transaction_fee", "receivable_amount", "exchange_rate",
+        "fmf_details", "receipt_id", "parent_payment", "processor_response",
+        "billing_agreement_id", "create_time", "update_time", "links", "invoice_number",
+        "custom", "soft_descriptor",
+    }),
+    "refund": frozenset({
+        "id", "amount", "state", "reason", "invoice_number", "sale_id", "capture_id",
+        "parent_payment", "description", "create_time", "update_time", "reason_code",
+        "refund_reason_code", "refund_funding_type", "refund_from_received_amount",
+        "refund_from_transaction_fee", "total_refunded_amount", "refund_to_payer", "custom",
+        "links",
+    }),
+}  # fmt: skip
+_V1_AMOUNT = frozenset({"total", "currency", "details"})
+_V1_SALE_PATH = "/v1/payments/sale/"
+
+
+def _v1_problems(kind: str, value: Any) -> list[str]:
+    """Fields of a v1 ``kind`` (``sale``, ``refund``) its reference object lacks."""
+    if not isinstance(value, dict):
+        return [f"a {kind} that is not an object"]
+    amount = value.get("amount")
+    unknown = [f"$.{k}" for k in value if k not in V1_FIELDS[kind]]
+    if isinstance(amount, dict):
+        unknown += [f"$.amount.{k}" for k in amount if k not in _V1_AMOUNT]
+    return [f"{kind} field {path} is not in PayPal's v1 reference" for path in unknown]
+
+
 #: How many bodies were checked, by kind (requests, answers, events): the test's figures.
 CHECKED: Counter[str] = Counter()
 
@@ -183,7 +221,10 @@ def _check_event(event: dict[str, Any]) -> list[str]:
     problems = validate("notifications_webhooks_v1.json", {"$ref": "#/components/schemas/event"},
                         event)  # fmt: skip
     known = RESOURCES.get(event.get("resource_type", ""))
-    if known is not None:
+    if str(event.get("event_type", "")).startswith("PAYMENT.SALE."):  # v1 resources
+        kind = "refund" if event.get("resource_type") == "refund" else "sale"
+        problems += _v1_problems(kind, event.get("resource"))
+    elif known is not None:
         name, schema_name = known
         schema = {"$ref": f"#/components/schemas/{schema_name}"}
         problems += validate(name, schema, event["resource"])
@@ -202,6 +243,10 @@ def _check_exchange(exchange: Any) -> list[str]:
     if exchange.path.startswith("/v3/vault/payment-tokens"):
         CHECKED["requests"] += 1
         return [f"{where}: {p}" for p in _sdk_payment_token_problems(exchange.body)]
+    if exchange.method == "GET" and exchange.path.startswith(_V1_SALE_PATH):
+        CHECKED["answers"] += exchange.status == 200
+        answer = exchange.answer if exchange.status == 200 else {}
+        return [f"{where}: {p}" for p in _v1_problems("sale", answer)]
     found = _operation(exchange.method, exchange.path)
     if found is None:
         return [f"{where}: no such operation in PayPal's descriptions"]

@@ -11,6 +11,7 @@ now booked as far as the books can hold it.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from portal_access import (
     Money,
     PaymentDispute,
     PaymentMethodKind,
+    PaymentRefund,
     PaymentSnapshot,
     PaymentStatus,
     SubscriptionStatus,
@@ -360,3 +362,39 @@ def test_a_sale_fee_in_another_currency_is_not_booked_and_warned_once(
         "paypal payment 9T603134Y7297431C: its fee is in CAD, not the payment's USD: "
         "not booked (no exchange rate is assumed)"
     ]
+
+
+def sale_calls(api: LocalPayPalApi) -> list[str]:
+    return [e.path for e in api.exchanges if e.path.startswith("/v1/payments/sale/")]
+
+
+@pytest.mark.parametrize("part", [None, Money(1900, "USD")], ids=["full", "partial"])
+def test_a_renewal_sale_refunded_from_paypal_is_booked(api, webhooks, gateway, clock, part):
+    """Seed 004_67d5e53a019b49ae.txt: a renewal (a sale) refunded from PayPal's dashboard
+    was never booked (``PAYMENT.SALE.REFUNDED`` was not mapped: no refund entry, the
+    payment succeeded in full). Its resource is the v1 refund, naming its sale by
+    ``sale_id`` only, so the gateway looks the sale up (``GET /v1/payments/sale/{id}``;
+    the SDK has no v1 sales controller): the same payment and renewal invoice as the
+    completed sale, refunded in full or still succeeded, the refund by its own id, and a
+    later version than the completion's."""
+    subscription_id = _subscription(api, start=NOW - timedelta(days=30))
+    sale = _sale(subscription_id, {"currency": "USD", "value": "2.20"})
+    api.sales[sale["id"]] = sale
+    completed_event = webhooks.event("PAYMENT.SALE.COMPLETED", dict(sale), resource_type="sale")
+    (completed,) = payments(gateway, webhooks, completed_event)
+    clock.advance(timedelta(days=3))
+    delivery = webhooks.refund_sale(sale["id"], amount=part)
+    refund = json.loads(delivery[1])["resource"]
+    assert refund["sale_id"] == sale["id"]
+    assert "billing_agreement_id" not in refund
+    (refunded,) = payments(gateway, webhooks, delivery)
+    assert (refunded.payment_id, refunded.invoice_id) == (completed.payment_id,
+                                                          completed.invoice_id)  # fmt: skip
+    assert refunded.invoice_id == f"rnw_paypal_{sale['id']}"
+    assert refunded.status is (PaymentStatus.REFUNDED if part is None else PaymentStatus.SUCCEEDED)
+    given = part or Money(4900, "USD")
+    assert refunded.refunds == (PaymentRefund(refund["id"], given, NOW + timedelta(days=3)),)
+    assert (refunded.amount, refunded.fee, refunded.itemized) == (Money(4900, "USD"),
+                                                                  Money(220, "USD"), True)  # fmt: skip
+    assert refunded.order_key > completed.order_key
+    assert sale_calls(api) == ["/v1/payments/sale/" + sale["id"]]

@@ -4,6 +4,7 @@ on the memory store and on SQLite."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -336,6 +337,42 @@ def test_each_subscription_payment_books_its_fee(store, clock, api, echeck):
         (sale["id"], "payment", 29900), (sale["id"], "fee", -_fee(29900)),
         (renewal["id"], "payment", 4900), (renewal["id"], "fee", -_fee(4900)),
     ])  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_renewal_refunded_from_paypal_is_booked_once_per_refund(store, clock, api, seed):
+    """Seed 004_67d5e53a019b49ae.txt: a renewal (a sale) refunded from PayPal's dashboard,
+    first in part then the rest, is booked: each refund an entry by its own id, once,
+    though each ``PAYMENT.SALE.REFUNDED`` is delivered three times and shuffled with the
+    sale's completion; the renewal ends refunded. The refund event carries only the
+    refund: the gateway looks the sale up (``GET /v1/payments/sale/{id}``)."""
+    s = story(store, clock, api)
+    subscription_id, sale = s.approve()
+    s.deliver(s.subscription_event("BILLING.SUBSCRIPTION.ACTIVATED", subscription_id),
+              s.sale_event("PAYMENT.SALE.COMPLETED", sale))  # fmt: skip
+    clock.advance(timedelta(days=31))
+    renewal = api.renew(subscription_id, paid=True)
+    assert renewal is not None
+    completed = s.sale_event("PAYMENT.SALE.COMPLETED", renewal)
+    clock.advance(timedelta(days=2))
+    partly = s.webhooks.refund_sale(renewal["id"], amount=Money(1900, "USD"))
+    clock.advance(timedelta(days=1))
+    rest = s.webhooks.refund_sale(renewal["id"])
+    deliveries = [completed, partly, partly, partly, rest, rest, rest]
+    random.Random(seed).shuffle(deliveries)
+    s.deliver(*deliveries)
+    first, second = (r["id"] for r in api.sale_refunds[renewal["id"]])
+    entries = s.portal.accounting_entries(START.date(), START.date() + timedelta(days=40))
+    booked = [(e.payment_id, e.kind.value, e.reference, e.signed_amount) for e in entries
+              if e.payment_id == renewal["id"]]  # fmt: skip
+    assert sorted(booked) == sorted([
+        (renewal["id"], "payment", "", 4900), (renewal["id"], "fee", "", -_fee(4900)),
+        (renewal["id"], "refund", first, -1900), (renewal["id"], "refund", second, -3000),
+    ])  # fmt: skip
+    with unit_of_work(s.harness.store) as uow:
+        payment = uow.payments.get("paypal", renewal["id"])
+    assert payment is not None
+    assert payment.snapshot.status is PaymentStatus.REFUNDED
 
 
 def test_a_dispute_in_another_currency_is_applied_not_refused(store, clock, api, caplog):

@@ -1,13 +1,13 @@
 """A small PayPal API on 127.0.0.1 for tests: the real ``paypal-server-sdk`` talks to it.
 
-It answers what :class:`~portal_access.gateways.paypal.PayPalGateway` calls (OAuth token,
-orders, captures, refunds, catalog products, plans, subscriptions, vault setup tokens,
-disputes, the webhook events list, verify-webhook-signature) with JSON shaped like
-PayPal's published descriptions, keeps what it made, records every request and answer,
-replays a POST repeated with its ``PayPal-Request-Id``, and fails on demand
-(:meth:`fail_next`). The payer's and PayPal's own actions (approving, an eCheck clearing,
-a renewal, a dispute and its outcome) are methods, so a test tells the story; it needs
-no file at run time.
+It answers what :class:`~portal_access.gateways.paypal.PayPalGateway` calls (OAuth
+token, orders, captures, refunds, catalog products, plans, subscriptions, sales (v1),
+vault setup tokens, disputes, the webhook events list, verify-webhook-signature) with
+JSON shaped like PayPal's published descriptions, keeps what it made, records every
+request and answer, replays a POST repeated with its ``PayPal-Request-Id``, and fails on
+demand (:meth:`fail_next`). The payer's and PayPal's own actions (approving, an eCheck
+clearing, a renewal, a sale refunded from the dashboard, a dispute and its outcome) are
+methods, so a test tells the story; it needs no file at run time.
 """
 
 from __future__ import annotations
@@ -124,6 +124,8 @@ class LocalPayPalApi(LocalApi):
         self.plans: dict[str, dict[str, Any]] = {}
         self.products: dict[str, dict[str, Any]] = {}
         self.sales: dict[str, dict[str, Any]] = {}
+        #: each sale's refunds (v1 Refund resources), oldest first
+        self.sale_refunds: dict[str, list[dict[str, Any]]] = {}
         self.disputes: dict[str, dict[str, Any]] = {}
         self.setup_tokens: dict[str, dict[str, Any]] = {}
         self.payment_tokens: dict[str, dict[str, Any]] = {}
@@ -154,6 +156,7 @@ class LocalPayPalApi(LocalApi):
             ("POST", "/v1/billing/subscriptions", self._create_subscription),
             ("GET", "/v1/billing/subscriptions/{}", self._get_subscription),
             ("POST", "/v1/billing/subscriptions/{}/cancel", self._cancel_subscription),
+            ("GET", "/v1/payments/sale/{}", self._get_sale),
             ("GET", "/v1/customer/disputes/{}", self._get_dispute),
             ("POST", "/v3/vault/setup-tokens", self._create_setup_token),
             ("POST", "/v3/vault/payment-tokens", self._create_payment_token),
@@ -272,6 +275,44 @@ class LocalPayPalApi(LocalApi):
             }
             subscription["status"], subscription["status_update_time"] = "SUSPENDED", now
             return None
+
+    def refund_sale(self, sale_id: str, *, amount: Money | None = None) -> dict[str, Any]:
+        """The merchant refunds a sale (from PayPal's dashboard), in full or ``amount`` of
+        it: the sale is ``refunded`` once refunds reach its total, else
+        ``partially_refunded``. Returns the refund (PayPal's v1 Refund resource, as a
+        ``PAYMENT.SALE.REFUNDED`` webhook carries it)."""
+        with self._lock:
+            sale, now = self.sales[sale_id], stamp(self.now())
+            if sale["state"] not in ("completed", "partially_refunded"):
+                raise ValueError(f"sale {sale_id} is {sale['state']}: it cannot be refunded")
+            total = Money.parse(sale["amount"]["total"], sale["amount"]["currency"])
+            refunds = self.sale_refunds.setdefault(sale_id, [])
+            given = Money.total(
+                (Money.parse(r["amount"]["total"], r["amount"]["currency"]) for r in refunds),
+                total.currency,
+            )
+            money = amount if amount is not None else total - given
+            shown = {"total": _shown(money)["value"], "currency": money.currency}
+            refund_id = self.new_id("R")
+            refund = {
+                "id": refund_id,
+                "state": "completed",
+                "amount": shown,
+                "sale_id": sale_id,
+                "refund_to_payer": {"value": shown["total"], "currency": money.currency},
+                "refund_reason_code": "REFUND",
+                "invoice_number": "",
+                "create_time": now,
+                "update_time": now,
+                "links": [
+                    _link(f"https://api.sandbox.paypal.com/v1/payments/refund/{refund_id}", "self"),
+                    _link(f"https://api.sandbox.paypal.com/v1/payments/sale/{sale_id}", "sale"),
+                ],
+            }
+            refunds.append(refund)
+            sale["state"] = "refunded" if given + money >= total else "partially_refunded"
+            sale["update_time"] = now
+            return refund
 
     def open_dispute(
         self, capture_id: str, *, fee: Money | None = None, fee_reason: str = "DISPUTE_FEE"
@@ -647,6 +688,10 @@ class LocalPayPalApi(LocalApi):
         now = stamp(self.now())
         found["status"], found["status_update_time"], found["update_time"] = "CANCELLED", now, now
         return 204, None
+
+    def _get_sale(self, sale_id: str, **_: Any) -> Reply:
+        sale = self.sales.get(sale_id)
+        return _missing("sale", sale_id) if sale is None else (200, sale)
 
     def _get_dispute(self, dispute_id: str, **_: Any) -> Reply:
         dispute = self.disputes.get(dispute_id)

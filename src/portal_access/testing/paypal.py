@@ -373,6 +373,19 @@ class PayPalWebhooks:
             event_type, json.loads(json.dumps(resource)), resource_type="dispute", event_id=event_id
         )
 
+    def refund_sale(
+        self, sale_id: str, *, amount: Money | None = None, event_id: str | None = None
+    ) -> Delivery:
+        """The merchant refunds a sale of the local API (in full, or ``amount`` of it:
+        :meth:`LocalPayPalApi.refund_sale`); the ``PAYMENT.SALE.REFUNDED`` event PayPal
+        sends for it: its resource the v1 refund (``resource_type`` ``refund``), naming
+        its sale by ``sale_id``, not carrying the sale's state or subscription."""
+        if self._api is None:
+            raise ValueError("refund_sale needs the local API the sale is in")
+        refund = self._api.refund_sale(sale_id, amount=amount)
+        return self.event("PAYMENT.SALE.REFUNDED", json.loads(json.dumps(refund)),
+                          resource_type="refund", event_id=event_id)  # fmt: skip
+
     def subscription(
         self,
         *,

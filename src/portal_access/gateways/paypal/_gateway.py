@@ -456,6 +456,10 @@ class PayPalGateway:
         subscriptions = self._client.subscriptions
         return self._found(lambda: subscriptions.get_subscription({"id": subscription_id}))
 
+    def sale(self, sale_id: str) -> Mapping[str, Any] | None:
+        """A sale (a subscription's payment) as it is now, or ``None``."""
+        return self._rest.sale(sale_id)
+
     def dispute(self, dispute_id: str) -> Mapping[str, Any] | None:
         """A dispute as PayPal shows it now (its ``money_movements`` carry its fees), or
         ``None``: PayPal knows no such dispute, or refuses to show it (a REST app without

@@ -14,6 +14,8 @@ other is a renewal (:func:`~portal_access._domain.gateway_events.renewal_invoice
 - ``PAYMENT.CAPTURE.*``: the capture's ``status``; a refund or reversal event carries a
   refund, so the capture it points at (``links`` ``up``) is looked up and its state used;
 - ``PAYMENT.SALE.*``: the sale's ``state`` (its subscription is looked up for our ids);
+  ``PAYMENT.SALE.REFUNDED`` carries a (v1) refund naming its sale (``sale_id``), so the
+  sale is looked up (``GET /v1/payments/sale/{id}``) and its state used;
 - ``BILLING.SUBSCRIPTION.*``: the subscription's ``status`` and failed payments;
 - ``CUSTOMER.DISPUTE.*``: the dispute's status and outcome, against the capture it names.
 
@@ -23,12 +25,13 @@ lifecycle stage, as the domain orders them.
 
 **Money for the books** (seed 004). A capture's fee is its
 ``seller_receivable_breakdown.paypal_fee``, a sale's its ``transaction_fee``; a refund
-event's refund is itemized by its id. A dispute's fee and its return are its
-``money_movements`` (the seller's fee debits and credits); a dispute webhook need not
-carry them, so a resource without them is replaced by the dispute as the Disputes API
-shows it now (one call; a dispute PayPal will not show is read from the webhook, without
-fees). Money in another currency than its payment's is not booked (no exchange rate is
-assumed) and warned about once per payment
+event's refund (a capture's or a sale's) is itemized by its id, on its payment's
+snapshot, versioned no earlier than the refund (so it supersedes the completion). A
+dispute's fee and its return are its ``money_movements`` (the seller's fee debits and
+credits); a dispute webhook need not carry them, so a resource without them is replaced
+by the dispute as the Disputes API shows it now (one call; a dispute PayPal will not
+show is read from the webhook, without fees). Money in another currency than its
+payment's is not booked (no exchange rate is assumed) and warned about once per payment
 (:class:`~portal_access.gateways._kit.ForeignMoney`); a fee returned beyond the fee is
 capped at it. A ``custom_id`` no id of ours could be is another integration's payment,
 not a body to refuse.
@@ -53,7 +56,12 @@ from portal_access._domain.gateway_events import (
     renewal_invoice_id,
 )
 from portal_access._domain.money import Money
-from portal_access._domain.payments import PaymentDispute, PaymentSnapshot, PaymentStatus
+from portal_access._domain.payments import (
+    PaymentDispute,
+    PaymentRefund,
+    PaymentSnapshot,
+    PaymentStatus,
+)
 from portal_access._domain.subscriptions import SubscriptionSnapshot, SubscriptionStatus
 from portal_access.gateways._kit import Fields, ForeignMoney, lookup_id
 from portal_access.gateways.paypal._objects import (
@@ -71,6 +79,7 @@ from portal_access.gateways.paypal._objects import (
     refund_of,
     sale_fee,
     sale_method,
+    sale_refund_of,
     saved_wallet,
     subscription_status,
     token_owner,
@@ -81,6 +90,7 @@ __all__ = [
     "MAPPED_EVENT_TYPES",
     "PAYMENT_TOKEN_CREATED",
     "PAYMENT_TOKEN_DELETED",
+    "SALE_REFUNDED",
     "Lookups",
     "event_from_document",
     "order_payments",
@@ -94,6 +104,10 @@ PAYMENT_TOKEN_CREATED = "VAULT.PAYMENT-TOKEN.CREATED"  # noqa: S105 - an event t
 #: The vault's removal report: a payment token was deleted (by the payer, the merchant
 #: or PayPal); a deleted token never comes back.
 PAYMENT_TOKEN_DELETED = "VAULT.PAYMENT-TOKEN.DELETED"  # noqa: S105 - an event type
+
+#: A sale (a subscription's payment) refunded: the resource is the (v1) refund, its sale
+#: named by ``sale_id``.
+SALE_REFUNDED = "PAYMENT.SALE.REFUNDED"
 
 #: Event types whose resource is mapped; every other type is acknowledged and ignored.
 MAPPED_EVENT_TYPES = frozenset(
@@ -109,6 +123,7 @@ MAPPED_EVENT_TYPES = frozenset(
         "PAYMENT.SALE.COMPLETED",
         "PAYMENT.SALE.PENDING",
         "PAYMENT.SALE.DENIED",
+        SALE_REFUNDED,
         "BILLING.SUBSCRIPTION.CREATED",
         "BILLING.SUBSCRIPTION.ACTIVATED",
         "BILLING.SUBSCRIPTION.UPDATED",
@@ -142,6 +157,9 @@ class Lookups(Protocol):
     def subscription(self, subscription_id: str) -> Mapping[str, Any] | None:
         """A subscription."""
 
+    def sale(self, sale_id: str) -> Mapping[str, Any] | None:
+        """A sale (a subscription's payment) as it is now."""
+
     def dispute(self, dispute_id: str) -> Mapping[str, Any] | None:
         """A dispute as PayPal shows it now (``None`` too where PayPal will not show it)."""
 
@@ -168,6 +186,9 @@ class _CheckedLookups:
 
     def subscription(self, subscription_id: str) -> Mapping[str, Any] | None:
         return self._lookups.subscription(self._id(subscription_id, "subscription"))
+
+    def sale(self, sale_id: str) -> Mapping[str, Any] | None:
+        return self._lookups.sale(self._id(sale_id, "sale"))
 
     def dispute(self, dispute_id: str) -> Mapping[str, Any] | None:
         return self._lookups.dispute(self._id(dispute_id, "dispute"))
@@ -405,8 +426,46 @@ def _subscription(event: _Event) -> GatewayEvent:
     return event.build(subscriptions=(report,) if report is not None else ())
 
 
-def _sale(event: _Event) -> GatewayEvent:
-    sale = event.resource
+def _sale_refund(event: _Event) -> GatewayEvent:
+    """A sale's refund: the sale as it is now (looked up: the refund names it by
+    ``sale_id``, or by its ``sale`` link), with this refund by its id."""
+    refund = event.resource
+    sale_id = refund.optional_text("sale_id")
+    if sale_id is None and (href := link(refund, "sale")) is not None:
+        sale_id = href.rstrip("/").rsplit("/", 1)[-1]
+    if sale_id is None:
+        raise refund.error("sale_id", "is missing: the refund names no sale")
+    found = event.lookups.sale(sale_id)
+    if found is None:
+        return event.build()  # PayPal knows no such sale: nothing of ours to book
+    return _sale(event, event.fields(found, "sale"), refund=refund)
+
+
+def _refund_item(
+    event: _Event, sale_id: str, amount: Money, refund: Fields
+) -> tuple[PaymentRefund, ...]:
+    """The refund as an item of the sale: none when it gives nothing back; one in
+    another currency than the sale's is warned about (once), one beyond the sale logged:
+    neither is booked, and the webhook is not refused for them."""
+    found = sale_refund_of(refund)
+    if found is None:
+        return ()
+    if found.amount.currency != amount.currency:
+        what = f"refund {found.refund_id}"
+        event.foreign.warn(what, sale_id, amount.currency, (found.amount.currency,))
+        return ()
+    if found.amount > amount:
+        log.warning("paypal payment %s: its refund %s of %s exceeds the payment of %s: "
+                    "not booked", sale_id, found.refund_id, found.amount, amount)  # fmt: skip
+        return ()
+    return (found,)
+
+
+def _sale(
+    event: _Event, sale: Fields | None = None, *, refund: Fields | None = None
+) -> GatewayEvent:
+    """A sale's payment (the resource, or ``sale`` as looked up for ``refund``)."""
+    sale = sale if sale is not None else event.resource
     subscription_id = sale.optional_text("billing_agreement_id")
     found = event.lookups.subscription(subscription_id) if subscription_id else None
     if found is None:
@@ -422,6 +481,8 @@ def _sale(event: _Event) -> GatewayEvent:
     made = sale.instant("create_time")
     amount = sale.object("amount").decimal_money("total", "currency")
     version, sale_id = _updated(sale), sale.text("id")
+    if refund is not None:  # the sale now is no older than its refund
+        version = max(version, _updated(refund))
     starts = subscription.optional_instant("start_time")
     if starts is not None and made < starts and ours.invoice_id:
         invoice_id = ours.invoice_id  # the setup fee: our first invoice
@@ -454,6 +515,8 @@ def _sale(event: _Event) -> GatewayEvent:
         version=version,
         gateway=event.gateway,
         fee=_booked(event.foreign, sale_id, sale_fee(sale, amount.currency), amount.currency),
+        refunds=_refund_item(event, sale_id, amount, refund) if refund is not None else (),
+        itemized=True,
     )
     return event.build(payments=(payment,), renewals=renewals)
 
@@ -483,6 +546,8 @@ def event_from_document(
             return _order(event)
         if kind.startswith("PAYMENT.CAPTURE."):
             return _capture(event)
+        if kind == SALE_REFUNDED:
+            return _sale_refund(event)
         if kind.startswith("PAYMENT.SALE."):
             return _sale(event)
         if kind.startswith("BILLING.SUBSCRIPTION."):

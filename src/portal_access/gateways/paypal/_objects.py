@@ -52,12 +52,14 @@ __all__ = [
     "CLOSED_PREFIX",
     "DISPUTE_FEE_REASONS",
     "REFUND_COUNTED",
+    "SALE_REFUND_COUNTED",
     "Fee",
     "dispute_of",
     "foreign_fees",
     "paypal_fee",
     "refund_of",
     "sale_fee",
+    "sale_refund_of",
     "SALE_STATUS",
     "SUBSCRIPTION_STATUS",
     "Obj",
@@ -248,6 +250,32 @@ def refund_of(refund: Fields, currency: str) -> tuple[PaymentRefund, ...]:
     if amount.currency != currency:
         return ()
     return (PaymentRefund(refund.text("id"), amount, refund.optional_instant("create_time")),)
+
+
+#: A v1 refund's ``state`` (a sale's refund) that gives the money back (``failed``,
+#: ``cancelled`` do not); read in any case.
+SALE_REFUND_COUNTED = frozenset({"completed", "pending"})
+
+
+def sale_refund_of(refund: Fields) -> PaymentRefund | None:
+    """A sale's refund (the v1 Refund resource: ``amount.total`` and ``.currency``, a
+    lower-case ``state``) as ours, when it gives money back. PayPal's own event sample
+    shows the total negative (money going out): its size is what was given back.
+
+    >>> refund = Fields({"id": "6YX43824R4443062K", "state": "completed",
+    ...                  "amount": {"total": "-0.01", "currency": "USD"}}, gateway="paypal")
+    >>> sale_refund_of(refund).amount
+    Money(amount=1, currency='USD')
+    """
+    amount = refund.object("amount")
+    total = amount.text("total").strip().removeprefix("-")
+    try:
+        money = Money.parse(total, amount.text("currency").upper())
+    except ValidationError as exc:
+        raise amount.error("total", f"is not an amount: {exc.message}") from None
+    if (refund.optional_text("state") or "").lower() not in SALE_REFUND_COUNTED or not money:
+        return None
+    return PaymentRefund(refund.text("id"), money, refund.optional_instant("create_time"))
 
 
 #: A dispute's money movement ``reason`` that is a fee for handling it (PayPal's dispute

@@ -1,10 +1,10 @@
 """The few PayPal REST calls ``paypal-server-sdk`` has no method for, in one place.
 
-Catalog products (a plan needs one), the webhook events list (reconcile), a dispute
-(the Disputes API: its fees) and the verify-webhook-signature API (the optional
-fallback of the offline check). Each call uses the SDK's own OAuth token and configured
-base URI, the gateway's timeout, a ``PayPal-Request-Id`` on every POST, and the same
-error translation as the SDK's calls.
+Catalog products (a plan needs one), the webhook events list (reconcile), a dispute (the
+Disputes API: its fees), a sale (a subscription's payment, v1: a refund's) and the
+verify-webhook-signature API (the optional fallback of the offline check). Each call
+uses the SDK's own OAuth token and configured base URI, the gateway's timeout, a
+``PayPal-Request-Id`` on every POST, and the same error translation as the SDK's calls.
 """
 
 from __future__ import annotations
@@ -158,6 +158,17 @@ class PayPalRest:
         """
         path = f"/v1/customer/disputes/{quote(dispute_id, safe='')}"
         return self.call("GET", path, missing_ok=True)
+
+    def sale(self, sale_id: str) -> dict[str, Any] | None:
+        """A sale, a subscription's payment (``GET /v1/payments/sale/{id}``: the SDK has
+        no v1 sales controller), as it is now (its ``state`` says whether it is refunded);
+        ``None`` when PayPal knows no such sale. The id goes into the path
+        percent-encoded, as :meth:`dispute`'s does.
+
+        Raises:
+            GatewayError: PayPal refused or could not be reached.
+        """
+        return self.call("GET", f"/v1/payments/sale/{quote(sale_id, safe='')}", missing_ok=True)
 
     def signature_verified(self, fields: Mapping[str, object]) -> bool:
         """Ask the verify-webhook-signature API; ``True`` when it says ``SUCCESS``.
