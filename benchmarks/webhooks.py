@@ -29,8 +29,8 @@ interleaved: ``--rounds`` rounds each run a slice of every side, so that the dis
 ``fsync`` time, which drifts over a run (the machine may be shared), weighs on every
 side alike. Prints the time per webhook of each, the ratios ours/floor of the totals
 (goal: at most 1.5x, with and without a subscriber) with the spread of the rounds'
-ratios, and the statements and commits of one webhook (counted by a SQLAlchemy
-listener on a separate run, since listening slows the statements down).
+ratios, and the statements, committed reads and commits of one webhook (counted by a
+SQLAlchemy listener on a separate run, since listening slows the statements down).
 
 Several workers: a stream of ``--stream`` deliveries (64 clients, each paying one
 invoice through a series of ``payment_intent`` snapshots, every event delivered three
@@ -180,10 +180,12 @@ def floor_side(
     return run
 
 
-def count_statements(kind: str, directory: Path, *, subscribe: bool) -> tuple[float, float]:
-    """Statements and commits per webhook, steady state (a listener on the engine)."""
+def count_statements(kind: str, directory: Path, *, subscribe: bool) -> tuple[float, float, float]:
+    """Statements of the unit of work, committed reads before it (the processed-event
+    record's, on the store's own connection) and commits per webhook, steady state (a
+    listener on the engine, a wrapper around ``read_committed``)."""
     if kind != "sql":
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), float("nan")
     import sqlalchemy as sa  # noqa: PLC0415 - only for the SQL store
 
     directory.mkdir()
@@ -194,7 +196,14 @@ def count_statements(kind: str, directory: Path, *, subscribe: bool) -> tuple[fl
     portal.deliver_outbox()  # the signup's email: its mark written, as in a steady state
     batch = deliveries(invoice_id, 30)
     run_ours(portal, batch[:10])
-    statements, commits = [0], [0]
+    statements, commits, reads = [0], [0], [0]
+    read = store.read_committed
+
+    def counted_read(*args: Any) -> Any:
+        reads[0] += 1
+        return read(*args)
+
+    store.read_committed = counted_read
 
     def counted(*_args: object) -> None:
         statements[0] += 1
@@ -206,7 +215,7 @@ def count_statements(kind: str, directory: Path, *, subscribe: bool) -> tuple[fl
     sa.event.listen(store._engine, "commit", committed)
     run_ours(portal, batch[10:])
     store.close()
-    return statements[0] / 20, commits[0] / 20
+    return statements[0] / 20, reads[0] / 20, commits[0] / 20
 
 
 def single_worker(args: argparse.Namespace) -> None:
@@ -258,10 +267,11 @@ def single_worker(args: argparse.Namespace) -> None:
     journal = f"journal_mode={SQLITE_JOURNAL_MODE}, synchronous={SQLITE_SYNCHRONOUS}"
     print(f"one worker, {count} webhooks per side in {args.rounds} interleaved rounds")
     for side, label in (("ours", "no subscriber"), ("subscribed", "a subscriber to every event")):
-        made, commits = statements[side]
+        made, reads, commits = statements[side]
         print(
             f"  ours ({store}, {label}): {us[side]:8.1f} us per webhook,"
-            f" {made:.1f} statements (BEGIN included), {commits:.2f} commits"
+            f" {made:.1f} statements (BEGIN included) after {reads:.1f} committed read,"
+            f" {commits:.2f} commits"
         )
     print(
         f"  floor (verify_header + json.loads + INSERT, sqlite3, {journal}): {us['floor']:8.1f} us"
