@@ -22,6 +22,20 @@ def _valid_examples() -> dict[type, object]:
     klass = pa.AccountClass(id="k", name="K")
     money = pa.Money(100, "USD")
     plan = pa.Plan(id="p", name="P", amount=money)
+    document = pa.Document(
+        ref=pa.DocumentRef(pa.DocumentKind.STATEMENT, "a"),
+        title="Statement",
+        business_name="B",
+        recipient="C",
+        account_name="A",
+        account_number="1",
+        issued_on=date(2026, 1, 1),
+        due_on=None,
+        lines=(pa.DocumentLine("L", money),),
+        totals=(("Total", money),),
+        portal_link="https://portal.example/portal/document?token=t",
+        expires_on=date(2026, 2, 1),
+    )
     return {
         pa.Money: money,
         pa.EmailAddress: pa.EmailAddress.parse("a@example.com"),
@@ -76,35 +90,9 @@ def _valid_examples() -> dict[type, object]:
         pa.Actor: pa.Actor.system(),
         pa.DocumentRef: pa.DocumentRef(pa.DocumentKind.INVOICE, "i"),
         pa.DocumentLine: pa.DocumentLine("L", money),
-        pa.Document: pa.Document(
-            ref=pa.DocumentRef(pa.DocumentKind.STATEMENT, "a"),
-            title="Statement",
-            business_name="B",
-            recipient="C",
-            account_name="A",
-            account_number="1",
-            issued_on=date(2026, 1, 1),
-            due_on=None,
-            lines=(pa.DocumentLine("L", money),),
-            totals=(("Total", money),),
-            portal_link="https://portal.example/portal/document?token=t",
-            expires_on=date(2026, 2, 1),
-        ),
+        pa.Document: document,
         pa.DocumentFile: pa.DocumentFile(
-            document=pa.Document(
-                ref=pa.DocumentRef(pa.DocumentKind.INVOICE, "i"),
-                title="Invoice 1",
-                business_name="B",
-                recipient="C",
-                account_name="A",
-                account_number="1",
-                issued_on=date(2026, 1, 1),
-                due_on=None,
-                lines=(),
-                totals=(),
-                portal_link="https://portal.example/portal/document?token=t",
-                expires_on=date(2026, 2, 1),
-            ),
+            document=document,
             content=b"%PDF-1.3",
             media_type="application/pdf",
         ),
