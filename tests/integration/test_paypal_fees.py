@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,8 +38,9 @@ from portal_access.testing.paypal import (
     PayPalWebhooks,
     subscription_object,
 )
-from tests.paypal_shapes import assert_paypal_shaped
-from tests.paypal_world import make_gateway
+from tests.paypal_world import api, make_gateway
+
+__all__ = ["api"]  # the fixture this module uses
 
 WEBHOOK_ID = "WH1FEES"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -52,13 +52,6 @@ DISPUTES_PATH = "/v1/customer/disputes/"
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
-
-
-@pytest.fixture
-def api(clock: ManualClock) -> Iterator[LocalPayPalApi]:
-    with LocalPayPalApi(now=clock.now) as local:
-        yield local
-    assert_paypal_shaped(local)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ fallback, settings, and every SDK error mapped to our GatewayError tree."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import paypalserversdk.exceptions as sdk_exceptions
@@ -28,9 +27,10 @@ from portal_access import (
 from portal_access.adapters import ManualClock
 from portal_access.gateways.paypal import PayPalGateway
 from portal_access.gateways.paypal._errors import ERROR_TABLE, SDK_ERRORS, translate
-from portal_access.testing.paypal import CERTIFICATE_URL, LocalPayPalApi, PayPalWebhooks
-from tests.paypal_shapes import assert_paypal_shaped
-from tests.paypal_world import make_gateway
+from portal_access.testing.paypal import CERTIFICATE_URL, PayPalWebhooks
+from tests.paypal_world import api, make_gateway
+
+__all__ = ["api"]  # the fixture this module uses
 
 WEBHOOK_ID = "WH1INTEGRATION"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -39,13 +39,6 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
-
-
-@pytest.fixture
-def api(clock: ManualClock) -> Iterator[LocalPayPalApi]:
-    with LocalPayPalApi(now=clock.now) as local:
-        yield local
-    assert_paypal_shaped(local)
 
 
 def _gateway(clock, api, **options) -> PayPalGateway:
