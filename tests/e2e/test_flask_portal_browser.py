@@ -18,7 +18,9 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,9 +86,10 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
             process.stdout.close()
 
 
-@pytest.fixture
-def browser():
-    """Headless Debian Chromium driven by Playwright."""
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (started after a test's own set-up:
+    Playwright's event loop in this thread would make Django refuse its database)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
@@ -94,6 +97,13 @@ def browser():
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright."""
+    with chromium() as launched:
+        yield launched
 
 
 def shot(page, name: str) -> None:

@@ -20,7 +20,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from tests.e2e.test_flask_portal_browser import CHROMIUM, FLAGS
+from tests.e2e.test_flask_portal_browser import CHROMIUM, chromium
 
 #: A policy as strict as a host may send: scripts and styles from the portal's origin only.
 STRICT = (
@@ -64,19 +64,6 @@ class _Server(ThreadingMixIn, WSGIServer):
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright (started after a test's own set-up:
-    Playwright's event loop in this thread would make Django refuse its database)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @contextmanager
