@@ -7,7 +7,6 @@ reads one row of many (on SQLite, through the index)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,12 @@ import sqlalchemy as sa
 from portal_access.ports import Store, StoreTransaction
 from portal_access.repositories import unit_of_work
 from portal_access.repositories._tables import SAVED_METHODS, SAVED_METHODS_BY_METHOD
-from portal_access.storage.memory import MemoryStore
 from portal_access.storage.sql import SqlStore
 from portal_access.testing._storage_contract import values
+from tests.service.stores import store
 from tests.sql_databases import POSTGRES_MARKS, empty_database
+
+__all__ = ["store"]  # the fixture this module uses
 
 #: How many contacts keep a method at the gateway: ``holding`` reads one of them.
 MANY = 150
@@ -40,16 +41,6 @@ def _holders(transaction: StoreTransaction, method_id: str) -> list[str]:
     rows = transaction.find(SAVED_METHODS, SAVED_METHODS_BY_METHOD, ("stripe", method_id))
     assert all(row.values["method_id"] == method_id for row in rows)
     return [str(row.values["contact_id"]) for row in rows]
-
-
-@pytest.fixture(params=["memory", *SQL_KINDS])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A new, empty store of each kind."""
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    with empty_database(request.param, tmp_path) as url, SqlStore(url, create=True) as sql:
-        yield sql
 
 
 def test_the_method_index_selects_the_row_the_repository_wrote(store: Store):
